@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/** Every option of dronewatch, with its default, in one schema. docs/configuration.md lists them. */
+const wordRule = z.strictObject({
+  /** Any of these words heard in the report triggers the rule. */
+  words: z.array(z.string().min(1)).min(1),
+  /** Raises an alert for every citizen whose score is below this (default: the global threshold). */
+  threshold: z.number().min(0).max(100).optional(),
+  severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+});
+
+const webhook = z.strictObject({
+  url: z.url(),
+  /** HMAC-SHA256 key for the X-Dronewatch-Signature header. */
+  secret: z.string().optional(),
+  timeoutMs: z.number().int().positive().default(2000),
+});
+
+export const configSchema = z.strictObject({
+  /** Where the embedded stream, alert store, dead letters and (by default) the lake live. */
+  dataDir: z.string().min(1).default('./data'),
+  /** Police force of single-tenant deployments. */
+  tenant: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('default'),
+  http: z.strictObject({
+    port: z.number().int().min(0).max(65535).default(8080),
+    host: z.string().min(1).default('127.0.0.1'),
+  }).prefault({}),
+  stream: z.strictObject({
+    /** `sqlite` (embedded, under dataDir) or a NATS URL list `nats://host:port[,host:port]`. */
+    url: z.string().min(1).default('sqlite'),
+    /** Embedded log only: `normal` survives a process crash (kill -9); `full` also survives power loss. */
+    sync: z.enum(['normal', 'full']).default('normal'),
+    partitions: z.number().int().min(1).max(1024).default(8),
+  }).prefault({}),
+  lake: z.strictObject({
+    /** Lake root; default `<dataDir>/lake`. */
+    path: z.string().min(1).optional(),
+  }).prefault({}),
+  ingest: z.strictObject({
+    maxReportBytes: z.number().int().positive().default(65536),
+    /** Above this many unconsumed reports (alerts or archive group), ingestion answers 503 with Retry-After. */
+    maxLag: z.number().int().positive().default(500_000),
+    /** Timestamps further in the future than this are rejected. */
+    maxClockSkewMs: z.number().int().nonnegative().default(5 * 60_000),
+  }).prefault({}),
+  alerts: z.strictObject({
+    /** A citizen scoring strictly below this raises an alert. */
+    threshold: z.number().min(0).max(100).default(20),
+    /** Below this score the alert is critical. */
+    criticalThreshold: z.number().min(0).max(100).default(5),
+    /** The same citizen seen again by the same drone within this window updates the open alert. */
+    dedupWindowMs: z.number().int().nonnegative().default(10 * 60_000),
+    wordRules: z.array(wordRule).default([]),
+    webhooks: z.array(webhook).default([]),
+  }).prefault({}),
+  archive: z.strictObject({
+    /** A Parquet file is written when a partition has this many records buffered... */
+    maxBatchRecords: z.number().int().positive().default(100_000),
+    /** ...or its oldest buffered record is this old. */
+    maxBatchAgeMs: z.number().int().positive().default(10_000),
+    /** An hour partition with more small files than this is compacted. */
+    compactMinFiles: z.number().int().min(2).default(8),
+  }).prefault({}),
+  simulator: z.strictObject({
+    drones: z.number().int().min(1).max(10_000_000).default(1000),
+    /** Simulated seconds per real second (1 = real time). */
+    speed: z.number().positive().default(60),
+    seed: z.number().int().default(42),
+    /** Patrolled area: [minLat, minLon, maxLat, maxLon]; default Paris. */
+    bbox: z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180), z.number().min(-90).max(90), z.number().min(-180).max(180)])
+      .default([48.815, 2.225, 48.902, 2.47]),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+/** What a config file or override may hold: any subset of Config. */
+export type ConfigInput = z.input<typeof configSchema>;

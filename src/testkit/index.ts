@@ -1,0 +1,1 @@
+export { tempDir } from './tmp.ts';
