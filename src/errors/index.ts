@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'DW_ALERT_BAD_TRANSITION'
   | 'DW_LAKE_WRITE_FAILED'
   | 'DW_QUERY_FAILED'
-  | 'DW_NOT_FOUND';
+  | 'DW_NOT_FOUND'
+  | 'DW_SIMULATOR_SINK_FAILED';
 
 export interface FieldError {
   /** Path in the document, e.g. `citizens[0].score`; empty string for the whole document. */

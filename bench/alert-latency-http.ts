@@ -1,0 +1,123 @@
+/**
+ * Alert latency as an officer's client sees it: from the moment a report is handed to ingestion (validated and
+ * published to the stream) to the moment its alert arrives on a live-feed subscriber (SSE over a real TCP socket),
+ * at a steady 10,000 reports/s with ~1% alert reports, in one embedded process.
+ * Baseline in the same run: a bare HTTP round trip of an SSE message on the same server (socket write -> read), so
+ * the figure can be read as "our pipeline" + "the socket".
+ * Run: node --import tsx bench/alert-latency-http.ts [reportsPerSecond] [seconds]
+ */
+import http from 'node:http';
+import { validateConfig } from '../src/config/index.ts';
+import { Platform } from '../src/runtime/platform.ts';
+import { Fleet, type Report } from '../src/simulator/index.ts';
+import { tempDir } from '../src/testkit/index.ts';
+import { isMain, percentile, printTable } from './util.ts';
+
+const TICK_MS = 10;
+
+/** Reads SSE events from a URL; calls back with each event's data line and the receive time. */
+function subscribe(url: string, onEvent: (data: string, at: number) => void): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, (res) => {
+      res.setEncoding('utf8');
+      let buf = '';
+      res.on('data', (chunk: string) => {
+        const at = performance.now();
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const line = block.split('\n').find((l) => l.startsWith('data: '));
+          if (line) onEvent(line.slice(6), at);
+        }
+      });
+      resolve(() => req.destroy());
+    });
+    req.on('error', reject);
+  });
+}
+
+async function socketBaseline(samples: number): Promise<number[]> {
+  let res: http.ServerResponse | undefined;
+  const server = http.createServer((_req, r) => {
+    r.writeHead(200, { 'content-type': 'text/event-stream' });
+    r.socket?.setNoDelay(true);
+    r.write(': hi\n\n');
+    res = r;
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const lat: number[] = [];
+  let sentAt = 0;
+  let got: (() => void) | undefined;
+  const close = await subscribe(`http://127.0.0.1:${port}/`, (_d, at) => {
+    lat.push(at - sentAt);
+    got?.();
+  });
+  while (!res) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < samples; i++) {
+    const done = new Promise<void>((r) => { got = r; });
+    sentAt = performance.now();
+    res.write(`data: ${i}\n\n`);
+    await done;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  close();
+  server.close();
+  return lat.sort((a, b) => a - b);
+}
+
+export async function benchAlertLatencyHttp(opts: { reportsPerSecond: number; seconds: number }): Promise<Record<string, number>> {
+  const tmp = tempDir('dw-bench-lat-');
+  const platform = await Platform.open(validateConfig({ dataDir: tmp.dir, http: { port: 0 }, ingest: { maxClockSkewMs: 10 * 365 * 86_400_000 } }));
+  await platform.start({ alerts: true, archive: true, http: 'api' });
+  const fleet = new Fleet({ drones: 10_000, seed: 11, start: Date.parse('2026-11-20T00:00:00Z') });
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const close = await subscribe(`${platform.address}/v1/alerts/stream`, (data, at) => {
+    const ev = JSON.parse(data) as { type: string; alert: { lastReportId: string } };
+    const t = sentAt.get(ev.alert.lastReportId);
+    if (t !== undefined && (ev.type === 'raised' || ev.type === 'updated')) latencies.push(at - t);
+  });
+  try {
+    const perTick = Math.round((opts.reportsPerSecond * TICK_MS) / 1000);
+    const ticks = Math.round((opts.seconds * 1000) / TICK_MS);
+    const t0 = performance.now();
+    let sent = 0;
+    for (let t = 0; t < ticks; t++) {
+      const batch: Report[] = fleet.take(perTick);
+      const at = performance.now();
+      for (const r of batch) if (r.citizens.some((c) => c.score < 20)) sentAt.set(`${r.droneId}:${Date.parse(r.timestamp)}`, at);
+      await platform.ingestor.ingestReports(batch, 'bench');
+      sent += batch.length;
+      const next = t0 + (t + 1) * TICK_MS;
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 500));
+    latencies.sort((a, b) => a - b);
+    const base = await socketBaseline(500);
+    return {
+      'offered reports/s': opts.reportsPerSecond,
+      'achieved reports/s': Math.round(sent / elapsed),
+      'alert samples': latencies.length,
+      'alert latency p50 ms': percentile(latencies, 0.5),
+      'alert latency p99 ms': percentile(latencies, 0.99),
+      'alert latency max ms': latencies[latencies.length - 1] ?? Number.NaN,
+      'baseline: SSE socket write->read p50 ms': percentile(base, 0.5),
+      'baseline: SSE socket write->read p99 ms': percentile(base, 0.99),
+    };
+  } finally {
+    close();
+    await platform.stop();
+    tmp.cleanup();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const rate = Number(process.argv[2] ?? 10_000);
+  const seconds = Number(process.argv[3] ?? 10);
+  printTable(`alert latency, report -> SSE subscriber, ${rate} reports/s for ${seconds} s`, await benchAlertLatencyHttp({ reportsPerSecond: rate, seconds }));
+}

@@ -1,0 +1,12 @@
+export type { Alert, AlertEvent, AlertEventType, AlertStatus, Severity } from './types.ts';
+export { compileRules, evaluateReport, SCORE_RULE, type AlertCandidate, type AlertsConfig, type CompiledRules } from './rules.ts';
+export { AlertStore, openAlertStore, type AlertListQuery, type AlertStoreOptions, type ReportCandidates } from './store.ts';
+export { AlertNotFoundError, AlertTransitionError } from './errors.ts';
+export { alertIdOf, eventIdOf } from './ids.ts';
+export { AlertBus, streamAlertFeed, type AlertBusOptions, type AlertFeed, type AlertFeedOptions, type AlertListener } from './bus.ts';
+export { AlertWorker, type AlertWorkerOptions, type AlertWorkerStats } from './worker.ts';
+export { AlertService, type AlertServiceOptions } from './service.ts';
+export { alertEventRecord, drainOutbox, publishAlertEvents } from './publish.ts';
+export {
+  WebhookSink, signWebhookBody, type WebhookSinkOptions, type WebhookStats, type WebhookTarget, type WebhookTargetStats,
+} from './webhooks.ts';

@@ -1,0 +1,297 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { AcceptedReport } from '../contract/types.ts';
+import { AlertNotFoundError, AlertTransitionError } from './errors.ts';
+import { alertIdOf, eventIdOf } from './ids.ts';
+import { severityRank, type AlertCandidate } from './rules.ts';
+import {
+  ALERT_COLUMNS, INSERT_ALERT_SQL, SCHEMA_SQL, UPDATE_ALERT_SQL, alertFromRow, rowFromAlert, type AlertRow,
+} from './store-schema.ts';
+import type { Alert, AlertEvent, AlertEventType, AlertStatus } from './types.ts';
+
+export interface AlertStoreOptions {
+  /** Database file; default `<dataDir>/alerts.db`. One of `file` or `dataDir` is required. */
+  file?: string;
+  dataDir?: string;
+  /** The same citizen seen by the same drone within this long of an unresolved alert's sightings updates it. Default 10 min. */
+  dedupWindowMs?: number;
+  /** How long (by apply time) a sighting is remembered for idempotent redelivery. Default 24 h. */
+  appliedRetentionMs?: number;
+  /** `normal` survives a process crash; `full` also a power loss. Default `normal`. */
+  sync?: 'normal' | 'full';
+  /** Clock for `raisedAt`/`updatedAt`/event times (tests). */
+  now?: () => number;
+}
+
+/** A report and what the rules said about it. */
+export interface ReportCandidates {
+  report: AcceptedReport;
+  candidates: readonly AlertCandidate[];
+}
+
+export interface AlertListQuery {
+  status?: AlertStatus | readonly AlertStatus[];
+  tenant?: string;
+  droneId?: string;
+  citizen?: string;
+  /** Only alerts raised at or after this epoch ms. */
+  since?: number;
+  /** Only alerts whose latest position is inside [minLat, minLon, maxLat, maxLon]. */
+  bbox?: readonly [number, number, number, number];
+  /** Default 100, at most 10,000. */
+  limit?: number;
+}
+
+export function openAlertStore(opts: AlertStoreOptions): AlertStore {
+  return new AlertStore(opts);
+}
+
+/**
+ * The alert store: SQLite in WAL mode, so the alert worker, the HTTP server and the CLI can use the same file from
+ * several processes (writes take the write lock up front: `BEGIN IMMEDIATE`, waiting up to 5 s).
+ */
+export class AlertStore {
+  readonly file: string;
+  readonly dedupWindowMs: number;
+  readonly appliedRetentionMs: number;
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly st: Statements;
+  private readonly listCache = new Map<string, Database.Statement>();
+
+  constructor(opts: AlertStoreOptions) {
+    if (!opts.file && !opts.dataDir) throw new TypeError('AlertStore needs `file` or `dataDir`');
+    this.file = path.resolve(opts.file ?? path.join(opts.dataDir!, 'alerts.db'));
+    this.dedupWindowMs = opts.dedupWindowMs ?? 10 * 60_000;
+    this.appliedRetentionMs = opts.appliedRetentionMs ?? 24 * 3600_000;
+    this.now = opts.now ?? Date.now;
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    this.db = new Database(this.file);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(SCHEMA_SQL);
+    this.st = prepareStatements(this.db);
+  }
+
+  /**
+   * Applies the rules' verdicts for a batch of reports in one transaction and returns the events (`raised`, `updated`)
+   * in order. Sightings already applied (redelivered reports) are skipped: applying a batch twice changes nothing.
+   */
+  applyReports(batch: readonly ReportCandidates[]): AlertEvent[] {
+    return this.db.transaction(() => {
+      const events: AlertEvent[] = [];
+      const at = this.now();
+      for (const { report, candidates } of batch) {
+        for (const c of candidates) {
+          const e = this.applySighting(report, c, at);
+          if (e) events.push(e);
+        }
+      }
+      return events;
+    }).immediate();
+  }
+
+  applyReport(report: AcceptedReport, candidates: readonly AlertCandidate[]): AlertEvent[] {
+    return candidates.length === 0 ? [] : this.applyReports([{ report, candidates }]);
+  }
+
+  private applySighting(report: AcceptedReport, c: AlertCandidate, at: number): AlertEvent | undefined {
+    const { tenant, reportId } = report;
+    if (this.st.applied.get(tenant, reportId, c.citizen)) return undefined;
+    const row = this.st.findOpen.get({ tenant, drone: report.droneId, citizen: c.citizen, ts: report.ts, w: this.dedupWindowMs });
+    let alert: Alert;
+    let type: AlertEventType;
+    if (row) {
+      alert = alertFromRow(row);
+      const escalates = severityRank(c.severity) > severityRank(alert.severity);
+      const latest = report.ts >= alert.lastSeenTs;
+      alert = {
+        ...alert,
+        score: Math.min(alert.score, c.score),
+        severity: escalates ? c.severity : alert.severity,
+        rule: escalates ? c.rule : alert.rule,
+        // A late (out-of-order) sighting counts but does not replace the latest position.
+        position: latest ? { lat: report.position.lat, lon: report.position.lon } : alert.position,
+        words: latest ? report.words.slice() : alert.words,
+        lastReportId: latest ? reportId : alert.lastReportId,
+        lastSeenTs: latest ? report.ts : alert.lastSeenTs,
+        firstSeenTs: Math.min(alert.firstSeenTs, report.ts),
+        updatedAt: at,
+        occurrences: alert.occurrences + 1,
+      };
+      type = 'updated';
+      this.st.update.run(rowFromAlert(alert, row.version + 1));
+    } else {
+      alert = {
+        alertId: alertIdOf(tenant, reportId, c.citizen),
+        tenant,
+        droneId: report.droneId,
+        citizen: c.citizen,
+        score: c.score,
+        severity: c.severity,
+        rule: c.rule,
+        position: { lat: report.position.lat, lon: report.position.lon },
+        words: report.words.slice(),
+        firstReportId: reportId,
+        lastReportId: reportId,
+        firstSeenTs: report.ts,
+        lastSeenTs: report.ts,
+        raisedAt: at,
+        updatedAt: at,
+        occurrences: 1,
+        status: 'open',
+        assignee: null,
+        acknowledgedBy: null,
+        acknowledgedAt: null,
+        resolvedBy: null,
+        resolvedAt: null,
+        note: null,
+      };
+      type = 'raised';
+      this.st.insert.run(rowFromAlert(alert, 1));
+    }
+    this.st.markApplied.run(tenant, reportId, c.citizen, alert.alertId, at);
+    return this.recordEvent({ eventId: eventIdOf(alert.alertId, type, reportId), type, at, by: null, alert });
+  }
+
+  /** open -> acknowledged. */
+  acknowledge(alertId: string, by: string, note?: string): AlertEvent {
+    return this.transition(alertId, 'acknowledge', (a, at) => {
+      if (a.status !== 'open') return undefined;
+      return { type: 'acknowledged', alert: { ...a, status: 'acknowledged', acknowledgedBy: by, acknowledgedAt: at, note: note ?? a.note } };
+    }, by);
+  }
+
+  /** Sets who handles the alert; allowed while it is not resolved (status unchanged). */
+  assign(alertId: string, assignee: string, by: string): AlertEvent {
+    return this.transition(alertId, 'assign', (a) => {
+      if (a.status === 'resolved') return undefined;
+      return { type: 'assigned', alert: { ...a, assignee } };
+    }, by);
+  }
+
+  /** open -> resolved, acknowledged -> resolved. A later sighting of the citizen opens a new alert. */
+  resolve(alertId: string, by: string, note?: string): AlertEvent {
+    return this.transition(alertId, 'resolve', (a, at) => {
+      if (a.status === 'resolved') return undefined;
+      return { type: 'resolved', alert: { ...a, status: 'resolved', resolvedBy: by, resolvedAt: at, note: note ?? a.note } };
+    }, by);
+  }
+
+  private transition(
+    alertId: string,
+    action: string,
+    change: (a: Alert, at: number) => { type: AlertEventType; alert: Alert } | undefined,
+    by: string,
+  ): AlertEvent {
+    return this.db.transaction(() => {
+      const row = this.st.get.get(alertId);
+      if (!row) throw new AlertNotFoundError(alertId);
+      const at = this.now();
+      const current = alertFromRow(row);
+      const next = change(current, at);
+      if (!next) throw new AlertTransitionError(alertId, current.status, action);
+      const alert = { ...next.alert, updatedAt: at };
+      const version = row.version + 1;
+      this.st.update.run(rowFromAlert(alert, version));
+      return this.recordEvent({ eventId: eventIdOf(alertId, next.type, version), type: next.type, at, by, alert });
+    }).immediate();
+  }
+
+  private recordEvent(e: AlertEvent): AlertEvent {
+    this.st.outboxAdd.run(e.eventId, e.alert.droneId, JSON.stringify(e), e.at);
+    return e;
+  }
+
+  get(alertId: string): Alert | undefined {
+    const row = this.st.get.get(alertId);
+    return row ? alertFromRow(row) : undefined;
+  }
+
+  /** Newest first (by `raisedAt`). */
+  list(q: AlertListQuery = {}): Alert[] {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    const statuses = q.status === undefined ? [] : typeof q.status === 'string' ? [q.status] : q.status;
+    if (statuses.length > 0) {
+      where.push(`status IN (${statuses.map((_, i) => `@s${i}`).join(', ')})`);
+      statuses.forEach((s, i) => (params[`s${i}`] = s));
+    }
+    if (q.tenant !== undefined) (where.push('tenant = @tenant'), (params.tenant = q.tenant));
+    if (q.droneId !== undefined) (where.push('drone_id = @drone'), (params.drone = q.droneId));
+    if (q.citizen !== undefined) (where.push('citizen = @citizen'), (params.citizen = q.citizen));
+    if (q.since !== undefined) (where.push('raised_at >= @since'), (params.since = q.since));
+    if (q.bbox) {
+      where.push('lat BETWEEN @minLat AND @maxLat AND lon BETWEEN @minLon AND @maxLon');
+      [params.minLat, params.minLon, params.maxLat, params.maxLon] = q.bbox;
+    }
+    params.limit = Math.max(1, Math.min(10_000, Math.floor(q.limit ?? 100)));
+    const sql = `SELECT ${ALERT_COLUMNS} FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY raised_at DESC, alert_id DESC LIMIT @limit`;
+    let stmt = this.listCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      if (this.listCache.size < 64) this.listCache.set(sql, stmt);
+    }
+    return (stmt.all(params) as AlertRow[]).map(alertFromRow);
+  }
+
+  countByStatus(): Record<AlertStatus, number> {
+    const out: Record<AlertStatus, number> = { open: 0, acknowledged: 0, resolved: 0 };
+    for (const r of this.st.countByStatus.all()) out[r.status as AlertStatus] = r.n;
+    return out;
+  }
+
+  /** Events not yet published on the `alerts` topic, oldest first; `olderThanMs` skips ones a publisher may still be handling. */
+  pendingEvents(opts: { olderThanMs?: number; limit?: number } = {}): AlertEvent[] {
+    const cutoff = this.now() - (opts.olderThanMs ?? 0);
+    return this.st.outboxPending.all(cutoff, opts.limit ?? 1000).map((r) => JSON.parse(r.body) as AlertEvent);
+  }
+
+  pendingCount(): number {
+    return this.st.outboxCount.get()!.n;
+  }
+
+  /** Removes published events from the outbox. */
+  markPublished(eventIds: readonly string[]): void {
+    if (eventIds.length === 0) return;
+    this.db.transaction(() => {
+      for (const id of eventIds) this.st.outboxDelete.run(id);
+    }).immediate();
+  }
+
+  /** Forgets sightings applied longer ago than `appliedRetentionMs`; returns how many. */
+  prune(): number {
+    return this.st.prune.run(this.now() - this.appliedRetentionMs).changes;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function prepareStatements(db: Database.Database) {
+  return {
+    applied: db.prepare<[string, string, string], { alert_id: string }>(
+      'SELECT alert_id FROM applied WHERE tenant = ? AND report_id = ? AND citizen = ?'),
+    markApplied: db.prepare('INSERT OR IGNORE INTO applied (tenant, report_id, citizen, alert_id, applied_at) VALUES (?, ?, ?, ?, ?)'),
+    findOpen: db.prepare<{ tenant: string; drone: string; citizen: string; ts: number; w: number }, AlertRow>(
+      `SELECT ${ALERT_COLUMNS} FROM alerts WHERE tenant = @tenant AND drone_id = @drone AND citizen = @citizen
+       AND status <> 'resolved' AND last_seen_ts >= @ts - @w AND first_seen_ts <= @ts + @w
+       ORDER BY last_seen_ts DESC LIMIT 1`),
+    get: db.prepare<[string], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE alert_id = ?`),
+    insert: db.prepare(INSERT_ALERT_SQL),
+    update: db.prepare(UPDATE_ALERT_SQL),
+    outboxAdd: db.prepare('INSERT OR IGNORE INTO outbox (event_id, drone_id, body, created_at) VALUES (?, ?, ?, ?)'),
+    outboxPending: db.prepare<[number, number], { body: string }>(
+      'SELECT body FROM outbox WHERE created_at <= ? ORDER BY seq LIMIT ?'),
+    outboxDelete: db.prepare('DELETE FROM outbox WHERE event_id = ?'),
+    outboxCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox'),
+    prune: db.prepare('DELETE FROM applied WHERE applied_at < ?'),
+    countByStatus: db.prepare<[], { status: string; n: number }>('SELECT status, count(*) AS n FROM alerts GROUP BY status'),
+  };
+}

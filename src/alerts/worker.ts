@@ -1,0 +1,294 @@
+import type { AcceptedReport } from '../contract/types.ts';
+import { isDwError } from '../errors/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
+import type { CommitPosition, Stream, StreamConsumer, StreamRecord } from '../stream/types.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
+import type { AlertBus } from './bus.ts';
+import { drainOutbox, ensureAlertsTopic, publishAlertEvents } from './publish.ts';
+import { compileRules, evaluateReport, type AlertsConfig, type CompiledRules } from './rules.ts';
+import type { AlertStore, ReportCandidates } from './store.ts';
+import type { AlertEvent } from './types.ts';
+import type { WebhookSink } from './webhooks.ts';
+
+export interface AlertWorkerOptions {
+  stream: Stream;
+  store: AlertStore;
+  /** The `alerts` config section. The dedup window is the store's (open it with `dedupWindowMs` from the same config). */
+  config: Pick<AlertsConfig, 'threshold' | 'criticalThreshold' | 'wordRules'> & { dedupWindowMs?: number };
+  /** Only reports of this tenant; others are skipped (and committed). Default: every tenant. */
+  tenant?: string;
+  /** Consumer group on the `reports` topic. Default `alerts`. */
+  group?: string;
+  bus: AlertBus;
+  webhooks?: WebhookSink;
+  logger?: Logger;
+  /** Records per poll. Default 1000. */
+  maxRecords?: number;
+  /** Poll wait when the topic is idle. Default 100 ms. */
+  waitMs?: number;
+  sessionTimeoutMs?: number;
+  memberId?: string;
+  /** Called after each batch's store transaction committed, before anything else (tests inject crashes here). */
+  onBatchStored?: (info: { batch: number; events: readonly AlertEvent[] }) => void;
+}
+
+export interface AlertWorkerStats {
+  reportsProcessed: number;
+  /** Reports of another tenant, or not parseable as reports (see `malformed`). */
+  reportsSkipped: number;
+  malformed: number;
+  alertsRaised: number;
+  alertsUpdated: number;
+  eventsPublished: number;
+  /** Events found in the outbox (left by a crash or a failed publish) and published late. */
+  outboxRepublished: number;
+  batches: number;
+  /** Append time of the oldest alerting report of the last alerting batch -> its events on the bus, ms. */
+  lastLatencyMs: number;
+  maxLatencyMs: number;
+  pollErrors: number;
+  publishErrors: number;
+  commitErrors: number;
+}
+
+const OUTBOX_CHECK_MS = 1000;
+/** Outbox events younger than this may still be in their publisher's hands (an API process): leave them be. */
+const OUTBOX_GRACE_MS = 2000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+/**
+ * Stream consumer 1: turns reports into alerts.
+ *
+ * Per poll batch: evaluate the rules (pure, no I/O) -> apply every sighting to the store in ONE SQLite transaction
+ * (events go to the store's outbox in the same transaction) -> emit the events on the bus and hand them to the
+ * webhooks -> publish them on the `alerts` topic -> commit the stream offsets.
+ *
+ * Why the bus comes after the store commit but before the topic publish and the offset commit: emitting before the
+ * commit could announce an alert that a crash then loses; the commit is a synchronous local SQLite write (a fraction
+ * of a millisecond), so waiting for it costs little, whereas the topic publish and the offset commit are durable
+ * stream writes we keep off the latency path (they overlap the next batch). A crash after the store commit is safe: the reports are
+ * redelivered (offsets not committed) but the store recognises them (nothing changes, no new event), and the events
+ * still in the outbox are published by the next drain.
+ */
+export class AlertWorker {
+  private readonly opts: AlertWorkerOptions;
+  private readonly rules: CompiledRules;
+  private readonly logger: Logger;
+  private readonly s: AlertWorkerStats = {
+    reportsProcessed: 0, reportsSkipped: 0, malformed: 0, alertsRaised: 0, alertsUpdated: 0, eventsPublished: 0,
+    outboxRepublished: 0, batches: 0, lastLatencyMs: 0, maxLatencyMs: 0, pollErrors: 0, publishErrors: 0, commitErrors: 0,
+  };
+  private consumer: StreamConsumer | undefined;
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private lastOutboxCheck = 0;
+  private lastPrune = 0;
+  /** Topic publish + offset commit of the last batch (see processBatch). Never rejects. */
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(opts: AlertWorkerOptions) {
+    this.opts = opts;
+    this.rules = compileRules(opts.config);
+    this.logger = opts.logger ?? silentLogger;
+    const w = opts.config.dedupWindowMs;
+    if (w !== undefined && w !== opts.store.dedupWindowMs) {
+      this.logger.warn({ config: w, store: opts.store.dedupWindowMs }, 'alerts.dedupWindowMs differs from the store\'s; the store\'s applies');
+    }
+  }
+
+  /** Joins the consumer group, publishes what a previous run left in the outbox, and starts consuming. */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    const { stream, store } = this.opts;
+    await stream.ensureTopic(TOPICS.reports, DEFAULT_TOPIC_CONFIG.reports);
+    await ensureAlertsTopic(stream);
+    this.consumer = await stream.consumer({
+      topic: TOPICS.reports,
+      group: this.opts.group ?? 'alerts',
+      start: 'earliest',
+      ...(this.opts.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.opts.sessionTimeoutMs }),
+      ...(this.opts.memberId === undefined ? {} : { memberId: this.opts.memberId }),
+    });
+    this.s.outboxRepublished += await drainOutbox(stream, store);
+    this.lastOutboxCheck = this.lastPrune = Date.now();
+    this.abort = new AbortController();
+    this.loop = this.run(this.consumer, this.abort.signal);
+  }
+
+  /** Finishes the batch in hand (store, bus, topic, commit), then leaves the group. */
+  async stop(): Promise<void> {
+    if (!this.loop) return;
+    this.abort!.abort();
+    await this.loop;
+    this.loop = undefined;
+    await this.consumer?.close().catch((err: unknown) => this.logger.warn({ err }, 'alert consumer close failed'));
+    this.consumer = undefined;
+  }
+
+  stats(): AlertWorkerStats {
+    return { ...this.s };
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  private async run(consumer: StreamConsumer, signal: AbortSignal): Promise<void> {
+    const maxRecords = this.opts.maxRecords ?? 1000;
+    const waitMs = this.opts.waitMs ?? 100;
+    while (!signal.aborted) {
+      let records: StreamRecord[];
+      try {
+        records = await consumer.poll({ maxRecords, waitMs, signal });
+      } catch (err) {
+        if (signal.aborted) break;
+        this.s.pollErrors++;
+        if (isDwError(err) && err.code === 'DW_STREAM_CLOSED') {
+          this.logger.error({ err }, 'stream closed: alert worker stops');
+          break;
+        }
+        this.logger.error({ err }, 'alert poll failed');
+        await sleep(200);
+        continue;
+      }
+      try {
+        if (records.length > 0) await this.processBatch(consumer, records);
+      } catch (err) {
+        // A store failure (disk full, lock timeout): offsets are not committed; rewind so the batch comes back.
+        this.logger.error({ err }, 'alert batch failed; it will be retried');
+        await this.rewind(consumer, records);
+        await sleep(200);
+      }
+      await this.housekeeping();
+    }
+    await this.tail;
+  }
+
+  private async processBatch(consumer: StreamConsumer, records: StreamRecord[]): Promise<void> {
+    const { store, bus, webhooks, tenant } = this.opts;
+    let batch: ReportCandidates[] | undefined;
+    let oldestAppend = Infinity;
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
+      const report = parseReport(rec.value);
+      if (!report) {
+        this.s.malformed++;
+        this.s.reportsSkipped++;
+        this.logger.warn({ partition: rec.partition, offset: rec.offset }, 'not a report, skipped');
+        continue;
+      }
+      if (tenant !== undefined && report.tenant !== tenant) {
+        this.s.reportsSkipped++;
+        continue;
+      }
+      this.s.reportsProcessed++;
+      const candidates = evaluateReport(report, this.rules);
+      if (candidates.length === 0) continue;
+      (batch ??= []).push({ report, candidates });
+      if (rec.timestamp < oldestAppend) oldestAppend = rec.timestamp;
+    }
+    this.s.batches++;
+
+    let events: AlertEvent[] = [];
+    if (batch) {
+      events = store.applyReports(batch);
+      this.opts.onBatchStored?.({ batch: this.s.batches, events });
+      for (const e of events) {
+        if (e.type === 'raised') this.s.alertsRaised++;
+        else this.s.alertsUpdated++;
+        bus.publish(e);
+        webhooks?.send(e);
+      }
+      const latency = Date.now() - oldestAppend;
+      this.s.lastLatencyMs = latency;
+      if (latency > this.s.maxLatencyMs) this.s.maxLatencyMs = latency;
+    }
+
+    // The topic publish and the offset commit of this batch run while the next batch is polled and announced: they
+    // are not on the latency path. They are chained, so offsets are committed in order, and at most one batch's tail
+    // is outstanding when the next poll starts.
+    const previous = this.tail;
+    this.tail = previous.then(() => this.publishAndCommit(consumer, events, records));
+    await previous;
+  }
+
+  private async publishAndCommit(consumer: StreamConsumer, events: readonly AlertEvent[], records: readonly StreamRecord[]): Promise<void> {
+    if (events.length > 0) {
+      try {
+        await publishAlertEvents(this.opts.stream, this.opts.store, events);
+        this.s.eventsPublished += events.length;
+      } catch (err) {
+        // The events stay in the outbox; housekeeping publishes them later.
+        this.s.publishErrors++;
+        this.logger.error({ err, events: events.length }, 'alert events publish failed; left in the outbox');
+      }
+    }
+    try {
+      await consumer.commit(lastOffsets(records));
+    } catch (err) {
+      // Typically DW_STREAM_NOT_OWNER after a rebalance: the new owner re-reads these records, and the store makes that harmless.
+      this.s.commitErrors++;
+      this.logger.warn({ err }, 'offset commit refused');
+    }
+  }
+
+  private async rewind(consumer: StreamConsumer, records: readonly StreamRecord[]): Promise<void> {
+    const first = new Map<number, number>();
+    for (const r of records) if (!first.has(r.partition)) first.set(r.partition, r.offset);
+    for (const [partition, offset] of first) {
+      await consumer.seek(partition, { offset }).catch((err: unknown) => this.logger.warn({ err, partition }, 'rewind failed'));
+    }
+  }
+
+  private async housekeeping(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastOutboxCheck >= OUTBOX_CHECK_MS) {
+      this.lastOutboxCheck = now;
+      try {
+        this.s.outboxRepublished += await drainOutbox(this.opts.stream, this.opts.store, { olderThanMs: OUTBOX_GRACE_MS });
+      } catch (err) {
+        this.s.publishErrors++;
+        this.logger.error({ err }, 'outbox drain failed');
+      }
+    }
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      try {
+        const n = this.opts.store.prune();
+        if (n > 0) this.logger.debug({ pruned: n }, 'forgot old applied sightings');
+      } catch (err) {
+        this.logger.warn({ err }, 'prune failed');
+      }
+    }
+  }
+}
+
+function lastOffsets(records: readonly StreamRecord[]): CommitPosition[] {
+  const byPartition = new Map<number, number>();
+  for (const r of records) {
+    const cur = byPartition.get(r.partition);
+    if (cur === undefined || r.offset > cur) byPartition.set(r.partition, r.offset);
+  }
+  return [...byPartition].map(([partition, offset]) => ({ partition, offset }));
+}
+
+/** Ingestion validated the report; this only guards the fields the rules and the store read. */
+function parseReport(value: Uint8Array): AcceptedReport | undefined {
+  let r: AcceptedReport;
+  try {
+    r = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')) as AcceptedReport;
+  } catch {
+    return undefined;
+  }
+  if (
+    r === null || typeof r !== 'object' || typeof r.reportId !== 'string' || typeof r.droneId !== 'string' ||
+    typeof r.tenant !== 'string' || typeof r.ts !== 'number' || !Array.isArray(r.citizens) || !Array.isArray(r.words) ||
+    r.position === null || typeof r.position !== 'object' || typeof r.position.lat !== 'number' ||
+    typeof r.position.lon !== 'number'
+  ) return undefined;
+  return r;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,81 @@
+import { Option, type Command } from 'commander';
+import { AlertService, openAlertStore, type Alert } from '../../alerts/index.ts';
+import { dataPaths, type Config } from '../../config/index.ts';
+import { openStream, TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
+import { printRows, formatOption, type OutputFormat } from '../format.ts';
+import { configFrom, intOption } from './common.ts';
+import { runService } from './run-service.ts';
+
+export function registerAlerts(program: Command): void {
+  const alerts = program.command('alerts').description('the alert consumer (default: run it) and the alert lifecycle');
+
+  alerts
+    .command('run', { isDefault: true })
+    .description('run the alert consumer: reports from the stream to alerts (store, live feed, alerts topic, webhooks)')
+    .action(async (_o: object, cmd: Command) => {
+      const run = await runService('alerts', configFrom(cmd), { alerts: true }, { banner: () => 'alert consumer running; Ctrl-C stops' });
+      await run.done;
+    });
+
+  alerts
+    .command('list')
+    .description('list alerts, newest first')
+    .addOption(new Option('--status <status>', 'open, acknowledged or resolved').choices(['open', 'acknowledged', 'resolved']))
+    .option('--drone <id>', 'only this drone')
+    .addOption(new Option('--limit <n>', 'at most this many').default(50).argParser(intOption('--limit', 1)))
+    .addOption(formatOption())
+    .action(async (o: { status?: 'open' | 'acknowledged' | 'resolved'; drone?: string; limit: number; format: OutputFormat }, cmd: Command) => {
+      const store = openAlertStore({ dataDir: dataPaths(configFrom(cmd)).dataDir });
+      try {
+        const list = store.list({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.drone ? { droneId: o.drone } : {}) });
+        printRows(list.map(alertRow), o.format);
+      } finally {
+        store.close();
+      }
+    });
+
+  const change = (name: 'ack' | 'resolve' | 'assign', what: string): Command => alerts
+    .command(`${name} <alertId>`)
+    .description(what)
+    .requiredOption('--by <name>', 'who makes the change');
+  change('ack', 'acknowledge an alert').option('--note <text>', 'note').action(async (id: string, o: { by: string; note?: string }, cmd: Command) => {
+    await withService(configFrom(cmd), (s) => s.acknowledge(id, o.by, o.note));
+  });
+  change('resolve', 'resolve an alert').option('--note <text>', 'note').action(async (id: string, o: { by: string; note?: string }, cmd: Command) => {
+    await withService(configFrom(cmd), (s) => s.resolve(id, o.by, o.note));
+  });
+  change('assign', 'assign an alert to an officer').requiredOption('--to <name>', 'assignee').action(async (id: string, o: { by: string; to: string }, cmd: Command) => {
+    await withService(configFrom(cmd), (s) => s.assign(id, o.to, o.by));
+  });
+}
+
+/** Lifecycle changes from the CLI go through the same AlertService as the API: store, then `alerts` topic. */
+async function withService(config: Config, fn: (s: AlertService) => Promise<{ alert: Alert }>): Promise<void> {
+  const paths = dataPaths(config);
+  const store = openAlertStore({ dataDir: paths.dataDir, dedupWindowMs: config.alerts.dedupWindowMs });
+  const stream = await openStream(config.stream.url, { dataDir: paths.dataDir, sync: config.stream.sync });
+  try {
+    await stream.ensureTopic(TOPICS.alerts, { ...DEFAULT_TOPIC_CONFIG.alerts, partitions: config.stream.partitions });
+    const { alert } = await fn(new AlertService({ store, stream }));
+    process.stdout.write(`${alert.alertId}: ${alert.status}${alert.assignee ? `, assigned to ${alert.assignee}` : ''}\n`);
+  } finally {
+    store.close();
+    await stream.close();
+  }
+}
+
+function alertRow(a: Alert): Record<string, unknown> {
+  return {
+    alert_id: a.alertId,
+    status: a.status,
+    severity: a.severity,
+    citizen: a.citizen,
+    score: a.score,
+    drone_id: a.droneId,
+    lat: a.position.lat,
+    lon: a.position.lon,
+    raised_at: new Date(a.raisedAt).toISOString(),
+    occurrences: a.occurrences,
+    assignee: a.assignee,
+  };
+}

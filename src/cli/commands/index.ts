@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { registerAlerts } from './alerts.ts';
+import { registerDeadLetters } from './dead-letters.ts';
+import { registerLake } from './lake.ts';
+import { registerSimulate } from './simulate.ts';
+import { registerUp } from './up.ts';
+import { registerWorkers } from './workers.ts';
+
+export function registerCommands(program: Command): void {
+  registerUp(program);
+  registerSimulate(program);
+  registerAlerts(program);
+  registerWorkers(program);
+  registerLake(program);
+  registerDeadLetters(program);
+}

@@ -1,0 +1,38 @@
+import { Option, type Command } from 'commander';
+import type { Platform } from '../../runtime/platform.ts';
+import { configFrom, given, intOption, numberOption } from './common.ts';
+import { runService } from './run-service.ts';
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run everything in one process: stream, simulator, alert and archive consumers, HTTP API (what `npm start` runs)')
+    .addOption(new Option('-p, --port <port>', 'HTTP port (env DRONEWATCH_PORT; default 8080)').argParser(intOption('--port')))
+    .addOption(new Option('--host <host>', 'HTTP listen address (default 127.0.0.1)'))
+    .addOption(new Option('--drones <n>', 'simulated drones (default 1000)').argParser(intOption('--drones', 1)))
+    .addOption(new Option('--speed <x>', 'simulated seconds per real second (default 60)').argParser(numberOption('--speed')))
+    .addOption(new Option('--seed <n>', 'simulator seed').argParser(intOption('--seed')))
+    .option('--realtime', 'simulate in real time (one report per drone per real minute)')
+    .option('--no-simulator', 'do not run the simulator (reports come from POST /v1/reports)')
+    .action(async (opts: { port?: number; host?: string; drones?: number; speed?: number; seed?: number; realtime?: boolean; simulator: boolean }, cmd: Command) => {
+      const config = configFrom(cmd, given(opts, { port: 'http.port', host: 'http.host', drones: 'simulator.drones', speed: 'simulator.speed', seed: 'simulator.seed' }));
+      const run = await runService('up', config, {
+        alerts: true,
+        archive: true,
+        http: 'api',
+        ...(opts.simulator ? { simulator: { mode: opts.realtime ? 'realtime' : 'accelerated' } } : {}),
+      }, { banner: (p) => banner(p, opts.simulator) });
+      await run.done;
+    });
+}
+
+function banner(p: Platform, simulator: boolean): string {
+  const c = p.config;
+  const url = `http://${c.http.host === '0.0.0.0' ? '127.0.0.1' : c.http.host}:${c.http.port}`;
+  return [
+    `dronewatch up: embedded mode, data in ${c.dataDir}, stream ${p.stream.name}`,
+    simulator ? `  simulator: ${c.simulator.drones} drones, ${c.simulator.speed}x (${Math.round((c.simulator.drones * c.simulator.speed) / 60)} reports/s)` : '  simulator: off',
+    `  API ${url}  live alerts: curl -N ${url}/v1/alerts/stream`,
+    '  Ctrl-C stops (buffered reports are flushed to the lake first)',
+  ].join('\n');
+}

@@ -1,0 +1,6 @@
+/** Ingestion: validate reports, publish the valid ones to the `reports` topic, keep the rest as dead letters. */
+export { Ingestor, type BodyType, type IngestorOptions } from './ingestor.ts';
+export type { IngestResult, RejectedItem } from './batch.ts';
+export {
+  MAX_DEAD_LETTER_RAW_BYTES, deadLetterRaw, listDeadLetters, publishDeadLetters, type DeadLetter, type StoredDeadLetter,
+} from './dead-letters.ts';

@@ -1,0 +1,161 @@
+import {
+  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_MAX_REPORT_BYTES, decodeJsonBytes, parseJsonText, utf8LargerThan, validateReport,
+  type Report, type ValidateOptions,
+} from '../contract/index.ts';
+import { DwError, InvalidReportError, ReportTooLargeError } from '../errors/index.ts';
+import { TOPICS, type Stream } from '../stream/index.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
+import { IngestBatch, type IngestResult } from './batch.ts';
+import { publishDeadLetters } from './dead-letters.ts';
+import { asBuffer, forEachLine, isBlank, startsWithArray } from './body.ts';
+
+export interface IngestorOptions {
+  stream: Stream;
+  /** Police force the reports belong to; written into every accepted report and dead letter. */
+  tenant: string;
+  /** Largest report in bytes. Default 64 KiB. */
+  maxReportBytes?: number;
+  /** How far in the future a timestamp may be. Default 5 minutes. */
+  maxClockSkewMs?: number;
+  /** Clock, epoch ms (tests inject one). Default Date.now. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+export type BodyType = 'json' | 'ndjson';
+
+/**
+ * Validates reports and publishes the valid ones to the `reports` topic, in one batch per call, keyed by droneId
+ * (one drone's reports stay ordered in one partition) with the report id as de-duplication id (a retried report is
+ * acknowledged as a duplicate, not stored twice). Every rejected item becomes a dead letter.
+ */
+export class Ingestor {
+  private readonly stream: Stream;
+  private readonly tenant: string;
+  private readonly tenantJson: string;
+  private readonly maxReportBytes: number;
+  private readonly maxClockSkewMs: number;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+
+  constructor(opts: IngestorOptions) {
+    if (typeof opts.tenant !== 'string' || opts.tenant === '') throw new TypeError('Ingestor: tenant must be a non-empty string');
+    this.stream = opts.stream;
+    this.tenant = opts.tenant;
+    this.tenantJson = JSON.stringify(opts.tenant);
+    this.maxReportBytes = opts.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES;
+    this.maxClockSkewMs = opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+    this.now = opts.now ?? Date.now;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  /**
+   * Ingests a request body: `json` is one report or an array of reports; `ndjson` is one report per line (blank
+   * lines ignored). Each report is checked on its own; the result lists every item by its position in the body.
+   */
+  async ingestRaw(body: Uint8Array | string, contentType: BodyType, source: string): Promise<IngestResult> {
+    const batch = this.newBatch(source);
+    const opts = this.validateOptions(batch);
+    const bytes = asBuffer(body);
+    if (contentType === 'ndjson') {
+      forEachLine(bytes, (line, n) => {
+        if (!isBlank(line)) this.ingestText(batch, opts, n, line);
+      });
+    } else if (contentType === 'json') {
+      if (startsWithArray(bytes)) this.ingestArray(batch, opts, bytes);
+      else this.ingestText(batch, opts, 0, bytes);
+    } else {
+      throw new TypeError(`Ingestor: unsupported body type ${String(contentType)}`);
+    }
+    return this.commit(batch);
+  }
+
+  /** Ingests reports built in-process (the simulator): validated like any other, same result shape. */
+  async ingestReports(reports: readonly Report[], source: string): Promise<IngestResult> {
+    const batch = this.newBatch(source);
+    const opts = this.validateOptions(batch);
+    for (let i = 0; i < reports.length; i++) {
+      const report: unknown = reports[i];
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(report);
+      } catch {
+        json = undefined; // cycles, BigInt: not a report; the validator says why
+      }
+      this.ingestValue(batch, opts, i, report, json ?? '');
+    }
+    return this.commit(batch);
+  }
+
+  private newBatch(source: string): IngestBatch {
+    return new IngestBatch(this.now(), source, this.tenant, this.tenantJson);
+  }
+
+  private validateOptions(batch: IngestBatch): ValidateOptions {
+    return { now: batch.receivedAt, maxClockSkewMs: this.maxClockSkewMs };
+  }
+
+  /** One report as bytes (a whole body or an NDJSON line): size, UTF-8 and JSON, then validation. */
+  private ingestText(batch: IngestBatch, opts: ValidateOptions, index: number, raw: Buffer): void {
+    if (raw.length > this.maxReportBytes) return batch.reject(index, new ReportTooLargeError(raw.length, this.maxReportBytes), raw);
+    let value: unknown;
+    try {
+      value = parseJsonText(decodeJsonBytes(raw));
+    } catch (e) {
+      if (e instanceof DwError) return batch.reject(index, e, raw);
+      throw e;
+    }
+    const result = validateReport(value, opts);
+    if (!result.ok) return batch.reject(index, new InvalidReportError(result.errors), raw);
+    batch.accept(index, result.report, result.ts, JSON.stringify(result.report));
+  }
+
+  /** A JSON array body: parsed whole (malformed = one dead letter with the whole body), then element by element. */
+  private ingestArray(batch: IngestBatch, opts: ValidateOptions, raw: Buffer): void {
+    let items: unknown;
+    try {
+      items = parseJsonText(decodeJsonBytes(raw));
+    } catch (e) {
+      if (e instanceof DwError) return batch.reject(0, e, raw);
+      throw e;
+    }
+    const list = items as unknown[]; // a successful parse of text starting with `[` is an array
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i];
+      this.ingestValue(batch, opts, i, item, JSON.stringify(item));
+    }
+  }
+
+  /** One already-parsed report and its compact JSON (what is published, and the raw bytes if it is rejected). */
+  private ingestValue(batch: IngestBatch, opts: ValidateOptions, index: number, value: unknown, json: string): void {
+    if (utf8LargerThan(json, this.maxReportBytes)) {
+      return batch.reject(index, new ReportTooLargeError(Buffer.byteLength(json, 'utf8'), this.maxReportBytes), json);
+    }
+    const result = validateReport(value, opts);
+    if (!result.ok) return batch.reject(index, new InvalidReportError(result.errors), json);
+    batch.accept(index, result.report, result.ts, json);
+  }
+
+  /**
+   * Publishes the valid reports (one batch) and the dead letters (one batch) together: the embedded stream commits
+   * publishes of the same event-loop turn in one transaction. Any failure propagates to the caller, who retries;
+   * retried reports are then acknowledged as duplicates.
+   */
+  private async commit(batch: IngestBatch): Promise<IngestResult> {
+    const [acks] = await Promise.all([
+      batch.records.length > 0 ? this.stream.publish(TOPICS.reports, batch.records) : Promise.resolve([]),
+      publishDeadLetters(this.stream, batch.letters),
+    ]);
+    const accepted: IngestResult['accepted'] = new Array(batch.records.length);
+    for (let i = 0; i < batch.records.length; i++) {
+      accepted[i] = { reportId: batch.records[i]!.id!, duplicate: acks[i]?.duplicate ?? false, index: batch.indexes[i]! };
+    }
+    if (batch.rejected.length > 0) {
+      const first = batch.letters[0]!;
+      this.logger.warn({ source: batch.source, accepted: accepted.length, rejected: batch.rejected.length, firstReason: first.reason }, 'reports rejected');
+    } else {
+      this.logger.debug({ source: batch.source, accepted: accepted.length }, 'reports ingested');
+    }
+    return { accepted, rejected: batch.rejected };
+  }
+}

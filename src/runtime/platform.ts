@@ -1,0 +1,210 @@
+import type { FastifyInstance } from 'fastify';
+import { AlertBus, AlertService, AlertWorker, WebhookSink, openAlertStore, streamAlertFeed, type AlertStore } from '../alerts/index.ts';
+import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
+import { ArchiveWorker } from '../archive/index.ts';
+import { dataPaths, type Config } from '../config/index.ts';
+import { Ingestor, listDeadLetters } from '../ingest/index.ts';
+import { buildServer, type IngestApi, type PipelineStatus } from '../server/index.ts';
+import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
+import { PipelineMonitor } from './monitor.ts';
+import type { SummarySnapshot } from './summary.ts';
+
+export interface SimulatorPlan {
+  mode: SimulatorMode;
+  speed?: number;
+  from?: Date;
+  days?: number;
+  onProgress?: (p: SimulatorProgress) => void;
+}
+
+/** Which components run in this process. `up` runs them all; each CLI command runs one. */
+export interface PlatformComponents {
+  simulator?: SimulatorPlan;
+  alerts?: boolean;
+  archive?: boolean;
+  /** `api`: ingestion + alerts + live feed + dead letters; `ingest`: report ingestion only. */
+  http?: 'api' | 'ingest';
+}
+
+/**
+ * The composition root: opens the stream, creates the topics, and wires the components this process runs.
+ * Every component talks to the others only through the stream (and, in one process, the in-process alert bus, which
+ * is the low-latency path from the alert worker to live subscribers).
+ */
+export class Platform {
+  readonly stream: Stream;
+  readonly config: Config;
+  readonly bus = new AlertBus();
+  readonly ingestor: Ingestor;
+  alertStore: AlertStore | undefined;
+  alertService: AlertService | undefined;
+  alertWorker: AlertWorker | undefined;
+  archiveWorker: ArchiveWorker | undefined;
+  server: FastifyInstance | undefined;
+  /** Where the HTTP server listens, once started. */
+  address: string | undefined;
+  private readonly logger: Logger;
+  private readonly monitor: PipelineMonitor;
+  private webhooks: WebhookSink | undefined;
+  private topicFeed: TopicAlertFeed | undefined;
+  private simulatorAbort: AbortController | undefined;
+  private simulatorRun: Promise<unknown> | undefined;
+  private counters = { ingested: 0, rejected: 0 };
+  private stopped = false;
+
+  private constructor(stream: Stream, config: Config, logger: Logger) {
+    this.stream = stream;
+    this.config = config;
+    this.logger = logger;
+    this.ingestor = new Ingestor({
+      stream,
+      tenant: config.tenant,
+      maxReportBytes: config.ingest.maxReportBytes,
+      maxClockSkewMs: config.ingest.maxClockSkewMs,
+      logger,
+    });
+    this.monitor = new PipelineMonitor(stream, { maxLag: config.ingest.maxLag });
+  }
+
+  static async open(config: Config, opts: { logger?: Logger } = {}): Promise<Platform> {
+    const paths = dataPaths(config);
+    const logger = opts.logger ?? silentLogger;
+    const stream = await openStream(config.stream.url, { dataDir: paths.dataDir, sync: config.stream.sync, logger });
+    const withPartitions = (c: TopicConfig): TopicConfig => ({ ...c, partitions: c.partitions > 1 ? config.stream.partitions : 1 });
+    await stream.ensureTopic(TOPICS.reports, withPartitions(DEFAULT_TOPIC_CONFIG.reports));
+    await stream.ensureTopic(TOPICS.alerts, withPartitions(DEFAULT_TOPIC_CONFIG.alerts));
+    await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
+    return new Platform(stream, config, logger);
+  }
+
+  /** Starts the given components; resolves when each is running. */
+  async start(components: PlatformComponents): Promise<this> {
+    const { config, stream, logger } = this;
+    const paths = dataPaths(config);
+    const needsStore = components.alerts || components.http === 'api';
+    if (needsStore) {
+      this.alertStore = openAlertStore({ dataDir: paths.dataDir, dedupWindowMs: config.alerts.dedupWindowMs, sync: config.stream.sync });
+      if (config.alerts.webhooks.length > 0) this.webhooks = new WebhookSink({ webhooks: config.alerts.webhooks, logger });
+      this.alertService = new AlertService({ store: this.alertStore, stream, bus: this.bus, ...(this.webhooks ? { webhooks: this.webhooks } : {}), logger });
+    }
+    if (components.alerts) {
+      this.alertWorker = new AlertWorker({
+        stream, store: this.alertStore!, config: config.alerts, tenant: config.tenant, bus: this.bus, logger,
+        ...(this.webhooks ? { webhooks: this.webhooks } : {}),
+      });
+      await this.alertWorker.start();
+    } else if (components.http === 'api') {
+      // No worker here: live alerts come from the `alerts` topic, whoever raised them.
+      this.topicFeed = streamAlertFeed(stream, this.bus, { logger });
+      await this.topicFeed.ready;
+    }
+    if (components.archive) {
+      this.archiveWorker = new ArchiveWorker({
+        stream, lakeRoot: paths.lake, maxBatchRecords: config.archive.maxBatchRecords, maxBatchAgeMs: config.archive.maxBatchAgeMs,
+        compactMinFiles: config.archive.compactMinFiles, logger,
+      });
+      await this.archiveWorker.start();
+    }
+    this.monitor.start();
+    if (components.http) await this.startHttp(components.http);
+    if (components.simulator) this.startSimulator(components.simulator);
+    return this;
+  }
+
+  private countingIngest(): IngestApi {
+    return {
+      ingestRaw: async (body, type, source) => {
+        const r = await this.ingestor.ingestRaw(body, type, source);
+        this.counters.ingested += r.accepted.length;
+        this.counters.rejected += r.rejected.length;
+        return r;
+      },
+    };
+  }
+
+  private async startHttp(kind: 'api' | 'ingest'): Promise<void> {
+    const deps = {
+      ingest: this.countingIngest(),
+      status: (): PipelineStatus => this.status(),
+      retryAfterSeconds: 2,
+      ...(kind === 'api'
+        ? {
+            alerts: this.alertService!,
+            feed: this.bus,
+            deadLetters: { list: (o: { limit: number; since?: number }) => listDeadLetters(this.stream, o) },
+          }
+        : {}),
+    };
+    this.server = await buildServer(deps, { logger: this.logger });
+    this.address = await this.server.listen({ port: this.config.http.port, host: this.config.http.host });
+  }
+
+  private startSimulator(plan: SimulatorPlan): void {
+    const s = this.config.simulator;
+    this.simulatorAbort = new AbortController();
+    this.simulatorRun = runSimulator({
+      drones: s.drones, seed: s.seed, bbox: s.bbox,
+      mode: plan.mode,
+      ...(plan.mode === 'accelerated' ? { speed: plan.speed ?? s.speed } : {}),
+      ...(plan.from ? { from: plan.from } : {}),
+      ...(plan.days !== undefined ? { days: plan.days } : {}),
+      ...(plan.onProgress ? { onProgress: plan.onProgress } : {}),
+      signal: this.simulatorAbort.signal,
+      sink: async (batch) => {
+        await this.monitor.waitUntilBelowLimit(this.simulatorAbort!.signal);
+        const r = await this.ingestor.ingestReports(batch, 'simulator');
+        this.counters.ingested += r.accepted.length;
+        this.counters.rejected += r.rejected.length;
+      },
+    }).catch((err: unknown) => this.logger.error({ err }, 'simulator stopped'));
+  }
+
+  /** Resolves when a finite simulator run (backfill) has emitted everything. */
+  simulatorDone(): Promise<unknown> {
+    return this.simulatorRun ?? Promise.resolve();
+  }
+
+  status(): PipelineStatus {
+    const m = this.monitor.current();
+    return {
+      lag: m.lag,
+      overloaded: m.overloaded,
+      components: {
+        ...(this.alertWorker ? { alerts: this.alertWorker.stats() } : {}),
+        ...(this.archiveWorker ? { archive: this.archiveWorker.stats() } : {}),
+      },
+    };
+  }
+
+  snapshot(): SummarySnapshot {
+    const a = this.alertWorker?.stats();
+    return {
+      at: Date.now(),
+      reportsIngested: this.counters.ingested,
+      reportsRejected: this.counters.rejected,
+      alertsRaised: a?.alertsRaised ?? 0,
+      alertsOpen: this.alertStore?.countByStatus().open ?? 0,
+      lakeRows: this.archiveWorker?.stats().rowsWritten ?? 0,
+      lag: this.monitor.current().lag,
+    };
+  }
+
+  /** Stops in dependency order: producers first, then consumers (which flush), then the stream. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.simulatorAbort?.abort();
+    await this.simulatorRun;
+    await this.server?.close();
+    await this.topicFeed?.stop();
+    await this.alertWorker?.stop();
+    await this.archiveWorker?.stop();
+    await this.webhooks?.flush(5000);
+    await this.webhooks?.close();
+    this.monitor.stop();
+    this.alertStore?.close();
+    await this.stream.close();
+  }
+}

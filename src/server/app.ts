@@ -1,0 +1,45 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { isDwError } from '../errors/index.ts';
+import type { Logger } from '../util/log.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { healthRoutes } from './routes/health.ts';
+import { reportRoutes } from './routes/reports.ts';
+import { deadLetterRoutes } from './routes/dead-letters.ts';
+import type { ServerDeps } from './types.ts';
+
+/**
+ * The HTTP API as a fastify instance: each concern is a plugin, registered only when its dependency is given,
+ * so `serve`, `ingest` and `up` compose the same pieces. Errors answer `{ code, message, errors? }`, never a stack.
+ */
+export async function buildServer(deps: ServerDeps, opts: { logger?: Logger } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger | undefined,
+    disableRequestLogging: true,
+    bodyLimit: deps.bodyLimit ?? 32 * 1024 * 1024,
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (isDwError(err)) {
+      if (err.code === 'DW_INGEST_BACKPRESSURE') reply.header('retry-after', String(deps.retryAfterSeconds ?? 1));
+      return reply.status(err.status).send(err.toJSON());
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string; validation?: { instancePath: string; message?: string }[] };
+    if (e.validation) {
+      const errors = e.validation.map((v) => ({ field: v.instancePath.replace(/^\//, '').replace(/\//g, '.'), reason: v.message ?? 'invalid' }));
+      return reply.status(400).send({ code: 'DW_REQUEST_INVALID', message: errors.map((x) => `${x.field || 'body'}: ${x.reason}`).join('; '), errors });
+    }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.status(e.statusCode).send({ code: e.code ?? 'DW_REQUEST_INVALID', message: e.message ?? 'bad request' });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.status(500).send({ code: 'DW_INTERNAL', message: 'internal error; see the server log' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'DW_NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
+
+  await app.register(healthRoutes, { deps });
+  if (deps.ingest) await app.register(reportRoutes, { deps });
+  if (deps.alerts || deps.feed) await app.register(alertRoutes, { deps });
+  if (deps.deadLetters) await app.register(deadLetterRoutes, { deps });
+  return app;
+}

@@ -1,0 +1,2 @@
+export { SqliteStream, type SqliteStreamOptions } from './stream.ts';
+export type { SyncLevel } from './schema.ts';

@@ -1,0 +1,127 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { ConfigError } from '../../errors/index.ts';
+
+export type Db = Database.Database;
+export type SyncLevel = 'normal' | 'full';
+
+/** Bumped when the layout below changes incompatibly; a file with another version is refused rather than misread. */
+const SCHEMA_VERSION = 1;
+
+/**
+ * One table per (topic, partition) holds the records, keyed by offset (`off` is the rowid), so an append is an insert at
+ * the right edge of its own B-tree (SQLite's fast path, pages filled completely) and a partition scan is a rowid range.
+ * Everything else is small bookkeeping shared by all processes that open the file.
+ */
+const DDL = `
+CREATE TABLE IF NOT EXISTS topics (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  partitions INTEGER NOT NULL,
+  max_age_ms INTEGER,
+  max_bytes INTEGER,
+  dedup_window_ms INTEGER,
+  created_at INTEGER NOT NULL
+);
+-- Per partition: next offset to assign, last append time (kept monotonic), bytes of values retained.
+CREATE TABLE IF NOT EXISTS heads (
+  topic_id INTEGER NOT NULL,
+  partition INTEGER NOT NULL,
+  next_off INTEGER NOT NULL,
+  last_ts INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, partition)
+) WITHOUT ROWID;
+-- Publish ids seen recently, with where the original landed.
+CREATE TABLE IF NOT EXISTS dedup (
+  topic_id INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  off INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, id)
+) WITHOUT ROWID;
+-- A consumer group of a topic; generation changes whenever membership or ownership changes.
+CREATE TABLE IF NOT EXISTS groups (
+  topic_id INTEGER NOT NULL,
+  grp TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, grp)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (
+  topic_id INTEGER NOT NULL,
+  grp TEXT NOT NULL,
+  member_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  joined_at INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, grp, member_id)
+) WITHOUT ROWID;
+-- Owner (NULL = free), fencing epoch and committed offset (NULL = none) of each partition for each group.
+CREATE TABLE IF NOT EXISTS group_partitions (
+  topic_id INTEGER NOT NULL,
+  grp TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  member_id TEXT,
+  epoch INTEGER NOT NULL,
+  committed INTEGER,
+  PRIMARY KEY (topic_id, grp, partition)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+export function recordsTable(topicId: number, partition: number): string {
+  return `p_${topicId}_${partition}`;
+}
+
+export function recordsTableDdl(topicId: number, partition: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${recordsTable(topicId, partition)} (
+    off INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    headers TEXT
+  )`;
+}
+
+export interface OpenDbOptions {
+  sync: SyncLevel;
+  busyTimeoutMs: number;
+}
+
+/**
+ * Opens (creating if needed) the stream database. WAL lets readers in other processes run while one process writes;
+ * `busy_timeout` makes concurrent writers queue instead of failing, which is fine because every write transaction
+ * here is short.
+ */
+export function openDb(file: string, opts: OpenDbOptions): Db {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs))}`);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (String(mode).toLowerCase() !== 'wal') throw new ConfigError(`stream database ${file}: cannot switch to WAL mode (got ${String(mode)})`);
+    // NORMAL in WAL mode: a commit is in the WAL (OS page cache) when it returns, so it survives a crash of the
+    // process; FULL also fsyncs the WAL on each commit, so it survives power loss.
+    db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('cache_size = -32768');
+    db.pragma('temp_store = MEMORY');
+    // Keeps the WAL file from staying huge after a burst once it has been checkpointed.
+    db.pragma('journal_size_limit = 67108864');
+    db.transaction(() => {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version !== 0 && version !== SCHEMA_VERSION) {
+        throw new ConfigError(`stream database ${file} has schema version ${version}; this dronewatch reads version ${SCHEMA_VERSION}`);
+      }
+      db.exec(DDL);
+      if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
