@@ -73,6 +73,7 @@ export interface PollOptions {
   maxRecords?: number;
   /** How long to wait for at least one record. Default 100 ms; 0 returns at once. */
   waitMs?: number;
+  /** Aborting ends a waiting poll at once: it resolves with [] (it does not reject). */
   signal?: AbortSignal;
 }
 
@@ -113,7 +114,9 @@ export interface PartitionLag {
 
 export interface ReadOptions {
   partition?: number;
+  /** Default 'earliest'. */
   from?: StartPosition;
+  /** Default 1000. Across all partitions, records are merged by append time (each partition stays in offset order). */
   limit?: number;
 }
 

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SqliteStream, type PublishAck } from '../../src/stream/index.ts';
+import { partitionOf, SqliteStream, type PublishAck } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { spawnFixture, stop, waitUntil, type Child } from './child.ts';
 
@@ -113,6 +113,41 @@ describe('sqlite stream: consumers in several processes', () => {
       assert.equal((await b.exited).code, 0);
       assert.equal(events(b).at(-1)?.t, 'closed');
       assert.deepEqual((await stream.describeGroup(topic, group)).members, []);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('fences a member that was paused past its session: its late commit is refused and nothing is lost', { timeout: 40_000 }, async () => {
+    const stream = await SqliteStream.open(file);
+    try {
+      const topic = 'fence';
+      const group = 'fenced';
+      await stream.ensureTopic(topic, { partitions: 2 });
+      const totalLag = async () => (await stream.lag(topic, group)).reduce((n, l) => n + l.lag, 0);
+      // a waits 400 ms between receiving and committing: the parent stops it inside that pause.
+      const a = spawnFixture('group-consumer.ts', [file, topic, group, 'member-a', '1000', '400']);
+      children.push(a);
+      await waitUntil('member a to own both partitions', () => lastAssignment(a)?.length === 2, 20_000);
+      const b = spawnFixture('group-consumer.ts', [file, topic, group, 'member-b', '1000']);
+      children.push(b);
+      await waitUntil('the group to split', () => lastAssignment(a)?.length === 1 && lastAssignment(b)?.length === 1, 20_000);
+
+      const pa = lastAssignment(a)![0]!;
+      const key = Array.from({ length: 100 }, (_, i) => `drone-${i}`).find((k) => partitionOf(k, 2) === pa)!;
+      const acks = await stream.publish(topic, Array.from({ length: 5 }, (_, i) => ({ key, value: Buffer.from(`v${i}`) })));
+      await waitUntil('member a to receive the records', () => received(a).length === 5, 10_000);
+      a.proc.kill('SIGSTOP');
+      await waitUntil('member b to take over and commit them', async () => lastAssignment(b)?.length === 2 && (await totalLag()) === 0 && received(b).length >= 5, 15_000);
+      a.proc.kill('SIGCONT');
+      await waitUntil('member a to report its refused commit', () => events(a).some((e) => e.t === 'refused'), 10_000);
+      assert.ok(!events(a).some((e) => e.t === 'commit'), 'the paused member committed nothing');
+      assert.deepEqual(new Set(received(b)), new Set(acks.map((x) => `${x.partition}:${x.offset}`)));
+      // Once back, a rejoins and the partitions are shared again.
+      await waitUntil('the group to split again', () => lastAssignment(a)?.length === 1 && lastAssignment(b)?.length === 1, 15_000);
+      for (const c of [a, b]) c.proc.stdin!.end();
+      assert.equal((await a.exited).code, 0);
+      assert.equal((await b.exited).code, 0);
     } finally {
       await stream.close();
     }

@@ -23,6 +23,10 @@ export interface PartitionStmts {
   earliest: Stmt;
   /** [off, ts] of the first record at or after an offset. */
   firstAtOrAfter: Stmt;
+  /** [id, ts] of the record at an offset. */
+  idAt: Stmt;
+  /** [off, id] of records with an id from an offset on, in offset order. */
+  idsFrom: Stmt;
 }
 
 export interface TopicSettings {
@@ -100,10 +104,12 @@ export class TopicCatalog {
       const table = recordsTable(meta.id, partition);
       s = {
         table,
-        insert: this.db.prepare(`INSERT INTO ${table} (off, ts, key, value, headers) VALUES (?, ?, ?, ?, ?)`),
+        insert: this.db.prepare(`INSERT INTO ${table} (off, ts, id, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)`),
         readFrom: this.db.prepare(`SELECT off, ts, key, value, headers FROM ${table} WHERE off >= ? ORDER BY off LIMIT ?`).raw(true),
         earliest: this.db.prepare(`SELECT min(off) FROM ${table}`).pluck(true),
         firstAtOrAfter: this.db.prepare(`SELECT off, ts FROM ${table} WHERE off >= ? ORDER BY off LIMIT 1`).raw(true),
+        idAt: this.db.prepare(`SELECT id, ts FROM ${table} WHERE off = ?`).raw(true),
+        idsFrom: this.db.prepare(`SELECT off, id FROM ${table} WHERE off >= ? AND id IS NOT NULL ORDER BY off`).raw(true),
       };
       meta.stmts[partition] = s;
     }

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../types.ts';
 import type { TopicCatalog, TopicMeta } from './catalog.ts';
+import { DedupIndex, idHash } from './dedup.ts';
+import { boundsOf, resolveStart } from './positions.ts';
 import type { Db } from './schema.ts';
 
 interface Job {
@@ -19,6 +21,7 @@ interface TopicWrite {
   touched: boolean[];
   /** Dedup window in ms, 0 = no dedup. */
   window: number;
+  dedup: DedupIndex | undefined;
 }
 
 /**
@@ -32,18 +35,13 @@ export class Publisher {
   private readonly selectHeads: Database.Statement;
   private readonly updateHead: Database.Statement;
   private readonly selectWindow: Database.Statement;
-  private readonly dedupClaim: Database.Statement;
-  private readonly dedupGet: Database.Statement;
+  private readonly dedupIndexes = new Map<number, DedupIndex>();
   private readonly runJobs: (jobs: Job[], now: number) => { acks: PublishAck[][]; topics: Set<string> };
 
   constructor(private readonly db: Db, private readonly catalog: TopicCatalog, private readonly onCommit: (topics: Set<string>) => void) {
     this.selectHeads = db.prepare('SELECT partition, next_off, last_ts, bytes FROM heads WHERE topic_id = ?').raw(true);
     this.updateHead = db.prepare('UPDATE heads SET next_off = ?, last_ts = ?, bytes = ? WHERE topic_id = ? AND partition = ?');
     this.selectWindow = db.prepare('SELECT dedup_window_ms FROM topics WHERE id = ?').pluck(true);
-    // Claims the id for this publish unless a claim younger than the window exists (changes = 0 then).
-    this.dedupClaim = db.prepare(`INSERT INTO dedup (topic_id, id, partition, off, ts) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (topic_id, id) DO UPDATE SET partition = excluded.partition, off = excluded.off, ts = excluded.ts WHERE dedup.ts < ?`);
-    this.dedupGet = db.prepare('SELECT partition, off FROM dedup WHERE topic_id = ? AND id = ?').raw(true);
     this.runJobs = db.transaction((jobs: Job[], now: number) => this.apply(jobs, now)).immediate as never;
   }
 
@@ -70,8 +68,11 @@ export class Publisher {
     this.queue = [];
     let result: { acks: PublishAck[][]; topics: Set<string> };
     try {
+      this.preloadDedup(jobs);
       result = this.runJobs(jobs, Date.now());
     } catch (e) {
+      // The index may hold entries of the rolled-back appends: rebuild it from the records next time.
+      for (const j of jobs) this.dedupIndexes.delete(j.meta.id);
       for (const j of jobs) j.reject(e);
       return;
     }
@@ -84,34 +85,77 @@ export class Publisher {
     const acks: PublishAck[][] = [];
     for (const job of jobs) {
       let w = writes.get(job.meta.id);
-      if (!w) { w = this.load(job.meta); writes.set(job.meta.id, w); }
+      if (!w) { w = this.load(job.meta, now); writes.set(job.meta.id, w); }
       acks.push(this.append(w, job.records, now));
     }
     const topics = new Set<string>();
     for (const w of writes.values()) {
       for (let p = 0; p < w.touched.length; p++) {
-        if (w.touched[p]) this.updateHead.run(w.next[p], w.lastTs[p], w.bytes[p], w.meta.id, p);
+        if (!w.touched[p]) continue;
+        this.updateHead.run(w.next[p], w.lastTs[p], w.bytes[p], w.meta.id, p);
+        if (w.dedup) w.dedup.indexedUpTo[p] = w.next[p]!;
       }
       topics.add(w.meta.name);
     }
     return { acks, topics };
   }
 
-  private load(meta: TopicMeta): TopicWrite {
+  private load(meta: TopicMeta, now: number): TopicWrite {
     const n = meta.partitions;
-    const w: TopicWrite = { meta, next: new Array<number>(n).fill(0), lastTs: new Array<number>(n).fill(0), bytes: new Array<number>(n).fill(0), touched: new Array<boolean>(n).fill(false), window: 0 };
+    const w: TopicWrite = { meta, next: new Array<number>(n).fill(0), lastTs: new Array<number>(n).fill(0), bytes: new Array<number>(n).fill(0), touched: new Array<boolean>(n).fill(false), window: 0, dedup: undefined };
     for (const [p, next, lastTs, bytes] of this.selectHeads.all(meta.id) as [number, number, number, number][]) {
       w.next[p] = next;
       w.lastTs[p] = lastTs;
       w.bytes[p] = bytes;
     }
     w.window = (this.selectWindow.get(meta.id) as number | null) ?? 0;
+    // Inside the write transaction: indexes what other processes appended since, so the lookups below are exact.
+    if (w.window > 0) w.dedup = this.dedupIndex(meta, w.window, w.next, now);
     return w;
   }
 
+  /**
+   * Builds the topic's index before the write transaction (a plain read, which does not hold up other processes'
+   * writes), so that the transaction only has to catch up on the last few appends.
+   */
+  private preloadDedup(jobs: Job[]): void {
+    for (const job of jobs) {
+      if (this.dedupIndexes.has(job.meta.id) || !job.records.some((r) => r.id !== undefined)) continue;
+      const window = (this.selectWindow.get(job.meta.id) as number | null) ?? 0;
+      if (window <= 0) continue;
+      const next = new Array<number>(job.meta.partitions).fill(0);
+      for (const [p, n] of this.selectHeads.all(job.meta.id) as [number, number][]) next[p] = n;
+      this.dedupIndex(job.meta, window, next, Date.now());
+    }
+  }
+
+  /** The topic's dedup index, created from the records of the last window if needed, caught up to `next`. */
+  private dedupIndex(meta: TopicMeta, window: number, next: number[], now: number): DedupIndex {
+    let index = this.dedupIndexes.get(meta.id);
+    if (!index || index.windowMs !== window) {
+      index = new DedupIndex(window, meta.partitions, now);
+      for (let p = 0; p < meta.partitions; p++) {
+        const stmts = this.catalog.partitionStmts(meta, p);
+        index.indexedUpTo[p] = resolveStart(stmts, boundsOf(stmts, next[p] ?? 0), { time: now - window });
+      }
+      this.dedupIndexes.set(meta.id, index);
+    }
+    index.rotate(now);
+    for (let p = 0; p < meta.partitions; p++) {
+      const from = index.indexedUpTo[p]!;
+      const to = next[p] ?? 0;
+      if (to <= from) continue;
+      for (const [off, id] of this.catalog.partitionStmts(meta, p).idsFrom.iterate(from) as IterableIterator<[number, string]>) {
+        if (off >= to) break;
+        index.add(idHash(id), p, off);
+      }
+      index.indexedUpTo[p] = to;
+    }
+    return index;
+  }
+
   private append(w: TopicWrite, records: readonly OutgoingRecord[], now: number): PublishAck[] {
-    const { meta, next, lastTs, bytes, touched } = w;
-    const topicId = meta.id;
+    const { meta, next, lastTs, bytes, touched, dedup } = w;
     const partitions = meta.partitions;
     const dedupCutoff = now - w.window;
     const acks: PublishAck[] = new Array(records.length);
@@ -119,18 +163,26 @@ export class Publisher {
       const r = records[i]!;
       const p = partitionOf(r.key, partitions);
       const off = next[p]!;
-      if (w.window > 0 && r.id !== undefined) {
-        if (this.dedupClaim.run(topicId, r.id, p, off, now, dedupCutoff).changes === 0) {
-          const [dp, doff] = this.dedupGet.get(topicId, r.id) as [number, number];
-          acks[i] = { partition: dp, offset: doff, duplicate: true };
-          continue;
-        }
+      const id = r.id;
+      let hash = 0;
+      if (dedup && id !== undefined) {
+        hash = idHash(id);
+        let original: PublishAck | undefined;
+        // A hash hit is only a candidate: the record row must carry this id and be inside the window.
+        dedup.find(hash, (dp, doff) => {
+          const row = this.catalog.partitionStmts(meta, dp).idAt.get(doff) as [string | null, number] | undefined;
+          if (!row || row[0] !== id || row[1] < dedupCutoff) return false;
+          original = { partition: dp, offset: doff, duplicate: true };
+          return true;
+        });
+        if (original) { acks[i] = original; continue; }
       }
       // Append times never go backwards within a partition, so time positions can be found by binary search.
       const ts = now > lastTs[p]! ? now : lastTs[p]!;
       const v = r.value;
       const buf = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      this.catalog.partitionStmts(meta, p).insert.run(off, ts, r.key, buf, headersText(r.headers));
+      this.catalog.partitionStmts(meta, p).insert.run(off, ts, id ?? null, r.key, buf, headersText(r.headers));
+      if (hash !== 0) dedup!.add(hash, p, off);
       next[p] = off + 1;
       lastTs[p] = ts;
       bytes[p] = bytes[p]! + v.byteLength;

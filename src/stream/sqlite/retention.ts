@@ -8,7 +8,7 @@ import type { Db } from './schema.ts';
 const CHUNK = 5000;
 
 /**
- * Retention (age, size) and pruning of old dedup entries. Work is split into short write transactions with the event
+ * Retention by age and by size. Work is split into short write transactions with the event
  * loop yielded between them. Retention does not look at consumer groups: like Kafka, it wins over unconsumed records,
  * and a group whose position fell below the earliest retained offset continues from the earliest.
  */
@@ -17,23 +17,11 @@ export class Retention {
   private readonly nextOff: Database.Statement;
   private readonly topicBytes: Database.Statement;
   private readonly subBytes: Database.Statement;
-  private readonly dedupBoundaryFirst: Database.Statement;
-  private readonly dedupBoundary: Database.Statement;
-  private readonly dedupDeleteFirst: Database.Statement;
-  private readonly dedupDelete: Database.Statement;
-  private readonly dedupDeleteRestFirst: Database.Statement;
-  private readonly dedupDeleteRest: Database.Statement;
 
   constructor(private readonly db: Db, private readonly catalog: TopicCatalog, private readonly isOpen: () => boolean) {
     this.nextOff = db.prepare('SELECT next_off FROM heads WHERE topic_id = ? AND partition = ?').pluck(true);
     this.topicBytes = db.prepare('SELECT coalesce(sum(bytes), 0) FROM heads WHERE topic_id = ?').pluck(true);
     this.subBytes = db.prepare('UPDATE heads SET bytes = bytes - ? WHERE topic_id = ? AND partition = ?');
-    this.dedupBoundaryFirst = db.prepare(`SELECT id FROM dedup WHERE topic_id = ? ORDER BY id LIMIT 1 OFFSET ${CHUNK - 1}`).pluck(true);
-    this.dedupBoundary = db.prepare(`SELECT id FROM dedup WHERE topic_id = ? AND id > ? ORDER BY id LIMIT 1 OFFSET ${CHUNK - 1}`).pluck(true);
-    this.dedupDeleteFirst = db.prepare('DELETE FROM dedup WHERE topic_id = ? AND id <= ? AND ts < ?');
-    this.dedupDelete = db.prepare('DELETE FROM dedup WHERE topic_id = ? AND id > ? AND id <= ? AND ts < ?');
-    this.dedupDeleteRestFirst = db.prepare('DELETE FROM dedup WHERE topic_id = ? AND ts < ?');
-    this.dedupDeleteRest = db.prepare('DELETE FROM dedup WHERE topic_id = ? AND id > ? AND ts < ?');
   }
 
   async enforce(now: number): Promise<void> {
@@ -43,7 +31,6 @@ export class Retention {
       const settings = this.catalog.settings(meta);
       if (settings.maxAgeMs != null) await this.byAge(meta, now - settings.maxAgeMs);
       if (settings.maxBytes != null) await this.bySize(meta, settings.maxBytes);
-      if (settings.dedupWindowMs != null && settings.dedupWindowMs > 0) await this.pruneDedup(meta, now - settings.dedupWindowMs);
     }
   }
 
@@ -112,22 +99,5 @@ export class Retention {
       return true;
     }).immediate;
     while (this.isOpen() && step()) await yieldToLoop();
-  }
-
-  /** Deletes dedup entries older than the window, walking the id index in chunks of CHUNK keys. */
-  private async pruneDedup(meta: TopicMeta, cutoff: number): Promise<void> {
-    let cursor: string | undefined;
-    while (this.isOpen()) {
-      const boundary = (cursor === undefined ? this.dedupBoundaryFirst.get(meta.id) : this.dedupBoundary.get(meta.id, cursor)) as string | undefined;
-      if (boundary === undefined) {
-        if (cursor === undefined) this.dedupDeleteRestFirst.run(meta.id, cutoff);
-        else this.dedupDeleteRest.run(meta.id, cursor, cutoff);
-        return;
-      }
-      if (cursor === undefined) this.dedupDeleteFirst.run(meta.id, boundary, cutoff);
-      else this.dedupDelete.run(meta.id, cursor, boundary, cutoff);
-      cursor = boundary;
-      await yieldToLoop();
-    }
   }
 }

@@ -7,11 +7,12 @@ export type Db = Database.Database;
 export type SyncLevel = 'normal' | 'full';
 
 /** Bumped when the layout below changes incompatibly; a file with another version is refused rather than misread. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /**
  * One table per (topic, partition) holds the records, keyed by offset (`off` is the rowid), so an append is an insert at
  * the right edge of its own B-tree (SQLite's fast path, pages filled completely) and a partition scan is a rowid range.
+ * The publish id (de-duplication) lives in the record row; see dedup.ts for why there is no id index table.
  * Everything else is small bookkeeping shared by all processes that open the file.
  */
 const DDL = `
@@ -32,15 +33,6 @@ CREATE TABLE IF NOT EXISTS heads (
   last_ts INTEGER NOT NULL,
   bytes INTEGER NOT NULL,
   PRIMARY KEY (topic_id, partition)
-) WITHOUT ROWID;
--- Publish ids seen recently, with where the original landed.
-CREATE TABLE IF NOT EXISTS dedup (
-  topic_id INTEGER NOT NULL,
-  id TEXT NOT NULL,
-  partition INTEGER NOT NULL,
-  off INTEGER NOT NULL,
-  ts INTEGER NOT NULL,
-  PRIMARY KEY (topic_id, id)
 ) WITHOUT ROWID;
 -- A consumer group of a topic; generation changes whenever membership or ownership changes.
 CREATE TABLE IF NOT EXISTS groups (
@@ -81,6 +73,7 @@ export function recordsTableDdl(topicId: number, partition: number): string {
   return `CREATE TABLE IF NOT EXISTS ${recordsTable(topicId, partition)} (
     off INTEGER PRIMARY KEY,
     ts INTEGER NOT NULL,
+    id TEXT,
     key TEXT NOT NULL,
     value BLOB NOT NULL,
     headers TEXT

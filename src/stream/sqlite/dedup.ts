@@ -1,0 +1,102 @@
+/**
+ * De-duplication index of one topic in one publishing process.
+ *
+ * Why in memory: a persistent B-tree keyed by id gets inserts at random places, so every commit of a batch of 1000
+ * rewrites ~1000 pages into the WAL; measured, that cut publish throughput by ~10x. Instead the id is stored in the
+ * record row itself (the source of truth, shared by all processes) and each publishing process keeps an index derived
+ * from it: 32-bit hash -> (partition, offset). The index is only a locator: a hit is confirmed by reading that record
+ * row (same id, append time within the window), so hash collisions and stale entries are harmless. Other processes'
+ * appends are indexed inside the publish transaction before any lookup ("catch-up", see Publisher), so dedup is exact
+ * across processes.
+ *
+ * Eviction without per-entry work: entries go to the newest of a few generations; a new generation starts every
+ * quarter window, and a generation is dropped whole once the one after it started more than a window ago (all its
+ * entries are then older than the window). An id thus stays indexed for one to one and a quarter windows.
+ */
+
+const GENERATIONS_PER_WINDOW = 4;
+
+/** FNV-1a 32-bit; 0 is reserved for empty slots. */
+export function idHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) || 1;
+}
+
+/** Open-addressing hash table in typed arrays: 14 bytes per slot, at most half full. */
+class IdTable {
+  private hashes: Uint32Array;
+  private partitions: Uint16Array;
+  private offsets: Float64Array;
+  private mask: number;
+  private size = 0;
+  readonly createdAt: number;
+
+  constructor(createdAt: number, capacity = 1024) {
+    this.createdAt = createdAt;
+    this.hashes = new Uint32Array(capacity);
+    this.partitions = new Uint16Array(capacity);
+    this.offsets = new Float64Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  add(hash: number, partition: number, offset: number): void {
+    if ((this.size + 1) * 2 > this.hashes.length) this.grow();
+    let i = hash & this.mask;
+    while (this.hashes[i] !== 0) i = (i + 1) & this.mask;
+    this.hashes[i] = hash;
+    this.partitions[i] = partition;
+    this.offsets[i] = offset;
+    this.size++;
+  }
+
+  /** Calls visit(partition, offset) for every entry with this hash until it returns true; returns whether one did. */
+  find(hash: number, visit: (partition: number, offset: number) => boolean): boolean {
+    let i = hash & this.mask;
+    for (let h = this.hashes[i]!; h !== 0; i = (i + 1) & this.mask, h = this.hashes[i]!) {
+      if (h === hash && visit(this.partitions[i]!, this.offsets[i]!)) return true;
+    }
+    return false;
+  }
+
+  private grow(): void {
+    const { hashes, partitions, offsets } = this;
+    const capacity = hashes.length * 2;
+    this.hashes = new Uint32Array(capacity);
+    this.partitions = new Uint16Array(capacity);
+    this.offsets = new Float64Array(capacity);
+    this.mask = capacity - 1;
+    this.size = 0;
+    for (let i = 0; i < hashes.length; i++) if (hashes[i] !== 0) this.add(hashes[i]!, partitions[i]!, offsets[i]!);
+  }
+}
+
+export class DedupIndex {
+  /** Newest first. */
+  private readonly generations: IdTable[];
+  /** Per partition: every record with an id below this offset is indexed. */
+  readonly indexedUpTo: number[];
+
+  constructor(readonly windowMs: number, partitions: number, now: number) {
+    this.generations = [new IdTable(now)];
+    this.indexedUpTo = new Array<number>(partitions).fill(0);
+  }
+
+  rotate(now: number): void {
+    const gens = this.generations;
+    if (now - gens[0]!.createdAt >= this.windowMs / GENERATIONS_PER_WINDOW) gens.unshift(new IdTable(now));
+    while (gens.length > 1 && gens[gens.length - 2]!.createdAt <= now - this.windowMs) gens.pop();
+  }
+
+  add(hash: number, partition: number, offset: number): void {
+    this.generations[0]!.add(hash, partition, offset);
+  }
+
+  find(hash: number, visit: (partition: number, offset: number) => boolean): boolean {
+    for (const g of this.generations) if (g.find(hash, visit)) return true;
+    return false;
+  }
+}

@@ -1,0 +1,48 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DedupIndex, idHash } from '../../src/stream/sqlite/dedup.ts';
+
+function candidates(index: DedupIndex, hash: number): [number, number][] {
+  const seen: [number, number][] = [];
+  index.find(hash, (p, o) => { seen.push([p, o]); return false; });
+  return seen;
+}
+
+describe('sqlite stream dedup index', () => {
+  it('returns every entry sharing a hash (collisions are resolved by the caller) and stops when the visitor accepts', () => {
+    const index = new DedupIndex(60_000, 4, 0);
+    index.add(42, 0, 10);
+    index.add(42, 3, 7);
+    index.add(43, 1, 1);
+    assert.deepEqual(candidates(index, 42).sort(), [[0, 10], [3, 7]]);
+    assert.deepEqual(candidates(index, 99), []);
+    let visits = 0;
+    assert.equal(index.find(42, () => { visits++; return true; }), true);
+    assert.equal(visits, 1);
+  });
+
+  it('keeps many entries across growth', () => {
+    const index = new DedupIndex(60_000, 8, 0);
+    const ids = Array.from({ length: 50_000 }, (_, i) => `drone-${i % 977}:${1_700_000_000_000 + i}`);
+    ids.forEach((id, i) => index.add(idHash(id), i % 8, i));
+    for (const [i, id] of ids.entries()) {
+      assert.ok(candidates(index, idHash(id)).some(([p, o]) => p === i % 8 && o === i), id);
+    }
+  });
+
+  it('keeps an entry for at least the window and drops it within a window and a quarter', () => {
+    const window = 1000;
+    const index = new DedupIndex(window, 1, 0);
+    index.add(7, 0, 1);
+    for (let now = 0; now < window; now += 50) {
+      index.rotate(now);
+      assert.equal(candidates(index, 7).length, 1, `still indexed at ${now} ms`);
+    }
+    for (let now = window; now <= window * 1.25 + 50; now += 50) index.rotate(now);
+    assert.equal(candidates(index, 7).length, 0);
+  });
+
+  it('never returns hash 0, which marks empty slots', () => {
+    for (const id of ['', 'a', 'report-1', 'drone-7:1700000000000']) assert.notEqual(idHash(id), 0);
+  });
+});
