@@ -9,7 +9,8 @@
 import http from 'node:http';
 import { validateConfig } from '../src/config/index.ts';
 import { Platform } from '../src/runtime/platform.ts';
-import { Fleet, type Report } from '../src/simulator/index.ts';
+import type { Report } from '../src/contract/index.ts';
+import { Fleet } from '../src/simulator/index.ts';
 import { tempDir } from '../src/testkit/index.ts';
 import { isMain, percentile, printTable } from './util.ts';
 

@@ -7,7 +7,8 @@
  */
 import { validateConfig } from '../src/config/index.ts';
 import { Platform } from '../src/runtime/platform.ts';
-import { Fleet, type Report } from '../src/simulator/index.ts';
+import type { Report } from '../src/contract/index.ts';
+import { Fleet } from '../src/simulator/index.ts';
 import { TOPICS, openStream } from '../src/stream/index.ts';
 import { tempDir } from '../src/testkit/index.ts';
 import { isMain, printTable } from './util.ts';

@@ -52,6 +52,8 @@ export class Platform {
   private simulatorAbort: AbortController | undefined;
   private simulatorRun: Promise<unknown> | undefined;
   private counters = { ingested: 0, rejected: 0 };
+  /** Open alerts at the last snapshot: the store is closed after stop(), the final summary still shows it. */
+  private lastOpenAlerts = 0;
   private stopped = false;
 
   private constructor(stream: Stream, config: Config, logger: Logger) {
@@ -185,15 +187,21 @@ export class Platform {
       reportsIngested: this.counters.ingested,
       reportsRejected: this.counters.rejected,
       alertsRaised: a?.alertsRaised ?? 0,
-      alertsOpen: this.alertStore?.countByStatus().open ?? 0,
-      lakeRows: this.archiveWorker?.stats().rowsWritten ?? 0,
+      alertsOpen: this.openAlerts(),
+      lakeRows: this.archiveWorker?.stats().perTopic.reports?.rowsWritten ?? 0,
       lag: this.monitor.current().lag,
     };
+  }
+
+  private openAlerts(): number {
+    if (this.alertStore && !this.stopped) this.lastOpenAlerts = this.alertStore.countByStatus().open;
+    return this.lastOpenAlerts;
   }
 
   /** Stops in dependency order: producers first, then consumers (which flush), then the stream. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    this.openAlerts();
     this.stopped = true;
     this.simulatorAbort?.abort();
     await this.simulatorRun;

@@ -33,6 +33,11 @@ export interface RunSimulatorOptions extends Omit<FleetOptions, 'start'> {
   /** Aborting stops the run after the sink call in progress; the promise then resolves with what was emitted. */
   signal?: AbortSignal;
   onProgress?: (p: SimulatorProgress) => void;
+  /**
+   * Accelerated: the simulated clock never passes the wall clock (reports from the future would be rejected by
+   * ingestion); once it has caught up with now, the run goes on in real time. Default true.
+   */
+  notAfterNow?: boolean;
   /** Realtime and accelerated: how often due reports are collected, ms. Default 20. */
   tickMs?: number;
 }
@@ -49,6 +54,7 @@ interface Plan {
   speed: number;
   batchSize: number;
   tickMs: number;
+  clampToNow: boolean;
 }
 
 function plan(opts: RunSimulatorOptions): Plan {
@@ -76,6 +82,8 @@ function plan(opts: RunSimulatorOptions): Plan {
   let from: number;
   if (opts.from !== undefined) from = opts.from.getTime();
   else if (mode === 'backfill') from = Math.floor((now - (opts.days ?? 1) * DAY_MS) / REPORT_INTERVAL_MS) * REPORT_INTERVAL_MS;
+  // Accelerated without a start replays the last day, then (notAfterNow) goes on live.
+  else if (mode === 'accelerated' && opts.notAfterNow !== false) from = Math.floor((now - DAY_MS) / REPORT_INTERVAL_MS) * REPORT_INTERVAL_MS;
   else from = now;
   let end: number;
   if (opts.until !== undefined) end = opts.until.getTime();
@@ -87,10 +95,11 @@ function plan(opts: RunSimulatorOptions): Plan {
     throw new ConfigError(`invalid simulator run: ${errors.map((e) => `${e.field}: ${e.reason}`).join('; ')}`, errors);
   }
 
-  const { mode: _m, speed: _s, from: _f, days: _d, until: _u, sink: _k, batchSize: _b, signal: _g, onProgress: _p, tickMs: _t, ...fleetOpts } = opts;
+  const { mode: _m, speed: _s, from: _f, days: _d, until: _u, sink: _k, batchSize: _b, signal: _g, onProgress: _p, tickMs: _t, notAfterNow: _n, ...fleetOpts } = opts;
   const fleet = new Fleet({ ...fleetOpts, start: from });
   const speed = mode === 'realtime' ? 1 : (opts.speed ?? 60);
-  return { fleet, from, end, total: Number.isFinite(end) ? fleet.countBetween(from, end) : undefined, speed, batchSize, tickMs };
+  const clampToNow = mode === 'accelerated' && opts.notAfterNow !== false;
+  return { fleet, from, end, total: Number.isFinite(end) ? fleet.countBetween(from, end) : undefined, speed, batchSize, tickMs, clampToNow };
 }
 
 /**
@@ -123,7 +132,9 @@ export async function runSimulator(opts: RunSimulatorOptions): Promise<{ emitted
   }
 
   const realStart = performance.now();
-  const simNow = (): number => p.from + (performance.now() - realStart) * p.speed;
+  const simNow = p.clampToNow
+    ? (): number => Math.min(p.from + (performance.now() - realStart) * p.speed, Date.now())
+    : (): number => p.from + (performance.now() - realStart) * p.speed;
   while (!signal?.aborted) {
     // Reports at or before the simulated now are due: `take` excludes its bound, hence the +1 ms on a whole ms.
     await emitUntil(Math.min(Math.floor(simNow()) + 1, end), () => Math.min(simNow(), end));

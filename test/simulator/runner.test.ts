@@ -154,6 +154,24 @@ describe('runSimulator', () => {
       assert.equal(got.length, 150);
       assert.ok(got.every((r) => Date.parse(r.timestamp) < until.getTime()));
     });
+    it('accelerated: never emits a report from the future; once caught up with now it goes on live', async () => {
+      const from = new Date(Date.now() - 2 * 60_000);
+      const ac = new AbortController();
+      const got: Report[] = [];
+      const run = runSimulator({
+        ...SMALL, mode: 'accelerated', speed: 600, drones: 20, from, signal: ac.signal,
+        sink: async (b) => {
+          const now = Date.now();
+          for (const r of b) assert.ok(Date.parse(r.timestamp) <= now, `${r.timestamp} is after now`);
+          got.push(...b);
+        },
+      });
+      await new Promise((r) => setTimeout(r, 1500)); // 600x would reach 15 minutes ahead without the clamp
+      ac.abort();
+      await run;
+      assert.ok(got.length >= 20, `the two past minutes were replayed (${got.length} reports)`);
+      assert.ok(Date.parse(got[got.length - 1]!.timestamp) > Date.now() - 2 * 60_000 + 60_000, 'reached the present');
+    });
   });
 
   describe('options', () => {
