@@ -28,7 +28,7 @@ export function registerUp(program: Command): void {
 
 function banner(p: Platform, simulator: boolean): string {
   const c = p.config;
-  const url = `http://${c.http.host === '0.0.0.0' ? '127.0.0.1' : c.http.host}:${c.http.port}`;
+  const url = p.address ?? `http://${c.http.host}:${c.http.port}`;
   return [
     `dronewatch up: embedded mode, data in ${c.dataDir}, stream ${p.stream.name}`,
     simulator ? `  simulator: ${c.simulator.drones} drones, ${c.simulator.speed}x (${Math.round((c.simulator.drones * c.simulator.speed) / 60)} reports/s)` : '  simulator: off',
