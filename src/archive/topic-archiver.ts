@@ -1,0 +1,256 @@
+import { isDwError } from '../errors/index.ts';
+import type { LakeTable, LakeWriter, ProtocolStep, StagedBatch } from '../lake/index.ts';
+import type { Stream, StreamConsumer, StreamRecord } from '../stream/types.ts';
+import type { Logger } from '../util/log.ts';
+
+/** What a protocol-step hook is told about the batch. */
+export interface BatchInfo {
+  table: LakeTable;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+  records: number;
+}
+
+export type StepHook = (step: ProtocolStep, batch: BatchInfo) => void | Promise<void>;
+
+export interface TopicArchiverOptions {
+  stream: Stream;
+  consumer: StreamConsumer;
+  writer: LakeWriter;
+  table: LakeTable;
+  maxBatchRecords: number;
+  maxBatchAgeMs: number;
+  logger: Logger;
+  onStep: StepHook | undefined;
+}
+
+export interface TopicStats {
+  rowsWritten: number;
+  filesWritten: number;
+  batchesWritten: number;
+  rejected: number;
+  /** Records at or below a partition's checkpoint, already in the lake, skipped. */
+  skipped: number;
+  /** Buffers dropped because the partition went to another member. */
+  buffersDropped: number;
+  recoveries: number;
+  lastFlushMs: number;
+  lastFlushAt: number;
+}
+
+interface PartitionState {
+  /** Last offset durably in the lake (the lake's checkpoint), if any. */
+  checkpoint: number | undefined;
+  /** Highest offset received: a lower one means the stream re-delivers (the partition was lost and retaken). */
+  lastSeen: number;
+  buffer: StreamRecord[];
+  /** When the oldest buffered record arrived (epoch ms). */
+  since: number;
+  /** A flush failed after its decision may have been written: recover before the next one. */
+  resync: boolean;
+}
+
+/**
+ * Archives one topic into one lake table: buffers records per partition, writes a batch when a partition has
+ * maxBatchRecords records or its oldest one is maxBatchAgeMs old, and commits the stream offset only once the
+ * batch is durable in the lake (commit protocol, src/lake/commit.ts). Exactly-once per partition comes from the
+ * lake checkpoint: on taking a partition, interrupted batches are recovered and records at or below the checkpoint
+ * are skipped.
+ */
+export class TopicArchiver {
+  readonly stats: TopicStats = {
+    rowsWritten: 0, filesWritten: 0, batchesWritten: 0, rejected: 0, skipped: 0, buffersDropped: 0, recoveries: 0, lastFlushMs: 0, lastFlushAt: 0,
+  };
+  private readonly o: TopicArchiverOptions;
+  private readonly partitions = new Map<number, PartitionState>();
+  /** Serializes intake and flushes: the poll loop, flush() and stop() all touch the buffers. */
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: TopicArchiverOptions) {
+    this.o = opts;
+  }
+
+  get consumer(): StreamConsumer {
+    return this.o.consumer;
+  }
+
+  buffered(): number {
+    let n = 0;
+    for (const s of this.partitions.values()) n += s.buffer.length;
+    return n;
+  }
+
+  ownedPartitions(): number[] {
+    return [...this.partitions.keys()].sort((a, b) => a - b);
+  }
+
+  /** Takes in polled records and writes the batches that are due. */
+  handle(records: readonly StreamRecord[]): Promise<void> {
+    return this.exclusive(async () => {
+      await this.syncAssignment();
+      for (const r of records) await this.take(r);
+      await this.flushDue(false);
+    });
+  }
+
+  /** Writes every buffered record now (age and size limits aside). */
+  flushAll(): Promise<void> {
+    return this.exclusive(() => this.flushDue(true));
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async take(r: StreamRecord): Promise<void> {
+    let st = this.partitions.get(r.partition);
+    if (st && r.offset <= st.lastSeen) {
+      // Re-delivery from the committed offset: the partition was lost and taken again since we last looked.
+      this.drop(r.partition, 're-delivered from an earlier offset');
+      st = undefined;
+    }
+    if (!st) {
+      // Polled just before a rebalance took the partition away: its new owner reads it.
+      if (!this.o.consumer.assignment().includes(r.partition)) return;
+      st = await this.acquire(r.partition);
+    }
+    st.lastSeen = r.offset;
+    if (st.checkpoint !== undefined && r.offset <= st.checkpoint) {
+      this.stats.skipped++;
+      return;
+    }
+    if (st.buffer.length === 0) st.since = Date.now();
+    st.buffer.push(r);
+  }
+
+  /** First record of a partition since we (re)took it: finish its interrupted batches, learn its checkpoint. */
+  private async acquire(partition: number): Promise<PartitionState> {
+    const { writer, table, consumer, stream, logger } = this.o;
+    const rec = await writer.recover(table, partition);
+    if (rec.rolledForward + rec.discarded > 0) this.stats.recoveries++;
+    const checkpoint = await writer.checkpoint(table, partition);
+    const st: PartitionState = { checkpoint, lastSeen: -1, buffer: [], since: 0, resync: false };
+    this.partitions.set(partition, st);
+    if (checkpoint !== undefined) {
+      const committed = (await stream.lag(consumer.topic, consumer.group)).find((l) => l.partition === partition)?.committed ?? -1;
+      if (committed < checkpoint) {
+        // The lake is ahead of the group (a crash between steps 4 and 5): catch the group up and skip ahead.
+        try {
+          await consumer.commit([{ partition, offset: checkpoint }]);
+          await consumer.seek(partition, { offset: checkpoint + 1 });
+        } catch (e) {
+          if (!isNotOwner(e)) throw e;
+        }
+      }
+    }
+    logger.info({ table, partition, checkpoint, recovered: rec }, 'archive: partition taken');
+    return st;
+  }
+
+  /**
+   * Forgets partitions given to another member and takes new ones, recovering their interrupted batches at once:
+   * at start and after each rebalance, even for a partition with nothing new to read.
+   */
+  private async syncAssignment(): Promise<void> {
+    const owned = this.o.consumer.assignment();
+    for (const p of [...this.partitions.keys()]) if (!owned.includes(p)) this.drop(p, 'assigned to another member');
+    for (const p of owned) if (!this.partitions.has(p)) await this.acquire(p);
+  }
+
+  private drop(partition: number, why: string): void {
+    const st = this.partitions.get(partition);
+    if (!st) return;
+    if (st.buffer.length > 0) {
+      this.stats.buffersDropped++;
+      this.o.logger.info({ table: this.o.table, partition, records: st.buffer.length, why }, 'archive: buffer dropped, the partition\'s owner re-reads it');
+    }
+    this.partitions.delete(partition);
+  }
+
+  private async flushDue(all: boolean): Promise<void> {
+    const now = Date.now();
+    for (const [partition, st] of [...this.partitions]) {
+      while (st.buffer.length >= this.o.maxBatchRecords) {
+        if (!(await this.flushPartition(partition, st, this.o.maxBatchRecords))) break;
+      }
+      if (this.partitions.get(partition) !== st) continue; // lost while writing
+      if (st.buffer.length > 0 && (all || now - st.since >= this.o.maxBatchAgeMs)) await this.flushPartition(partition, st, st.buffer.length);
+    }
+  }
+
+  /** One batch through the commit protocol. False when the partition was lost on the way (its buffer is gone). */
+  private async flushPartition(partition: number, st: PartitionState, count: number): Promise<boolean> {
+    const { writer, table } = this.o;
+    if (st.resync) {
+      // The failed flush either never decided (dropped by recovery) or did (rolled forward): the checkpoint says which.
+      await writer.recover(table, partition);
+      st.checkpoint = await writer.checkpoint(table, partition);
+      const cp = st.checkpoint;
+      if (cp !== undefined) st.buffer = st.buffer.filter((r) => r.offset > cp);
+      st.resync = false;
+      count = Math.min(count, st.buffer.length);
+      if (count === 0) return true;
+    }
+    try {
+      return await this.flushRecords(partition, st, count);
+    } catch (e) {
+      st.resync = true;
+      throw e;
+    }
+  }
+
+  private async flushRecords(partition: number, st: PartitionState, count: number): Promise<boolean> {
+    const { writer, table, consumer, logger } = this.o;
+    const records = st.buffer.slice(0, count);
+    const started = Date.now();
+    const info: BatchInfo = { table, partition, firstOffset: records[0]!.offset, lastOffset: records[records.length - 1]!.offset, records: records.length };
+    const step = async (s: ProtocolStep): Promise<void> => {
+      if (this.o.onStep) await this.o.onStep(s, info);
+    };
+    const batch: StagedBatch = await writer.stage(table, partition, records);
+    await step('staged');
+    if (!consumer.assignment().includes(partition)) {
+      // Fenced before the decision: nothing becomes visible, the new owner writes these records.
+      await writer.discard(batch);
+      this.drop(partition, 'lost before commit');
+      return false;
+    }
+    await writer.writeMarker(batch);
+    await step('marker-written');
+    await writer.publish(batch);
+    st.checkpoint = batch.lastOffset;
+    st.buffer = st.buffer.slice(count);
+    if (st.buffer.length > 0) st.since = Date.now();
+    await step('checkpointed');
+    let owned = true;
+    try {
+      await consumer.commit([{ partition, offset: batch.lastOffset }]);
+      await step('stream-committed');
+    } catch (e) {
+      if (!isNotOwner(e)) {
+        // The lake is the record of progress; the next commit (or the next owner's recovery) catches the group up.
+        logger.warn({ table, partition, err: (e as Error).message }, 'archive: stream commit failed after the batch was stored');
+      } else {
+        owned = false;
+      }
+    }
+    await writer.discard(batch);
+    await step('cleaned');
+    this.stats.rowsWritten += batch.rows;
+    this.stats.rejected += batch.rejected;
+    this.stats.filesWritten += batch.files.filter((f) => f.dst.endsWith('.parquet')).length;
+    this.stats.batchesWritten++;
+    this.stats.lastFlushAt = Date.now();
+    this.stats.lastFlushMs = this.stats.lastFlushAt - started;
+    logger.debug({ table, partition, first: info.firstOffset, last: info.lastOffset, rows: batch.rows, files: batch.files.length, ms: this.stats.lastFlushMs }, 'archive: batch stored');
+    if (!owned) this.drop(partition, 'commit refused: not the owner any more');
+    return owned;
+  }
+}
+
+export function isNotOwner(e: unknown): boolean {
+  return isDwError(e) && e.code === 'DW_STREAM_NOT_OWNER';
+}

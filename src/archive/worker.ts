@@ -1,0 +1,204 @@
+import { compactLake, DEFAULT_COMPACTION_LEVEL, LakeWriter, type LakeTable, type LakeWriterOptions } from '../lake/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
+import type { Stream } from '../stream/types.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
+import { TopicArchiver, type StepHook, type TopicStats } from './topic-archiver.ts';
+
+/** The topics the archive consumes; each goes to the lake table of the same name. */
+export type ArchiveTopic = 'reports' | 'alerts';
+
+export interface ArchiveWorkerOptions {
+  stream: Stream;
+  lakeRoot: string;
+  /** Consumer group. Default 'archive'. */
+  group?: string;
+  /** Default both. */
+  topics?: readonly ArchiveTopic[];
+  /** A partition's buffer is written once it holds this many records... Default 100,000. */
+  maxBatchRecords?: number;
+  /** ...or its oldest record is this old. Default 10 s. */
+  maxBatchAgeMs?: number;
+  /** Compact an hour partition once it has this many files; 0 turns the worker's compaction off. Default 8. */
+  compactMinFiles?: number;
+  /** How often the worker compacts. Default 60 s. */
+  compactIntervalMs?: number;
+  /** Only files at least this old are compacted. Default max(60 s, 2 x maxBatchAgeMs). */
+  compactOlderThanMs?: number;
+  compactionLevel?: number;
+  /** Passed to the consumers. */
+  sessionTimeoutMs?: number;
+  memberId?: string;
+  /** zstd level and split strategy of batch files. */
+  lake?: Pick<LakeWriterOptions, 'compressionLevel' | 'strategy'>;
+  logger?: Logger;
+  /** Called after each step of the commit protocol, for every batch (observability; crash tests kill the process here). */
+  onStep?: StepHook;
+}
+
+export interface ArchiveStats extends TopicStats {
+  /** Records waiting in buffers. */
+  buffered: number;
+  pollErrors: number;
+  flushErrors: number;
+  compactions: number;
+  compactionErrors: number;
+  /** Partitions currently archived by this worker, per topic. */
+  partitions: Record<string, number[]>;
+  perTopic: Record<string, TopicStats>;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+/**
+ * Stream consumer 2: archives the `reports` and `alerts` topics into the Parquet lake, exactly once per record
+ * whatever instant the process dies at (src/lake/commit.ts), and compacts the lake periodically in the same
+ * process (one archiver per lake is the expected deployment; compaction is safe next to writers anyway).
+ */
+export class ArchiveWorker {
+  private readonly opts: ArchiveWorkerOptions;
+  private readonly logger: Logger;
+  private writer: LakeWriter | undefined;
+  private archivers: TopicArchiver[] = [];
+  private abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private compaction: Promise<void> | undefined;
+  private started = false;
+  private stopped = false;
+  private readonly counters = { pollErrors: 0, flushErrors: 0, compactions: 0, compactionErrors: 0 };
+
+  constructor(opts: ArchiveWorkerOptions) {
+    this.opts = opts;
+    this.logger = opts.logger ?? silentLogger;
+    for (const [k, v] of [['maxBatchRecords', opts.maxBatchRecords], ['maxBatchAgeMs', opts.maxBatchAgeMs]] as const) {
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new RangeError(`ArchiveWorker: ${k} must be a positive integer, got ${v}`);
+    }
+  }
+
+  /** Joins the consumer group of each topic and starts archiving (and compacting). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const o = this.opts;
+    this.writer = await LakeWriter.open(o.lakeRoot, { ...o.lake, logger: this.logger });
+    for (const topic of o.topics ?? (['reports', 'alerts'] as const)) {
+      const name = TOPICS[topic];
+      await o.stream.ensureTopic(name, DEFAULT_TOPIC_CONFIG[topic]);
+      const consumer = await o.stream.consumer({
+        topic: name, group: o.group ?? 'archive', start: 'earliest',
+        ...(o.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: o.sessionTimeoutMs }),
+        ...(o.memberId === undefined ? {} : { memberId: o.memberId }),
+      });
+      this.archivers.push(new TopicArchiver({
+        stream: o.stream, consumer, writer: this.writer, table: topic as LakeTable,
+        maxBatchRecords: o.maxBatchRecords ?? 100_000, maxBatchAgeMs: o.maxBatchAgeMs ?? 10_000, logger: this.logger, onStep: o.onStep,
+      }));
+    }
+    this.loops = this.archivers.map((a) => this.run(a));
+    if ((o.compactMinFiles ?? 8) > 0) this.compaction = this.compactLoop();
+    this.logger.info({ lake: o.lakeRoot, topics: this.archivers.map((a) => a.consumer.topic) }, 'archive worker started');
+  }
+
+  /** Writes every buffered record to the lake and commits, now. */
+  async flush(): Promise<void> {
+    for (const a of this.archivers) await a.flushAll();
+  }
+
+  /** Stops consuming, writes what is buffered, commits, leaves the group. Resolves once all of that is durable. */
+  async stop(): Promise<void> {
+    if (!this.started || this.stopped) return;
+    this.stopped = true;
+    this.abort.abort();
+    await Promise.all(this.loops);
+    await this.compaction;
+    let failure: unknown;
+    for (const a of this.archivers) {
+      try {
+        await a.flushAll();
+      } catch (e) {
+        failure ??= e;
+        this.logger.error({ topic: a.consumer.topic, err: (e as Error).message }, 'archive: final flush failed; the records stay in the stream for the next run');
+      }
+      await a.consumer.close().catch(() => undefined);
+    }
+    await this.writer?.close();
+    this.logger.info(this.stats(), 'archive worker stopped');
+    if (failure) throw failure;
+  }
+
+  stats(): ArchiveStats {
+    const perTopic: Record<string, TopicStats> = {};
+    const partitions: Record<string, number[]> = {};
+    const total: TopicStats = { rowsWritten: 0, filesWritten: 0, batchesWritten: 0, rejected: 0, skipped: 0, buffersDropped: 0, recoveries: 0, lastFlushMs: 0, lastFlushAt: 0 };
+    let buffered = 0;
+    for (const a of this.archivers) {
+      const s = a.stats;
+      perTopic[a.consumer.topic] = { ...s };
+      partitions[a.consumer.topic] = a.ownedPartitions();
+      buffered += a.buffered();
+      for (const k of ['rowsWritten', 'filesWritten', 'batchesWritten', 'rejected', 'skipped', 'buffersDropped', 'recoveries'] as const) total[k] += s[k];
+      if (s.lastFlushAt > total.lastFlushAt) {
+        total.lastFlushAt = s.lastFlushAt;
+        total.lastFlushMs = s.lastFlushMs;
+      }
+    }
+    return { ...total, buffered, ...this.counters, partitions, perTopic };
+  }
+
+  private async run(a: TopicArchiver): Promise<void> {
+    const signal = this.abort.signal;
+    const maxRecords = Math.min(5000, this.opts.maxBatchRecords ?? 100_000);
+    const waitMs = Math.min(200, this.opts.maxBatchAgeMs ?? 10_000);
+    let backoff = 0;
+    while (!signal.aborted) {
+      let records;
+      try {
+        records = await a.consumer.poll({ maxRecords, waitMs, signal });
+      } catch (e) {
+        if (signal.aborted) break;
+        this.counters.pollErrors++;
+        backoff = Math.min(30_000, Math.max(500, backoff * 2));
+        this.logger.error({ topic: a.consumer.topic, err: (e as Error).message, retryInMs: backoff }, 'archive: poll failed');
+        await sleep(backoff, signal);
+        continue;
+      }
+      if (signal.aborted && records.length === 0) break;
+      try {
+        await a.handle(records);
+        backoff = 0;
+      } catch (e) {
+        this.counters.flushErrors++;
+        backoff = Math.min(30_000, Math.max(500, backoff * 2));
+        this.logger.error({ topic: a.consumer.topic, err: (e as Error).message, retryInMs: backoff }, 'archive: writing to the lake failed; will retry');
+        await sleep(backoff, signal);
+      }
+    }
+  }
+
+  private async compactLoop(): Promise<void> {
+    const o = this.opts;
+    const signal = this.abort.signal;
+    const every = o.compactIntervalMs ?? 60_000;
+    const olderThanMs = o.compactOlderThanMs ?? Math.max(60_000, 2 * (o.maxBatchAgeMs ?? 10_000));
+    for (;;) {
+      await sleep(every, signal);
+      if (signal.aborted) return;
+      for (const a of this.archivers) {
+        try {
+          const r = await compactLake(o.lakeRoot, {
+            table: a.consumer.topic as LakeTable, minFiles: o.compactMinFiles ?? 8, olderThanMs,
+            compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, logger: this.logger,
+          });
+          if (r.merged > 0) this.counters.compactions += r.merged;
+        } catch (e) {
+          this.counters.compactionErrors++;
+          this.logger.error({ table: a.consumer.topic, err: (e as Error).message }, 'archive: compaction failed; will retry');
+        }
+        if (signal.aborted) return;
+      }
+    }
+  }
+}

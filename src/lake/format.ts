@@ -1,0 +1,33 @@
+import type { QueryResult } from './query.ts';
+
+export type ResultFormat = 'table' | 'csv' | 'json';
+
+function cellText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function csvCell(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** A query result as text for the CLI: an aligned table, CSV (RFC 4180) or a JSON array of row objects. */
+export function formatResult(result: QueryResult, format: ResultFormat): string {
+  const { columns, rows } = result;
+  if (format === 'json') {
+    const objects = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] ?? null])));
+    return `${JSON.stringify(objects, null, 2)}\n`;
+  }
+  if (format === 'csv') {
+    const lines = [columns.map(csvCell).join(','), ...rows.map((r) => r.map((v) => csvCell(cellText(v))).join(','))];
+    return `${lines.join('\r\n')}\r\n`;
+  }
+  const text = rows.map((r) => r.map((v) => (v === null || v === undefined ? 'NULL' : cellText(v).replace(/[\r\n\t]/g, ' '))));
+  const widths = columns.map((c, i) => Math.min(80, Math.max(c.length, ...text.map((r) => r[i]!.length))));
+  const fit = (s: string, w: number): string => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
+  const line = (cells: string[]): string => cells.map((c, i) => fit(c, widths[i]!)).join(' | ').trimEnd();
+  const out = [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...text.map(line), `(${rows.length} row${rows.length === 1 ? '' : 's'})`];
+  return `${out.join('\n')}\n`;
+}
