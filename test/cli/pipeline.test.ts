@@ -40,7 +40,7 @@ describe('components as separate processes', () => {
     assert.deepEqual(stats, { n: 6000, ids: 6000, drones: 50, first: '2026-11-01T08:00' });
 
     // Alerts expected from the lake itself: one per sighting below 20 at most (the dedup window merges repeats).
-    const [{ low }] = await json<{ low: number }[]>(['query', 'SELECT count(*) AS low FROM (SELECT unnest(citizens) AS c FROM reports) WHERE c.score < 20']);
+    const [{ low } = { low: 0 }] = await json<{ low: number }[]>(['query', 'SELECT count(*) AS low FROM (SELECT unnest(citizens) AS c FROM reports) WHERE c.score < 20']);
     const list = await json<{ alert_id: string; status: string; score: number }[]>(['alerts', 'list', '--limit', '1000']);
     assert.ok(low > 0 && list.length > 0 && list.length <= low, `${list.length} alerts for ${low} low-score sightings`);
     assert.ok(list.every((a) => a.score < 20 && a.status === 'open'));
