@@ -21,7 +21,7 @@ const suites: [string, string, () => Promise<Record<string, number>>][] = [
   ['simulator', 'simulator backfill vs JSON.stringify', () => benchSimulator({ reports: quick ? 50_000 : 300_000 })],
   ['stream', 'embedded stream vs raw better-sqlite3', () => benchStreamSqlite({ records: quick ? 50_000 : 200_000 })],
   ['archive', 'archive to Parquet vs DuckDB COPY alone; bytes/report vs JSON and gzip', () => benchArchive({ reports: quick ? 50_000 : 200_000 })],
-  ['e2e', 'end-to-end embedded throughput vs raw stream', () => benchE2E({ reports: quick ? 50_000 : 300_000 })],
+  ['e2e', 'end-to-end embedded throughput vs raw stream, and where the time goes', () => benchE2E({ reports: quick ? 50_000 : 200_000, stages: true })],
   ['alerts', 'alert latency publish -> bus vs raw stream publish -> poll, 10k reports/s', () => benchAlerts({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
   ['latency-http', 'alert latency report -> SSE subscriber vs bare SSE socket, 10k reports/s', () => benchAlertLatencyHttp({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
 ];

@@ -1,3 +1,4 @@
+import { WalCheckpointer } from '../util/wal-checkpointer.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -52,6 +53,7 @@ export function openAlertStore(opts: AlertStoreOptions): AlertStore {
  * several processes (writes take the write lock up front: `BEGIN IMMEDIATE`, waiting up to 5 s).
  */
 export class AlertStore {
+  private checkpointer: WalCheckpointer | undefined;
   readonly file: string;
   readonly dedupWindowMs: number;
   readonly appliedRetentionMs: number;
@@ -267,7 +269,13 @@ export class AlertStore {
     return this.st.prune.run(this.now() - this.appliedRetentionMs).changes;
   }
 
+  /** Moves WAL checkpoints to a worker thread (see util/wal-checkpointer.ts): the worker's commits then never stall on one. */
+  async offloadCheckpoints(): Promise<void> {
+    this.checkpointer ??= await WalCheckpointer.start(this.db, this.db.name);
+  }
+
   close(): void {
+    void this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 }

@@ -31,6 +31,12 @@ export const configSchema = z.strictObject({
     /** Embedded log only: `normal` survives a process crash (kill -9); `full` also survives power loss. */
     sync: z.enum(['normal', 'full']).default('normal'),
     partitions: z.number().int().min(1).max(1024).default(8),
+    /**
+     * Retention of the `reports` topic. The lake is the long-term store: the stream only has to hold what the
+     * consumers have not read yet, plus a margin for replays. Retention wins over a lagging consumer (as in Kafka).
+     */
+    reportsRetentionHours: z.number().positive().default(24),
+    reportsRetentionBytes: z.number().int().positive().default(2 * 1024 ** 3),
   }).prefault({}),
   lake: z.strictObject({
     /** Lake root; default `<dataDir>/lake`. */

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'DW_LAKE_WRITE_FAILED'
   | 'DW_QUERY_FAILED'
   | 'DW_NOT_FOUND'
+  | 'DW_REQUEST_INVALID'
+  | 'DW_INTERNAL'
   | 'DW_SIMULATOR_SINK_FAILED';
 
 export interface FieldError {

@@ -8,6 +8,7 @@ import { buildServer, type IngestApi, type PipelineStatus } from '../server/inde
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
+import { ArchiveThread, type ArchiveRunner } from './archive-host.ts';
 import { PipelineMonitor } from './monitor.ts';
 import type { SummarySnapshot } from './summary.ts';
 
@@ -23,7 +24,8 @@ export interface SimulatorPlan {
 export interface PlatformComponents {
   simulator?: SimulatorPlan;
   alerts?: boolean;
-  archive?: boolean;
+  /** `true`: the archive consumer on this thread; `'thread'`: in a worker thread (the second core, for `up`). */
+  archive?: boolean | 'thread';
   /** `api`: ingestion + alerts + live feed + dead letters; `ingest`: report ingestion only. */
   http?: 'api' | 'ingest';
 }
@@ -41,7 +43,7 @@ export class Platform {
   alertStore: AlertStore | undefined;
   alertService: AlertService | undefined;
   alertWorker: AlertWorker | undefined;
-  archiveWorker: ArchiveWorker | undefined;
+  archiveWorker: ArchiveRunner | undefined;
   server: FastifyInstance | undefined;
   /** Where the HTTP server listens, once started. */
   address: string | undefined;
@@ -75,7 +77,10 @@ export class Platform {
     const logger = opts.logger ?? silentLogger;
     const stream = await openStream(config.stream.url, { dataDir: paths.dataDir, sync: config.stream.sync, logger });
     const withPartitions = (c: TopicConfig): TopicConfig => ({ ...c, partitions: c.partitions > 1 ? config.stream.partitions : 1 });
-    await stream.ensureTopic(TOPICS.reports, withPartitions(DEFAULT_TOPIC_CONFIG.reports));
+    await stream.ensureTopic(TOPICS.reports, {
+      ...withPartitions(DEFAULT_TOPIC_CONFIG.reports),
+      retention: { maxAgeMs: config.stream.reportsRetentionHours * 3600_000, maxBytes: config.stream.reportsRetentionBytes },
+    });
     await stream.ensureTopic(TOPICS.alerts, withPartitions(DEFAULT_TOPIC_CONFIG.alerts));
     await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
     return new Platform(stream, config, logger);
@@ -88,6 +93,7 @@ export class Platform {
     const needsStore = components.alerts || components.http === 'api';
     if (needsStore) {
       this.alertStore = openAlertStore({ dataDir: paths.dataDir, dedupWindowMs: config.alerts.dedupWindowMs, sync: config.stream.sync });
+      await this.alertStore.offloadCheckpoints();
       if (config.alerts.webhooks.length > 0) this.webhooks = new WebhookSink({ webhooks: config.alerts.webhooks, logger });
       this.alertService = new AlertService({ store: this.alertStore, stream, bus: this.bus, ...(this.webhooks ? { webhooks: this.webhooks } : {}), logger });
     }
@@ -102,7 +108,10 @@ export class Platform {
       this.topicFeed = streamAlertFeed(stream, this.bus, { logger });
       await this.topicFeed.ready;
     }
-    if (components.archive) {
+    if (components.archive === 'thread') {
+      this.archiveWorker = new ArchiveThread(config, logger);
+      await this.archiveWorker.start();
+    } else if (components.archive) {
       this.archiveWorker = new ArchiveWorker({
         stream, lakeRoot: paths.lake, maxBatchRecords: config.archive.maxBatchRecords, maxBatchAgeMs: config.archive.maxBatchAgeMs,
         compactMinFiles: config.archive.compactMinFiles, logger,

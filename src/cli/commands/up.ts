@@ -18,7 +18,7 @@ export function registerUp(program: Command): void {
       const config = configFrom(cmd, given(opts, { port: 'http.port', host: 'http.host', drones: 'simulator.drones', speed: 'simulator.speed', seed: 'simulator.seed' }));
       const run = await runService('up', config, {
         alerts: true,
-        archive: true,
+        archive: 'thread',
         http: 'api',
         ...(opts.simulator ? { simulator: { mode: opts.realtime ? 'realtime' : 'accelerated' } } : {}),
       }, { banner: (p) => banner(p, opts.simulator) });
@@ -31,7 +31,7 @@ function banner(p: Platform, simulator: boolean): string {
   const url = p.address ?? `http://${c.http.host}:${c.http.port}`;
   return [
     `dronewatch up: embedded mode, data in ${c.dataDir}, stream ${p.stream.name}`,
-    simulator ? `  simulator: ${c.simulator.drones} drones, ${c.simulator.speed}x (${Math.round((c.simulator.drones * c.simulator.speed) / 60)} reports/s)` : '  simulator: off',
+    simulator ? `  simulator: ${c.simulator.drones} drones replaying the last 24 h at ${c.simulator.speed}x (${Math.round((c.simulator.drones * c.simulator.speed) / 60)} reports/s), then live` : '  simulator: off',
     `  API ${url}  live alerts: curl -N ${url}/v1/alerts/stream`,
     '  Ctrl-C stops (buffered reports are flushed to the lake first)',
   ].join('\n');

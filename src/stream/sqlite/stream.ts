@@ -3,6 +3,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { StreamClosedError } from '../../errors/index.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
+import { WalCheckpointer } from '../../util/wal-checkpointer.ts';
 import type { ConsumerOptions, OutgoingRecord, PartitionLag, PublishAck, ReadOptions, Stream, StreamConsumer, StreamRecord, TopicConfig } from '../types.ts';
 import { TopicCatalog, type TopicMeta } from './catalog.ts';
 import { SqliteConsumer, type ConsumerContext } from './consumer.ts';
@@ -23,6 +24,8 @@ export interface SqliteStreamOptions {
   maintenanceIntervalMs?: number;
   /** Longest a waiting poll goes without re-checking when no wakeup arrives. Default 20 ms. */
   fallbackPollMs?: number;
+  /** Run WAL checkpoints in a worker thread rather than on the committing connection (util/wal-checkpointer.ts). Default true. */
+  checkpointThread?: boolean;
   logger?: Logger;
 }
 
@@ -47,6 +50,7 @@ export class SqliteStream implements Stream {
   private readonly logger: Logger;
   private maintenanceRunning: Promise<void> | undefined;
   private closed = false;
+  private checkpointer: WalCheckpointer | undefined;
 
   private constructor(file: string, opts: SqliteStreamOptions) {
     this.file = path.resolve(file);
@@ -80,7 +84,9 @@ export class SqliteStream implements Stream {
 
   /** Opens (creating if needed) the stream database file. */
   static async open(file: string, opts: SqliteStreamOptions = {}): Promise<SqliteStream> {
-    return new SqliteStream(file, opts);
+    const stream = new SqliteStream(file, opts);
+    if (opts.checkpointThread !== false) stream.checkpointer = await WalCheckpointer.start(stream.db, stream.file);
+    return stream;
   }
 
   async ensureTopic(topic: string, config: TopicConfig): Promise<void> {
@@ -169,6 +175,7 @@ export class SqliteStream implements Stream {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     await this.maintenanceRunning?.catch(() => undefined);
     releaseNotifier(this.notifierKey, this.notifier);
+    await this.checkpointer?.stop();
     this.db.close();
   }
 

@@ -1,0 +1,68 @@
+import { Worker } from 'node:worker_threads';
+import type { ArchiveStats } from '../archive/index.ts';
+import type { Config } from '../config/index.ts';
+import { DwError } from '../errors/index.ts';
+import type { Logger } from '../util/log.ts';
+import type { ArchiveThreadMessage } from './archive-thread.ts';
+
+/** What the platform needs from an archive consumer, wherever it runs. */
+export interface ArchiveRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): ArchiveStats;
+}
+
+/**
+ * Runs the archive consumer in a worker thread of the same process. In embedded mode everything shares one process,
+ * and the archive's work (reading batches from the stream, building NDJSON, driving DuckDB, fsyncs) would otherwise
+ * compete with ingestion and alerting for the main thread: the thread gives it the second core. It is the same
+ * consumer as `dronewatch archive` (its own stream connection, the same group), so nothing else changes.
+ */
+export class ArchiveThread implements ArchiveRunner {
+  private worker: Worker | undefined;
+  private last: ArchiveStats | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly config: Config, private readonly logger: Logger) {}
+
+  start(): Promise<void> {
+    const worker = new Worker(new URL('./thread-entry.js', import.meta.url), {
+      workerData: { module: new URL('./archive-thread.ts', import.meta.url).href, config: this.config },
+    });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: ArchiveThreadMessage) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'stats' || m.type === 'stopped') this.last = m.stats;
+        else if (m.type === 'failed') reject(new DwError('DW_LAKE_WRITE_FAILED', `archive thread failed to start: ${m.message}`));
+      });
+      worker.on('error', (err) => {
+        this.logger.error({ err }, 'archive thread crashed');
+        reject(err);
+      });
+    });
+  }
+
+  /** Flushes buffered reports to the lake and commits, then ends the thread. */
+  stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    this.stopped ??= new Promise<void>((resolve) => {
+      worker.on('message', (m: ArchiveThreadMessage) => {
+        if (m.type === 'stopped') resolve();
+      });
+      worker.on('exit', () => resolve());
+      worker.postMessage('stop');
+    });
+    return this.stopped;
+  }
+
+  stats(): ArchiveStats {
+    return this.last ?? EMPTY_STATS;
+  }
+}
+
+const EMPTY_STATS: ArchiveStats = {
+  rowsWritten: 0, filesWritten: 0, batchesWritten: 0, rejected: 0, skipped: 0, buffersDropped: 0, recoveries: 0, lastFlushMs: 0, lastFlushAt: 0,
+  buffered: 0, pollErrors: 0, flushErrors: 0, compactions: 0, compactionErrors: 0, partitions: {}, perTopic: {},
+};

@@ -1,0 +1,44 @@
+/**
+ * Body of the archive worker thread (see archive-host.ts): its own stream connection, its own ArchiveWorker.
+ * Messages in: `stop`. Messages out: `ready`, `stats` (every 250 ms), `stopped`, `failed`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ArchiveWorker, type ArchiveStats } from '../archive/index.ts';
+import { dataPaths, validateConfig } from '../config/index.ts';
+import { openStream } from '../stream/index.ts';
+import { createLogger } from '../util/log.ts';
+
+export type ArchiveThreadMessage =
+  | { type: 'ready' }
+  | { type: 'stats'; stats: ArchiveStats }
+  | { type: 'stopped'; stats: ArchiveStats }
+  | { type: 'failed'; message: string };
+
+const port = parentPort!;
+const post = (m: ArchiveThreadMessage): void => port.postMessage(m);
+
+try {
+  const config = validateConfig((workerData as { config: unknown }).config);
+  const paths = dataPaths(config);
+  const logger = createLogger('archive');
+  const stream = await openStream(config.stream.url, { dataDir: paths.dataDir, sync: config.stream.sync, logger });
+  const worker = new ArchiveWorker({
+    stream, lakeRoot: paths.lake, maxBatchRecords: config.archive.maxBatchRecords, maxBatchAgeMs: config.archive.maxBatchAgeMs,
+    compactMinFiles: config.archive.compactMinFiles, logger,
+  });
+  await worker.start();
+  const timer = setInterval(() => post({ type: 'stats', stats: worker.stats() }), 250);
+  port.on('message', (m: unknown) => {
+    if (m !== 'stop') return;
+    clearInterval(timer);
+    void (async () => {
+      await worker.stop();
+      await stream.close();
+      post({ type: 'stopped', stats: worker.stats() });
+      port.close();
+    })();
+  });
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'failed', message: (err as Error).message });
+}
