@@ -16,32 +16,10 @@ import { Platform } from '../src/runtime/platform.ts';
 import type { Report } from '../src/contract/index.ts';
 import { Fleet } from '../src/simulator/index.ts';
 import { tempDir } from '../src/testkit/index.ts';
+import { subscribeSse } from './sse.ts';
 import { isMain, percentile, printTable } from './util.ts';
 
 const TICK_MS = 10;
-
-/** Reads SSE events from a URL; calls back with each event's data line and the receive time. */
-function subscribe(url: string, onEvent: (data: string, at: number) => void): Promise<() => void> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, (res) => {
-      res.setEncoding('utf8');
-      let buf = '';
-      res.on('data', (chunk: string) => {
-        const at = performance.now();
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const line = block.split('\n').find((l) => l.startsWith('data: '));
-          if (line) onEvent(line.slice(6), at);
-        }
-      });
-      resolve(() => req.destroy());
-    });
-    req.on('error', reject);
-  });
-}
 
 async function socketBaseline(samples: number): Promise<number[]> {
   let res: http.ServerResponse | undefined;
@@ -56,14 +34,14 @@ async function socketBaseline(samples: number): Promise<number[]> {
   const lat: number[] = [];
   let sentAt = 0;
   let got: (() => void) | undefined;
-  const close = await subscribe(`http://127.0.0.1:${port}/`, (_d, at) => {
+  const close = await subscribeSse(`http://127.0.0.1:${port}/`, (_d, at) => {
     lat.push(at - sentAt);
     got?.();
   });
   while (!res) await new Promise((r) => setTimeout(r, 5));
   for (let i = 0; i < samples; i++) {
     const done = new Promise<void>((r) => { got = r; });
-    sentAt = performance.now();
+    sentAt = performance.timeOrigin + performance.now();
     res.write(`data: ${i}\n\n`);
     await done;
     await new Promise((r) => setTimeout(r, 2));
