@@ -3,6 +3,7 @@ import { AlertBus, AlertService, AlertWorker, WebhookSink, openAlertStore, strea
 import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
 import { dataPaths, type Config } from '../config/index.ts';
+import { ConfigError } from '../errors/index.ts';
 import { Ingestor, listDeadLetters } from '../ingest/index.ts';
 import { buildServer, type IngestApi, type PipelineStatus } from '../server/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
@@ -149,7 +150,17 @@ export class Platform {
         : {}),
     };
     this.server = await buildServer(deps, { logger: this.logger });
-    this.address = await this.server.listen({ port: this.config.http.port, host: this.config.http.host });
+    try {
+      this.address = await this.server.listen({ port: this.config.http.port, host: this.config.http.host });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        throw new ConfigError(`http: cannot listen on ${this.config.http.host}:${this.config.http.port} (${code}); choose another with --port / DRONEWATCH_PORT or --host`, [
+          { field: 'http.port', reason: code },
+        ]);
+      }
+      throw err;
+    }
   }
 
   private startSimulator(plan: SimulatorPlan): void {

@@ -44,3 +44,23 @@ describe('CLI errors are one clear line, never a stack trace', () => {
     assert.match(r.stderr, /unknown command 'fly'/);
   });
 });
+
+describe('a port already in use', () => {
+  const tmp = tempDir('dw-cli-port-');
+  after(() => tmp.cleanup());
+
+  it('is reported with the setting to change, and nothing is left running', async () => {
+    const net = await import('node:net');
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const r = await runCli(['serve', '--port', String(port), '--data', tmp.dir]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\); choose another with --port`));
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    } finally {
+      server.close();
+    }
+  });
+});
