@@ -16,6 +16,8 @@ export function registerUp(program: Command): void {
     .option('--no-simulator', 'do not run the simulator (reports come from POST /v1/reports)')
     .action(async (opts: { port?: number; host?: string; drones?: number; speed?: number; seed?: number; realtime?: boolean; simulator: boolean }, cmd: Command) => {
       const config = configFrom(cmd, given(opts, { port: 'http.port', host: 'http.host', drones: 'simulator.drones', speed: 'simulator.speed', seed: 'simulator.seed' }));
+      // The live summary is `up`'s interface: routine info logs (partitions taken, ...) would bury it. Warnings still show.
+      process.env.DRONEWATCH_LOG_LEVEL ??= 'warn';
       const run = await runService('up', config, {
         alerts: true,
         archive: 'thread',
