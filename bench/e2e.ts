@@ -6,7 +6,7 @@
  * Run: node --import tsx bench/e2e.ts [reports]
  */
 import { validateConfig } from '../src/config/index.ts';
-import { Platform } from '../src/runtime/platform.ts';
+import { Platform, type PlatformComponents } from '../src/runtime/platform.ts';
 import type { Report } from '../src/contract/index.ts';
 import { Fleet } from '../src/simulator/index.ts';
 import { openStream } from '../src/stream/index.ts';
@@ -83,32 +83,20 @@ async function stages(reports: readonly Report[]): Promise<Record<string, number
   const n = reports.length;
   const out: Record<string, number> = {};
   try {
-    let platform = await Platform.open(config);
-    await platform.start({});
-    let cpu = process.cpuUsage();
-    let t0 = performance.now();
-    await ingestAll(platform, reports);
-    out['stage ingest alone: reports/s'] = Math.round(n / ((performance.now() - t0) / 1000));
-    out['stage ingest alone: CPU us/report'] = (cpuMs(cpu) * 1000) / n;
-    await platform.stop();
-
-    platform = await Platform.open(config);
-    await platform.start({ alerts: true });
-    cpu = process.cpuUsage();
-    t0 = performance.now();
-    await waitFor(() => platform.alertWorker!.stats().reportsProcessed >= n, 300_000);
-    out['stage alerts alone: reports/s'] = Math.round(n / ((performance.now() - t0) / 1000));
-    out['stage alerts alone: CPU us/report'] = (cpuMs(cpu) * 1000) / n;
-    await platform.stop();
-
-    platform = await Platform.open(config);
-    await platform.start({ archive: true });
-    cpu = process.cpuUsage();
-    t0 = performance.now();
-    await waitFor(() => lakeRows(platform) >= n, 300_000);
-    out['stage archive alone: reports/s'] = Math.round(n / ((performance.now() - t0) / 1000));
-    out['stage archive alone: CPU us/report'] = (cpuMs(cpu) * 1000) / n;
-    await platform.stop();
+    /** One stage alone: start its components on the shared data dir, run until `done`, record rate and CPU/report. */
+    const stage = async (name: string, components: PlatformComponents, work: (p: Platform) => Promise<unknown>): Promise<void> => {
+      const platform = await Platform.open(config);
+      await platform.start(components);
+      const cpu = process.cpuUsage();
+      const t0 = performance.now();
+      await work(platform);
+      out[`stage ${name} alone: reports/s`] = Math.round(n / ((performance.now() - t0) / 1000));
+      out[`stage ${name} alone: CPU us/report`] = (cpuMs(cpu) * 1000) / n;
+      await platform.stop();
+    };
+    await stage('ingest', {}, (p) => ingestAll(p, reports));
+    await stage('alerts', { alerts: true }, (p) => waitFor(() => p.alertWorker!.stats().reportsProcessed >= n, 300_000));
+    await stage('archive', { archive: true }, (p) => waitFor(() => lakeRows(p) >= n, 300_000));
     const sum = out['stage ingest alone: CPU us/report']! + out['stage alerts alone: CPU us/report']! + out['stage archive alone: CPU us/report']!;
     out['sum of stages: CPU us/report'] = sum;
     out['ceiling on 2 cores from that CPU cost: reports/s'] = Math.round(2e6 / sum);
