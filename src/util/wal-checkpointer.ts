@@ -24,10 +24,28 @@ export class WalCheckpointer {
       worker.unref();
       c.worker = worker;
       db.pragma('wal_autocheckpoint = 0');
+      // If the thread dies, the WAL must not grow without bound: the connection checkpoints by itself again.
+      worker.once('exit', () => {
+        if (c.worker === worker) {
+          c.worker = undefined;
+          if (db.open) db.pragma('wal_autocheckpoint = 1000');
+        }
+      });
     } catch {
       // Keep SQLite's own auto-checkpoint: slower tail, same correctness.
     }
     return c;
+  }
+
+  /** True while the thread does the checkpoints. */
+  get active(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /** Ends the thread abruptly (tests: what happens when it dies). */
+  async kill(): Promise<void> {
+    const w = this.worker;
+    if (w) await w.terminate();
   }
 
   /** Stops the thread and gives checkpointing back to the connection (which checkpoints on close anyway). */
