@@ -59,7 +59,8 @@ export function createProgressBar(stream: ProgressStream, total: number, label: 
 
   const stats = (): { pct: string; counts: string; rate: string; eta: string; elapsed: string } => {
     const elapsedS = (now() - started) / 1000;
-    const perSecond = elapsedS > 0 ? count / elapsedS : Number.NaN;
+    // Under a tenth of a second the rate is noise (a first batch after 1 ms reads as millions per second).
+    const perSecond = elapsedS >= 0.1 ? count / elapsedS : Number.NaN;
     const remaining = known ? Math.max(0, total - count) : Number.NaN;
     return {
       pct: known ? `${Math.min(100, (count / total) * 100).toFixed(1)}%` : '',
