@@ -5,14 +5,13 @@ import { logger, untilSignal } from './common.ts';
 
 export interface ServiceRun {
   platform: Platform;
-  /** Stops the service as a signal would (tests). */
-  stop: () => Promise<void>;
+  /** Resolves once the service has stopped cleanly (consumers flushed, stream closed). */
   done: Promise<void>;
 }
 
 /**
  * Runs components until SIGINT/SIGTERM (or until a finite simulator run ends, with `untilSimulatorDone`), printing the
- * live summary: on a terminal one line rewritten every second, otherwise a line every `summaryEveryMs`.
+ * live summary: on a terminal one line rewritten every second, otherwise a line every 10 s.
  */
 export async function runService(name: string, config: Config, components: PlatformComponents, opts: {
   out?: NodeJS.WriteStream;
@@ -38,23 +37,17 @@ export async function runService(name: string, config: Config, components: Platf
     out.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
   };
   const timer = opts.summary === false ? undefined : setInterval(print, tty ? 1000 : 10_000);
-  let requestStop!: () => void;
-  const stopRequested = new Promise<void>((resolve) => { requestStop = resolve; });
   const signal = untilSignal();
   const done = (async () => {
     const ended = opts.untilSimulatorDone ? platform.simulatorDone() : new Promise<never>(() => {});
-    await Promise.race([signal.received, ended, stopRequested]);
+    await Promise.race([signal.received, ended]);
     signal.dispose();
     if (timer) clearInterval(timer);
     await platform.stop();
     if (opts.summary !== false) {
       print();
-      out.write('\n');
+      if (tty) out.write('\n');
     }
   })();
-  const stop = async (): Promise<void> => {
-    requestStop();
-    await done;
-  };
-  return { platform, stop, done };
+  return { platform, done };
 }
