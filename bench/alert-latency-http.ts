@@ -54,7 +54,7 @@ async function socketBaseline(samples: number): Promise<number[]> {
 export async function benchAlertLatencyHttp(opts: { reportsPerSecond: number; seconds: number }): Promise<Record<string, number>> {
   const tmp = tempDir('dw-bench-lat-');
   const platform = await Platform.open(validateConfig({ dataDir: tmp.dir, http: { port: 0 }, ingest: { maxClockSkewMs: 10 * 365 * 86_400_000 } }));
-  await platform.start({ alerts: true, archive: true, http: 'api' });
+  await platform.start({ alerts: true, archive: 'thread', http: 'api' });
   const fleet = new Fleet({ drones: 10_000, seed: 11, start: Date.parse('2026-11-20T00:00:00Z') });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
