@@ -5,7 +5,7 @@ import { openDuck, sqlString, sqlStringList, type Duck } from './duck.ts';
 import { LocalLakeStore } from './fs-store.ts';
 import { LAKE_TABLES, type LakeTable } from './layout.ts';
 import { liveDataFiles, type TimeRange } from './live-files.ts';
-import { HIVE_TYPES, LATEST_ALERTS_SQL, SCHEMAS } from './schema.ts';
+import { HIVE_TYPES, LATEST_ALERTS_SQL, SCHEMAS, SIGHTINGS_SQL, WORDS_SQL } from './schema.ts';
 
 export interface QueryResult {
   columns: string[];
@@ -62,8 +62,13 @@ export async function openLakeQuery(lakeRoot: string, opts: LakeQueryOptions = {
       await duck.conn.run(`CREATE VIEW reports AS SELECT ${SCHEMAS.reports.viewProjection} FROM ${sourceOf('reports', files.reports)}`);
       await duck.conn.run(`CREATE VIEW alert_events AS SELECT ${SCHEMAS.alerts.viewProjection} FROM ${sourceOf('alerts', files.alerts)}`);
       await duck.conn.run(`CREATE VIEW alerts AS ${LATEST_ALERTS_SQL}`);
+      await duck.conn.run(`CREATE VIEW sightings AS ${SIGHTINGS_SQL}`);
+      await duck.conn.run(`CREATE VIEW words AS ${WORDS_SQL}`);
       const all = [...files.reports, ...files.alerts];
       await duck.conn.run(`SET allowed_paths = ${all.length > 0 ? sqlStringList(all) : `[${sqlString('/nonexistent')}]`}`);
+      // Turning external access off adds the spill directory (default `.tmp` under the process's working directory) to
+      // allowed_directories, which would let queries read and glob any file placed there: no spill directory at all.
+      await duck.conn.run(`SET temp_directory = ''`);
       await duck.conn.run('SET enable_external_access = false');
       await duck.conn.run('SET lock_configuration = true');
     } catch (e) {
@@ -79,7 +84,10 @@ export async function openLakeQuery(lakeRoot: string, opts: LakeQueryOptions = {
     try {
       extracted = await conn.extractStatements(sql);
     } catch (e) {
-      throw new QueryError((e as Error).message, e);
+      // Parse errors come as "Failed to extract statements: <DuckDB message>"; an input without any statement (empty,
+      // only comments or semicolons) has no DuckDB message and the binding throws a bare "Error in native callback".
+      const message = (e as Error).message;
+      throw new QueryError(message.startsWith('Failed to extract statements') ? message : `expected exactly one SQL statement, got none (${message})`, e);
     }
     if (extracted.count !== 1) throw new QueryError(`expected exactly one SQL statement, got ${extracted.count}`);
     const stmt = await extracted.prepare(0).catch((e: Error) => {

@@ -207,5 +207,11 @@ export const LATEST_ALERTS_SQL = `SELECT * EXCLUDE (event_id, "type", "at", "by"
 FROM alert_events
 QUALIFY row_number() OVER (PARTITION BY alert_id ORDER BY updated_at DESC, "at" DESC, occurrences DESC, event_id DESC) = 1`;
 
+/** One row per citizen seen (the `sightings` view): the report's columns plus `citizen` and `score`. */
+export const SIGHTINGS_SQL = `SELECT * EXCLUDE (c), c.name AS citizen, c.score AS score FROM (SELECT *, unnest(citizens) AS c FROM reports)`;
+
+/** One row per word heard (the `words` view): the report's columns plus `word`. */
+export const WORDS_SQL = `SELECT *, unnest(words) AS word FROM reports`;
+
 /** Partition columns as readers see them (hive_types). */
 export const HIVE_TYPES = `{'date': DATE, 'hour': INTEGER}`;

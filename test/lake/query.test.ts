@@ -43,6 +43,25 @@ describe('lake query helper', () => {
     }
   });
 
+  it('has the views sightings (one row per citizen seen) and words (one row per word heard)', async () => {
+    const s = await q.run(`SELECT report_id, citizen, score FROM sightings ORDER BY report_id, citizen, score`);
+    const wantS = reports.flatMap((r) => r.citizens.map((c) => [r.reportId, c.name, c.score]))
+      .sort((a, b) => (a.join('|') < b.join('|') ? -1 : 1));
+    assert.equal(s.rows.length, wantS.length);
+    assert.deepEqual(new Set(s.rows.map((r) => JSON.stringify(r))), new Set(wantS.map((r) => JSON.stringify(r))));
+    const [[nw]] = (await q.run(`SELECT count(*) FROM words`)).rows as [[number]];
+    assert.equal(nw, reports.reduce((n, r) => n + r.words.length, 0));
+    const cols = (await q.run('DESCRIBE words')).rows.map((r) => r[0]);
+    assert.ok(cols.includes('drone_id') && cols.includes('word') && cols.includes('ts'), 'words columns');
+    const empty = await openLakeQuery(path.join(tmp.dir, 'empty-views'));
+    try {
+      assert.deepEqual((await empty.run('SELECT citizen, score FROM sightings')).rows, []);
+      assert.deepEqual((await empty.run('SELECT word FROM words')).rows, []);
+    } finally {
+      await empty.close();
+    }
+  });
+
   it('returns JSON-friendly values', async () => {
     const r = await q.run(`SELECT count(*) AS n, max(ts) AS latest, min(date) AS d, 12345678901234567890::HUGEINT AS big, [1, 2]::BIGINT[] AS l FROM reports`);
     assert.deepEqual(r.columns, ['n', 'latest', 'd', 'big', 'l']);

@@ -7,7 +7,7 @@ import { configFrom, intOption } from './common.ts';
 export function registerLake(program: Command): void {
   program
     .command('query <sql>')
-    .description('run DuckDB SQL over the lake views `reports`, `alerts` and `alert_events`')
+    .description('run DuckDB SQL over the lake views `reports`, `sightings`, `words`, `alerts` and `alert_events`')
     .addOption(formatOption())
     .action(async (sql: string, o: { format: OutputFormat }, cmd: Command) => {
       const lake = await openLakeQuery(dataPaths(configFrom(cmd)).lake);

@@ -1,0 +1,117 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DwError } from '../errors/index.ts';
+import type { LakeQuery, QueryResult } from '../lake/index.ts';
+
+/**
+ * Ready-made statistics: one documented SQL file per statistic in ./stats/ (officers read and adapt them), with
+ * named placeholders (`:from`, `:to`, `:cell`, `:minutes`, `:limit`). LakeQuery.run() takes SQL text only, so the
+ * runner validates every parameter and substitutes a SQL literal it builds itself, never the user's text.
+ */
+const STATS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stats');
+
+export type StatOption = 'cell' | 'minutes' | 'limit';
+
+export interface StatInfo {
+  name: string;
+  /** The question it answers (the `-- answers:` header line). */
+  description: string;
+  /** Parameters the SQL file uses besides from/to. */
+  options: StatOption[];
+  sql: string;
+}
+
+/** Raw parameters as a user gives them (CLI strings or numbers/Dates from code). Undefined = default. */
+export interface StatParams {
+  from?: string | Date | undefined;
+  to?: string | Date | undefined;
+  cell?: string | number | undefined;
+  minutes?: string | number | undefined;
+  limit?: string | number | undefined;
+}
+
+const OPTIONS: Record<StatOption, { default: number; min: number; max: number; integer: boolean; minExclusive: boolean }> = {
+  cell: { default: 0.005, min: 0, max: 10, integer: false, minExclusive: true },
+  minutes: { default: 10, min: 0, max: 525_600, integer: false, minExclusive: true },
+  limit: { default: 20, min: 1, max: 100_000, integer: true, minExclusive: false },
+};
+
+const PLACEHOLDER = /(?<![:\w]):(from|to|cell|minutes|limit)\b/g;
+
+let cache: StatInfo[] | undefined;
+
+function paramError(message: string): DwError {
+  return new DwError('DW_CONFIG_INVALID', message, { status: 400 });
+}
+
+function parseStatFile(file: string): StatInfo {
+  const sql = readFileSync(path.join(STATS_DIR, file), 'utf8');
+  const header = (key: string): string | undefined => sql.match(new RegExp(`^-- ${key}: (.*)$`, 'm'))?.[1]?.trim();
+  const name = header('name');
+  const description = header('answers');
+  if (name !== file.replace(/\.sql$/, '') || !description) throw new DwError('DW_INTERNAL', `stats/${file}: header must give "-- name: ${file.replace(/\.sql$/, '')}" and "-- answers: ..."`);
+  const used = new Set([...sql.matchAll(PLACEHOLDER)].map((m) => m[1]!));
+  const options = (Object.keys(OPTIONS) as StatOption[]).filter((o) => used.has(o));
+  return { name, description, options, sql };
+}
+
+/** Every statistic, sorted by name. */
+export function listStats(): StatInfo[] {
+  cache ??= readdirSync(STATS_DIR).filter((f) => f.endsWith('.sql')).sort().map(parseStatFile);
+  return cache.map((s) => ({ ...s, options: [...s.options] }));
+}
+
+export function getStat(name: string): StatInfo {
+  const stat = listStats().find((s) => s.name === name);
+  if (!stat) throw new DwError('DW_QUERY_FAILED', `unknown statistic "${name}"; run \`dronewatch stats\` for the list`, { status: 404 });
+  return stat;
+}
+
+function instant(name: string, v: string | Date | undefined): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = v instanceof Date ? new Date(v.getTime()) : /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? new Date(v) : new Date(Number.NaN);
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) throw paramError(`--${name}: must be an ISO 8601 date or timestamp (years 0001-9999), got "${String(v)}"`);
+  return d;
+}
+
+function timestampLiteral(d: Date | undefined, fallback: string): string {
+  if (!d) return `CAST('${fallback}' AS TIMESTAMP)`;
+  const iso = d.toISOString(); // built here from a valid Date: digits, '-', ':', 'T', '.', 'Z' only
+  return `CAST('${iso.slice(0, 23).replace('T', ' ')}' AS TIMESTAMP)`;
+}
+
+function numberParam(name: StatOption, v: string | number | undefined): number {
+  const spec = OPTIONS[name];
+  if (v === undefined) return spec.default;
+  const n = typeof v === 'number' ? v : v.trim() === '' ? Number.NaN : Number(v);
+  const low = spec.minExclusive ? n > spec.min : n >= spec.min;
+  if (!Number.isFinite(n) || !low || n > spec.max || (spec.integer && !Number.isInteger(n))) {
+    const range = `${spec.minExclusive ? '>' : '>='} ${spec.min} and <= ${spec.max}`;
+    throw paramError(`--${name}: must be ${spec.integer ? 'an integer' : 'a number'} ${range}, got "${String(v)}"`);
+  }
+  return n;
+}
+
+/** The statistic's SQL with every placeholder replaced by a validated literal. */
+export function statSql(name: string, params: StatParams = {}): string {
+  const stat = getStat(name);
+  for (const o of Object.keys(OPTIONS) as StatOption[]) {
+    if (params[o] !== undefined && !stat.options.includes(o)) throw paramError(`--${o}: not a parameter of "${name}" (it takes ${['from', 'to', ...stat.options].map((x) => `--${x}`).join(', ')})`);
+  }
+  const from = instant('from', params.from);
+  const to = instant('to', params.to);
+  if (from && to && from.getTime() > to.getTime()) throw paramError(`--from (${from.toISOString()}) is after --to (${to.toISOString()})`);
+  const literals: Record<string, string> = {
+    from: timestampLiteral(from, '-infinity'),
+    to: timestampLiteral(to, 'infinity'),
+  };
+  // String(n) of a finite number is a valid DuckDB numeric literal (exponent form included); DOUBLE keeps it exact.
+  for (const o of stat.options) literals[o] = o === 'limit' ? String(numberParam(o, params[o])) : `CAST(${String(numberParam(o, params[o]))} AS DOUBLE)`;
+  return stat.sql.replace(PLACEHOLDER, (_m, p: string) => literals[p]!);
+}
+
+/** Runs one statistic on an open lake. */
+export async function runStat(lake: LakeQuery, name: string, params: StatParams = {}): Promise<QueryResult> {
+  return lake.run(statSql(name, params));
+}

@@ -1,0 +1,9 @@
+-- name: reports-daily
+-- answers: How many reports per day (UTC), from how many drones, and how many per drone on average?
+-- params: from, to (report ts in [from, to); default the whole lake)
+SELECT CAST(ts AS DATE) AS day, count(*) AS reports, count(DISTINCT drone_id) AS drones,
+       count(*) / count(DISTINCT drone_id) AS avg_per_drone
+FROM reports
+WHERE ts >= :from AND ts < :to
+GROUP BY day
+ORDER BY day

@@ -1,0 +1,303 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { listStats, runStat, statSql, type StatParams } from '../../src/analysis/index.ts';
+import type { Alert, AlertEvent, AlertEventType } from '../../src/alerts/types.ts';
+import type { AcceptedReport, Citizen } from '../../src/contract/types.ts';
+import { LakeWriter, openLakeQuery, type LakeQuery } from '../../src/lake/index.ts';
+import { tempDir } from '../../src/testkit/index.ts';
+import { mulberry32 } from '../lake/fixtures/sample.ts';
+import { recordsOf } from '../lake/helpers.ts';
+
+// A small lake with known content: 5 drones over two days (a Monday and a Tuesday), irregular report intervals
+// (some gaps > 10 min), 0-3 distinct citizens per report with scores that move, 1-4 words (repeats allowed), and
+// alerts for half of the reports with a citizen below 20, some updated (moved), acknowledged and resolved later.
+const THRESHOLD = 20;
+const rand = mulberry32(7);
+const NAMES = Array.from({ length: 25 }, (_, i) => `Citizen ${String.fromCharCode(65 + i)}`);
+const BASE = NAMES.map(() => Math.round(rand() * 600) / 10 + (rand() < 0.4 ? 0 : 40));
+const VOCAB = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'fox', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
+const START = Date.UTC(2025, 0, 13, 0, 0, 0);
+
+function makeReports(): AcceptedReport[] {
+  const out: AcceptedReport[] = [];
+  for (let d = 0; d < 5; d++) {
+    const droneId = `drone-${d}`;
+    let ts = START + d * 7 * 60_000 + Math.floor(rand() * 60_000);
+    for (let k = 0; k < 60; k++) {
+      const citizens: Citizen[] = [];
+      const nc = Math.floor(rand() * 4);
+      const seen = new Set<number>();
+      while (citizens.length < nc) {
+        const i = Math.floor(rand() * NAMES.length);
+        if (seen.has(i)) continue;
+        seen.add(i);
+        citizens.push({ name: NAMES[i]!, score: Math.round(Math.min(100, Math.max(0, BASE[i]! + (rand() - 0.5) * 20)) * 10) / 10 });
+      }
+      const words = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => VOCAB[Math.floor(rand() * VOCAB.length)]!);
+      out.push({
+        reportId: `${droneId}:${ts}`, droneId, timestamp: new Date(ts).toISOString(), ts, receivedAt: ts + 100 + Math.floor(rand() * 400),
+        tenant: 'default', position: { lat: Math.round((48.85 + rand() * 0.03) * 1e6) / 1e6, lon: Math.round((2.3 + rand() * 0.03) * 1e6) / 1e6 },
+        citizens, words,
+      });
+      ts += (5 + Math.floor(rand() * 55)) * 60_000 + Math.floor(rand() * 60_000);
+    }
+  }
+  return out;
+}
+
+const minScore = (r: AcceptedReport): number | null => (r.citizens.length === 0 ? null : Math.min(...r.citizens.map((c) => c.score)));
+const isAlertReport = (r: AcceptedReport): boolean => { const m = minScore(r); return m !== null && m < THRESHOLD; };
+
+function makeAlertEvents(reports: readonly AcceptedReport[]): { events: AlertEvent[]; latest: Alert[] } {
+  const events: AlertEvent[] = [];
+  const latest: Alert[] = [];
+  let n = 0;
+  for (const rep of reports) {
+    if (!isAlertReport(rep) || n++ % 2 === 1) continue;
+    const cit = [...rep.citizens].sort((a, b) => a.score - b.score)[0]!;
+    const raisedAt = rep.receivedAt + 5;
+    const a: Alert = {
+      alertId: `${rep.reportId}/${cit.name}`, tenant: rep.tenant, droneId: rep.droneId, citizen: cit.name, score: cit.score,
+      severity: cit.score < 5 ? 'critical' : 'warning', rule: 'score-below-threshold', position: { ...rep.position }, words: [...rep.words],
+      firstReportId: rep.reportId, lastReportId: rep.reportId, firstSeenTs: rep.ts, lastSeenTs: rep.ts, raisedAt, updatedAt: raisedAt,
+      occurrences: 1, status: 'open', assignee: null, acknowledgedBy: null, acknowledgedAt: null, resolvedBy: null, resolvedAt: null, note: null,
+    };
+    const steps: { type: AlertEventType; at: number }[] = [{ type: 'raised', at: raisedAt }];
+    if (rand() < 0.3) steps.push({ type: 'updated', at: raisedAt + 60_000 });
+    if (rand() < 0.75) {
+      const ack = raisedAt + 10_000 + Math.floor(rand() * 590_000);
+      steps.push({ type: 'acknowledged', at: ack });
+      if (rand() < 0.6) steps.push({ type: 'resolved', at: ack + 30_000 + Math.floor(rand() * 3_000_000) });
+    }
+    steps.sort((x, y) => x.at - y.at);
+    for (const s of steps) {
+      if (s.type === 'updated') {
+        a.position = { lat: Math.round((a.position.lat + 0.011) * 1e6) / 1e6, lon: a.position.lon };
+        a.occurrences += 1;
+      } else if (s.type === 'acknowledged') {
+        a.status = 'acknowledged'; a.acknowledgedBy = 'officer-1'; a.acknowledgedAt = s.at;
+      } else if (s.type === 'resolved') {
+        a.status = 'resolved'; a.resolvedBy = 'officer-2'; a.resolvedAt = s.at;
+      }
+      a.updatedAt = s.at;
+      events.push({ eventId: `${a.alertId}#${s.type}`, type: s.type, at: s.at, by: s.type === 'raised' || s.type === 'updated' ? null : 'officer', alert: { ...a, position: { ...a.position }, words: [...a.words] } });
+    }
+    latest.push({ ...a });
+  }
+  return { events, latest };
+}
+
+// ---- the answers, computed in plain TypeScript ----
+type Row = unknown[];
+interface Data { reports: AcceptedReport[]; alerts: Alert[] }
+const iso = (ms: number): string => new Date(ms).toISOString();
+const day = (ms: number): string => iso(ms).slice(0, 10);
+const hourOf = (ms: number): number => new Date(ms).getUTCHours();
+const cmp = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
+function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const t of items) { const k = key(t); m.set(k, [...(m.get(k) ?? []), t]); }
+  return m;
+}
+function quantile(xs: number[], q: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo]! + (pos - lo) * (s[hi]! - s[lo]!);
+}
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+const expected: Record<string, (d: Data, p: { cell: number; minutes: number; limit: number }) => Row[]> = {
+  'alerts-by-hour': ({ alerts }) => [...countBy(alerts, (a) => String(hourOf(a.raisedAt)))].map(([h, xs]) => [Number(h), xs.length]).sort((a, b) => a[0]! - b[0]!),
+  'alerts-by-weekday': ({ alerts }) => [...countBy(alerts, (a) => String(new Date(a.raisedAt).getUTCDay()))]
+    .map(([d, xs]) => [Number(d) === 0 ? 7 : Number(d), WEEKDAYS[Number(d)], xs.length] as Row).sort((a, b) => (a[0] as number) - (b[0] as number)),
+  'alert-rate-daily': ({ reports }) => [...countBy(reports, (r) => day(r.ts))].sort(([a], [b]) => cmp(a, b)).map(([d, rs]) => {
+    const al = rs.filter(isAlertReport).length;
+    return [d, rs.length, al, al / rs.length];
+  }),
+  'top-drones': ({ reports, alerts }, p) => {
+    const ids = [...new Set([...reports.map((r) => r.droneId), ...alerts.map((a) => a.droneId)])];
+    return ids.map((id) => [id, reports.filter((r) => r.droneId === id).length, alerts.filter((a) => a.droneId === id).length] as [string, number, number])
+      .sort((a, b) => b[1] - a[1] || b[2] - a[2] || cmp(a[0], b[0])).slice(0, p.limit);
+  },
+  'active-drones-hourly': ({ reports }) => [...countBy(reports, (r) => iso(Math.floor(r.ts / 3_600_000) * 3_600_000))].sort(([a], [b]) => cmp(a, b))
+    .map(([h, rs]) => [h, new Set(rs.map((r) => r.droneId)).size, rs.length]),
+  'silent-drones': ({ reports }, p) => {
+    const rows: [string, string, string, number][] = [];
+    for (const [id, rs] of countBy(reports, (r) => r.droneId)) {
+      const ts = rs.map((r) => r.ts).sort((a, b) => a - b);
+      for (let i = 1; i < ts.length; i++) if (ts[i]! - ts[i - 1]! > p.minutes * 60_000) rows.push([id, iso(ts[i - 1]!), iso(ts[i]!), (ts[i]! - ts[i - 1]!) / 60_000]);
+    }
+    return rows.sort((a, b) => b[3] - a[3] || cmp(a[0], b[0]) || cmp(a[1], b[1]));
+  },
+  hotspots: ({ alerts }, p) => [...countBy(alerts, (a) => JSON.stringify([Math.floor(a.position.lat / p.cell) * p.cell, Math.floor(a.position.lon / p.cell) * p.cell]))]
+    .map(([k, xs]) => [...(JSON.parse(k) as number[]), xs.length] as [number, number, number])
+    .sort((a, b) => b[2] - a[2] || a[0] - b[0] || a[1] - b[1]),
+  'top-words': ({ reports }, p) => {
+    const all = reports.flatMap((r) => r.words.map((w) => ({ w, alert: isAlertReport(r) })));
+    return [...countBy(all, (x) => x.w)].map(([w, xs]) => [w, xs.length, xs.filter((x) => x.alert).length] as [string, number, number])
+      .sort((a, b) => b[1] - a[1] || cmp(a[0], b[0])).slice(0, p.limit);
+  },
+  'alert-words-lift': ({ reports }, p) => {
+    const n = reports.length;
+    const nAlert = reports.filter(isAlertReport).length;
+    const rows: [string, number, number, number][] = [];
+    for (const w of new Set(reports.flatMap((r) => r.words))) {
+      const rs = reports.filter((r) => r.words.includes(w));
+      const a = rs.filter(isAlertReport).length;
+      if (a > 0) rows.push([w, rs.length, a, (a / nAlert) / (rs.length / n)]);
+    }
+    return rows.sort((x, y) => y[3] - x[3] || y[2] - x[2] || cmp(x[0], y[0])).slice(0, p.limit);
+  },
+  'score-by-word': ({ reports }, p) => {
+    const pairs = reports.flatMap((r) => r.words.flatMap((w) => r.citizens.map((c) => ({ w, s: c.score }))));
+    return [...countBy(pairs, (x) => x.w)].map(([w, xs]) => [w, xs.length, xs.reduce((s, x) => s + x.s, 0) / xs.length] as [string, number, number])
+      .sort((a, b) => a[2] - b[2] || cmp(a[0], b[0])).slice(0, p.limit);
+  },
+  'citizens-most-alerts': ({ alerts }, p) => [...countBy(alerts, (a) => a.citizen)].map(([c, xs]) => [c, xs.length, Math.min(...xs.map((a) => a.score))] as [string, number, number])
+    .sort((a, b) => b[1] - a[1] || cmp(a[0], b[0])).slice(0, p.limit),
+  'citizens-score-drop': ({ reports }, p) => {
+    const s = reports.flatMap((r) => r.citizens.map((c) => ({ c: c.name, score: c.score, ts: r.ts, id: r.reportId })));
+    const rows: [string, number, number, number][] = [];
+    for (const [c, xs] of countBy(s, (x) => x.c)) {
+      xs.sort((a, b) => a.ts - b.ts || cmp(a.id, b.id));
+      const first = xs[0]!.score;
+      const last = xs[xs.length - 1]!.score;
+      if (first > last) rows.push([c, first, last, first - last]);
+    }
+    return rows.sort((a, b) => b[3] - a[3] || cmp(a[0], b[0])).slice(0, p.limit);
+  },
+  'reaction-time': ({ alerts }) => {
+    const rows: Row[] = [];
+    for (const [grouping, key] of [['day', (a: Alert) => day(a.raisedAt)], ['hour', (a: Alert) => String(hourOf(a.raisedAt)).padStart(2, '0')]] as const) {
+      for (const [bucket, xs] of [...countBy(alerts, key)].sort(([a], [b]) => cmp(a, b))) {
+        const ack = xs.filter((a) => a.acknowledgedAt !== null).map((a) => (a.acknowledgedAt! - a.raisedAt) / 1000);
+        const res = xs.filter((a) => a.resolvedAt !== null).map((a) => (a.resolvedAt! - a.raisedAt) / 1000);
+        rows.push([grouping, bucket, xs.length, ack.length, res.length, quantile(ack, 0.5), quantile(ack, 0.9), quantile(res, 0.5), quantile(res, 0.9)]);
+      }
+    }
+    return rows;
+  },
+  'reports-daily': ({ reports }) => [...countBy(reports, (r) => day(r.ts))].sort(([a], [b]) => cmp(a, b)).map(([d, rs]) => {
+    const drones = new Set(rs.map((r) => r.droneId)).size;
+    return [d, rs.length, drones, rs.length / drones];
+  }),
+  'day-periods': ({ reports, alerts }) => ['night', 'morning', 'afternoon', 'evening'].map((period, i) => {
+    const rs = reports.filter((r) => Math.floor(hourOf(r.ts) / 6) === i);
+    return [period, rs.length, rs.filter(isAlertReport).length, alerts.filter((a) => Math.floor(hourOf(a.raisedAt) / 6) === i).length];
+  }),
+};
+
+/** Exact equality, except averages and percentiles (summation order differs between engines): 1e-9 relative. */
+function assertRows(actual: Row[], want: Row[], name: string): void {
+  assert.equal(actual.length, want.length, `${name}: row count`);
+  actual.forEach((row, i) => {
+    const w = want[i]!;
+    assert.equal(row.length, w.length, `${name} row ${i}: columns`);
+    row.forEach((v, j) => {
+      const x = w[j];
+      if (typeof v === 'number' && typeof x === 'number' && !Number.isInteger(x)) {
+        assert.ok(Math.abs(v - x) <= 1e-9 * Math.max(1, Math.abs(x)), `${name} row ${i} col ${j}: ${v} != ${x}`);
+      } else {
+        assert.deepEqual(v, x, `${name} row ${i} col ${j}: ${JSON.stringify(row)} vs ${JSON.stringify(w)}`);
+      }
+    });
+  });
+}
+
+describe('ready-made statistics', () => {
+  const tmp = tempDir('dw-stats-');
+  const root = path.join(tmp.dir, 'lake');
+  const reports = makeReports();
+  const { events, latest } = makeAlertEvents(reports);
+  let q: LakeQuery;
+
+  before(async () => {
+    const w = await LakeWriter.open(root);
+    await w.write('reports', 0, recordsOf(reports.slice(0, 150)));
+    await w.write('reports', 1, recordsOf(reports.slice(150)));
+    await w.write('alerts', 0, recordsOf(events));
+    await w.close();
+    q = await openLakeQuery(root);
+  });
+  after(async () => {
+    await q.close();
+    tmp.cleanup();
+  });
+
+  it('the fixture exercises every statistic', () => {
+    assert.equal(reports.length, 300);
+    assert.ok(latest.length >= 15, `alerts: ${latest.length}`);
+    assert.ok(latest.some((a) => a.occurrences > 1) && latest.some((a) => a.resolvedAt !== null) && latest.some((a) => a.acknowledgedAt === null), 'alert lifecycles');
+    assert.ok(reports.some((r) => r.citizens.length === 0), 'a report without citizens');
+    assert.equal(new Set(reports.map((r) => day(r.ts))).size, 2, 'days');
+  });
+
+  it('lists the fifteen statistics with a description', () => {
+    assert.deepEqual(listStats().map((s) => s.name), Object.keys(expected).sort());
+    for (const s of listStats()) assert.ok(s.description.length > 10, s.name);
+    assert.deepEqual(listStats().find((s) => s.name === 'hotspots')!.options, ['cell']);
+  });
+
+  const cases: { label: string; params: StatParams; from: number; to: number; opts: { cell: number; minutes: number; limit: number } }[] = [
+    { label: 'whole lake, defaults', params: {}, from: -Infinity, to: Infinity, opts: { cell: 0.005, minutes: 10, limit: 20 } },
+    {
+      label: 'a period, other options',
+      params: { from: '2025-01-13T18:30:00Z', to: '2025-01-15T06:00:00.000Z' },
+      from: Date.UTC(2025, 0, 13, 18, 30), to: Date.UTC(2025, 0, 15, 6), opts: { cell: 0.01, minutes: 30, limit: 3 },
+    },
+  ];
+  for (const c of cases) {
+    for (const name of Object.keys(expected)) {
+      it(`${name} (${c.label})`, async () => {
+        const stat = listStats().find((s) => s.name === name)!;
+        const params: StatParams = { ...c.params };
+        if (c.label !== 'whole lake, defaults') for (const o of stat.options) params[o] = c.opts[o];
+        const data: Data = {
+          reports: reports.filter((r) => r.ts >= c.from && r.ts < c.to),
+          alerts: latest.filter((a) => a.raisedAt >= c.from && a.raisedAt < c.to),
+        };
+        const want = expected[name]!(data, c.opts);
+        assert.ok(want.length > 0, `${name}: the fixture gives an answer`);
+        assertRows((await runStat(q, name, params)).rows, want, name);
+      });
+    }
+  }
+
+  it('validates parameters strictly and never puts user text in the SQL', async () => {
+    const bad: [string, StatParams][] = [
+      ['reports-daily', { from: 'yesterday' }],
+      ['reports-daily', { from: "2025-01-01'; DROP TABLE x; --" }],
+      ['reports-daily', { to: '2025-02-30T25:00:00Z' }],
+      ['reports-daily', { from: '2025-01-02', to: '2025-01-01' }],
+      ['hotspots', { cell: 0 }],
+      ['hotspots', { cell: 'NaN' }],
+      ['hotspots', { cell: '1e400' }],
+      ['silent-drones', { minutes: -5 }],
+      ['top-drones', { limit: '2.5' }],
+      ['top-drones', { limit: '1; SELECT 1' }],
+      ['top-words', { limit: 0 }],
+      ['reports-daily', { limit: 5 }],
+    ];
+    for (const [name, params] of bad) {
+      assert.throws(() => statSql(name, params), (e: Error & { code?: string }) => e.code === 'DW_CONFIG_INVALID' && !e.message.includes('\n'), `${name} ${JSON.stringify(params)}`);
+    }
+    await assert.rejects(runStat(q, 'no-such-stat'), (e: Error & { code?: string }) => e.code === 'DW_QUERY_FAILED' && /unknown statistic/.test(e.message));
+    assert.match(statSql('reports-daily', { from: '2025-01-13T01:00:00+02:00' }), /CAST\('2025-01-12 23:00:00\.000' AS TIMESTAMP\)/);
+  });
+
+  it('answers with empty results on an empty lake', async () => {
+    const empty = await openLakeQuery(path.join(tmp.dir, 'empty'));
+    try {
+      for (const s of listStats()) {
+        const r = await runStat(empty, s.name);
+        assert.deepEqual(r.rows, s.name === 'day-periods' ? ['night', 'morning', 'afternoon', 'evening'].map((p) => [p, 0, 0, 0]) : [], s.name);
+      }
+    } finally {
+      await empty.close();
+    }
+  });
+});
