@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { dataPaths } from '../../config/index.ts';
-import { compactLake, openLakeQuery } from '../../lake/index.ts';
-import { formatOption, formatTabular, type OutputFormat } from '../format.ts';
+import { compactLake, formatResult, openLakeQuery } from '../../lake/index.ts';
+import { formatOption, type OutputFormat } from '../format.ts';
 import { configFrom, intOption } from './common.ts';
 
 export function registerLake(program: Command): void {
@@ -12,7 +12,7 @@ export function registerLake(program: Command): void {
     .action(async (sql: string, o: { format: OutputFormat }, cmd: Command) => {
       const lake = await openLakeQuery(dataPaths(configFrom(cmd)).lake);
       try {
-        process.stdout.write(formatTabular(await lake.run(sql), o.format));
+        process.stdout.write(formatResult(await lake.run(sql), o.format));
       } finally {
         await lake.close();
       }

@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { listStats, runStat, getStat, type StatParams } from '../../analysis/index.ts';
 import { dataPaths } from '../../config/index.ts';
 import { openLakeQuery } from '../../lake/index.ts';
-import { formatOption, formatTabular, type OutputFormat } from '../format.ts';
+import { formatResult } from '../../lake/index.ts';
+import { formatOption, type OutputFormat } from '../format.ts';
 import { configFrom } from './common.ts';
 
 export function registerStats(program: Command): void {
@@ -24,7 +25,7 @@ export function registerStats(program: Command): void {
       const { format, ...params } = o;
       const lake = await openLakeQuery(dataPaths(configFrom(cmd)).lake);
       try {
-        process.stdout.write(formatTabular(await runStat(lake, name, params), format));
+        process.stdout.write(formatResult(await runStat(lake, name, params), format));
       } finally {
         await lake.close();
       }
