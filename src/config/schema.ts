@@ -67,6 +67,20 @@ export const configSchema = z.strictObject({
     /** An hour partition with more small files than this is compacted. */
     compactMinFiles: z.number().int().min(2).default(8),
   }).prefault({}),
+  analysis: z.strictObject({
+    /** Rows a query answer holds at most (`POST /v1/query`, `dronewatch query`); exports have no row limit. */
+    maxRows: z.number().int().positive().default(10_000),
+    /** A query (or statistic) still running after this long is interrupted. */
+    timeoutSeconds: z.number().positive().default(120),
+    /** Same for exports, which read the whole result; 0 = no limit. */
+    exportTimeoutSeconds: z.number().nonnegative().default(0),
+    /** The API re-lists the lake's files at most this often: queries see reports archived up to this long ago. */
+    refreshSeconds: z.number().nonnegative().default(5),
+    /** DuckDB memory_limit (e.g. `4GB`); default DuckDB's own, 80% of RAM. Queries never spill to disk. */
+    memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i).optional(),
+    /** DuckDB threads per query engine; default one per core. */
+    threads: z.number().int().positive().optional(),
+  }).prefault({}),
   simulator: z.strictObject({
     drones: z.number().int().min(1).max(10_000_000).default(1000),
     /** Simulated seconds per real second (1 = real time). */

@@ -2,14 +2,16 @@ import type { QueryResult } from './query.ts';
 
 export type ResultFormat = 'table' | 'csv' | 'json';
 
-function cellText(v: unknown): string {
+/** A cell as text: strings as they are, NULL as empty, lists and structs as JSON. */
+export function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
 
-function csvCell(s: string): string {
+/** A CSV field (RFC 4180): quoted when it holds a quote, comma or line break. */
+export function csvCell(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { AlertBus, AlertService, AlertWorker, WebhookSink, openAlertStore, streamAlertFeed, type AlertStore } from '../alerts/index.ts';
 import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
+import { AnalysisService, openSavedQueryStore } from '../analysis/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
 import { dataPaths, type Config } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import { Ingestor, listDeadLetters } from '../ingest/index.ts';
+import { localLakeFiles } from '../lake/index.ts';
 import { buildServer, type IngestApi, type PipelineStatus } from '../server/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
@@ -46,6 +48,7 @@ export class Platform {
   alertWorker: AlertWorker | undefined;
   archiveWorker: ArchiveRunner | undefined;
   server: FastifyInstance | undefined;
+  analysis: AnalysisService | undefined;
   /** Where the HTTP server listens, once started. */
   address: string | undefined;
   private readonly logger: Logger;
@@ -137,6 +140,12 @@ export class Platform {
   }
 
   private async startHttp(kind: 'api' | 'ingest'): Promise<void> {
+    if (kind === 'api') {
+      const paths = dataPaths(this.config);
+      this.analysis = new AnalysisService({
+        source: localLakeFiles(paths.lake), config: this.config.analysis, saved: openSavedQueryStore(paths.dataDir), logger: this.logger,
+      });
+    }
     const deps = {
       ingest: this.countingIngest(),
       status: (): PipelineStatus => this.status(),
@@ -146,6 +155,7 @@ export class Platform {
             alerts: this.alertService!,
             feed: this.bus,
             deadLetters: { list: (o: { limit: number; since?: number }) => listDeadLetters(this.stream, o) },
+            analysis: this.analysis!,
           }
         : {}),
     };
@@ -226,6 +236,8 @@ export class Platform {
     this.simulatorAbort?.abort();
     await this.simulatorRun;
     await this.server?.close();
+    await this.analysis?.close();
+    this.analysis?.saved?.close();
     await this.topicFeed?.stop();
     await this.alertWorker?.stop();
     await this.archiveWorker?.stop();

@@ -5,6 +5,7 @@ import { alertRoutes } from './routes/alerts.ts';
 import { healthRoutes } from './routes/health.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
+import { analysisRoutes } from './routes/analysis.ts';
 import type { ServerDeps } from './types.ts';
 
 /**
@@ -42,5 +43,6 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger } = 
   if (deps.ingest) await app.register(reportRoutes, { deps });
   if (deps.alerts || deps.feed) await app.register(alertRoutes, { deps });
   if (deps.deadLetters) await app.register(deadLetterRoutes, { deps });
+  if (deps.analysis) await app.register(analysisRoutes, { deps });
   return app;
 }

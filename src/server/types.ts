@@ -1,4 +1,5 @@
 import type { Alert, AlertEvent, AlertStatus } from '../alerts/types.ts';
+import type { AnalysisService } from '../analysis/index.ts';
 import type { FieldError } from '../errors/index.ts';
 
 /** What the HTTP layer needs from ingestion (implemented by src/ingest's Ingestor). */
@@ -42,7 +43,11 @@ export interface PipelineStatus {
   components: Record<string, unknown>;
 }
 
+/** What the HTTP layer needs from analysis (implemented by src/analysis' AnalysisService). */
+export type AnalysisApi = Pick<AnalysisService, 'listStats' | 'query' | 'stat' | 'statSql' | 'exportCursor' | 'exportToFile' | 'validate' | 'saved' | 'limits'>;
+
 export interface ServerDeps {
+  analysis?: AnalysisApi;
   ingest?: IngestApi;
   alerts?: AlertApi;
   feed?: AlertFeed;

@@ -3,7 +3,7 @@ import { registerAlerts } from './alerts.ts';
 import { registerDeadLetters } from './dead-letters.ts';
 import { registerLake } from './lake.ts';
 import { registerSimulate } from './simulate.ts';
-import { registerStats } from './stats.ts';
+import { registerAnalysis } from './analysis.ts';
 import { registerUp } from './up.ts';
 import { registerWorkers } from './workers.ts';
 
@@ -14,5 +14,5 @@ export function registerCommands(program: Command): void {
   registerWorkers(program);
   registerLake(program);
   registerDeadLetters(program);
-  registerStats(program);
+  registerAnalysis(program);
 }

@@ -1,23 +1,9 @@
 import { Option, type Command } from 'commander';
 import { dataPaths } from '../../config/index.ts';
-import { compactLake, formatResult, openLakeQuery } from '../../lake/index.ts';
-import { formatOption, type OutputFormat } from '../format.ts';
+import { compactLake } from '../../lake/index.ts';
 import { configFrom, intOption } from './common.ts';
 
 export function registerLake(program: Command): void {
-  program
-    .command('query <sql>')
-    .description('run DuckDB SQL over the lake views `reports`, `sightings`, `words`, `alerts` and `alert_events`')
-    .addOption(formatOption())
-    .action(async (sql: string, o: { format: OutputFormat }, cmd: Command) => {
-      const lake = await openLakeQuery(dataPaths(configFrom(cmd)).lake);
-      try {
-        process.stdout.write(formatResult(await lake.run(sql), o.format));
-      } finally {
-        await lake.close();
-      }
-    });
-
   program
     .command('compact')
     .description('merge small Parquet files of each hour partition into one (readers never see a partial state)')

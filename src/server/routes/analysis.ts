@@ -1,0 +1,171 @@
+import { promises as fsp, createReadStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { encodeRows, MEDIA_TYPES, type ExportFormat } from '../../analysis/index.ts';
+import { DwError } from '../../errors/index.ts';
+import type { AnalysisApi, ServerDeps } from '../types.ts';
+
+type AnswerFormat = 'json' | 'csv' | 'ndjson' | 'parquet';
+
+const FORMATS = ['json', 'csv', 'ndjson', 'parquet'] as const;
+const sqlText = { type: 'string', minLength: 1, maxLength: 65536 } as const;
+const formatField = { type: 'string', enum: FORMATS } as const;
+const limitField = { type: 'integer', minimum: 1 } as const;
+const timeoutField = { type: 'integer', minimum: 1 } as const;
+const queryName = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+const statQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    from: { type: 'string' }, to: { type: 'string' }, cell: { type: 'string' }, minutes: { type: 'string' }, limit: { type: 'string' },
+    format: formatField, download: { type: 'boolean' },
+  },
+} as const;
+const savedBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sql'],
+  properties: { name: { type: 'string' }, sql: sqlText, description: { type: 'string', maxLength: 1000 } },
+} as const;
+
+/** `format` when given, else the Accept header, else JSON. */
+function answerFormat(req: FastifyRequest, explicit: AnswerFormat | undefined): AnswerFormat {
+  if (explicit) return explicit;
+  const accept = req.headers.accept ?? '';
+  if (accept.includes('text/csv')) return 'csv';
+  if (accept.includes('application/x-ndjson')) return 'ndjson';
+  if (accept.includes('application/vnd.apache.parquet')) return 'parquet';
+  return 'json';
+}
+
+/** An AbortSignal that fires when the client goes away before the answer is complete: the query is interrupted. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+/** `SELECT * FROM (<sql>) LIMIT n`, for answers DuckDB writes itself (Parquet); `sql` has been validated on its own. */
+function limited(sql: string, limit: number): string {
+  return `SELECT * FROM (\n${sql.replace(/[\s;]+$/, '')}\n) LIMIT ${Math.floor(limit)}`;
+}
+
+interface Answer {
+  sql: string;
+  format: AnswerFormat;
+  /** Row limit (query answers) or none (exports). */
+  limit: number | undefined;
+  timeoutMs: number | undefined;
+  /** Sent as an attachment with this file name (without extension). */
+  download?: string | undefined;
+}
+
+/**
+ * Sends a query result: JSON (an envelope with columns, rows, rowCount, truncated), CSV and JSON lines are encoded
+ * from the cursor chunk by chunk with backpressure; Parquet is written by DuckDB to a private temporary file, sent,
+ * then deleted. Errors before the first byte are ordinary JSON errors; an error after it cuts the connection, so a
+ * partial answer can never pass for a complete one.
+ */
+async function sendAnswer(analysis: AnalysisApi, req: FastifyRequest, reply: FastifyReply, a: Answer, run: (opts: { limit?: number; timeoutMs?: number; signal: AbortSignal }) => Promise<import('../../lake/index.ts').QueryCursor>): Promise<FastifyReply> {
+  const signal = clientGone(reply);
+  const ext = a.format === 'ndjson' ? 'ndjson' : a.format;
+  if (a.download) reply.header('content-disposition', `attachment; filename="${a.download}.${ext}"`);
+  if (a.limit !== undefined) reply.header('x-dronewatch-row-limit', String(Math.min(a.limit, analysis.limits.maxRows)));
+  if (a.format === 'parquet') {
+    await analysis.validate(a.sql);
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dronewatch-answer-'));
+    const file = path.join(dir, 'result.parquet');
+    try {
+      const sql = a.limit !== undefined ? limited(a.sql, Math.min(a.limit, analysis.limits.maxRows)) : a.sql;
+      const { rows } = await analysis.exportToFile(sql, file, 'parquet', { signal, ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}) });
+      const body = createReadStream(file);
+      body.on('close', () => void fsp.rm(dir, { recursive: true, force: true }));
+      return reply.header('content-type', MEDIA_TYPES.parquet).header('x-dronewatch-row-count', String(rows)).send(body);
+    } catch (e) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  const startedAt = performance.now();
+  const cursor = await run({ ...(a.limit !== undefined ? { limit: a.limit } : {}), ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}), signal });
+  const encoding = a.format === 'json' ? (a.download ? 'json' : 'envelope') : a.format;
+  reply.header('content-type', MEDIA_TYPES[encoding]);
+  return reply.send(Readable.from(encodeRows(cursor, encoding, { startedAt })));
+}
+
+export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app, { deps }) => {
+  const analysis = deps.analysis;
+  if (!analysis) return;
+
+  app.get('/v1/stats', async () => ({ stats: analysis.listStats() }));
+
+  app.get('/v1/stats/:name', { schema: { params: queryName, querystring: statQuery } }, async (req, reply) => {
+    const { name } = req.params as { name: string };
+    const { format, download, ...params } = req.query as Record<string, string | undefined> & { format?: AnswerFormat; download?: boolean };
+    const sql = analysis.statSql(name, params);
+    return sendAnswer(analysis, req, reply, { sql, format: answerFormat(req, format), limit: analysis.limits.maxRows, timeoutMs: undefined, download: download ? name : undefined },
+      (o) => analysis.stat(name, params, o));
+  });
+
+  app.post('/v1/query', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: sqlText, format: formatField, limit: limitField, timeoutMs: timeoutField } } },
+  }, async (req, reply) => {
+    const b = req.body as { sql: string; format?: AnswerFormat; limit?: number; timeoutMs?: number };
+    return sendAnswer(analysis, req, reply, { sql: b.sql, format: answerFormat(req, b.format), limit: b.limit ?? analysis.limits.maxRows, timeoutMs: b.timeoutMs },
+      (o) => analysis.query(b.sql, o));
+  });
+
+  app.post('/v1/export', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['sql', 'format'], properties: { sql: sqlText, format: formatField, filename: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$' } } } },
+  }, async (req, reply) => {
+    const b = req.body as { sql: string; format: ExportFormat; filename?: string };
+    return sendExport(analysis, req, reply, b.sql, b.format, b.filename ?? 'export');
+  });
+
+  const saved = analysis.saved;
+  if (!saved) return;
+
+  app.get('/v1/queries', async () => ({ queries: saved.list() }));
+
+  app.post('/v1/queries', { schema: { body: { ...savedBody, required: ['name', 'sql'] } } }, async (req, reply) => {
+    const b = req.body as { name: string; sql: string; description?: string };
+    await analysis.validate(b.sql);
+    return reply.status(201).send(saved.save(b));
+  });
+
+  app.put('/v1/queries/:name', { schema: { params: queryName, body: savedBody } }, async (req) => {
+    const { name } = req.params as { name: string };
+    const b = req.body as { name?: string; sql: string; description?: string };
+    if (b.name !== undefined && b.name !== name) throw new DwError('DW_REQUEST_INVALID', `name: "${b.name}" differs from the URL's "${name}"`, { status: 400, details: [{ field: 'name', reason: 'must match the URL' }] });
+    await analysis.validate(b.sql);
+    return saved.save({ name, sql: b.sql, ...(b.description !== undefined ? { description: b.description } : {}) }, { replace: true });
+  });
+
+  app.get('/v1/queries/:name', { schema: { params: queryName } }, async (req) => saved.get((req.params as { name: string }).name));
+
+  app.delete('/v1/queries/:name', { schema: { params: queryName } }, async (req, reply) => {
+    saved.delete((req.params as { name: string }).name);
+    return reply.status(204).send();
+  });
+
+  app.get('/v1/queries/:name/result', {
+    schema: { params: queryName, querystring: { type: 'object', additionalProperties: false, properties: { format: formatField, limit: limitField, download: { type: 'boolean' } } } },
+  }, async (req, reply) => {
+    const { name } = req.params as { name: string };
+    const q = req.query as { format?: AnswerFormat; limit?: number; download?: boolean };
+    const { sql } = saved.get(name);
+    const format = answerFormat(req, q.format);
+    if (q.download) return sendExport(analysis, req, reply, sql, format, name);
+    return sendAnswer(analysis, req, reply, { sql, format, limit: q.limit ?? analysis.limits.maxRows, timeoutMs: undefined }, (o) => analysis.query(sql, o));
+  });
+};
+
+/** A whole result as a file download: no row limit, the export time limit. */
+async function sendExport(analysis: AnalysisApi, req: FastifyRequest, reply: FastifyReply, sql: string, format: ExportFormat, filename: string): Promise<FastifyReply> {
+  const timeoutMs = analysis.limits.exportTimeoutMs;
+  return sendAnswer(analysis, req, reply, { sql, format, limit: undefined, timeoutMs: timeoutMs > 0 ? timeoutMs : undefined, download: filename }, (o) => analysis.exportCursor(sql, o));
+}
