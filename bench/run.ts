@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { benchAlertLatencyHttp } from './alert-latency-http.ts';
 import { benchAlerts } from './alerts.ts';
+import { benchAnalysis } from './analysis.ts';
 import { benchArchive } from './archive.ts';
 import { benchContract } from './contract.ts';
 import { benchE2E } from './e2e.ts';
@@ -16,13 +17,14 @@ import { printTable } from './util.ts';
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 
-const suites: [string, string, () => Promise<Record<string, number>>][] = [
+const suites: [string, string, () => Promise<Record<string, number | string>>][] = [
   ['contract', 'validator vs ajv vs JSON.parse', () => benchContract({ reports: quick ? 50_000 : 200_000 })],
   ['simulator', 'simulator backfill vs JSON.stringify', () => benchSimulator({ reports: quick ? 50_000 : 300_000 })],
   ['stream', 'embedded stream vs raw better-sqlite3', () => benchStreamSqlite({ records: quick ? 50_000 : 200_000 })],
   ['archive', 'archive to Parquet vs DuckDB COPY alone; bytes/report vs JSON and gzip', () => benchArchive({ reports: quick ? 50_000 : 200_000 })],
   ['e2e', 'end-to-end embedded throughput vs raw stream, and where the time goes', () => benchE2E({ reports: quick ? 50_000 : 200_000, stages: true })],
   ['alerts', 'alert latency publish -> bus vs raw stream publish -> poll, 10k reports/s', () => benchAlerts({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
+  ['analysis', 'statistics over the lake: dronewatch vs DuckDB direct vs JSON lines in Node', () => benchAnalysis({ reports: quick ? 1_000_000 : 10_000_000 })],
   ['latency-http', 'alert latency report -> SSE subscriber vs bare SSE socket, 10k reports/s', () => benchAlertLatencyHttp({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
 ];
 

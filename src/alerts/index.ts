@@ -10,3 +10,4 @@ export { alertEventRecord, drainOutbox, publishAlertEvents } from './publish.ts'
 export {
   WebhookSink, signWebhookBody, type WebhookSinkOptions, type WebhookStats, type WebhookTarget, type WebhookTargetStats,
 } from './webhooks.ts';
+export { summariseDurations, quantile, type ReactionTimes, type DurationSummary } from './reaction.ts';

@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import type { AlertBus } from './bus.ts';
 import { ensureAlertsTopic, publishAlertEvents } from './publish.ts';
 import type { AlertListQuery, AlertStore } from './store.ts';
+import type { ReactionTimes } from './reaction.ts';
 import type { Alert, AlertEvent } from './types.ts';
 import type { WebhookSink } from './webhooks.ts';
 
@@ -36,6 +37,10 @@ export class AlertService {
 
   list(q?: AlertListQuery): Alert[] {
     return this.opts.store.list(q);
+  }
+
+  reactionTimes(from: number, to: number): ReactionTimes {
+    return this.opts.store.reactionTimes(from, to);
   }
 
   acknowledge(alertId: string, by: string, note?: string): Promise<AlertEvent> {

@@ -10,6 +10,7 @@ import {
   ALERT_COLUMNS, INSERT_ALERT_SQL, SCHEMA_SQL, UPDATE_ALERT_SQL, alertFromRow, rowFromAlert, type AlertRow,
 } from './store-schema.ts';
 import type { Alert, AlertEvent, AlertEventType, AlertStatus } from './types.ts';
+import { summariseDurations, type ReactionTimes } from './reaction.ts';
 
 export interface AlertStoreOptions {
   /** Database file; default `<dataDir>/alerts.db`. One of `file` or `dataDir` is required. */
@@ -246,6 +247,17 @@ export class AlertStore {
     return out;
   }
 
+  /**
+   * Reaction times of the alerts raised in [from, to). Durations are sorted by SQLite and summarised here; at most
+   * `maxSamples` of each (the fastest), which only matters for periods with more acknowledgements than that.
+   */
+  reactionTimes(from: number, to: number, maxSamples = 200_000): ReactionTimes {
+    const counts = this.st.reactionCounts.get(from, to)!;
+    const ack = this.st.reactionAck.all(from, to, maxSamples).map((r) => r.d);
+    const res = this.st.reactionResolve.all(from, to, maxSamples).map((r) => r.d);
+    return { from, to, alerts: counts.n, open: counts.open ?? 0, toAcknowledge: summariseDurations(ack), toResolve: summariseDurations(res) };
+  }
+
   /** Events not yet published on the `alerts` topic, oldest first; `olderThanMs` skips ones a publisher may still be handling. */
   pendingEvents(opts: { olderThanMs?: number; limit?: number } = {}): AlertEvent[] {
     const cutoff = this.now() - (opts.olderThanMs ?? 0);
@@ -301,5 +313,11 @@ function prepareStatements(db: Database.Database) {
     outboxCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox'),
     prune: db.prepare('DELETE FROM applied WHERE applied_at < ?'),
     countByStatus: db.prepare<[], { status: string; n: number }>('SELECT status, count(*) AS n FROM alerts GROUP BY status'),
+    reactionCounts: db.prepare<[number, number], { n: number; open: number | null }>(
+      "SELECT count(*) AS n, sum(status = 'open') AS open FROM alerts WHERE raised_at >= ? AND raised_at < ?"),
+    reactionAck: db.prepare<[number, number, number], { d: number }>(
+      'SELECT acknowledged_at - raised_at AS d FROM alerts WHERE raised_at >= ? AND raised_at < ? AND acknowledged_at IS NOT NULL ORDER BY d LIMIT ?'),
+    reactionResolve: db.prepare<[number, number, number], { d: number }>(
+      'SELECT resolved_at - raised_at AS d FROM alerts WHERE raised_at >= ? AND raised_at < ? AND resolved_at IS NOT NULL ORDER BY d LIMIT ?'),
   };
 }

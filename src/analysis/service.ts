@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/index.ts';
-import { LakeSandbox, QueryError, snapshotFiles, type CursorOptions, type LakeFileSource, type QueryCursor } from '../lake/index.ts';
+import { LakeSandbox, QueryError, snapshotFiles, type CursorOptions, type LakeFileSource, type LakeFiles, type QueryCursor } from '../lake/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { encodeRows, type TextFormat } from './encode.ts';
 import type { SavedQueryStore } from './saved-queries.ts';
@@ -61,6 +61,8 @@ export class AnalysisService {
   private current: { sandbox: LakeSandbox; builtAt: number } | undefined;
   private building: Promise<LakeSandbox> | undefined;
   private closed = false;
+  /** Every engine opened and not yet shut: snapshots (current and retired ones still read) and exporters. */
+  private readonly engines = new Set<LakeSandbox>();
 
   constructor(opts: AnalysisServiceOptions) {
     this.source = opts.source;
@@ -71,6 +73,16 @@ export class AnalysisService {
 
   get limits(): { maxRows: number; timeoutMs: number; exportTimeoutMs: number } {
     return { maxRows: this.config.maxRows, timeoutMs: this.config.timeoutSeconds * 1000, exportTimeoutMs: this.config.exportTimeoutSeconds * 1000 };
+  }
+
+  /** Queries and exports running right now (each holds a DuckDB connection); 0 when idle. */
+  get running(): number {
+    let n = 0;
+    for (const e of this.engines) {
+      if (e.isClosed) this.engines.delete(e);
+      else n += e.running;
+    }
+    return n;
   }
 
   listStats(): StatSummary[] {
@@ -118,6 +130,7 @@ export class AnalysisService {
       if (format === 'parquet') {
         const snapshot = await this.sandbox();
         const exporter = await LakeSandbox.open(snapshot.files, { exportFile: tmp, memoryLimit: this.config.memoryLimit, threads: this.config.threads });
+        this.engines.add(exporter);
         // DuckDB writes row group after row group: the growing file is the progress there is to show.
         const poll = opts.onProgress ? setInterval(() => void fsp.stat(tmp).then((s) => opts.onProgress!({ rows: undefined, bytes: s.size }), () => {}), 250) : undefined;
         try {
@@ -189,7 +202,13 @@ export class AnalysisService {
       try {
         const builtAt = performance.now();
         const files = await snapshotFiles(this.source);
+        // Listing is cheap (ms); opening a sandbox binds the views over every file (tens of ms): reuse an unchanged one.
+        if (this.current && !force && sameFiles(this.current.sandbox.files, files)) {
+          this.current.builtAt = builtAt;
+          return this.current.sandbox;
+        }
         const sandbox = await LakeSandbox.open(files, { memoryLimit: this.config.memoryLimit, threads: this.config.threads });
+        this.engines.add(sandbox);
         if (this.closed) {
           sandbox.retire();
           throw new QueryError('the analysis service is closed');
@@ -203,6 +222,11 @@ export class AnalysisService {
     })();
     return this.building;
   }
+}
+
+function sameFiles(a: LakeFiles, b: LakeFiles): boolean {
+  const same = (x: readonly string[], y: readonly string[]): boolean => x.length === y.length && x.every((f, i) => f === y[i]);
+  return same(a.reports, b.reports) && same(a.alerts, b.alerts);
 }
 
 export type { TextFormat };

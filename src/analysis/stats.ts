@@ -41,8 +41,9 @@ const PLACEHOLDER = /(?<![:\w]):(from|to|cell|minutes|limit)\b/g;
 
 let cache: StatInfo[] | undefined;
 
-function paramError(message: string): DwError {
-  return new DwError('DW_CONFIG_INVALID', message, { status: 400 });
+/** A bad parameter: one line naming the option for the CLI, and the field for the API's `errors`. */
+function paramError(field: string, reason: string, message = `--${field}: ${reason}`): DwError {
+  return new DwError('DW_CONFIG_INVALID', message, { status: 400, details: [{ field, reason }] });
 }
 
 function parseStatFile(file: string): StatInfo {
@@ -71,7 +72,7 @@ export function getStat(name: string): StatInfo {
 function instant(name: string, v: string | Date | undefined): Date | undefined {
   if (v === undefined) return undefined;
   const d = v instanceof Date ? new Date(v.getTime()) : /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? new Date(v) : new Date(Number.NaN);
-  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) throw paramError(`--${name}: must be an ISO 8601 date or timestamp (years 0001-9999), got "${String(v)}"`);
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) throw paramError(name, `must be an ISO 8601 date or timestamp (years 0001-9999), got "${String(v)}"`);
   return d;
 }
 
@@ -88,7 +89,7 @@ function numberParam(name: StatOption, v: string | number | undefined): number {
   const low = spec.minExclusive ? n > spec.min : n >= spec.min;
   if (!Number.isFinite(n) || !low || n > spec.max || (spec.integer && !Number.isInteger(n))) {
     const range = `${spec.minExclusive ? '>' : '>='} ${spec.min} and <= ${spec.max}`;
-    throw paramError(`--${name}: must be ${spec.integer ? 'an integer' : 'a number'} ${range}, got "${String(v)}"`);
+    throw paramError(name, `must be ${spec.integer ? 'an integer' : 'a number'} ${range}, got "${String(v)}"`);
   }
   return n;
 }
@@ -97,11 +98,11 @@ function numberParam(name: StatOption, v: string | number | undefined): number {
 export function statSql(name: string, params: StatParams = {}): string {
   const stat = getStat(name);
   for (const o of Object.keys(OPTIONS) as StatOption[]) {
-    if (params[o] !== undefined && !stat.options.includes(o)) throw paramError(`--${o}: not a parameter of "${name}" (it takes ${['from', 'to', ...stat.options].map((x) => `--${x}`).join(', ')})`);
+    if (params[o] !== undefined && !stat.options.includes(o)) throw paramError(o, `not a parameter of "${name}" (it takes ${['from', 'to', ...stat.options].map((x) => `--${x}`).join(', ')})`);
   }
   const from = instant('from', params.from);
   const to = instant('to', params.to);
-  if (from && to && from.getTime() > to.getTime()) throw paramError(`--from (${from.toISOString()}) is after --to (${to.toISOString()})`);
+  if (from && to && from.getTime() > to.getTime()) throw paramError('from', `is after to (${to.toISOString()})`, `--from (${from.toISOString()}) is after --to (${to.toISOString()})`);
   const literals: Record<string, string> = {
     from: timestampLiteral(from, '-infinity'),
     to: timestampLiteral(to, 'infinity'),

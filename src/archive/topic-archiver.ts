@@ -1,5 +1,5 @@
 import { isDwError } from '../errors/index.ts';
-import type { LakeTable, LakeWriter, ProtocolStep, StagedBatch } from '../lake/index.ts';
+import type { LakeTable, LakeWriter, PendingBatch, ProtocolStep, StagedBatch } from '../lake/index.ts';
 import type { Stream, StreamConsumer, StreamRecord } from '../stream/types.ts';
 import type { Logger } from '../util/log.ts';
 
@@ -7,6 +7,7 @@ import type { Logger } from '../util/log.ts';
 export interface BatchInfo {
   table: LakeTable;
   partition: number;
+  /** The offset range the batch covers (from just after the checkpoint to its last record). */
   firstOffset: number;
   lastOffset: number;
   records: number;
@@ -47,7 +48,9 @@ interface PartitionState {
   buffer: StreamRecord[];
   /** When the oldest buffered record arrived (epoch ms). */
   since: number;
-  /** A flush failed after its decision may have been written: recover before the next one. */
+  /** A decided batch to complete, exactly this range, before anything else (its writer died or was fenced off). */
+  pending: PendingBatch | undefined;
+  /** A flush failed or was superseded after its decision may have been written: recover before the next one. */
   resync: boolean;
 }
 
@@ -55,8 +58,9 @@ interface PartitionState {
  * Archives one topic into one lake table: buffers records per partition, writes a batch when a partition has
  * maxBatchRecords records or its oldest one is maxBatchAgeMs old, and commits the stream offset only once the
  * batch is durable in the lake (commit protocol, src/lake/commit.ts). Exactly-once per partition comes from the
- * lake checkpoint: on taking a partition, interrupted batches are recovered and records at or below the checkpoint
- * are skipped.
+ * lake: batch ranges tile the partition's offsets (each starts right after the checkpoint), a range is decided once
+ * (put-if-absent), a decided batch left incomplete by a crash is completed by the next owner with exactly that range,
+ * and records at or below the checkpoint are skipped.
  */
 export class TopicArchiver {
   readonly stats: TopicStats = {
@@ -130,9 +134,9 @@ export class TopicArchiver {
   private async acquire(partition: number): Promise<PartitionState> {
     const { writer, table, consumer, stream, logger } = this.o;
     const rec = await writer.recover(table, partition);
-    if (rec.rolledForward + rec.discarded > 0) this.stats.recoveries++;
-    const checkpoint = await writer.checkpoint(table, partition);
-    const st: PartitionState = { checkpoint, lastSeen: -1, buffer: [], since: 0, resync: false };
+    if (rec.pending || rec.pruned > 0) this.stats.recoveries++;
+    const checkpoint = rec.checkpoint;
+    const st: PartitionState = { checkpoint, lastSeen: -1, buffer: [], since: 0, pending: rec.pending, resync: false };
     this.partitions.set(partition, st);
     if (checkpoint !== undefined) {
       const committed = (await stream.lag(consumer.topic, consumer.group)).find((l) => l.partition === partition)?.committed ?? -1;
@@ -146,7 +150,7 @@ export class TopicArchiver {
         }
       }
     }
-    logger.info({ table, partition, checkpoint, recovered: rec }, 'archive: partition taken');
+    logger.info({ table, partition, checkpoint, pending: rec.pending }, 'archive: partition taken');
     return st;
   }
 
@@ -173,7 +177,7 @@ export class TopicArchiver {
   private async flushDue(all: boolean): Promise<void> {
     const now = Date.now();
     for (const [partition, st] of [...this.partitions]) {
-      while (st.buffer.length >= this.o.maxBatchRecords) {
+      while (st.buffer.length >= this.o.maxBatchRecords || (st.pending && st.lastSeen >= st.pending.last)) {
         if (!(await this.flushPartition(partition, st, this.o.maxBatchRecords))) break;
       }
       if (this.partitions.get(partition) !== st) continue; // lost while writing
@@ -181,36 +185,52 @@ export class TopicArchiver {
     }
   }
 
-  /** One batch through the commit protocol. False when the partition was lost on the way (its buffer is gone). */
+  /**
+   * One batch through the commit protocol: the pending decided range if there is one (once every record of it has
+   * been read), else up to `count` buffered records. True when a batch was stored and the partition is still ours.
+   */
   private async flushPartition(partition: number, st: PartitionState, count: number): Promise<boolean> {
     const { writer, table } = this.o;
     if (st.resync) {
-      // The failed flush either never decided (dropped by recovery) or did (rolled forward): the checkpoint says which.
-      await writer.recover(table, partition);
-      st.checkpoint = await writer.checkpoint(table, partition);
+      // The failed or superseded flush either decided nothing, or decided a range that is now pending, or another
+      // writer went on: the lake's checkpoint and pending batch say which.
+      const rec = await writer.recover(table, partition);
+      st.checkpoint = rec.checkpoint;
+      st.pending = rec.pending;
       const cp = st.checkpoint;
       if (cp !== undefined) st.buffer = st.buffer.filter((r) => r.offset > cp);
       st.resync = false;
-      count = Math.min(count, st.buffer.length);
-      if (count === 0) return true;
+    }
+    let range: { first: number; last: number };
+    let n: number;
+    if (st.pending) {
+      if (st.lastSeen < st.pending.last) return false; // some of its records are not read yet
+      const last = st.pending.last;
+      range = { first: st.pending.first, last };
+      n = st.buffer.findIndex((r) => r.offset > last);
+      if (n < 0) n = st.buffer.length;
+    } else {
+      n = Math.min(count, st.buffer.length);
+      if (n === 0) return false;
+      range = { first: st.checkpoint === undefined ? st.buffer[0]!.offset : st.checkpoint + 1, last: st.buffer[n - 1]!.offset };
     }
     try {
-      return await this.flushRecords(partition, st, count);
+      return await this.flushRecords(partition, st, n, range);
     } catch (e) {
       st.resync = true;
       throw e;
     }
   }
 
-  private async flushRecords(partition: number, st: PartitionState, count: number): Promise<boolean> {
+  private async flushRecords(partition: number, st: PartitionState, count: number, range: { first: number; last: number }): Promise<boolean> {
     const { writer, table, consumer, logger } = this.o;
     const records = st.buffer.slice(0, count);
     const started = Date.now();
-    const info: BatchInfo = { table, partition, firstOffset: records[0]!.offset, lastOffset: records[records.length - 1]!.offset, records: records.length };
+    const info: BatchInfo = { table, partition, firstOffset: range.first, lastOffset: range.last, records: records.length };
     const step = async (s: ProtocolStep): Promise<void> => {
       if (this.o.onStep) await this.o.onStep(s, info);
     };
-    const batch: StagedBatch = await writer.stage(table, partition, records);
+    const batch: StagedBatch = await writer.stage(table, partition, records, range);
     await step('staged');
     if (!consumer.assignment().includes(partition)) {
       // Fenced before the decision: nothing becomes visible, the new owner writes these records.
@@ -218,10 +238,17 @@ export class TopicArchiver {
       this.drop(partition, 'lost before commit');
       return false;
     }
-    await writer.writeMarker(batch);
+    if ((await writer.writeMarker(batch)) === 'superseded') {
+      // Another writer decided a different range here, or went past it: re-read the lake's state before going on.
+      await writer.discard(batch);
+      st.resync = true;
+      logger.warn({ table, partition, first: range.first, last: range.last }, 'archive: batch superseded by another writer; re-reading the lake state');
+      return false;
+    }
     await step('marker-written');
     await writer.publish(batch);
     st.checkpoint = batch.lastOffset;
+    st.pending = undefined;
     st.buffer = st.buffer.slice(count);
     if (st.buffer.length > 0) st.since = Date.now();
     await step('checkpointed');

@@ -1,4 +1,5 @@
-import { compactLake, DEFAULT_COMPACTION_LEVEL, LakeWriter, type LakeTable, type LakeWriterOptions } from '../lake/index.ts';
+import { applyRetention, compactLake, DEFAULT_COMPACTION_LEVEL, LakeWriter, lakeStore, type LakeTable, type LakeWriterOptions } from '../lake/index.ts';
+import type { ObjectStore } from '../objectstore/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
 import type { Stream } from '../stream/types.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
@@ -9,7 +10,12 @@ export type ArchiveTopic = 'reports' | 'alerts';
 
 export interface ArchiveWorkerOptions {
   stream: Stream;
+  /** Where the lake is: a directory or `s3://bucket/prefix` (docs/object-store.md). */
   lakeRoot: string;
+  /** An already opened store for the lake (then lakeRoot only names it in logs); the worker does not close it. */
+  store?: ObjectStore;
+  /** Parent of the local scratch directory where batches are built before upload. Default: the OS temp dir. */
+  scratchDir?: string;
   /** Consumer group. Default 'archive'. */
   group?: string;
   /** Default both. */
@@ -25,6 +31,13 @@ export interface ArchiveWorkerOptions {
   /** Only files at least this old are compacted. Default max(60 s, 2 x maxBatchAgeMs). */
   compactOlderThanMs?: number;
   compactionLevel?: number;
+  /**
+   * The worker compacts the hours of the last this many hours only (a listing per day on S3, every interval); older
+   * hours (late reports) are compacted by `dronewatch compact`. Default 48.
+   */
+  compactWindowHours?: number;
+  /** Delete hour partitions older than this many days, per table (checked with compaction, hourly). Default: keep. */
+  retentionDays?: Partial<Record<LakeTable, number>>;
   /** Passed to the consumers. */
   sessionTimeoutMs?: number;
   memberId?: string;
@@ -55,13 +68,16 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 
 /**
  * Stream consumer 2: archives the `reports` and `alerts` topics into the Parquet lake, exactly once per record
- * whatever instant the process dies at (src/lake/commit.ts), and compacts the lake periodically in the same
- * process (one archiver per lake is the expected deployment; compaction is safe next to writers anyway).
+ * whatever instant the process dies at (src/lake/commit.ts), and compacts the lake (and applies retention)
+ * periodically in the same process (one archiver per lake is the expected deployment; compaction is safe next to
+ * writers anyway). The lake is any object store: a local directory or S3.
  */
 export class ArchiveWorker {
   private readonly opts: ArchiveWorkerOptions;
   private readonly logger: Logger;
   private writer: LakeWriter | undefined;
+  private store: ObjectStore | undefined;
+  private ownsStore = false;
   private archivers: TopicArchiver[] = [];
   private abort = new AbortController();
   private loops: Promise<void>[] = [];
@@ -83,7 +99,10 @@ export class ArchiveWorker {
     if (this.started) return;
     this.started = true;
     const o = this.opts;
-    this.writer = await LakeWriter.open(o.lakeRoot, { ...o.lake, logger: this.logger });
+    const opened = o.store ? { store: o.store, owned: false } : lakeStore(o.lakeRoot);
+    this.store = opened.store;
+    this.ownsStore = opened.owned;
+    this.writer = await LakeWriter.open(this.store, { ...o.lake, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}), logger: this.logger });
     for (const topic of o.topics ?? (['reports', 'alerts'] as const)) {
       const name = TOPICS[topic];
       await o.stream.ensureTopic(name, DEFAULT_TOPIC_CONFIG[topic]);
@@ -98,7 +117,7 @@ export class ArchiveWorker {
       }));
     }
     this.loops = this.archivers.map((a) => this.run(a));
-    if ((o.compactMinFiles ?? 8) > 0) this.compaction = this.compactLoop();
+    if ((o.compactMinFiles ?? 8) > 0 || Object.keys(o.retentionDays ?? {}).length > 0) this.compaction = this.compactLoop();
     this.logger.info({ lake: o.lakeRoot, topics: this.archivers.map((a) => a.consumer.topic) }, 'archive worker started');
   }
 
@@ -125,6 +144,7 @@ export class ArchiveWorker {
       await a.consumer.close().catch(() => undefined);
     }
     await this.writer?.close();
+    if (this.ownsStore) await this.store?.close();
     this.logger.info(this.stats(), 'archive worker stopped');
     if (failure) throw failure;
   }
@@ -183,22 +203,31 @@ export class ArchiveWorker {
     const signal = this.abort.signal;
     const every = o.compactIntervalMs ?? 60_000;
     const olderThanMs = o.compactOlderThanMs ?? Math.max(60_000, 2 * (o.maxBatchAgeMs ?? 10_000));
+    const windowMs = (o.compactWindowHours ?? 48) * 3_600_000;
+    let lastRetention = 0;
     for (;;) {
       await sleep(every, signal);
       if (signal.aborted) return;
+      const retentionDue = Date.now() - lastRetention >= 3_600_000;
       for (const a of this.archivers) {
+        const table = a.consumer.topic as LakeTable;
         try {
-          const r = await compactLake(o.lakeRoot, {
-            table: a.consumer.topic as LakeTable, minFiles: o.compactMinFiles ?? 8, olderThanMs,
-            compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, logger: this.logger,
-          });
-          if (r.merged > 0) this.counters.compactions += r.merged;
+          if ((o.compactMinFiles ?? 8) > 0) {
+            const r = await compactLake(this.store!, {
+              table, minFiles: o.compactMinFiles ?? 8, olderThanMs, hours: { from: new Date(Date.now() - windowMs) },
+              compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, logger: this.logger, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
+            });
+            if (r.merged > 0) this.counters.compactions += r.merged;
+          }
+          const days = o.retentionDays?.[table];
+          if (retentionDue && days !== undefined) await applyRetention(this.store!, { table, maxAgeDays: days, logger: this.logger });
         } catch (e) {
           this.counters.compactionErrors++;
-          this.logger.error({ table: a.consumer.topic, err: (e as Error).message }, 'archive: compaction failed; will retry');
+          this.logger.error({ table, err: (e as Error).message }, 'archive: compaction or retention failed; will retry');
         }
         if (signal.aborted) return;
       }
+      if (retentionDue) lastRetention = Date.now();
     }
   }
 }

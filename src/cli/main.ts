@@ -10,8 +10,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addOption(new Option('-c, --config <file>', 'JSON config file (default ./dronewatch.config.json if present)'))
     .addOption(new Option('-d, --data <dir>', 'data directory (env DRONEWATCH_DATA; default ./data)'))
-    .addOption(new Option('--stream <url>', 'stream: "sqlite" (embedded, default) or sqlite:/path/stream.db (env DRONEWATCH_STREAM)'))
-    .addOption(new Option('--lake <path>', 'lake root (env DRONEWATCH_LAKE; default <data>/lake)'));
+    .addOption(new Option('--stream <url>', 'stream: "sqlite" (embedded, default), sqlite:/path/stream.db, or NATS JetStream nats://host:port[,host:port...] (env DRONEWATCH_STREAM)'))
+    .addOption(new Option('--lake <location>', 'lake location: a directory or s3://bucket/prefix (env DRONEWATCH_LAKE; S3_ENDPOINT for non-AWS S3; default <data>/lake)'));
   registerCommands(program);
   return program;
 }

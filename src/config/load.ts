@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type FieldError } from '../errors/index.ts';
+import { formatLakeLocation, parseLakeLocation } from '../objectstore/location.ts';
 import { configSchema, type Config } from './schema.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -115,13 +116,37 @@ function merge(into: Tree, from: Tree): void {
   }
 }
 
-/** Resolved paths derived from the config. */
-export function dataPaths(config: Config): { dataDir: string; streamDb: string; alertsDb: string; lake: string } {
+export interface DataPaths {
+  dataDir: string;
+  streamDb: string;
+  alertsDb: string;
+  /** The lake's location: an absolute directory, or `s3://bucket/prefix` as given. */
+  lake: string;
+  /** Local cache of a lake on an object store. */
+  lakeCache: string;
+  /** Scratch space of the lake writer and compaction (batches are built there before upload). */
+  lakeScratch: string;
+}
+
+/** Resolved paths derived from the config. An `s3://` lake location is kept as it is (parsed, not path-resolved). */
+export function dataPaths(config: Config): DataPaths {
   const dataDir = path.resolve(config.dataDir);
+  // Throws DW_LAKE_LOCATION_INVALID for anything but a path or s3://bucket/prefix.
+  const lake = formatLakeLocation(parseLakeLocation(config.lake.path ?? path.join(dataDir, 'lake')));
   return {
     dataDir,
     streamDb: path.join(dataDir, 'stream.db'),
     alertsDb: path.join(dataDir, 'alerts.db'),
-    lake: path.resolve(config.lake.path ?? path.join(dataDir, 'lake')),
+    lake,
+    lakeCache: path.resolve(config.lake.cacheDir ?? path.join(dataDir, 'lake-cache')),
+    lakeScratch: path.join(dataDir, 'tmp'),
+  };
+}
+
+/** Retention per lake table in days, as the archive worker and `dronewatch lake retention` take it. */
+export function lakeRetentionDays(config: Config): { reports?: number; alerts?: number } {
+  return {
+    ...(config.lake.reportsRetentionDays !== undefined ? { reports: config.lake.reportsRetentionDays } : {}),
+    ...(config.lake.alertsRetentionDays !== undefined ? { alerts: config.lake.alertsRetentionDays } : {}),
   };
 }

@@ -30,6 +30,8 @@ export const configSchema = z.strictObject({
     url: z.string().min(1).default('sqlite'),
     /** Embedded log only: `normal` survives a process crash (kill -9); `full` also survives power loss. */
     sync: z.enum(['normal', 'full']).default('normal'),
+    /** NATS only: replicas of the JetStream streams, consumers and group bucket dronewatch creates (3 on a 3-node cluster). */
+    replicas: z.number().int().min(1).max(5).default(1),
     partitions: z.number().int().min(1).max(1024).default(8),
     /**
      * Retention of the `reports` topic. The lake is the long-term store: the stream only has to hold what the
@@ -39,8 +41,16 @@ export const configSchema = z.strictObject({
     reportsRetentionBytes: z.number().int().positive().default(2 * 1024 ** 3),
   }).prefault({}),
   lake: z.strictObject({
-    /** Lake root; default `<dataDir>/lake`. */
+    /** Where the lake is: a directory or `s3://bucket/prefix` (S3_ENDPOINT for non-AWS servers); default `<dataDir>/lake`. */
     path: z.string().min(1).optional(),
+    /** Local cache of a lake on S3 (the objects queries need are fetched there); default `<dataDir>/lake-cache`. */
+    cacheDir: z.string().min(1).optional(),
+    /** Size limit of that cache; least recently used files are evicted beyond it. */
+    cacheBytes: z.number().int().positive().default(2 * 1024 ** 3),
+    /** Hour partitions of `reports` older than this many days are deleted (archiver hourly, `dronewatch lake retention`). Default: kept. */
+    reportsRetentionDays: z.number().positive().optional(),
+    /** The same for `alerts` (alert events), which may have their own legal retention period. Default: kept. */
+    alertsRetentionDays: z.number().positive().optional(),
   }).prefault({}),
   ingest: z.strictObject({
     maxReportBytes: z.number().int().positive().default(65536),
@@ -80,6 +90,28 @@ export const configSchema = z.strictObject({
     memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i).optional(),
     /** DuckDB threads per query engine; default one per core. */
     threads: z.number().int().positive().optional(),
+  }).prefault({}),
+  dashboard: z.strictObject({
+    /** Serve the officers' web dashboard at `/` (with `up` and `serve`). */
+    enabled: z.boolean().default(true),
+    /** Directory of the built front end; default `web/dist` of the installation (what `npm ci` builds). */
+    dir: z.string().min(1).optional(),
+    /** Leaflet URL template of a tile server, e.g. `https://tiles.intranet/{z}/{x}/{y}.png`; default none (offline vector map). */
+    tileUrl: z.string().min(1).optional(),
+    /** Attribution shown for those tiles (licences usually require one). */
+    tileAttribution: z.string().default(''),
+    tileMaxZoom: z.number().int().min(1).max(24).default(19),
+    /** A local tile set `<tileDir>/{z}/{x}/{y}.png`, served at /tiles/ (and used when `tileUrl` is not set). */
+    tileDir: z.string().min(1).optional(),
+    /** Initial map view [minLat, minLon, maxLat, maxLon]; default Paris. */
+    bbox: z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180), z.number().min(-90).max(90), z.number().min(-180).max(180)])
+      .default([48.815, 2.225, 48.902, 2.47]),
+    /** A drone is shown as silent after this long without a report. */
+    silentAfterSeconds: z.number().positive().default(300),
+    /** Recent positions kept per drone for the live map. */
+    trackLength: z.number().int().min(2).max(1000).default(20),
+    /** On start, the live map reads the reports of this many past seconds (0: only new ones). */
+    fleetLookbackSeconds: z.number().nonnegative().default(120),
   }).prefault({}),
   simulator: z.strictObject({
     drones: z.number().int().min(1).max(10_000_000).default(1000),

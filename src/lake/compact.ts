@@ -1,21 +1,40 @@
-import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { ObjectStore } from '../objectstore/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
-import {
-  applyCommit, discardStaging, readCheckpoint, recoverStaging, stagingPrefix, writeCommitMarker, type CommitMarker,
-} from './commit.ts';
+import { readCheckpoints } from './checkpoints.ts';
 import { openDuck, parquetCopyOptions, queryRows, sqlString, sqlStringList, type Duck } from './duck.ts';
-import { LocalLakeStore, type LakeStore } from './fs-store.ts';
-import { dataFileName, rangeContains, rangeTag, stagingTableKey, type LakeTable } from './layout.ts';
-import { dataFilesOf, listHourDirs, splitLive, type DataFile } from './live-files.ts';
+import { dropLegacyStaging } from './commit.ts';
+import { dataFileName, hourStartMs, rangeContains, rangeTag, STAGING_DIR, type LakeTable } from './layout.ts';
+import { committedFiles, listHourDirs, splitLive, type DataFile, type TimeRange } from './live-files.ts';
+import { readRetentionCutoff } from './retention.ts';
+import { openScratch, type Scratch } from './scratch.ts';
 import { SCHEMAS } from './schema.ts';
+import { localFileOf, mapLimit, withLakeStore, type LakeLocationOrStore } from './store.ts';
 
 /**
- * Compaction: the archiver writes one small file per hour partition per batch; compaction merges the small files of
- * one stream partition in one hour directory into a single file named by the union of their ranges. It commits like
- * a batch (staging, COMMIT marker, rename), so readers see either the small files or the merged one, never both:
- * once the merged file is in place the small ones are contained in its range and listLiveFiles skips them, and
- * only then are they deleted.
+ * Compaction: the archiver writes one small file per hour partition per batch; compaction merges the committed
+ * small files of one stream partition in one hour directory into a single file named by the union of their ranges.
+ *
+ *   1. merge the inputs into one file in a local scratch directory (an S3 lake's inputs are downloaded first);
+ *   2. upload it to its key `p<partition>-<first of the inputs>-<last of the inputs>.parquet`: one atomic put, which
+ *      is the switch. The name is the manifest: from this instant readers find every input contained in the
+ *      merged file's range and skip them, so they see either the inputs or the merged file, never both, never part;
+ *   3. delete the inputs, once the merged file is older than `olderThanMs` (a reader that listed before the switch
+ *      has had that long to read them): right away when it is 0, otherwise in a later run (the sweep).
+ *
+ * A crash leaves local scratch files (removed by the next process) or contained inputs (swept later): no marker is
+ * needed. Only committed files (at or below their partition's checkpoint) are merged, so an in-flight batch is never
+ * swallowed, and a batch completed again after a crash lands on keys the merged file already contains.
  */
+
+const HOUR_MS = 3_600_000;
+
+class InputVanished extends Error {
+  constructor(key: string) {
+    super(`compaction input ${key} vanished`);
+  }
+}
 
 /** Compacted files are rewritten rarely and read often: a higher zstd level than batch files pays (lake-format.md). */
 export const DEFAULT_COMPACTION_LEVEL = 9;
@@ -24,13 +43,16 @@ export interface CompactOptions {
   table: LakeTable;
   /** Merge a partition's files in an hour directory once there are at least this many (>= 2). */
   minFiles: number;
-  /** Only files written at least this long ago (the archiver is done with them). */
+  /** Only files written at least this long ago; merged inputs are deleted once the merged file is this old. */
   olderThanMs: number;
   compressionLevel?: number;
+  /** Only the hour partitions of this range (default: the whole table). */
+  hours?: TimeRange;
   /** Clock, epoch ms. */
   now?: number;
+  /** Local directory for the merge (default: the OS temp dir). */
+  scratchDir?: string;
   logger?: Logger;
-  store?: LakeStore;
 }
 
 export interface CompactionGroup {
@@ -53,33 +75,29 @@ export interface CompactionResult {
   rows: number;
   bytesBefore: number;
   bytesAfter: number;
-  /** Leftover files (contained in a live file, e.g. after a crash) deleted. */
+  /** Contained files (inputs of a merge, after its grace time) deleted. */
   swept: number;
-  /** Partitions skipped because a batch of theirs is being written or recovered. */
-  skippedBusy: number;
+  /** Merges given up because an input vanished or retention condemned the hour meanwhile. */
+  withdrawn: number;
 }
 
 export interface StagedCompaction {
   group: CompactionGroup;
-  stagingKey: string;
-  marker: CommitMarker;
+  /** Local merged file. */
+  file: string;
   rows: number;
   bytes: number;
 }
 
-/** Finds what to merge. Exported with the step functions below so that tests can interleave readers with the steps. */
-export async function planCompaction(store: LakeStore, opts: CompactOptions): Promise<{ groups: CompactionGroup[]; busy: number; sweep: DataFile[] }> {
+/** Finds what to merge and what to sweep. Exported with the step functions so tests can interleave readers. */
+export async function planCompaction(store: ObjectStore, opts: CompactOptions): Promise<{ groups: CompactionGroup[]; sweep: DataFile[] }> {
   const now = opts.now ?? Date.now();
   const minFiles = Math.max(2, opts.minFiles);
-  const staging = (await store.list(stagingTableKey(opts.table))).map((e) => e.name);
-  const busyPartitions = new Set<number>();
-  const checkpoints = new Map<number, number | undefined>();
+  const checkpoints = await readCheckpoints(store, opts.table);
   const groups: CompactionGroup[] = [];
   const sweep: DataFile[] = [];
-  for (const d of await listHourDirs(store, opts.table)) {
-    const { live, dead } = splitLive(dataFilesOf(d.key, d.hour, await store.list(d.key)));
-    // Leftovers (a crash between rename and delete, a fenced-off writer): deleted once their container is old
-    // enough that no reader can still be working from a listing made before it appeared.
+  for (const d of await listHourDirs(store, opts.table, opts.hours)) {
+    const { live, dead } = splitLive(committedFiles(d.files, checkpoints));
     for (const e of dead) {
       const container = live.find((l) => rangeContains(l, e));
       if (container && container.mtimeMs <= now - opts.olderThanMs) sweep.push(e);
@@ -87,79 +105,92 @@ export async function planCompaction(store: LakeStore, opts: CompactOptions): Pr
     const byPartition = new Map<number, DataFile[]>();
     for (const f of live) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f]);
     for (const [partition, files] of byPartition) {
-      if (files.length < minFiles) continue;
-      if (staging.some((n) => n.startsWith(stagingPrefix('batch', partition)))) {
-        busyPartitions.add(partition);
-        continue;
-      }
-      if (!checkpoints.has(partition)) checkpoints.set(partition, await readCheckpoint(store, opts.table, partition));
-      const checkpoint = checkpoints.get(partition);
-      // Beyond the checkpoint = a batch between rename and checkpoint: leave its files to the next round.
-      const inputs = files
-        .filter((f) => f.mtimeMs <= now - opts.olderThanMs && checkpoint !== undefined && f.last <= checkpoint)
-        .sort((a, b) => a.first - b.first);
+      const inputs = files.filter((f) => f.mtimeMs <= now - opts.olderThanMs).sort((a, b) => a.first - b.first);
       if (inputs.length < minFiles) continue;
       const first = inputs[0]!.first;
       const last = Math.max(...inputs.map((f) => f.last));
       groups.push({ table: opts.table, dir: d.key, partition, inputs, first, last, output: `${d.key}/${dataFileName({ partition, first, last })}` });
     }
   }
-  return { groups, busy: busyPartitions.size, sweep };
+  return { groups, sweep };
 }
 
-/** Step 1 of a compaction: the merged file in staging, fsynced. */
-export async function stageCompaction(store: LakeStore, duck: Duck, group: CompactionGroup, level = DEFAULT_COMPACTION_LEVEL): Promise<StagedCompaction> {
+/** Step 1: the merged file, built locally. */
+export async function stageCompaction(store: ObjectStore, duck: Duck, scratch: Scratch, group: CompactionGroup, level = DEFAULT_COMPACTION_LEVEL): Promise<StagedCompaction> {
   const schema = SCHEMAS[group.table];
-  const stagingKey = `${stagingTableKey(group.table)}/${stagingPrefix('compaction', group.partition)}${rangeTag(group).slice(6)}-${randomBytes(3).toString('hex')}`;
-  await store.ensureDir(stagingKey);
+  const dir = await scratch.sub(`compact-${rangeTag(group)}`);
+  const inputs = await mapLimit(group.inputs, 4, async (f, i) => {
+    const local = localFileOf(store, f.key);
+    if (local) return local;
+    const file = path.join(dir, `in-${i}.parquet`);
+    if (!(await store.getToFile(f.key, file))) throw new InputVanished(f.key);
+    return file;
+  });
+  const file = path.join(dir, 'merged.parquet');
+  let row: Record<string, unknown> | undefined;
   try {
-    const src = '0.parquet';
-    const inputs = sqlStringList(group.inputs.map((f) => store.localPath(f.key)));
-    const [row] = await queryRows(duck.conn, `COPY (SELECT * FROM read_parquet(${inputs}, hive_partitioning = false) ORDER BY ${schema.orderBy})
-      TO ${sqlString(store.localPath(`${stagingKey}/${src}`))} (${parquetCopyOptions(level)})`);
-    const rows = Number(row?.Count ?? 0);
-    await store.syncFile(`${stagingKey}/${src}`);
-    await store.syncDir(stagingKey);
-    const bytes = (await store.list(stagingKey)).find((e) => e.name === src)?.size ?? 0;
-    const marker: CommitMarker = {
-      version: 1, kind: 'compaction', table: group.table, partition: group.partition, firstOffset: group.first, lastOffset: group.last,
-      files: [{ src, dst: group.output, rows }], deletes: group.inputs.map((f) => f.key), checkpoint: false,
-    };
-    return { group, stagingKey, marker, rows, bytes };
+    [row] = await queryRows(duck.conn, `COPY (SELECT * FROM read_parquet(${sqlStringList(inputs)}, hive_partitioning = false) ORDER BY ${schema.orderBy})
+      TO ${sqlString(file)} (${parquetCopyOptions(level)})`);
   } catch (e) {
-    await discardStaging(store, stagingKey).catch(() => undefined);
-    throw e;
+    const gone = inputs.find((i) => !existsSync(i));
+    throw gone ? new InputVanished(gone) : e;
   }
+  for (const i of inputs) if (i.startsWith(dir)) await fsp.rm(i, { force: true });
+  return { group, file, rows: Number(row?.Count ?? 0), bytes: (await fsp.stat(file)).size };
 }
 
-/** Step 2: the decision. */
-export async function commitCompaction(store: LakeStore, staged: StagedCompaction): Promise<void> {
-  await writeCommitMarker(store, staged.stagingKey, staged.marker);
+/**
+ * Step 2, the switch: the merged file is uploaded; readers skip the inputs from now on. If retention has meanwhile
+ * condemned the hour (its cutoff is written before it deletes anything), the merged file is deleted again: it must
+ * never bring back rows that retention removed. False when withdrawn.
+ */
+export async function switchCompaction(store: ObjectStore, staged: StagedCompaction): Promise<boolean> {
+  await store.putFile(staged.group.output, staged.file);
+  const cutoff = await readRetentionCutoff(store, staged.group.table);
+  if (cutoff !== undefined && hourStartMs(staged.group.inputs[0]!.hour) + HOUR_MS <= cutoff) {
+    await store.delete(staged.group.output);
+    return false;
+  }
+  return true;
 }
 
-/** Steps 3 (merged file renamed in: readers switch to it), deletion of the inputs, and cleanup. */
-export async function publishCompaction(store: LakeStore, staged: StagedCompaction): Promise<void> {
-  await applyCommit(store, staged.stagingKey, staged.marker);
-  await discardStaging(store, staged.stagingKey);
+/** Step 3: the inputs (each contained in the merged file) are deleted. */
+export async function dropInputs(store: ObjectStore, group: CompactionGroup): Promise<void> {
+  await store.deleteMany(group.inputs.map((f) => f.key));
 }
 
 /** Compacts every eligible (hour directory, partition) of a table. Safe to run while the archiver writes. */
-export async function compactLake(lakeRoot: string, opts: CompactOptions): Promise<CompactionResult> {
-  const store = opts.store ?? new LocalLakeStore(lakeRoot);
+export async function compactLake(lake: LakeLocationOrStore, opts: CompactOptions): Promise<CompactionResult> {
+  return withLakeStore(lake, (store) => compactStore(store, opts));
+}
+
+async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<CompactionResult> {
   const logger = opts.logger ?? silentLogger;
-  const result: CompactionResult = { table: opts.table, merged: 0, inputs: 0, rows: 0, bytesBefore: 0, bytesAfter: 0, swept: 0, skippedBusy: 0 };
-  await recoverStaging(store, opts.table, 'compaction-', logger);
+  const result: CompactionResult = { table: opts.table, merged: 0, inputs: 0, rows: 0, bytesBefore: 0, bytesAfter: 0, swept: 0, withdrawn: 0 };
+  await dropLegacyStaging(store, `${STAGING_DIR}/${opts.table}/compaction-`, undefined);
   const plan = await planCompaction(store, opts);
-  result.skippedBusy = plan.busy;
-  for (const f of plan.sweep) await store.remove(f.key);
+  await store.deleteMany(plan.sweep.map((f) => f.key));
   result.swept = plan.sweep.length;
   if (plan.groups.length === 0) return result;
   const duck = await openDuck();
+  const scratch = await openScratch(opts.scratchDir);
   try {
     for (const group of plan.groups) {
-      const staged = await stageCompaction(store, duck, group, opts.compressionLevel);
-      await commitCompaction(store, staged);
-      await publishCompaction(store, staged);
+      let staged: StagedCompaction;
+      try {
+        staged = await stageCompaction(store, duck, scratch, group, opts.compressionLevel);
+      } catch (e) {
+        if (!(e instanceof InputVanished)) throw e;
+        result.withdrawn++; // deleted by retention or swept under a bigger merge since the listing: nothing to do
+        continue;
+      }
+      if (!(await switchCompaction(store, staged))) {
+        result.withdrawn++;
+        logger.warn({ table: opts.table, dir: group.dir, partition: group.partition }, 'lake: compaction withdrawn, retention condemned the hour meanwhile');
+        continue;
+      }
+      if (opts.olderThanMs <= 0) await dropInputs(store, group);
+      await fsp.rm(path.dirname(staged.file), { recursive: true, force: true });
       result.merged++;
       result.inputs += group.inputs.length;
       result.rows += staged.rows;
@@ -169,6 +200,7 @@ export async function compactLake(lakeRoot: string, opts: CompactOptions): Promi
     }
   } finally {
     duck.close();
+    await scratch.remove();
   }
   return result;
 }

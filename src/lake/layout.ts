@@ -1,24 +1,26 @@
 /**
- * Where things live in the lake (keys relative to the lake root):
+ * Where things live in the lake (object keys relative to the lake's root: a directory or `s3://bucket/prefix`):
  *
  *   reports/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet
  *   alerts/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet
- *   _staging/<table>/<batch id>/           files of a batch being written, plus COMMIT once it is decided
- *   _checkpoints/<table>/p<partition>.json  last stream offset durably in the lake, per partition
- *   _rejected/<table>/p<...>.ndjson         records the lake could not store (invalid shape), kept verbatim
+ *   _commits/<table>/p<partition>/<firstOffset>.json     the decision of the batch starting there (put-if-absent)
+ *   _checkpoints/<table>/p<partition>/<lastOffset>.json  "offsets up to here are in the lake" (put-if-absent; max wins)
+ *   _rejected/<table>/p<...>.ndjson                      records the lake could not store (invalid shape), verbatim
  *
- * A data file's name is the stream range it holds: the partition and the first and last offsets of the records in
- * it (zero-padded so that names sort by offset). Compaction relies on it: a file whose range lies inside another
- * file's range of the same partition, in the same directory, is a leftover and readers skip it.
+ * A data file's name is the stream range it covers: the partition and the first and last offsets (zero-padded so
+ * that names sort by offset). It is deterministic, so a batch written again after a crash lands on the same keys.
+ * Readers see a file when its last offset is at or below its partition's checkpoint, unless another visible file of
+ * the same partition in the same directory contains its range (compaction). docs/lake-format.md has the protocol.
  */
 
 export const LAKE_TABLES = ['reports', 'alerts'] as const;
 export type LakeTable = (typeof LAKE_TABLES)[number];
 
+/** Staging directories of the previous, file-system protocol: only recognised so that old lakes can be cleaned. */
 export const STAGING_DIR = '_staging';
+export const COMMIT_DIR = '_commits';
 export const CHECKPOINT_DIR = '_checkpoints';
 export const REJECTED_DIR = '_rejected';
-export const COMMIT_MARKER = 'COMMIT';
 
 /** Wide enough for any partition of a topic (at most 1024) and any safe-integer offset. */
 const PARTITION_WIDTH = 4;
@@ -96,10 +98,60 @@ export function stagingTableKey(table: LakeTable): string {
   return `${STAGING_DIR}/${table}`;
 }
 
-export function checkpointKey(table: LakeTable, partition: number): string {
-  return `${CHECKPOINT_DIR}/${table}/${partitionTag(partition)}.json`;
+/** Prefix of the commit records (batch decisions) of one partition: `_commits/<table>/p0003/`. */
+export function commitPrefix(table: LakeTable, partition: number): string {
+  return `${COMMIT_DIR}/${table}/${partitionTag(partition)}/`;
+}
+
+/** The commit record of the batch of `partition` whose range starts at `first`. */
+export function commitKey(table: LakeTable, partition: number, first: number): string {
+  return `${commitPrefix(table, partition)}${pad(first, OFFSET_WIDTH)}.json`;
+}
+
+/** Prefix of every checkpoint of a table: `_checkpoints/<table>/`. */
+export function checkpointTablePrefix(table: LakeTable): string {
+  return `${CHECKPOINT_DIR}/${table}/`;
+}
+
+/** A checkpoint: offsets of `partition` up to `offset` are in the lake. */
+export function checkpointKey(table: LakeTable, partition: number, offset: number): string {
+  return `${checkpointTablePrefix(table)}${partitionTag(partition)}/${pad(offset, OFFSET_WIDTH)}.json`;
+}
+
+/** The single, overwritten checkpoint file of the file-system protocol (read for lakes written before). */
+export function legacyCheckpointKey(table: LakeTable, partition: number): string {
+  return `${checkpointTablePrefix(table)}${partitionTag(partition)}.json`;
+}
+
+const OFFSET_FILE = /^p(\d+)\/(\d+)\.json$/;
+const LEGACY_CHECKPOINT = /^p(\d+)\.json$/;
+
+/** `p0003/0000000000000700.json` (relative to a table's checkpoint or commit prefix) -> partition and offset. */
+export function parseOffsetKey(rel: string): { partition: number; offset: number } | undefined {
+  const m = OFFSET_FILE.exec(rel);
+  if (!m) return undefined;
+  const r = { partition: Number(m[1]), offset: Number(m[2]) };
+  return Number.isSafeInteger(r.offset) ? r : undefined;
+}
+
+/** `p0003.json` -> the partition of a legacy checkpoint file. */
+export function parseLegacyCheckpoint(rel: string): number | undefined {
+  const m = LEGACY_CHECKPOINT.exec(rel);
+  return m ? Number(m[1]) : undefined;
 }
 
 export function rejectedKey(table: LakeTable, r: StreamRange): string {
   return `${REJECTED_DIR}/${table}/${dataFileName(r, 'ndjson')}`;
+}
+
+/** `reports/date=2025-01-15/hour=10/p0001-....parquet` -> the table, hour and range, or undefined. */
+export function parseDataKey(key: string): { table: LakeTable; hour: HourPartition; range: StreamRange } | undefined {
+  const parts = key.split('/');
+  if (parts.length !== 4) return undefined;
+  const [table, d, h, name] = parts as [string, string, string, string];
+  if (!isLakeTable(table) || !d.startsWith('date=') || !h.startsWith('hour=')) return undefined;
+  const hour = { date: d.slice(5), hour: h.slice(5) };
+  const range = parseDataFileName(name);
+  if (!range || Number.isNaN(hourStartMs(hour))) return undefined;
+  return { table, hour, range };
 }

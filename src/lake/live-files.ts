@@ -1,7 +1,11 @@
-import { LocalLakeStore, type LakeStore, type StoreEntry } from './fs-store.ts';
+import { listAll, type ObjectStore } from '../objectstore/index.ts';
+import { readCheckpoints } from './checkpoints.ts';
 import { hourDirKey, hourStartMs, parseDataFileName, rangeContains, type HourPartition, type LakeTable, type StreamRange } from './layout.ts';
+import { localFileOf, mapLimit, withLakeStore, type LakeLocationOrStore } from './store.ts';
 
 const HOUR_MS = 3_600_000;
+/** Day listings in flight at once (S3: one request per 1,000 objects of a day). */
+const LIST_CONCURRENCY = 8;
 
 export interface TimeRange {
   /** Rows at or after this instant (the hour containing it is read). */
@@ -18,50 +22,68 @@ export interface DataFile extends StreamRange {
   hour: HourPartition;
   size: number;
   mtimeMs: number;
+  /** S3 entity tag (changes when the object is written again). */
+  etag?: string;
 }
 
-/** Hour directories of a table that may hold rows of the range, in time order. */
-export async function listHourDirs(store: LakeStore, table: LakeTable, range: TimeRange = {}): Promise<{ key: string; hour: HourPartition }[]> {
-  const from = range.from?.getTime() ?? Number.NEGATIVE_INFINITY;
-  const to = range.to?.getTime() ?? Number.POSITIVE_INFINITY;
-  const out: { key: string; hour: HourPartition }[] = [];
-  for (const d of await store.list(table)) {
-    if (!d.isDir || !d.name.startsWith('date=')) continue;
-    const date = d.name.slice(5);
-    const dayStart = hourStartMs({ date, hour: '00' });
-    if (Number.isNaN(dayStart) || dayStart + 24 * HOUR_MS <= from || dayStart > to) continue;
-    for (const h of await store.list(`${table}/${d.name}`)) {
-      if (!h.isDir || !h.name.startsWith('hour=')) continue;
-      const hour = { date, hour: h.name.slice(5) };
-      const start = hourStartMs(hour);
-      if (Number.isNaN(start) || start + HOUR_MS <= from || start > to) continue;
-      out.push({ key: hourDirKey(table, hour), hour });
-    }
+export interface HourDir {
+  key: string;
+  hour: HourPartition;
+  /** Every object of the hour named by a stream range, visible or not. */
+  files: DataFile[];
+}
+
+function bounds(range: TimeRange): { from: number; to: number } {
+  return { from: range.from?.getTime() ?? Number.NEGATIVE_INFINITY, to: range.to?.getTime() ?? Number.POSITIVE_INFINITY };
+}
+
+/** Dates of a table (`date=` prefixes) that may hold rows of the range, in time order. */
+export async function listDates(store: ObjectStore, table: LakeTable, range: TimeRange = {}): Promise<string[]> {
+  const { from, to } = bounds(range);
+  const dates: string[] = [];
+  for (const p of (await listAll(store, `${table}/`, { delimiter: '/' })).prefixes) {
+    const m = /^date=([^/]+)\/$/.exec(p.slice(table.length + 1));
+    if (!m) continue;
+    const start = hourStartMs({ date: m[1]!, hour: '00' });
+    if (Number.isNaN(start) || start + 24 * HOUR_MS <= from || start > to) continue;
+    dates.push(m[1]!);
   }
-  return out;
+  return dates;
 }
 
 /**
- * The data files of one hour directory that readers must read: every file named by a stream range, minus those
- * whose range lies inside another file's range of the same partition (inputs of a compaction whose output is
- * already in place, about to be deleted). This is what makes compaction atomic for readers.
+ * Hour directories of a table that may hold rows of the range, in time order, with their data files: one listing of
+ * the table's dates, then one (paginated) listing per date, so a range of a day costs two requests on S3.
  */
-export function liveFilesOf(dirKey: string, hour: HourPartition, entries: readonly StoreEntry[]): DataFile[] {
-  return splitLive(dataFilesOf(dirKey, hour, entries)).live;
+export async function listHourDirs(store: ObjectStore, table: LakeTable, range: TimeRange = {}): Promise<HourDir[]> {
+  const { from, to } = bounds(range);
+  const perDate = await mapLimit(await listDates(store, table, range), LIST_CONCURRENCY, async (date) => {
+    const dirs = new Map<string, HourDir>();
+    const prefix = `${table}/date=${date}/`;
+    for (const o of (await listAll(store, prefix)).objects) {
+      const rest = o.key.slice(prefix.length).split('/');
+      if (rest.length !== 2 || !rest[0]!.startsWith('hour=')) continue;
+      const hour = { date, hour: rest[0]!.slice(5) };
+      const start = hourStartMs(hour);
+      if (Number.isNaN(start) || start + HOUR_MS <= from || start > to) continue;
+      const r = parseDataFileName(rest[1]!);
+      if (!r) continue;
+      const key = hourDirKey(table, hour);
+      let dir = dirs.get(key);
+      if (!dir) dirs.set(key, (dir = { key, hour, files: [] }));
+      dir.files.push({ ...r, key: o.key, dir: key, hour, size: o.size, mtimeMs: o.mtimeMs, ...(o.etag ? { etag: o.etag } : {}) });
+    }
+    return [...dirs.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+  });
+  return perDate.flat();
 }
 
-/** Every file of a directory named by a stream range. */
-export function dataFilesOf(dirKey: string, hour: HourPartition, entries: readonly StoreEntry[]): DataFile[] {
-  const files: DataFile[] = [];
-  for (const e of entries) {
-    if (e.isDir) continue;
-    const r = parseDataFileName(e.name);
-    if (r) files.push({ ...r, key: `${dirKey}/${e.name}`, dir: dirKey, hour, size: e.size, mtimeMs: e.mtimeMs });
-  }
-  return files;
+/** Files of committed batches: those whose range ends at or below their partition's checkpoint. */
+export function committedFiles(files: readonly DataFile[], checkpoints: ReadonlyMap<number, number>): DataFile[] {
+  return files.filter((f) => f.last <= (checkpoints.get(f.partition) ?? -1));
 }
 
-/** Live files, and dead ones: contained in another file's range of the same partition. */
+/** Live files, and dead ones: contained in another file's range of the same partition (in the same directory). */
 export function splitLive(files: readonly DataFile[]): { live: DataFile[]; dead: DataFile[] } {
   const live: DataFile[] = [];
   const dead: DataFile[] = [];
@@ -69,14 +91,29 @@ export function splitLive(files: readonly DataFile[]): { live: DataFile[]; dead:
   return { live, dead };
 }
 
-export async function liveDataFiles(store: LakeStore, table: LakeTable, range: TimeRange = {}): Promise<DataFile[]> {
+/**
+ * The data files readers must read: committed (at or below the checkpoint of their partition) and not contained in
+ * another committed file of the same partition and hour. The checkpoints are read before the listing, so every file
+ * of every batch they cover was uploaded before the listing started: a reader sees each batch whole or not at all,
+ * and a compaction's merged file or its inputs, never both.
+ */
+export async function liveDataFiles(store: ObjectStore, table: LakeTable, range: TimeRange = {}): Promise<DataFile[]> {
+  const checkpoints = await readCheckpoints(store, table);
+  if (checkpoints.size === 0) return [];
   const out: DataFile[] = [];
-  for (const d of await listHourDirs(store, table, range)) out.push(...liveFilesOf(d.key, d.hour, await store.list(d.key)));
+  for (const d of await listHourDirs(store, table, range)) out.push(...splitLive(committedFiles(d.files, checkpoints)).live);
   return out;
 }
 
-/** Absolute paths of the Parquet files a reader of `table` must read for the time range (pruned by hour directory). */
-export async function listLiveFiles(lakeRoot: string, table: LakeTable, range?: TimeRange): Promise<string[]> {
-  const store = new LocalLakeStore(lakeRoot);
-  return (await liveDataFiles(store, table, range)).map((f) => store.localPath(f.key));
+/**
+ * Where the live files of `table` are, pruned to the hour partitions of the range: local paths for a local lake,
+ * `s3://bucket/key` URLs for an S3 lake (what an engine with S3 access, e.g. DuckDB with httpfs, reads).
+ */
+export async function listLiveFiles(lake: LakeLocationOrStore, table: LakeTable, range?: TimeRange): Promise<string[]> {
+  return withLakeStore(lake, async (store) => (await liveDataFiles(store, table, range)).map((f) => urlOf(store, f.key)));
+}
+
+/** The path or URL of a key, for engines reading the lake directly. */
+export function urlOf(store: ObjectStore, key: string): string {
+  return localFileOf(store, key) ?? `${store.location}/${key}`;
 }

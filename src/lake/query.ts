@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { LocalLakeStore } from './fs-store.ts';
 import { LAKE_TABLES, type LakeTable } from './layout.ts';
-import { liveDataFiles, type TimeRange } from './live-files.ts';
+import type { TimeRange } from './live-files.ts';
+import { lakeFilesFor } from './sources.ts';
 import { LakeSandbox, QueryError, type CursorOptions, type LakeFiles, type QueryCursor, type SandboxOptions } from './sandbox.ts';
 
 export interface QueryResult {
@@ -19,16 +19,6 @@ export interface QueryResult {
 export interface LakeFileSource {
   /** Local paths of the live Parquet files of `table`, pruned to the hour partitions of `range` when given. */
   liveFiles(table: LakeTable, range?: TimeRange): Promise<string[]>;
-}
-
-/** The lake on a local (or mounted) file system. */
-export function localLakeFiles(lakeRoot: string): LakeFileSource {
-  const store = new LocalLakeStore(lakeRoot);
-  return {
-    async liveFiles(table, range) {
-      return (await liveDataFiles(store, table, range)).map((f) => store.localPath(f.key));
-    },
-  };
 }
 
 export interface LakeQuery {
@@ -58,13 +48,20 @@ export async function snapshotFiles(source: LakeFileSource, range?: TimeRange): 
 }
 
 /**
- * Opens the lake for queries: a snapshot of its live files (see LakeSandbox for the sandbox). `source` is a lake root
- * directory or any LakeFileSource.
+ * Opens the lake for queries: a snapshot of its live files (see LakeSandbox for the sandbox). `source` is a lake
+ * location (a directory or `s3://bucket/prefix`, fetched into the default cache) or any LakeFileSource.
  */
 export async function openLakeQuery(source: string | LakeFileSource, opts: LakeQueryOptions = {}): Promise<LakeQuery> {
-  const files = typeof source === 'string' ? localLakeFiles(source) : source;
+  const owned = typeof source === 'string' ? lakeFilesFor(source) : undefined;
+  const files = owned ?? (source as LakeFileSource);
   const { range, ...sandboxOpts } = opts;
-  let sandbox = await LakeSandbox.open(await snapshotFiles(files, range), sandboxOpts);
+  let sandbox: LakeSandbox;
+  try {
+    sandbox = await LakeSandbox.open(await snapshotFiles(files, range), sandboxOpts);
+  } catch (e) {
+    await owned?.close();
+    throw e;
+  }
 
   async function refresh(): Promise<void> {
     const next = await LakeSandbox.open(await snapshotFiles(files, range), sandboxOpts);
@@ -94,6 +91,7 @@ export async function openLakeQuery(source: string | LakeFileSource, opts: LakeQ
     files: () => ({ reports: [...sandbox.files.reports], alerts: [...sandbox.files.alerts] }),
     async close() {
       sandbox.retire();
+      await owned?.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { DuckDBTypeId, JSDuckDBValueConverter, StatementType, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBTypeId, JSDuckDBValueConverter, ResultReturnType, StatementType, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
 import { DwError } from '../errors/index.ts';
 import { openDuck, sqlString, sqlStringList } from './duck.ts';
 import type { LakeTable } from './layout.ts';
@@ -55,7 +55,10 @@ export interface QueryCursor extends AsyncIterable<unknown[][]> {
   readonly rowCount: number;
   /** True once the row limit cut the result short. */
   readonly truncated: boolean;
-  /** Interrupts the query; a pending or later read throws QueryCancelledError. Safe to call twice. */
+  /**
+   * Interrupts the query and releases its connection (at once, or when a read in flight returns); a pending or later
+   * read throws QueryCancelledError. Safe to call twice, and after the end.
+   */
   cancel(): void;
 }
 
@@ -102,6 +105,16 @@ export class LakeSandbox {
     private readonly exportFile: string | undefined,
   ) {}
 
+  /** Query connections open right now (cursors not yet read to the end, exports being written). */
+  get running(): number {
+    return this.active;
+  }
+
+  /** True once the engine is shut (retired and its last query done, or closed). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   static async open(files: LakeFiles, opts: SandboxOptions = {}): Promise<LakeSandbox> {
     const duck = await openDuck();
     const conn = duck.conn;
@@ -129,7 +142,14 @@ export class LakeSandbox {
 
   /** Checks that `sql` is exactly one read-only statement, without running it. Throws QueryError otherwise. */
   async validate(sql: string): Promise<void> {
-    await this.prepare(this.setup, sql);
+    // A connection of its own, counted like a query's: a refresh that retires this snapshot meanwhile must not close
+    // a connection DuckDB is still using.
+    const conn = await this.acquire();
+    try {
+      await this.prepare(conn, sql);
+    } finally {
+      this.release(conn);
+    }
   }
 
   /** Starts a query; iterate the cursor for its rows. The connection closes when iteration ends, breaks or throws. */
@@ -138,7 +158,7 @@ export class LakeSandbox {
     const guard = interruptGuard(conn, opts);
     try {
       const stmt = await this.prepare(conn, sql);
-      const result = await guard.wrap(stmt.stream());
+      const result = await guard.wrap(() => stmt.stream());
       return this.cursorOver(conn, guard, result, opts.limit);
     } catch (e) {
       guard.dispose();
@@ -173,7 +193,7 @@ export class LakeSandbox {
         throw new QueryError(e.message, e);
       });
       if (check.count !== 1 || (await check.prepare(0)).statementType !== StatementType.COPY) throw new QueryError('the query cannot be exported (it does not fit in COPY (...) TO)');
-      const reader = await guard.wrap(conn.runAndReadAll(copy));
+      const reader = await guard.wrap(() => conn.runAndReadAll(copy));
       const count = reader.getRowsJS()[0]?.[0];
       return typeof count === 'bigint' ? Number(count) : Number(count ?? 0);
     } finally {
@@ -248,6 +268,8 @@ export class LakeSandbox {
     let truncated = false;
     let iterated = false;
     let finished = false;
+    /** A fetch is in flight: the connection may be closed only once it has returned. */
+    let fetching = false;
     const finish = (): void => {
       if (finished) return;
       finished = true;
@@ -255,10 +277,24 @@ export class LakeSandbox {
       this.release(conn);
     };
     const max = limit ?? Number.POSITIVE_INFINITY;
+    const fetchChunk = async (): Promise<Awaited<ReturnType<typeof result.fetchChunk>>> => {
+      fetching = true;
+      try {
+        const chunk = await guard.wrap(() => result.fetchChunk());
+        // An error while a streamed result is read (a failed cast at row 50,000...) ends it exactly like its last row:
+        // the binding returns no chunk and drops DuckDB's message. Only the result's state tells them apart.
+        if ((!chunk || chunk.rowCount === 0) && result.returnType === ResultReturnType.INVALID) {
+          throw new QueryError(`the query failed after ${rowCount} rows were read; DuckDB does not report the cause of an error in a streamed result (a Parquet export of the same query shows it)`);
+        }
+        return chunk;
+      } finally {
+        fetching = false;
+      }
+    };
     async function* rows(): AsyncGenerator<unknown[][]> {
       try {
         for (;;) {
-          const chunk = await guard.wrap(result.fetchChunk());
+          const chunk = await fetchChunk();
           if (!chunk || chunk.rowCount === 0) return;
           let batch = chunk.convertRows(JSDuckDBValueConverter).map((row) => row.map((v, i) => jsonFriendly(v, isDate[i])));
           if (rowCount + batch.length > max) {
@@ -270,7 +306,7 @@ export class LakeSandbox {
           if (truncated) return;
           // A result of exactly `limit` rows is not truncated: look one chunk ahead only when the limit is reached.
           if (rowCount === max) {
-            const next = await guard.wrap(result.fetchChunk());
+            const next = await fetchChunk();
             truncated = next !== null && next.rowCount > 0;
             return;
           }
@@ -288,7 +324,12 @@ export class LakeSandbox {
       get truncated() {
         return truncated;
       },
-      cancel: () => guard.cancel(),
+      cancel: () => {
+        guard.cancel();
+        // Between two reads (or before the first) nothing else would release the connection if the reader never
+        // comes back (an HTTP client gone before its answer started); a fetch in flight releases it when it fails.
+        if (!fetching) finish();
+      },
       [Symbol.asyncIterator]() {
         if (iterated) throw new DwError('DW_INTERNAL', 'a query cursor can be iterated once');
         iterated = true;
@@ -299,16 +340,22 @@ export class LakeSandbox {
 }
 
 interface InterruptGuard {
-  /** Awaits a DuckDB call, turning an interrupt into the timeout or cancel error that caused it. */
-  wrap<T>(p: Promise<T>): Promise<T>;
+  /**
+   * Starts a DuckDB call and awaits it, turning an interrupt into the timeout or cancel error that caused it. Once
+   * interrupted, later calls are not started at all: the connection is closed right after, and closing it while DuckDB
+   * still works on it corrupts memory.
+   */
+  wrap<T>(op: () => Promise<T>): Promise<T>;
   cancel(): void;
   dispose(): void;
 }
 
 function interruptGuard(conn: DuckDBConnection, opts: Pick<CursorOptions, 'timeoutMs' | 'signal'>): InterruptGuard {
   let reason: 'timeout' | 'cancel' | undefined;
+  let disposed = false;
   const interrupt = (why: 'timeout' | 'cancel'): void => {
-    if (reason) return;
+    // Once disposed, the connection may be closed: interrupting it then would touch freed memory.
+    if (reason || disposed) return;
     reason = why;
     conn.interrupt();
   };
@@ -319,13 +366,10 @@ function interruptGuard(conn: DuckDBConnection, opts: Pick<CursorOptions, 'timeo
   if (opts.signal?.aborted) reason = 'cancel';
   const failure = (): DwError => (reason === 'timeout' ? new QueryTimeoutError(opts.timeoutMs ?? 0) : new QueryCancelledError());
   return {
-    async wrap(p) {
-      if (reason) {
-        p.catch(() => {});
-        throw failure();
-      }
+    async wrap(op) {
+      if (reason) throw failure();
       try {
-        const v = await p;
+        const v = await op();
         if (reason) throw failure();
         return v;
       } catch (e) {
@@ -336,6 +380,7 @@ function interruptGuard(conn: DuckDBConnection, opts: Pick<CursorOptions, 'timeo
     },
     cancel: () => interrupt('cancel'),
     dispose() {
+      disposed = true;
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
     },

@@ -1,9 +1,19 @@
 import { Worker } from 'node:worker_threads';
-import type { ArchiveStats } from '../archive/index.ts';
-import type { Config } from '../config/index.ts';
+import type { ArchiveStats, ArchiveWorkerOptions } from '../archive/index.ts';
+import { dataPaths, lakeRetentionDays, type Config } from '../config/index.ts';
 import { DwError } from '../errors/index.ts';
 import type { Logger } from '../util/log.ts';
+import type { Stream } from '../stream/types.ts';
 import type { ArchiveThreadMessage } from './archive-thread.ts';
+
+/** The archive consumer's options from the configuration: the same wherever it runs (thread, process, `archive`). */
+export function archiveWorkerOptions(config: Config, stream: Stream, logger: Logger): ArchiveWorkerOptions {
+  const paths = dataPaths(config);
+  return {
+    stream, lakeRoot: paths.lake, scratchDir: paths.lakeScratch, maxBatchRecords: config.archive.maxBatchRecords, maxBatchAgeMs: config.archive.maxBatchAgeMs,
+    compactMinFiles: config.archive.compactMinFiles, retentionDays: lakeRetentionDays(config), logger,
+  };
+}
 
 /** What the platform needs from an archive consumer, wherever it runs. */
 export interface ArchiveRunner {

@@ -7,6 +7,7 @@ import { ArchiveWorker, type ArchiveStats } from '../archive/index.ts';
 import { dataPaths, validateConfig } from '../config/index.ts';
 import { openStream } from '../stream/index.ts';
 import { createLogger } from '../util/log.ts';
+import { archiveWorkerOptions } from './archive-host.ts';
 
 export type ArchiveThreadMessage =
   | { type: 'ready' }
@@ -21,11 +22,10 @@ try {
   const config = validateConfig((workerData as { config: unknown }).config);
   const paths = dataPaths(config);
   const logger = createLogger('archive');
-  const stream = await openStream(config.stream.url, { dataDir: paths.dataDir, sync: config.stream.sync, logger });
-  const worker = new ArchiveWorker({
-    stream, lakeRoot: paths.lake, maxBatchRecords: config.archive.maxBatchRecords, maxBatchAgeMs: config.archive.maxBatchAgeMs,
-    compactMinFiles: config.archive.compactMinFiles, logger,
+  const stream = await openStream(config.stream.url, {
+    dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, logger,
   });
+  const worker = new ArchiveWorker(archiveWorkerOptions(config, stream, logger));
   await worker.start();
   const timer = setInterval(() => post({ type: 'stats', stats: worker.stats() }), 250);
   port.on('message', (m: unknown) => {

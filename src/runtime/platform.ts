@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import path from 'node:path';
 import { AlertBus, AlertService, AlertWorker, WebhookSink, openAlertStore, streamAlertFeed, type AlertStore } from '../alerts/index.ts';
 import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
 import { AnalysisService, openSavedQueryStore } from '../analysis/index.ts';
@@ -6,12 +7,13 @@ import { ArchiveWorker } from '../archive/index.ts';
 import { dataPaths, type Config } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import { Ingestor, listDeadLetters } from '../ingest/index.ts';
-import { localLakeFiles } from '../lake/index.ts';
-import { buildServer, type IngestApi, type PipelineStatus } from '../server/index.ts';
+import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
+import { FleetTracker } from '../fleet/index.ts';
+import { DEFAULT_DASHBOARD_DIR, buildServer, type DashboardOptions, type IngestApi, type PipelineStatus } from '../server/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
-import { ArchiveThread, type ArchiveRunner } from './archive-host.ts';
+import { archiveWorkerOptions, ArchiveThread, type ArchiveRunner } from './archive-host.ts';
 import { PipelineMonitor } from './monitor.ts';
 import type { SummarySnapshot } from './summary.ts';
 
@@ -49,11 +51,15 @@ export class Platform {
   archiveWorker: ArchiveRunner | undefined;
   server: FastifyInstance | undefined;
   analysis: AnalysisService | undefined;
+  /** Live fleet state for the dashboard (API processes). */
+  fleet: FleetTracker | undefined;
   /** Where the HTTP server listens, once started. */
   address: string | undefined;
   private readonly logger: Logger;
   private readonly monitor: PipelineMonitor;
   private webhooks: WebhookSink | undefined;
+  /** The analysis engine's view of the lake (holds the S3 connections of a lake on S3). */
+  private lakeFiles: LakeFileSet | undefined;
   private topicFeed: TopicAlertFeed | undefined;
   private simulatorAbort: AbortController | undefined;
   private simulatorRun: Promise<unknown> | undefined;
@@ -79,7 +85,9 @@ export class Platform {
   static async open(config: Config, opts: { logger?: Logger } = {}): Promise<Platform> {
     const paths = dataPaths(config);
     const logger = opts.logger ?? silentLogger;
-    const stream = await openStream(config.stream.url, { dataDir: paths.dataDir, sync: config.stream.sync, logger });
+    const stream = await openStream(config.stream.url, {
+      dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, logger,
+    });
     const withPartitions = (c: TopicConfig): TopicConfig => ({ ...c, partitions: c.partitions > 1 ? config.stream.partitions : 1 });
     await stream.ensureTopic(TOPICS.reports, {
       ...withPartitions(DEFAULT_TOPIC_CONFIG.reports),
@@ -116,10 +124,7 @@ export class Platform {
       this.archiveWorker = new ArchiveThread(config, logger);
       await this.archiveWorker.start();
     } else if (components.archive) {
-      this.archiveWorker = new ArchiveWorker({
-        stream, lakeRoot: paths.lake, maxBatchRecords: config.archive.maxBatchRecords, maxBatchAgeMs: config.archive.maxBatchAgeMs,
-        compactMinFiles: config.archive.compactMinFiles, logger,
-      });
+      this.archiveWorker = new ArchiveWorker(archiveWorkerOptions(config, stream, logger));
       await this.archiveWorker.start();
     }
     this.monitor.start();
@@ -143,8 +148,15 @@ export class Platform {
     if (kind === 'api') {
       const paths = dataPaths(this.config);
       this.analysis = new AnalysisService({
-        source: localLakeFiles(paths.lake), config: this.config.analysis, saved: openSavedQueryStore(paths.dataDir), logger: this.logger,
+        source: (this.lakeFiles = lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: this.config.lake.cacheBytes, logger: this.logger })),
+        config: this.config.analysis, saved: openSavedQueryStore(paths.dataDir), logger: this.logger,
       });
+      const d = this.config.dashboard;
+      this.fleet = new FleetTracker({
+        stream: this.stream, tenant: this.config.tenant, trackLength: d.trackLength, silentAfterMs: d.silentAfterSeconds * 1000,
+        lookbackMs: d.fleetLookbackSeconds * 1000, logger: this.logger,
+      });
+      await this.fleet.start();
     }
     const deps = {
       ingest: this.countingIngest(),
@@ -156,6 +168,8 @@ export class Platform {
             feed: this.bus,
             deadLetters: { list: (o: { limit: number; since?: number }) => listDeadLetters(this.stream, o) },
             analysis: this.analysis!,
+            fleet: this.fleet!,
+            ...(this.config.dashboard.enabled ? { dashboard: this.dashboardOptions() } : {}),
           }
         : {}),
     };
@@ -171,6 +185,23 @@ export class Platform {
       }
       throw err;
     }
+  }
+
+  private dashboardOptions(): DashboardOptions {
+    const d = this.config.dashboard;
+    const tileDir = d.tileDir ? path.resolve(d.tileDir) : undefined;
+    return {
+      dir: d.dir ? path.resolve(d.dir) : DEFAULT_DASHBOARD_DIR,
+      ...(tileDir ? { tileDir } : {}),
+      client: {
+        tileUrl: d.tileUrl ?? (tileDir ? '/tiles/{z}/{x}/{y}.png' : null),
+        tileAttribution: d.tileAttribution,
+        tileMaxZoom: d.tileMaxZoom,
+        bbox: d.bbox,
+        alertThreshold: this.config.alerts.threshold,
+        criticalThreshold: this.config.alerts.criticalThreshold,
+      },
+    };
   }
 
   private startSimulator(plan: SimulatorPlan): void {
@@ -236,8 +267,10 @@ export class Platform {
     this.simulatorAbort?.abort();
     await this.simulatorRun;
     await this.server?.close();
+    await this.fleet?.stop();
     await this.analysis?.close();
     this.analysis?.saved?.close();
+    await this.lakeFiles?.close();
     await this.topicFeed?.stop();
     await this.alertWorker?.stop();
     await this.archiveWorker?.stop();

@@ -6,6 +6,10 @@ import { healthRoutes } from './routes/health.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { analysisRoutes } from './routes/analysis.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
+import { fleetRoutes } from './routes/fleet.ts';
+import { installAuth } from './auth/plugin.ts';
+import { authRoutes } from './auth/routes.ts';
 import type { ServerDeps } from './types.ts';
 
 /**
@@ -39,10 +43,17 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger } = 
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'DW_NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
 
+  // First: authentication and the access table must see every route registered after them.
+  if (deps.auth) {
+    installAuth(app, deps.auth);
+    await app.register(authRoutes, { auth: deps.auth });
+  }
   await app.register(healthRoutes, { deps });
   if (deps.ingest) await app.register(reportRoutes, { deps });
   if (deps.alerts || deps.feed) await app.register(alertRoutes, { deps });
   if (deps.deadLetters) await app.register(deadLetterRoutes, { deps });
   if (deps.analysis) await app.register(analysisRoutes, { deps });
+  if (deps.fleet) await app.register(fleetRoutes, { deps });
+  if (deps.dashboard) await app.register(dashboardRoutes, { deps });
   return app;
 }

@@ -1,6 +1,9 @@
+import type { ReactionTimes } from '../alerts/reaction.ts';
 import type { Alert, AlertEvent, AlertStatus } from '../alerts/types.ts';
 import type { AnalysisService } from '../analysis/index.ts';
 import type { FieldError } from '../errors/index.ts';
+import type { AuthDeps } from './auth/plugin.ts';
+import type { FleetTracker } from '../fleet/index.ts';
 
 /** What the HTTP layer needs from ingestion (implemented by src/ingest's Ingestor). */
 export interface IngestApi {
@@ -11,9 +14,12 @@ export interface IngestApi {
 }
 
 export interface AlertListQuery {
-  status?: AlertStatus;
+  /** One status or several (`?status=open,acknowledged`). */
+  status?: AlertStatus | readonly AlertStatus[];
   droneId?: string;
   since?: number;
+  /** Latest position inside [minLat, minLon, maxLat, maxLon] (the dashboard's area filter). */
+  bbox?: readonly [number, number, number, number];
   limit?: number;
 }
 
@@ -24,6 +30,8 @@ export interface AlertApi {
   acknowledge(alertId: string, by: string, note?: string): Promise<AlertEvent>;
   assign(alertId: string, assignee: string, by: string): Promise<AlertEvent>;
   resolve(alertId: string, by: string, note?: string): Promise<AlertEvent>;
+  /** Reaction times of the alerts raised in [from, to) (the dashboard's reaction-time panel). */
+  reactionTimes?(from: number, to: number): ReactionTimes;
 }
 
 /** Live alert events, fanned out to SSE subscribers. */
@@ -46,7 +54,37 @@ export interface PipelineStatus {
 /** What the HTTP layer needs from analysis (implemented by src/analysis' AnalysisService). */
 export type AnalysisApi = Pick<AnalysisService, 'listStats' | 'query' | 'stat' | 'statSql' | 'exportCursor' | 'exportToFile' | 'validate' | 'saved' | 'limits'>;
 
+/** Live fleet state (implemented by src/fleet's FleetTracker). */
+export type FleetApi = Pick<FleetTracker, 'positions' | 'track' | 'stats' | 'onPositions' | 'onStats'>;
+
+/** What the dashboard's static files and browser configuration come from (src/server/routes/dashboard.ts). */
+export interface DashboardOptions {
+  /** The built front end (Vite's output: index.html and assets/). */
+  dir: string;
+  /** Sent to the browser as GET /v1/dashboard/config. */
+  client: DashboardClientConfig;
+  /** A local raster tile set laid out as `<tileDir>/{z}/{x}/{y}.png`, served under /tiles/. */
+  tileDir?: string;
+}
+
+export interface DashboardClientConfig {
+  /** Leaflet URL template of a tile server (`https://tiles.example/{z}/{x}/{y}.png`); null: the offline vector map only. */
+  tileUrl: string | null;
+  tileAttribution: string;
+  tileMaxZoom: number;
+  /** Initial map view [minLat, minLon, maxLat, maxLon]. */
+  bbox: [number, number, number, number];
+  /** Alert rule thresholds, shown in the legend. */
+  alertThreshold: number;
+  criticalThreshold: number;
+}
+
 export interface ServerDeps {
+  /** Authentication, roles and audit (src/server/auth). Absent: no authentication (library use and unit tests only). */
+  auth?: AuthDeps;
+  /** The officers' web dashboard (static files + its config route). */
+  dashboard?: DashboardOptions;
+  fleet?: FleetApi;
   analysis?: AnalysisApi;
   ingest?: IngestApi;
   alerts?: AlertApi;

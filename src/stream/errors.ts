@@ -8,3 +8,11 @@ export class StreamNotOwnerError extends DwError {
     this.partitions = partitions;
   }
 }
+
+/** The NATS servers could not be reached, or JetStream kept failing transiently (failover, timeouts) past the retry budget. */
+export class StreamUnavailableError extends DwError {
+  constructor(what: string, cause: unknown) {
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super('DW_STREAM_UNAVAILABLE', `NATS JetStream unavailable: ${what} failed: ${reason}`, { status: 503, cause });
+  }
+}

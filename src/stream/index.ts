@@ -1,18 +1,24 @@
 import path from 'node:path';
 import { ConfigError } from '../errors/index.ts';
 import type { Logger } from '../util/log.ts';
+import { NatsStream } from './nats/index.ts';
 import { SqliteStream } from './sqlite/index.ts';
 import type { Stream } from './types.ts';
 
 export * from './types.ts';
 export { TOPICS, DEFAULT_TOPIC_CONFIG } from './topics.ts';
-export { StreamNotOwnerError } from './errors.ts';
+export { StreamNotOwnerError, StreamUnavailableError } from './errors.ts';
 export { SqliteStream, type SqliteStreamOptions, type SyncLevel } from './sqlite/index.ts';
+export { NatsStream, type NatsStreamOptions } from './nats/index.ts';
 
 export interface OpenStreamOptions {
   dataDir: string;
   /** Embedded log only (see SqliteStreamOptions.sync). */
   sync?: 'normal' | 'full';
+  /** NATS only: the tenant whose subjects the stream reads and writes (config `tenant`). Default `default`. */
+  tenant?: string;
+  /** NATS only: replicas of the JetStream streams, consumers and group bucket it creates (config `stream.replicas`). */
+  replicas?: number;
   logger?: Logger;
 }
 
@@ -20,7 +26,8 @@ export interface OpenStreamOptions {
  * Opens the stream named by the `stream.url` setting:
  * - `sqlite`: the embedded log in `<dataDir>/stream.db`;
  * - `sqlite:/abs/path.db`: the embedded log in that file;
- * - `nats://...`: NATS JetStream (distributed mode; not available yet).
+ * - `nats://host:port[,host:port...]`: NATS JetStream (NatsStream); every server of a cluster may be listed, the
+ *   client fails over between them. Entries after the first may omit `nats://`.
  */
 export async function openStream(url: string, opts: OpenStreamOptions): Promise<Stream> {
   const sqliteOpts = { sync: opts.sync ?? 'normal', ...(opts.logger ? { logger: opts.logger } : {}) } as const;
@@ -35,11 +42,33 @@ export async function openStream(url: string, opts: OpenStreamOptions): Promise<
     return SqliteStream.open(file, sqliteOpts);
   }
   if (url.startsWith('nats://')) {
-    throw new ConfigError('stream.url: the NATS JetStream adapter arrives with distributed mode and is not available yet; use "sqlite" (the embedded stream) for now', [
-      { field: 'stream.url', reason: 'nats:// is not supported yet' },
-    ]);
+    const servers = natsServers(url);
+    return NatsStream.connect({
+      servers,
+      ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+      ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
   }
-  throw new ConfigError(`stream.url "${url}" is not supported: use "sqlite", "sqlite:/absolute/path.db" or "nats://host:port"`, [
+  throw new ConfigError(`stream.url "${url}" is not supported: use "sqlite", "sqlite:/absolute/path.db" or "nats://host:port[,host:port]"`, [
     { field: 'stream.url', reason: 'unknown stream URL scheme' },
   ]);
+}
+
+/** `nats://a:4222,b:4222` -> ['nats://a:4222', 'nats://b:4222']; refuses empty entries and paths. */
+function natsServers(url: string): string[] {
+  const entries = url.slice('nats://'.length).split(',').map((e) => e.trim());
+  const servers: string[] = [];
+  for (const e of entries) {
+    const full = /^[a-z]+:\/\//.test(e) ? e : `nats://${e}`;
+    let parsed: URL | undefined;
+    try { parsed = new URL(full); } catch { parsed = undefined; }
+    if (!parsed || !parsed.hostname || (parsed.pathname !== '' && parsed.pathname !== '/') || !['nats:', 'tls:'].includes(parsed.protocol)) {
+      throw new ConfigError(`stream.url "${url.replace(/\/\/[^@/]*@/, '//')}": "${e.replace(/^.*@/, '')}" is not a NATS server address (nats://host:port)`, [
+        { field: 'stream.url', reason: 'expected nats://host:port[,host:port]' },
+      ]);
+    }
+    servers.push(full);
+  }
+  return servers;
 }

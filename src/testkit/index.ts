@@ -1,2 +1,10 @@
 export { tempDir } from './tmp.ts';
 export { spawnTsx, waitUntil, killChild, type Child } from './child.ts';
+export { freePorts } from './ports.ts';
+export { startCeph, cephOrSkip, missingCephBinaries, CEPH_INSTALL_HINT, type CephCluster, type CephOptions, type CephTimings } from './ceph.ts';
+export type { OsdStore } from './ceph-conf.ts';
+export {
+  startNatsServer, natsServerOrSkip, findNatsServer, natsServerConfig, NATS_INSTALL_HINT,
+  type NatsTestServer, type NatsNode, type StartNatsOptions, type NatsNodeConfig,
+} from './nats-server.ts';
+export { CHROMIUM_ARGS, CHROMIUM_INSTALL_HINT, CHROMIUM_PATH, chromiumOrSkip, launchChromium } from './browser.ts';

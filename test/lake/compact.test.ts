@@ -2,9 +2,11 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { compactLake, LakeWriter, listLiveFiles, LocalLakeStore } from '../../src/lake/index.ts';
-import { commitCompaction, planCompaction, publishCompaction, stageCompaction } from '../../src/lake/compact.ts';
+import { applyRetention, compactLake, LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
+import { dropInputs, planCompaction, stageCompaction, switchCompaction } from '../../src/lake/compact.ts';
 import { openDuck } from '../../src/lake/duck.ts';
+import { openScratch } from '../../src/lake/scratch.ts';
+import { LocalObjectStore } from '../../src/objectstore/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { SampleFleet } from './fixtures/sample.ts';
 import { byId, countRows, lakeRows, recordsOf, reportsInLake } from './helpers.ts';
@@ -22,6 +24,7 @@ async function smallFilesLake(root: string, batches = 6): Promise<{ reports: Ret
 }
 
 const names = (files: string[]): string[] => files.map((f) => path.basename(path.dirname(f)) + '/' + path.basename(f));
+const parquetOnDisk = (root: string): string[] => readdirSync(path.join(root, 'reports'), { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
 
 describe('lake compaction', () => {
   const tmp = tempDir('dw-lake-compact-');
@@ -36,111 +39,104 @@ describe('lake compaction', () => {
     const afterFiles = await listLiveFiles(root, 'reports');
     assert.ok(r.merged >= 2 && r.inputs > r.merged, JSON.stringify(r));
     assert.equal(r.rows, reports.length);
-    assert.ok(afterFiles.length < before.length);
+    assert.ok(afterFiles.length < before.length, 'fewer files');
     // One file per (hour, partition) now, named by the union of the ranges.
     const keys = names(afterFiles).map((f) => f.slice(0, 'hour=09/p0000'.length));
     assert.equal(new Set(keys).size, keys.length, names(afterFiles).join(' '));
     assert.ok(names(afterFiles).some((f) => f.startsWith('hour=09/p0000-0000000000000000-')), names(afterFiles).join(' '));
-    // Nothing but live files remain on disk, and the rows are the same.
-    const onDisk = readdirSync(path.join(root, 'reports'), { recursive: true }).filter((f) => String(f).endsWith('.parquet'));
-    assert.equal(onDisk.length, afterFiles.length);
+    // With no grace time the inputs are gone at once, and the rows are the same.
+    assert.equal(parquetOnDisk(root).length, afterFiles.length);
     assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(contentBefore, (x) => x.reportId));
     assert.deepStrictEqual(byId(contentBefore, (x) => x.reportId), byId(reports, (x) => x.reportId));
-    // A second run has nothing to do.
     const again = await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 0 });
-    assert.equal(again.merged, 0);
+    assert.equal(again.merged, 0, 'a second run has nothing to do');
   });
 
   it('readers listing between the steps see every row exactly once', async () => {
     const root = path.join(tmp.dir, 'steps');
     const { reports } = await smallFilesLake(root);
-    const store = new LocalLakeStore(root);
+    const store = new LocalObjectStore(root);
     const { groups } = await planCompaction(store, { table: 'reports', minFiles: 3, olderThanMs: 0 });
-    assert.ok(groups.length >= 1);
+    assert.ok(groups.length >= 1, 'something to merge');
     const duck = await openDuck();
+    const scratch = await openScratch(path.join(tmp.dir, 'scratch'));
     try {
-      for (const group of groups) {
-        const staged = await stageCompaction(store, duck, group);
-        assert.equal(await countRows(root, 'reports'), reports.length, 'after staging');
-        await commitCompaction(store, staged);
-        assert.equal(await countRows(root, 'reports'), reports.length, 'after the marker');
-        // The rename alone (a crash before the inputs are deleted): inputs and output both on disk.
-        await store.rename(`${staged.stagingKey}/${staged.marker.files[0]!.src}`, staged.marker.files[0]!.dst);
-        assert.ok(group.inputs.every((f) => existsSync(store.localPath(f.key))));
-        assert.equal(await countRows(root, 'reports'), reports.length, 'after the rename, before the deletes');
-        const [row] = await lakeRows(root, 'SELECT count(DISTINCT report_id) AS d FROM reports');
-        assert.equal(Number(row!.d), reports.length);
-        await publishCompaction(store, staged); // what recovery does: skips the moved file, deletes the inputs
-        assert.ok(group.inputs.every((f) => !existsSync(store.localPath(f.key))));
+      for (const group of groups.slice(0, 2)) {
+        const staged = await stageCompaction(store, duck, scratch, group);
+        assert.equal(await countRows(root, 'reports'), reports.length, 'after the merge, before the switch');
+        assert.equal(await switchCompaction(store, staged), true);
+        // A crash here leaves inputs and merged file both in the store: readers skip the contained inputs.
+        assert.ok(group.inputs.every((f) => existsSync(store.pathOf(f.key))), 'inputs still there');
+        const [row] = await lakeRows(root, 'SELECT count(*) AS n, count(DISTINCT report_id) AS d FROM reports');
+        assert.deepEqual(row, { n: reports.length, d: reports.length }, 'after the switch, before the deletes');
+        await dropInputs(store, group);
+        assert.ok(group.inputs.every((f) => !existsSync(store.pathOf(f.key))), 'inputs deleted');
         assert.equal(await countRows(root, 'reports'), reports.length, 'after the deletes');
       }
     } finally {
       duck.close();
+      await scratch.remove();
     }
   });
 
-  it('recovers an interrupted compaction: forward with a marker, dropped without', async () => {
-    for (const withMarker of [true, false]) {
-      const root = path.join(tmp.dir, `interrupted-${withMarker}`);
-      const { reports } = await smallFilesLake(root);
-      const store = new LocalLakeStore(root);
-      const { groups } = await planCompaction(store, { table: 'reports', minFiles: 3, olderThanMs: 0 });
-      const duck = await openDuck();
-      const staged = await stageCompaction(store, duck, groups[0]!);
-      duck.close();
-      if (withMarker) await commitCompaction(store, staged);
-      // The next run recovers first, then compacts what is still eligible.
-      await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 0 });
-      assert.equal(readdirSync(path.join(root, '_staging', 'reports')).length, 0);
-      assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
-    }
+  it('keeps the inputs for the grace time, then a later run sweeps them', async () => {
+    const root = path.join(tmp.dir, 'sweep');
+    const { reports } = await smallFilesLake(root, 3);
+    const filesBefore = parquetOnDisk(root).length;
+    const old = (Date.now() - 120_000) / 1000;
+    for (const f of parquetOnDisk(root)) utimesSync(path.join(root, 'reports', f), old, old); // written 2 minutes ago
+    const r = await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 60_000 });
+    assert.ok(r.merged >= 1, 'old files are merged');
+    assert.equal(r.swept, 0);
+    assert.equal(parquetOnDisk(root).length, filesBefore + r.merged, 'inputs kept while a reader may still read them');
+    assert.equal(await countRows(root, 'reports'), reports.length);
+    const young = await compactLake(root, { table: 'reports', minFiles: 99, olderThanMs: 60_000 });
+    assert.equal(young.swept, 0, 'the merged file is too young');
+    for (const f of parquetOnDisk(root)) utimesSync(path.join(root, 'reports', f), old, old);
+    const swept = await compactLake(root, { table: 'reports', minFiles: 99, olderThanMs: 60_000 });
+    assert.equal(swept.swept, r.inputs);
+    assert.equal(parquetOnDisk(root).length, filesBefore - r.inputs + r.merged);
+    assert.equal(await countRows(root, 'reports'), reports.length);
   });
 
-  it('leaves fresh files, files beyond the checkpoint and partitions with a batch in flight alone', async () => {
+  it('leaves fresh files alone, and never merges a batch beyond the checkpoint', async () => {
     const root = path.join(tmp.dir, 'guards');
     const { reports } = await smallFilesLake(root, 4);
     assert.equal((await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 60_000 })).merged, 0, 'files are too fresh');
-    // A batch of partition 0 between rename and checkpoint: its files are not compacted yet.
+    // A batch of partition 0 decided and uploaded but not checkpointed: invisible, and not compacted.
     const w = await LakeWriter.open(root);
     const extra = new SampleFleet({ drones: 30, seed: 34, start: START }).reports(60);
-    const inFlight = await w.stage('reports', 0, recordsOf(extra, 10_000));
-    const busy = await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 0 });
-    assert.equal(busy.skippedBusy, 1);
-    assert.ok(busy.merged >= 1, 'partition 1 is compacted');
-    await w.writeMarker(inFlight);
-    for (const f of inFlight.files) {
-      await w.store.ensureDir(path.posix.dirname(f.dst));
-      await w.store.rename(`${inFlight.stagingKey}/${f.src}`, f.dst);
-    }
-    await w.discard(inFlight); // simulates staging gone but checkpoint not advanced (never happens in order; worst case)
+    const inFlight = await w.stage('reports', 0, recordsOf(extra, 10_000), { first: 240, last: 10_059 });
+    assert.equal(await w.writeMarker(inFlight), 'decided');
+    for (const f of inFlight.files) await w.store.putFile(f.dst, f.src);
     const r = await compactLake(root, { table: 'reports', minFiles: 2, olderThanMs: 0 });
-    const live = await listLiveFiles(root, 'reports');
-    assert.ok(r.merged >= 1);
-    assert.ok(live.some((f) => f.endsWith('-0000000000010000-0000000000010059.parquet')), 'the file past the checkpoint stays as it is');
-    assert.equal(await countRows(root, 'reports'), reports.length + extra.length);
+    assert.ok(r.merged >= 1, 'the committed files are merged');
+    assert.equal(await countRows(root, 'reports'), reports.length, 'the batch in flight stays invisible');
+    assert.ok(parquetOnDisk(root).some((f) => f.endsWith('p0000-0000000000000240-0000000000010059.parquet')), 'and untouched');
+    await w.publish(inFlight);
+    await w.discard(inFlight);
     await w.close();
+    assert.equal(await countRows(root, 'reports'), reports.length + extra.length);
   });
 
-  it('sweeps leftover files that a live file contains, once it is old enough', async () => {
-    const root = path.join(tmp.dir, 'sweep');
-    const { reports } = await smallFilesLake(root, 3);
-    const store = new LocalLakeStore(root);
+  it('withdraws a merged file uploaded into an hour that retention condemned meanwhile', async () => {
+    const root = path.join(tmp.dir, 'retention-race');
+    await smallFilesLake(root, 4);
+    const store = new LocalObjectStore(root);
     const { groups } = await planCompaction(store, { table: 'reports', minFiles: 3, olderThanMs: 0 });
-    const group = groups.find((g) => g.partition === 0)!;
     const duck = await openDuck();
-    const staged = await stageCompaction(store, duck, group);
-    duck.close();
-    await commitCompaction(store, staged);
-    await store.rename(`${staged.stagingKey}/${staged.marker.files[0]!.src}`, staged.marker.files[0]!.dst);
-    await store.removeTree(staged.stagingKey); // lost the marker: the inputs are leftovers now
-    assert.equal(await countRows(root, 'reports'), reports.length);
-    const young = await compactLake(root, { table: 'reports', minFiles: 99, olderThanMs: 60_000 });
-    assert.equal(young.swept, 0);
-    const old = (Date.now() - 120_000) / 1000;
-    utimesSync(store.localPath(group.output), old, old);
-    const swept = await compactLake(root, { table: 'reports', minFiles: 99, olderThanMs: 60_000 });
-    assert.equal(swept.swept, group.inputs.length);
-    assert.ok(group.inputs.every((f) => !existsSync(store.localPath(f.key))));
-    assert.equal(await countRows(root, 'reports'), reports.length);
+    const scratch = await openScratch(path.join(tmp.dir, 'scratch'));
+    try {
+      const staged = await stageCompaction(store, duck, scratch, groups[0]!);
+      // Retention runs while the merge is being built: every hour of 2025 goes.
+      const gone = await applyRetention(store, { table: 'reports', maxAgeDays: 1, now: Date.UTC(2026, 0, 1) });
+      assert.ok(gone.files > 0, 'retention deleted the hours');
+      assert.equal(await switchCompaction(store, staged), false, 'the merge is withdrawn');
+      assert.equal(existsSync(store.pathOf(groups[0]!.output)), false, 'and its file deleted');
+      assert.equal(await countRows(root, 'reports'), 0);
+    } finally {
+      duck.close();
+      await scratch.remove();
+    }
   });
 });

@@ -1,6 +1,9 @@
 import type { AcceptedReport } from '../../src/contract/types.ts';
 import type { AlertEvent } from '../../src/alerts/types.ts';
-import { openLakeQuery, type ArchiveRecord } from '../../src/lake/index.ts';
+import { openLakeQuery, type ArchiveRecord, type LakeFileSource } from '../../src/lake/index.ts';
+
+/** A lake location (a directory or s3://bucket/prefix) or a file source over one. */
+export type Lake = string | LakeFileSource;
 
 /** Stream-like records (consecutive offsets from `first`) carrying the JSON of each value. */
 export function recordsOf(values: readonly unknown[], first = 0): ArchiveRecord[] {
@@ -8,7 +11,7 @@ export function recordsOf(values: readonly unknown[], first = 0): ArchiveRecord[
 }
 
 /** Runs one query on a fresh snapshot of the lake and returns rows as objects. */
-export async function lakeRows(lakeRoot: string, sql: string): Promise<Record<string, unknown>[]> {
+export async function lakeRows(lakeRoot: Lake, sql: string): Promise<Record<string, unknown>[]> {
   const q = await openLakeQuery(lakeRoot);
   try {
     const r = await q.run(sql);
@@ -18,13 +21,13 @@ export async function lakeRows(lakeRoot: string, sql: string): Promise<Record<st
   }
 }
 
-export async function countRows(lakeRoot: string, view: string): Promise<number> {
+export async function countRows(lakeRoot: Lake, view: string): Promise<number> {
   const [row] = await lakeRows(lakeRoot, `SELECT count(*) AS n FROM ${view}`);
   return Number(row!.n);
 }
 
 /** Every report in the lake, rebuilt as the AcceptedReport the stream carried (ms timestamps read exactly). */
-export async function reportsInLake(lakeRoot: string): Promise<AcceptedReport[]> {
+export async function reportsInLake(lakeRoot: Lake): Promise<AcceptedReport[]> {
   const rows = await lakeRows(lakeRoot, `SELECT report_id, drone_id, timestamp_text, epoch_ms(ts) AS ts, epoch_ms(received_at) AS received_at,
     tenant, lat, lon, citizens, words FROM reports ORDER BY report_id`);
   return rows.map((r) => ({
@@ -43,7 +46,7 @@ export async function reportsInLake(lakeRoot: string): Promise<AcceptedReport[]>
 const ms = (v: unknown): number | null => (v === null ? null : (v as number));
 
 /** Every alert event in the lake, rebuilt as the AlertEvent the stream carried. */
-export async function alertEventsInLake(lakeRoot: string): Promise<AlertEvent[]> {
+export async function alertEventsInLake(lakeRoot: Lake): Promise<AlertEvent[]> {
   const rows = await lakeRows(lakeRoot, `SELECT event_id, "type", epoch_ms("at") AS at_ms, "by", alert_id, tenant, drone_id, citizen, score, severity, rule,
     lat, lon, words, first_report_id, last_report_id, epoch_ms(first_seen_ts) AS first_seen, epoch_ms(last_seen_ts) AS last_seen,
     epoch_ms(raised_at) AS raised, epoch_ms(updated_at) AS updated, occurrences, status, assignee, acknowledged_by,

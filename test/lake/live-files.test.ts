@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { listLiveFiles } from '../../src/lake/index.ts';
-import { dataFileName, hourOf, parseDataFileName, rangeContains } from '../../src/lake/layout.ts';
+import { checkpointKey, dataFileName, hourOf, parseDataFileName, rangeContains } from '../../src/lake/layout.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 
 describe('lake layout: file names', () => {
@@ -41,6 +41,12 @@ describe('listLiveFiles', () => {
     mkdirSync(dir, { recursive: true });
     for (const n of names) writeFileSync(path.join(dir, n), '');
   }
+  /** Readers only see files at or below their partition's checkpoint. */
+  function checkpoint(root: string, table: 'reports' | 'alerts', partition: number, offset: number): void {
+    const file = path.join(root, ...checkpointKey(table, partition, offset).split('/'));
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ offset }));
+  }
   const f = (partition: number, first: number, last: number): string => dataFileName({ partition, first, last });
 
   it('prunes by hour directory for a time range', async () => {
@@ -50,6 +56,8 @@ describe('listLiveFiles', () => {
     touch(root, 'reports', '2025-01-15', '10', [f(0, 20, 29), f(1, 0, 5)]);
     touch(root, 'reports', '2025-01-15', '11', [f(0, 30, 39)]);
     touch(root, 'reports', '2025-01-16', '00', [f(0, 40, 49)]);
+    checkpoint(root, 'reports', 0, 49);
+    checkpoint(root, 'reports', 1, 5);
     const rel = (files: string[]): string[] => files.map((x) => path.relative(path.join(root, 'reports'), x));
     assert.equal((await listLiveFiles(root, 'reports')).length, 6);
     assert.deepEqual(rel(await listLiveFiles(root, 'reports', { from: new Date(Date.UTC(2025, 0, 15, 10, 30)), to: new Date(Date.UTC(2025, 0, 15, 11, 0)) })), [
@@ -70,7 +78,35 @@ describe('listLiveFiles', () => {
       f(1, 5, 15), // another partition: overlapping offsets mean nothing
       `${f(0, 30, 39)}.tmp-1a2b3c`, 'notes.txt',
     ]);
+    checkpoint(root, 'alerts', 0, 29);
+    checkpoint(root, 'alerts', 1, 15);
     const live = (await listLiveFiles(root, 'alerts')).map((x) => path.basename(x));
     assert.deepEqual(live, [f(0, 0, 19), f(0, 20, 29), f(1, 5, 15)]);
+  });
+
+  it('hides files beyond their partition\'s checkpoint (a batch being written) and partitions without one', async () => {
+    const root = path.join(tmp.dir, 'frontier');
+    touch(root, 'reports', '2025-01-15', '10', [f(0, 0, 9), f(0, 10, 19), f(1, 0, 4), f(2, 0, 3)]);
+    touch(root, 'reports', '2025-01-15', '11', [f(0, 10, 19)]);
+    checkpoint(root, 'reports', 0, 9);
+    checkpoint(root, 'reports', 1, 4);
+    const live = async (): Promise<string[]> => (await listLiveFiles(root, 'reports')).map((x) => path.relative(path.join(root, 'reports'), x));
+    assert.deepEqual(await live(), [`date=2025-01-15/hour=10/${f(0, 0, 9)}`, `date=2025-01-15/hour=10/${f(1, 0, 4)}`]);
+    // The checkpoint of the batch [10, 19] makes both of its files visible at once; an older checkpoint left behind
+    // (or written late by a stalled writer) changes nothing: the highest one counts.
+    checkpoint(root, 'reports', 0, 19);
+    checkpoint(root, 'reports', 0, 3);
+    assert.deepEqual(await live(), [
+      `date=2025-01-15/hour=10/${f(0, 0, 9)}`, `date=2025-01-15/hour=10/${f(0, 10, 19)}`, `date=2025-01-15/hour=10/${f(1, 0, 4)}`,
+      `date=2025-01-15/hour=11/${f(0, 10, 19)}`,
+    ]);
+  });
+
+  it('reads the checkpoint file of lakes written by the previous protocol', async () => {
+    const root = path.join(tmp.dir, 'legacy');
+    touch(root, 'reports', '2025-01-15', '10', [f(3, 0, 9), f(3, 10, 19)]);
+    mkdirSync(path.join(root, '_checkpoints', 'reports'), { recursive: true });
+    writeFileSync(path.join(root, '_checkpoints', 'reports', 'p0003.json'), JSON.stringify({ offset: 9, updatedAt: 1 }));
+    assert.deepEqual((await listLiveFiles(root, 'reports')).map((x) => path.basename(x)), [f(3, 0, 9)]);
   });
 });

@@ -1,109 +1,54 @@
 /**
- * The commit protocol survives a crash at every step: each test runs the protocol up to a step (what a kill -9
- * would leave on disk), then runs recovery, and checks that readers see each record exactly once (or not at all if
- * the batch was not decided) and that the checkpoint says so.
+ * The commit protocol survives a crash at every step, and a writer racing or outliving another, on a local lake
+ * (protocol-suite.ts; s3-ceph.test.ts runs the same cases on Ceph RGW).
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { LakeWriter, listLiveFiles, type StagedBatch } from '../../src/lake/index.ts';
+import { lakeFilesFor, LakeWriter } from '../../src/lake/index.ts';
+import { listAll } from '../../src/objectstore/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { SampleFleet } from './fixtures/sample.ts';
-import { byId, countRows, recordsOf, reportsInLake } from './helpers.ts';
+import { byId, recordsOf, reportsInLake } from './helpers.ts';
+import { protocolSuite } from './protocol-suite.ts';
 
-describe('lake commit protocol: recovery from every crash point', () => {
+describe('lake commit protocol on a local directory: crash points and concurrent writers', () => {
   const tmp = tempDir('dw-lake-recovery-');
   after(() => tmp.cleanup());
-  // Two hours in one batch, so a batch has two files and a crash can fall between their renames.
-  const reports = new SampleFleet({ drones: 25, seed: 21, start: Date.UTC(2025, 0, 15, 9, 59, 40) }).reports(400);
   let n = 0;
+  protocolSuite({
+    lake: () => path.join(tmp.dir, `case-${++n}`),
+    files: (location) => lakeFilesFor(location),
+    scratchDir: path.join(tmp.dir, 'scratch'),
+  });
+});
 
-  async function scenario(crash: (w: LakeWriter, b: StagedBatch) => Promise<void>): Promise<{ root: string; batch: StagedBatch; report: { rolledForward: number; discarded: number } }> {
-    const root = path.join(tmp.dir, `case-${++n}`);
-    const before = await LakeWriter.open(root);
-    await before.write('reports', 2, recordsOf(reports.slice(0, 100), 0)); // an earlier, complete batch
-    const batch = await before.stage('reports', 2, recordsOf(reports.slice(100), 100));
-    assert.equal(batch.files.length, 2);
-    await crash(before, batch);
-    await before.close(); // the process is gone: nothing after this point runs
-    const after = await LakeWriter.open(root);
-    const report = await after.recover('reports', 2);
-    await after.close();
-    assert.deepEqual(readdirSync(path.join(root, '_staging', 'reports')), [], 'no staging left after recovery');
-    return { root, batch, report };
-  }
+describe('lake commit protocol: lakes written by the file-system protocol', () => {
+  const tmp = tempDir('dw-lake-legacy-');
+  after(() => tmp.cleanup());
 
-  async function checkpointOf(root: string): Promise<number | undefined> {
+  it('rolls back a batch interrupted mid-rename, so that its files never show up next to the rewritten records', async () => {
+    const root = path.join(tmp.dir, 'lake');
+    const reports = new SampleFleet({ drones: 10, seed: 3 }).reports(210);
+    // What the old protocol left: checkpoint 99, a COMMIT for [100, 199] whose file was renamed into place.
     const w = await LakeWriter.open(root);
-    try {
-      return await w.checkpoint('reports', 2);
-    } finally {
-      await w.close();
-    }
-  }
-
-  it('crash after staging (no COMMIT): the batch is dropped, the earlier one stays', async () => {
-    const { root, report } = await scenario(async () => {});
-    assert.deepEqual(report, { rolledForward: 0, discarded: 1 });
-    assert.equal(await countRows(root, 'reports'), 100);
-    assert.equal(await checkpointOf(root), 99);
-  });
-
-  it('crash right after the COMMIT marker: recovery publishes the batch and advances the checkpoint', async () => {
-    const { root, report } = await scenario(async (w, b) => w.writeMarker(b));
-    assert.deepEqual(report, { rolledForward: 1, discarded: 0 });
-    assert.deepStrictEqual(byId(await reportsInLake(root), (r) => r.reportId), byId(reports, (r) => r.reportId));
-    assert.equal(await checkpointOf(root), 399);
-  });
-
-  it('crash between the renames of one batch: the rest is moved, nothing twice', async () => {
-    const { root, batch } = await scenario(async (w, b) => {
-      await w.writeMarker(b);
-      const f = b.files[0]!;
-      await w.store.ensureDir(path.posix.dirname(f.dst));
-      await w.store.rename(`${b.stagingKey}/${f.src}`, f.dst);
-    });
-    assert.equal((await listLiveFiles(root, 'reports')).length, 2 + 1); // batch 0-99 lies in hour 09 only
-    assert.equal(await countRows(root, 'reports'), 400);
-    assert.deepStrictEqual(byId(await reportsInLake(root), (r) => r.reportId), byId(reports, (r) => r.reportId));
-    assert.equal(await checkpointOf(root), batch.lastOffset);
-  });
-
-  it('crash after the renames, before the checkpoint: recovery writes the checkpoint', async () => {
-    const { root } = await scenario(async (w, b) => {
-      await w.writeMarker(b);
-      for (const f of b.files) {
-        await w.store.ensureDir(path.posix.dirname(f.dst));
-        await w.store.rename(`${b.stagingKey}/${f.src}`, f.dst);
-      }
-    });
-    assert.equal(await countRows(root, 'reports'), 400);
-    assert.equal(await checkpointOf(root), 399);
-  });
-
-  it('crash after the checkpoint, before cleanup: recovery is idempotent', async () => {
-    const { root, report } = await scenario(async (w, b) => {
-      await w.writeMarker(b);
-      await w.publish(b);
-    });
-    assert.deepEqual(report, { rolledForward: 1, discarded: 0 });
-    assert.equal(await countRows(root, 'reports'), 400);
-    assert.equal(await checkpointOf(root), 399);
-  });
-
-  it('recovery of one partition leaves the staging of other partitions alone, and never moves a checkpoint back', async () => {
-    const root = path.join(tmp.dir, 'partitions');
-    const w = await LakeWriter.open(root);
-    await w.write('reports', 1, recordsOf(reports.slice(0, 50), 1000));
-    const other = await w.stage('reports', 1, recordsOf(reports.slice(50, 80), 500)); // an old, stale range
-    await w.writeMarker(other);
-    const mine = await w.stage('reports', 2, recordsOf(reports.slice(80, 100), 0));
-    assert.deepEqual(await w.recover('reports', 2), { rolledForward: 0, discarded: 1 });
-    assert.ok(!readdirSync(path.join(root, '_staging', 'reports')).some((d) => d === path.posix.basename(mine.stagingKey)));
-    assert.equal(readdirSync(path.join(root, '_staging', 'reports')).length, 1);
-    assert.deepEqual(await w.recover('reports'), { rolledForward: 1, discarded: 0 });
-    assert.equal(await w.checkpoint('reports', 1), 1049);
+    await w.write('reports', 0, recordsOf(reports.slice(0, 100), 0));
+    const old = await w.stage('reports', 0, recordsOf(reports.slice(100, 200), 100));
+    const dst = old.files[0]!.dst;
+    await w.store.putFile(dst, old.files[0]!.src);
+    const staging = '_staging/reports/batch-p0000-0000000000100-0000000000199-abc123';
+    await w.store.put(`${staging}/COMMIT`, JSON.stringify({ version: 1, kind: 'batch', table: 'reports', partition: 0, firstOffset: 100, lastOffset: 199,
+      files: [{ src: '1.parquet', dst, rows: 100 }], deletes: [], checkpoint: true }));
+    await w.store.put(`${staging}/1.parquet`, 'staged bytes');
+    await w.discard(old);
+    const rec = await w.recover('reports', 0);
+    assert.deepEqual(rec, { checkpoint: 99, pending: undefined, pruned: 0 });
+    assert.equal(await w.store.head(dst), undefined, 'the renamed file of the undecided batch is gone');
+    assert.deepEqual((await listAll(w.store, '_staging/')).objects, [], 'and the staging directory');
+    // The records come back from the stream in other batches, one overlapping the old range: each stored once.
+    await w.write('reports', 0, recordsOf(reports.slice(100, 150), 100));
+    await w.write('reports', 0, recordsOf(reports.slice(150), 150));
     await w.close();
+    assert.deepStrictEqual(byId(await reportsInLake(root), (r) => r.reportId), byId(reports, (r) => r.reportId));
   });
 });

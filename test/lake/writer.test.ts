@@ -75,7 +75,8 @@ describe('lake writer: layout, types and exact round trip', () => {
       'reports/date=2025-01-15/hour=09/p0003-0000000000001000-0000000000002999.parquet',
       'reports/date=2025-01-15/hour=10/p0003-0000000000001000-0000000000002999.parquet',
     ]);
-    assert.equal(readdirSync(path.join(root, '_staging', 'reports')).length, 0, 'staging is cleaned');
+    assert.equal(existsSync(path.join(root, '_commits')), false, 'the commit record is pruned once the batch is complete');
+    assert.deepEqual(readdirSync(path.join(root, '_checkpoints', 'reports', 'p0003')), ['0000000000002999.json'], 'the checkpoint says where the partition is');
     const files = await listLiveFiles(root, 'reports');
     assert.equal(files.length, 2);
     const schema = await duckRows(`SELECT name, type, logical_type FROM parquet_schema('${files[0]}') WHERE name <> 'duckdb_schema'`);

@@ -53,7 +53,9 @@ export function registerAlerts(program: Command): void {
 async function withService(config: Config, fn: (s: AlertService) => Promise<{ alert: Alert }>): Promise<void> {
   const paths = dataPaths(config);
   const store = openAlertStore({ dataDir: paths.dataDir, dedupWindowMs: config.alerts.dedupWindowMs });
-  const stream = await openStream(config.stream.url, { dataDir: paths.dataDir, sync: config.stream.sync });
+  const stream = await openStream(config.stream.url, {
+    dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas,
+  });
   try {
     await stream.ensureTopic(TOPICS.alerts, { ...DEFAULT_TOPIC_CONFIG.alerts, partitions: config.stream.partitions });
     const { alert } = await fn(new AlertService({ store, stream }));

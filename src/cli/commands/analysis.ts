@@ -1,16 +1,17 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { AnalysisService, EXPORT_FORMATS, encodeRows, getStat, listStats, openSavedQueryStore, type ExportFormat, type StatParams } from '../../analysis/index.ts';
 import { dataPaths, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { formatResult, localLakeFiles, type QueryCursor } from '../../lake/index.ts';
+import { formatResult, lakeFilesFor, type QueryCursor } from '../../lake/index.ts';
 import { createProgressBar } from '../../util/progress.ts';
 import { formatOption, type OutputFormat } from '../format.ts';
 import { configFrom, intOption, numberOption, untilSignal } from './common.ts';
 
 function openAnalysis(config: Config, withSaved = false): AnalysisService {
   const paths = dataPaths(config);
-  return new AnalysisService({ source: localLakeFiles(paths.lake), config: config.analysis, ...(withSaved ? { saved: openSavedQueryStore(paths.dataDir) } : {}) });
+  return new AnalysisService({ source: lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: config.lake.cacheBytes }), config: config.analysis, ...(withSaved ? { saved: openSavedQueryStore(paths.dataDir) } : {}) });
 }
 
 /** Runs `fn` with an AbortSignal that Ctrl-C (SIGINT/SIGTERM) fires: the query is interrupted, not the process killed. */
@@ -120,6 +121,8 @@ export function registerAnalysis(program: Command): void {
     .addOption(new Option('--no-progress', 'no progress display on stderr'))
     .action(async (o: { sql?: string; stat?: string; saved?: string; to: string; format?: ExportFormat; from?: string; until?: string; cell?: string; minutes?: string; limit?: string; timeout?: number; progress: boolean }, cmd: Command) => {
       const format = exportFormatOf(o.to, o.format);
+      // Checked before the query runs: otherwise the error would name the hidden temporary file written beside it.
+      if (!existsSync(path.dirname(path.resolve(o.to)))) throw new DwError('DW_CONFIG_INVALID', `--to ${o.to}: the directory ${path.dirname(path.resolve(o.to))} does not exist`, { status: 400 });
       const config = withLimits(configFrom(cmd), { ...(o.timeout !== undefined ? { timeout: o.timeout } : {}) });
       const analysis = openAnalysis(config, o.saved !== undefined);
       try {

@@ -14,7 +14,9 @@ export function registerDeadLetters(program: Command): void {
     .addOption(formatOption())
     .action(async (o: { limit: number; since?: Date; format: OutputFormat }, cmd: Command) => {
       const config = configFrom(cmd);
-      const stream = await openStream(config.stream.url, { dataDir: dataPaths(config).dataDir });
+      const stream = await openStream(config.stream.url, {
+        dataDir: dataPaths(config).dataDir, tenant: config.tenant, replicas: config.stream.replicas,
+      });
       try {
         await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
         const letters = await listDeadLetters(stream, { limit: o.limit, ...(o.since ? { since: o.since.getTime() } : {}) });

@@ -1,20 +1,81 @@
 import { Option, type Command } from 'commander';
-import { dataPaths } from '../../config/index.ts';
-import { compactLake } from '../../lake/index.ts';
-import { configFrom, intOption } from './common.ts';
+import { dataPaths, lakeRetentionDays } from '../../config/index.ts';
+import { DwError } from '../../errors/index.ts';
+import { applyRetention, compactLake, lakeStats, LAKE_TABLES, withLakeStore, type LakeTable } from '../../lake/index.ts';
+import { formatOption, printRows, type OutputFormat } from '../format.ts';
+import { configFrom, dateOption, intOption, numberOption } from './common.ts';
 
+/** `compact`, `lake stats` and `lake retention`: housekeeping of the lake, wherever it lives (`--lake`). */
 export function registerLake(program: Command): void {
   program
     .command('compact')
     .description('merge small Parquet files of each hour partition into one (readers never see a partial state)')
     .addOption(new Option('--min-files <n>', 'compact a partition from this many files').argParser(intOption('--min-files', 2)))
-    .addOption(new Option('--older-than <seconds>', 'only files older than this (the archiver is done with them)').default(60).argParser(intOption('--older-than')))
+    .addOption(new Option('--older-than <seconds>', 'only files older than this (the archiver is done with them); merged inputs are deleted once the merged file is this old').default(60).argParser(intOption('--older-than')))
     .action(async (o: { minFiles?: number; olderThan: number }, cmd: Command) => {
       const config = configFrom(cmd);
-      const lakeRoot = dataPaths(config).lake;
-      for (const table of ['reports', 'alerts'] as const) {
-        const r = await compactLake(lakeRoot, { table, minFiles: o.minFiles ?? config.archive.compactMinFiles, olderThanMs: o.olderThan * 1000 });
-        process.stdout.write(`${table}: ${JSON.stringify(r)}\n`);
-      }
+      const paths = dataPaths(config);
+      await withLakeStore(paths.lake, async (store) => {
+        for (const table of LAKE_TABLES) {
+          const r = await compactLake(store, { table, minFiles: o.minFiles ?? config.archive.compactMinFiles, olderThanMs: o.olderThan * 1000, scratchDir: paths.lakeScratch });
+          process.stdout.write(`${table}: ${JSON.stringify(r)}\n`);
+        }
+      });
     });
+
+  const lake = program.command('lake').description('lake housekeeping: statistics and retention');
+
+  lake
+    .command('stats')
+    .description('per table: hour partitions, files, rows, bytes, compression ratio (from Parquet footers; nothing is downloaded)')
+    .addOption(new Option('--from <iso>', 'only hour partitions from this time').argParser(dateOption('--from')))
+    .addOption(new Option('--to <iso>', 'only hour partitions up to this time').argParser(dateOption('--to')))
+    .addOption(formatOption())
+    .action(async (o: { from?: Date; to?: Date; format: OutputFormat }, cmd: Command) => {
+      const paths = dataPaths(configFrom(cmd));
+      const stats = await lakeStats(paths.lake, { range: { ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) } });
+      if (o.format === 'table') process.stdout.write(`lake: ${stats.location}\n`);
+      printRows(stats.tables.map((t) => ({
+        table: t.table, partitions: t.partitions, files: t.files, rows: t.rows, bytes: t.bytes, uncompressed_bytes: t.uncompressedBytes,
+        compression_ratio: round(t.compressionRatio, 2), bytes_per_row: round(t.bytesPerRow, 1), oldest: t.oldest ?? null, newest: t.newest ?? null,
+        hidden_files: t.hiddenFiles, hidden_bytes: t.hiddenBytes,
+      })), o.format);
+    });
+
+  lake
+    .command('retention')
+    .description('delete hour partitions older than each table\'s retention (lake.reportsRetentionDays, lake.alertsRetentionDays)')
+    .addOption(new Option('--dry-run', 'list what would be deleted, delete nothing'))
+    .addOption(new Option('--reports-days <days>', 'retention of reports (default: lake.reportsRetentionDays)').argParser(numberOption('--reports-days')))
+    .addOption(new Option('--alerts-days <days>', 'retention of alert events (default: lake.alertsRetentionDays)').argParser(numberOption('--alerts-days')))
+    .addOption(formatOption())
+    .action(async (o: { dryRun?: boolean; reportsDays?: number; alertsDays?: number; format: OutputFormat }, cmd: Command) => {
+      const config = configFrom(cmd);
+      const configured = lakeRetentionDays(config);
+      const days: Partial<Record<LakeTable, number>> = {
+        ...configured, ...(o.reportsDays !== undefined ? { reports: o.reportsDays } : {}), ...(o.alertsDays !== undefined ? { alerts: o.alertsDays } : {}),
+      };
+      if (Object.keys(days).length === 0) {
+        throw new DwError('DW_CONFIG_INVALID', 'no retention configured: give --reports-days / --alerts-days or set lake.reportsRetentionDays / lake.alertsRetentionDays', { status: 400 });
+      }
+      const rows: Record<string, unknown>[] = [];
+      await withLakeStore(dataPaths(config).lake, async (store) => {
+        for (const table of LAKE_TABLES) {
+          const d = days[table];
+          if (d === undefined) {
+            process.stderr.write(`${table}: kept (no retention configured)\n`);
+            continue;
+          }
+          const r = await applyRetention(store, { table, maxAgeDays: d, dryRun: o.dryRun === true });
+          process.stderr.write(`${table}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.partitions.length} hour partitions, ${r.files} files, ${r.bytes} bytes (before ${r.cutoff})\n`);
+          for (const p of r.partitions) rows.push({ table, partition: p.dir, files: p.files, bytes: p.bytes, action: o.dryRun ? 'would delete' : 'deleted' });
+        }
+      });
+      printRows(rows, o.format);
+    });
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
 }

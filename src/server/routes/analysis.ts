@@ -81,7 +81,10 @@ async function sendAnswer(analysis: AnalysisApi, req: FastifyRequest, reply: Fas
     const file = path.join(dir, 'result.parquet');
     try {
       const sql = a.limit !== undefined ? limited(a.sql, Math.min(a.limit, analysis.limits.maxRows)) : a.sql;
-      const { rows } = await analysis.exportToFile(sql, file, 'parquet', { signal, ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}) });
+      // A query answer (with a row limit) runs under the query time limit, as in the other formats; exportToFile on its
+      // own would apply the export limit (none by default).
+      const timeoutMs = a.limit !== undefined ? Math.min(a.timeoutMs ?? analysis.limits.timeoutMs, analysis.limits.timeoutMs) : a.timeoutMs;
+      const { rows } = await analysis.exportToFile(sql, file, 'parquet', { signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
       const body = createReadStream(file);
       body.on('close', () => void fsp.rm(dir, { recursive: true, force: true }));
       return reply.header('content-type', MEDIA_TYPES.parquet).header('x-dronewatch-row-count', String(rows)).send(body);
@@ -92,6 +95,9 @@ async function sendAnswer(analysis: AnalysisApi, req: FastifyRequest, reply: Fas
   }
   const startedAt = performance.now();
   const cursor = await run({ ...(a.limit !== undefined ? { limit: a.limit } : {}), ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}), signal });
+  // The cursor holds a connection until it is read to the end; a client gone before its answer starts never reads it.
+  signal.addEventListener('abort', () => cursor.cancel(), { once: true });
+  if (signal.aborted) cursor.cancel();
   const encoding = a.format === 'json' ? (a.download ? 'json' : 'envelope') : a.format;
   reply.header('content-type', MEDIA_TYPES[encoding]);
   return reply.send(Readable.from(encodeRows(cursor, encoding, { startedAt })));

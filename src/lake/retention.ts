@@ -1,0 +1,99 @@
+import { listAll, type ObjectStore } from '../objectstore/index.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
+import { hourStartMs, type LakeTable } from './layout.ts';
+import { listDates } from './live-files.ts';
+import { withLakeStore, type LakeLocationOrStore } from './store.ts';
+
+/**
+ * Retention: hour partitions whose every row is older than the table's retention period are deleted whole (legal
+ * retention periods are per table: reports and alerts are configured apart). Before deleting, the cutoff is written
+ * to `_retention/<table>.json`; a compaction that uploads a merged file into a condemned hour afterwards sees it and
+ * deletes its file again, so a merge racing with retention cannot bring rows back.
+ */
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export interface RetentionOptions {
+  table: LakeTable;
+  /** Rows older than this many days go (whole hours: an hour goes once its end is that old). */
+  maxAgeDays: number;
+  /** List what would go, delete nothing. */
+  dryRun?: boolean;
+  /** Clock, epoch ms. */
+  now?: number;
+  logger?: Logger;
+}
+
+export interface RetentionPartition {
+  /** Hour directory key, e.g. `reports/date=2025-01-15/hour=10`. */
+  dir: string;
+  date: string;
+  hour: string;
+  /** Objects in it (data files, including merged-away ones not yet swept). */
+  files: number;
+  bytes: number;
+}
+
+export interface RetentionResult {
+  table: LakeTable;
+  /** Hours ending at or before this instant go. */
+  cutoff: string;
+  dryRun: boolean;
+  partitions: RetentionPartition[];
+  files: number;
+  bytes: number;
+}
+
+export function retentionKey(table: LakeTable): string {
+  return `_retention/${table}.json`;
+}
+
+/** The last cutoff retention applied to a table (epoch ms), if any. */
+export async function readRetentionCutoff(store: ObjectStore, table: LakeTable): Promise<number | undefined> {
+  const buf = await store.get(retentionKey(table));
+  if (!buf) return undefined;
+  try {
+    const before = (JSON.parse(buf.toString('utf8')) as { before?: unknown }).before;
+    return typeof before === 'number' && Number.isFinite(before) ? before : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What retention removes (or, with dryRun, would remove) from one table. */
+export async function applyRetention(lake: LakeLocationOrStore, opts: RetentionOptions): Promise<RetentionResult> {
+  if (!(opts.maxAgeDays > 0)) throw new RangeError(`retention: maxAgeDays must be positive, got ${opts.maxAgeDays}`);
+  const logger = opts.logger ?? silentLogger;
+  const cutoff = Math.floor(((opts.now ?? Date.now()) - opts.maxAgeDays * DAY_MS) / HOUR_MS) * HOUR_MS;
+  return withLakeStore(lake, async (store) => {
+    const result: RetentionResult = { table: opts.table, cutoff: new Date(cutoff).toISOString(), dryRun: opts.dryRun === true, partitions: [], files: 0, bytes: 0 };
+    const condemned: string[][] = [];
+    for (const date of await listDates(store, opts.table, { to: new Date(cutoff - 1) })) {
+      const byHour = new Map<string, { keys: string[]; bytes: number }>();
+      const prefix = `${opts.table}/date=${date}/`;
+      for (const o of (await listAll(store, prefix)).objects) {
+        const dir = o.key.slice(prefix.length).split('/')[0]!;
+        if (!dir.startsWith('hour=')) continue;
+        const start = hourStartMs({ date, hour: dir.slice(5) });
+        if (Number.isNaN(start) || start + HOUR_MS > cutoff) continue;
+        const h = byHour.get(dir) ?? { keys: [], bytes: 0 };
+        h.keys.push(o.key);
+        h.bytes += o.size;
+        byHour.set(dir, h);
+      }
+      for (const [dir, h] of byHour) {
+        result.partitions.push({ dir: `${prefix}${dir}`, date, hour: dir.slice(5), files: h.keys.length, bytes: h.bytes });
+        result.files += h.keys.length;
+        result.bytes += h.bytes;
+        condemned.push(h.keys);
+      }
+    }
+    if (!result.dryRun) {
+      await store.put(retentionKey(opts.table), JSON.stringify({ before: cutoff, at: Date.now(), maxAgeDays: opts.maxAgeDays }));
+      for (const keys of condemned) await store.deleteMany(keys);
+      if (result.files > 0) logger.info({ table: opts.table, cutoff: result.cutoff, partitions: result.partitions.length, files: result.files, bytes: result.bytes }, 'lake: retention deleted old partitions');
+    }
+    return result;
+  });
+}

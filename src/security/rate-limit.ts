@@ -1,0 +1,49 @@
+/**
+ * Failed-login limiter: a sliding window of failures per key (the account, and separately the client address), so
+ * password guessing is slowed both against one account and from one address spraying many. Success does not reset
+ * the address counter (an attacker with one valid account must not unlock guessing on others). In memory: each API
+ * process limits on its own, which bounds the rate per process; documented in docs/security.md.
+ */
+export interface LoginLimits {
+  /** Failures allowed per account within the window. */
+  perAccount: number;
+  /** Failures allowed per client address within the window. */
+  perAddress: number;
+  windowMs: number;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perAccount: 5, perAddress: 20, windowMs: 15 * 60_000 };
+
+export class LoginRateLimiter {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(private readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS, private readonly now: () => number = Date.now) {}
+
+  /** Seconds to wait before another attempt for this account/address, or 0 when allowed. */
+  retryAfterSeconds(account: string, address: string): number {
+    const t = this.now();
+    const wait = (key: string, max: number): number => {
+      const xs = this.recent(key, t);
+      return xs.length >= max ? Math.ceil((xs[xs.length - max]! + this.limits.windowMs - t) / 1000) : 0;
+    };
+    return Math.max(wait(`a:${account}`, this.limits.perAccount), wait(`ip:${address}`, this.limits.perAddress));
+  }
+
+  recordFailure(account: string, address: string): void {
+    const t = this.now();
+    for (const key of [`a:${account}`, `ip:${address}`]) this.failures.set(key, [...this.recent(key, t), t]);
+    if (this.failures.size > 100_000) this.prune(t);
+  }
+
+  recordSuccess(account: string): void {
+    this.failures.delete(`a:${account}`);
+  }
+
+  private recent(key: string, t: number): number[] {
+    return (this.failures.get(key) ?? []).filter((x) => x > t - this.limits.windowMs);
+  }
+
+  private prune(t: number): void {
+    for (const [k, xs] of this.failures) if (!xs.some((x) => x > t - this.limits.windowMs)) this.failures.delete(k);
+  }
+}

@@ -1,0 +1,274 @@
+import Database from 'better-sqlite3';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DwError, type FieldError } from '../errors/index.ts';
+import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
+import { isRole, permissionsOf, type Permission, type Role } from './roles.ts';
+import { SECURITY_SCHEMA } from './store-schema.ts';
+import { newToken, tokenHash, tokenKind } from './tokens.ts';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface User {
+  id: string;
+  tenant: string;
+  username: string;
+  roles: Role[];
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface DroneCredential {
+  tenant: string;
+  /** `*` for a gateway: it may publish for every drone of its tenant (the simulator, a radio relay). */
+  droneId: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** Who is calling, resolved from a session, an API token or a drone credential. */
+export interface Principal {
+  kind: 'user' | 'drone';
+  /** User name, or `drone:<droneId>`: what the audit log records as the actor. */
+  name: string;
+  tenant: string;
+  roles: readonly Role[];
+  permissions: ReadonlySet<Permission>;
+  /** Drones: the drone it may publish as (`*` = any drone of the tenant). */
+  droneId?: string | undefined;
+  userId?: string | undefined;
+}
+
+export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
+const DRONE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+function invalid(field: string, reason: string): DwError {
+  const details: FieldError[] = [{ field, reason }];
+  return new DwError('DW_REQUEST_INVALID', `${field}: ${reason}`, { status: 400, details });
+}
+
+function notFound(what: string): DwError {
+  return new DwError('DW_NOT_FOUND', `${what} not found`, { status: 404 });
+}
+
+interface UserRow { id: string; tenant: string; username: string; roles: string; password_hash: string; disabled: number; created_at: string }
+
+const toUser = (r: UserRow): User => ({ id: r.id, tenant: r.tenant, username: r.username, roles: r.roles.split(',').filter(isRole), disabled: r.disabled === 1, createdAt: r.created_at });
+
+/**
+ * Tenants, officers, API tokens, sessions and drone credentials in `<dataDir>/security.db`. Secrets are stored as
+ * hashes only (scrypt for passwords, SHA-256 for random tokens); a token is shown once, when it is created.
+ * Every check reads the database, so a revocation or a disabled account takes effect on the next request.
+ */
+export class SecurityStore {
+  private constructor(private readonly db: Database.Database, private readonly scrypt: ScryptParams) {}
+
+  static open(dataDir: string, opts: { scrypt?: ScryptParams } = {}): SecurityStore {
+    mkdirSync(dataDir, { recursive: true });
+    const db = new Database(path.join(dataDir, 'security.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    db.exec(SECURITY_SCHEMA);
+    return new SecurityStore(db, opts.scrypt ?? DEFAULT_SCRYPT);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- tenants ----
+  createTenant(id: string, name = id): Tenant {
+    if (!TENANT_ID.test(id)) throw invalid('tenant', 'must be 1-63 characters: lower-case letters, digits, - and _');
+    if (this.getTenant(id)) throw new DwError('DW_CONFLICT', `tenant "${id}" exists already`, { status: 409 });
+    const createdAt = new Date().toISOString();
+    this.db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(id, name, createdAt);
+    return { id, name, createdAt };
+  }
+
+  /** Creates the tenant unless it exists (start-up of a single-tenant deployment). */
+  ensureTenant(id: string): Tenant {
+    return this.getTenant(id) ?? this.createTenant(id);
+  }
+
+  getTenant(id: string): Tenant | undefined {
+    const r = this.db.prepare<[string], { id: string; name: string; created_at: string }>('SELECT * FROM tenants WHERE id = ?').get(id);
+    return r ? { id: r.id, name: r.name, createdAt: r.created_at } : undefined;
+  }
+
+  listTenants(): Tenant[] {
+    return this.db.prepare<[], { id: string; name: string; created_at: string }>('SELECT * FROM tenants ORDER BY id').all().map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+  }
+
+  // ---- users ----
+  async createUser(input: { tenant: string; username: string; roles: readonly string[]; password: string }): Promise<User> {
+    if (!USERNAME.test(input.username)) throw invalid('username', 'must be 1-64 characters: lower-case letters, digits, . _ @ -');
+    if (input.roles.length === 0 || !input.roles.every(isRole)) throw invalid('roles', 'must be one or more of officer, analyst, supervisor, admin');
+    if (input.password.length < 12) throw invalid('password', 'must be at least 12 characters');
+    if (!this.getTenant(input.tenant)) throw invalid('tenant', `unknown tenant "${input.tenant}"`);
+    if (this.findUser(input.username)) throw new DwError('DW_CONFLICT', `user "${input.username}" exists already`, { status: 409 });
+    const hash = await hashPassword(input.password, this.scrypt);
+    const id = randomUUID();
+    const createdAt = new Date().toISOString();
+    this.db.prepare('INSERT INTO users (id, tenant, username, roles, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)')
+      .run(id, input.tenant, input.username, [...new Set(input.roles)].join(','), hash, createdAt);
+    return this.getUser(input.username);
+  }
+
+  findUser(username: string): User | undefined {
+    const r = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?').get(username);
+    return r ? toUser(r) : undefined;
+  }
+
+  getUser(username: string): User {
+    const u = this.findUser(username);
+    if (!u) throw notFound(`user "${username}"`);
+    return u;
+  }
+
+  listUsers(tenant?: string): User[] {
+    const rows = tenant === undefined
+      ? this.db.prepare<[], UserRow>('SELECT * FROM users ORDER BY tenant, username').all()
+      : this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE tenant = ? ORDER BY username').all(tenant);
+    return rows.map(toUser);
+  }
+
+  countUsers(): number {
+    return this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM users').get()!.n;
+  }
+
+  /** Disabling also ends the user's sessions and API tokens at once. */
+  setDisabled(username: string, disabled: boolean): User {
+    const u = this.getUser(username);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, u.id);
+      if (disabled) this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(u.id);
+    })();
+    return this.getUser(username);
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    if (password.length < 12) throw invalid('password', 'must be at least 12 characters');
+    const u = this.getUser(username);
+    const hash = await hashPassword(password, this.scrypt);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(hash, u.id);
+      this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(u.id);
+    })();
+  }
+
+  /** The user when the password matches and the account is enabled. Costs one scrypt whether or not the user exists. */
+  async checkPassword(username: string, password: string): Promise<User | undefined> {
+    const r = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?').get(username);
+    // A dummy hash for unknown users: the answer takes as long as for a wrong password (no user enumeration by timing).
+    const ok = await verifyPassword(password, r?.password_hash ?? DUMMY_HASH.get(this.scrypt));
+    return r && ok && r.disabled === 0 ? toUser(r) : undefined;
+  }
+
+  // ---- sessions ----
+  /** A browser session: the cookie value (secret) and its CSRF token (sent back in a header on every change). */
+  createSession(user: User, ttlMs: number): { token: string; csrf: string; expiresAt: number } {
+    const token = newToken('sess');
+    const csrf = randomBytes(32).toString('base64url');
+    const expiresAt = Date.now() + ttlMs;
+    this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(Date.now());
+    this.db.prepare('INSERT INTO sessions (hash, user_id, csrf, expires_at) VALUES (?, ?, ?, ?)').run(tokenHash(token), user.id, csrf, expiresAt);
+    return { token, csrf, expiresAt };
+  }
+
+  resolveSession(token: string): { principal: Principal; csrf: string } | undefined {
+    if (tokenKind(token) !== 'sess') return undefined;
+    const r = this.db.prepare<[string, number], UserRow & { csrf: string }>(
+      'SELECT u.*, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ? AND s.expires_at > ? AND u.disabled = 0',
+    ).get(tokenHash(token), Date.now());
+    return r ? { principal: userPrincipal(toUser(r)), csrf: r.csrf } : undefined;
+  }
+
+  deleteSession(token: string): void {
+    this.db.prepare('DELETE FROM sessions WHERE hash = ?').run(tokenHash(token));
+  }
+
+  // ---- API tokens ----
+  createApiToken(username: string, name: string): { id: string; token: string } {
+    const u = this.getUser(username);
+    const token = newToken('api');
+    const id = randomUUID();
+    this.db.prepare('INSERT INTO api_tokens (id, user_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)').run(id, u.id, name, tokenHash(token), new Date().toISOString());
+    return { id, token };
+  }
+
+  listApiTokens(username: string): { id: string; name: string; createdAt: string; revokedAt: string | null }[] {
+    const u = this.getUser(username);
+    return this.db.prepare<[string], { id: string; name: string; created_at: string; revoked_at: string | null }>('SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY created_at')
+      .all(u.id).map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at }));
+  }
+
+  revokeApiToken(id: string): void {
+    if (this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes === 0) throw notFound(`API token ${id}`);
+  }
+
+  // ---- drones ----
+  /** Issues a drone's credential (replacing any previous one: re-registering rotates it). */
+  registerDrone(tenant: string, droneId: string): { token: string } {
+    if (!this.getTenant(tenant)) throw invalid('tenant', `unknown tenant "${tenant}"`);
+    if (droneId !== '*' && !DRONE_ID.test(droneId)) throw invalid('droneId', 'must be 1-64 characters: letters, digits, . _ : -');
+    const token = newToken('drone');
+    this.db.prepare(`INSERT INTO drones (tenant, drone_id, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)
+      ON CONFLICT (tenant, drone_id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at, revoked_at = NULL`)
+      .run(tenant, droneId, tokenHash(token), new Date().toISOString());
+    return { token };
+  }
+
+  revokeDrone(tenant: string, droneId: string): void {
+    if (this.db.prepare('UPDATE drones SET revoked_at = ? WHERE tenant = ? AND drone_id = ? AND revoked_at IS NULL').run(new Date().toISOString(), tenant, droneId).changes === 0) {
+      throw notFound(`drone credential ${tenant}/${droneId}`);
+    }
+  }
+
+  listDrones(tenant: string): DroneCredential[] {
+    return this.db.prepare<[string], { tenant: string; drone_id: string; created_at: string; revoked_at: string | null }>('SELECT tenant, drone_id, created_at, revoked_at FROM drones WHERE tenant = ? ORDER BY drone_id')
+      .all(tenant).map((r) => ({ tenant: r.tenant, droneId: r.drone_id, createdAt: r.created_at, revokedAt: r.revoked_at }));
+  }
+
+  /** Resolves a bearer token (API token or drone credential) to its principal, or undefined if unknown/revoked. */
+  resolveBearer(token: string): Principal | undefined {
+    const kind = tokenKind(token);
+    if (kind === 'api') {
+      const r = this.db.prepare<[string], UserRow>('SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND t.revoked_at IS NULL AND u.disabled = 0').get(tokenHash(token));
+      return r ? userPrincipal(toUser(r)) : undefined;
+    }
+    if (kind === 'drone') {
+      const r = this.db.prepare<[string], { tenant: string; drone_id: string }>('SELECT tenant, drone_id FROM drones WHERE hash = ? AND revoked_at IS NULL').get(tokenHash(token));
+      if (!r) return undefined;
+      return {
+        kind: 'drone', name: r.drone_id === '*' ? 'gateway' : `drone:${r.drone_id}`, tenant: r.tenant, roles: [],
+        permissions: new Set<Permission>(r.drone_id === '*' ? ['ingest:any-drone'] : []), droneId: r.drone_id,
+      };
+    }
+    return undefined;
+  }
+}
+
+export function userPrincipal(u: User): Principal {
+  return { kind: 'user', name: u.username, tenant: u.tenant, roles: u.roles, permissions: permissionsOf(u.roles), userId: u.id };
+}
+
+/** One dummy scrypt hash per parameter set, computed once, for constant-time answers about unknown users. */
+const DUMMY_HASH = {
+  cache: new Map<string, string>(),
+  get(p: ScryptParams): string {
+    const key = `${p.log2N}/${p.r}/${p.p}`;
+    let h = this.cache.get(key);
+    if (!h) {
+      h = ['scrypt', p.log2N, p.r, p.p, randomBytes(16).toString('base64url'), randomBytes(32).toString('base64url')].join('$');
+      this.cache.set(key, h);
+    }
+    return h;
+  },
+};

@@ -1,0 +1,86 @@
+import type { FastifyRequest } from 'fastify';
+import type { AuditAction, Permission } from '../../security/index.ts';
+
+/**
+ * Who may call what, in one table: every `/v1/` route must have an entry, or the server refuses to start (a route
+ * nobody classified is a hole, so the default is to fail closed). Routes outside `/v1/` are the dashboard's static
+ * files and `/health`: public, they hold no data.
+ *
+ * - `permission`: the principal's roles must grant it;
+ * - `drone`: a drone credential (or a gateway), never an officer;
+ * - `authenticated`: any logged-in principal (its own profile, logout);
+ * - `public`: login itself.
+ * `audit`: what the access discloses or changes, recorded before the handler runs (an attempt is logged even if the
+ * handler then fails). Accesses refused for lack of a role are recorded as `access.denied`.
+ */
+export type Access =
+  | { kind: 'permission'; permission: Permission }
+  | { kind: 'drone' }
+  | { kind: 'authenticated' }
+  | { kind: 'public' };
+
+export interface AuditSpec {
+  action: AuditAction;
+  target?: (req: FastifyRequest) => string | undefined;
+  details?: (req: FastifyRequest) => Record<string, unknown>;
+}
+
+export interface RouteRule {
+  access: Access;
+  audit?: AuditSpec;
+}
+
+const perm = (permission: Permission, audit?: AuditSpec): RouteRule => ({ access: { kind: 'permission', permission }, ...(audit ? { audit } : {}) });
+const param = (name: string) => (req: FastifyRequest): string | undefined => (req.params as Record<string, string | undefined>)[name];
+const body = (req: FastifyRequest): Record<string, unknown> => (typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {});
+const query = (req: FastifyRequest): Record<string, unknown> => ({ ...(req.query as Record<string, unknown>) });
+
+export const ACCESS: Record<string, RouteRule> = {
+  'POST /v1/reports': { access: { kind: 'drone' } },
+
+  'GET /v1/alerts': perm('alerts:read', { action: 'alert.list', details: query }),
+  'GET /v1/alerts/stream': perm('alerts:read', { action: 'feed.subscribe' }),
+  'GET /v1/alerts/reaction-time': perm('reaction-time:read', { action: 'reaction-time.read' }),
+  'GET /v1/alerts/:id': perm('alerts:read', { action: 'alert.read', target: param('id') }),
+  'POST /v1/alerts/:id/ack': perm('alerts:act', { action: 'alert.acknowledge', target: param('id'), details: (r) => ({ note: body(r).note ?? null }) }),
+  'POST /v1/alerts/:id/assign': perm('alerts:assign', { action: 'alert.assign', target: param('id'), details: (r) => ({ assignee: body(r).assignee }) }),
+  'POST /v1/alerts/:id/resolve': perm('alerts:act', { action: 'alert.resolve', target: param('id'), details: (r) => ({ note: body(r).note ?? null }) }),
+
+  'GET /v1/fleet': perm('fleet:read', { action: 'fleet.read' }),
+  'GET /v1/fleet/drones/:id/track': perm('fleet:read', { action: 'fleet.read', target: param('id') }),
+  'GET /v1/fleet/stream': perm('fleet:read', { action: 'fleet.read', target: () => 'stream' }),
+  'GET /v1/dashboard/config': { access: { kind: 'authenticated' } },
+
+  'GET /v1/dead-letters': perm('analysis:query', { action: 'dead-letters.read', details: query }),
+
+  'GET /v1/stats': perm('analysis:query'),
+  'GET /v1/stats/:name': perm('analysis:query', { action: 'stat.run', target: param('name'), details: query }),
+  'POST /v1/query': perm('analysis:query', { action: 'query.run', details: (r) => ({ sql: body(r).sql, format: body(r).format ?? null }) }),
+  'POST /v1/export': perm('analysis:export', { action: 'export', details: (r) => ({ sql: body(r).sql, format: body(r).format }) }),
+  'GET /v1/queries': perm('analysis:query'),
+  'POST /v1/queries': perm('analysis:query', { action: 'saved-query.save', target: (r) => String(body(r).name ?? ''), details: (r) => ({ sql: body(r).sql }) }),
+  'PUT /v1/queries/:name': perm('analysis:query', { action: 'saved-query.save', target: param('name'), details: (r) => ({ sql: body(r).sql }) }),
+  'GET /v1/queries/:name': perm('analysis:query'),
+  'DELETE /v1/queries/:name': perm('analysis:query', { action: 'saved-query.delete', target: param('name') }),
+  'GET /v1/queries/:name/result': perm('analysis:query', { action: 'saved-query.run', target: param('name'), details: query }),
+
+  'POST /v1/auth/login': { access: { kind: 'public' } },
+  'POST /v1/auth/logout': { access: { kind: 'authenticated' } },
+  'GET /v1/auth/me': { access: { kind: 'authenticated' } },
+
+  'GET /v1/audit': perm('audit:read', { action: 'audit.read', details: query }),
+  'GET /v1/audit/verify': perm('audit:read', { action: 'audit.read', target: () => 'verify' }),
+  'GET /v1/users': perm('users:manage'),
+  'POST /v1/users': perm('users:manage', { action: 'user.create', target: (r) => String(body(r).username ?? ''), details: (r) => ({ roles: body(r).roles }) }),
+  'POST /v1/users/:username/disable': perm('users:manage', { action: 'user.disable', target: param('username') }),
+  'POST /v1/users/:username/enable': perm('users:manage', { action: 'user.enable', target: param('username') }),
+  'GET /v1/drones': perm('drones:manage'),
+  'POST /v1/drones': perm('drones:manage', { action: 'drone.register', target: (r) => String(body(r).droneId ?? '') }),
+  'DELETE /v1/drones/:droneId': perm('drones:manage', { action: 'drone.revoke', target: param('droneId') }),
+};
+
+/** The rule of a route, or undefined for a `/v1/` route nobody classified. */
+export function ruleOf(method: string, url: string): RouteRule | undefined {
+  if (!url.startsWith('/v1/')) return method === 'GET' || method === 'HEAD' ? { access: { kind: 'public' } } : undefined;
+  return ACCESS[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DwError } from '../../errors/index.ts';
+import { LoginRateLimiter, safeEqual, type AuditLog, type Principal, type SecurityStore } from '../../security/index.ts';
+import { ruleOf, type RouteRule } from './access.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling (null before authentication, and on public routes without credentials). */
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    dwAccess?: RouteRule;
+  }
+}
+
+export interface AuthDeps {
+  security: SecurityStore;
+  audit: AuditLog;
+  limiter?: LoginRateLimiter;
+  /** Browser sessions last this long (absolute). Default 12 h: one shift. */
+  sessionTtlMs?: number;
+  /** Cookies get `Secure` (HTTPS only). On when the server runs TLS. */
+  secureCookies?: boolean;
+}
+
+export const SESSION_COOKIE = 'dw_session';
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function authRequired(): DwError {
+  return new DwError('DW_AUTH_REQUIRED', 'authentication required: log in (POST /v1/auth/login) or send a bearer token', { status: 401 });
+}
+
+function cookieValue(req: FastifyRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+/** Resolves the caller: a bearer token (API token, drone credential) or the session cookie (with its CSRF token). */
+function authenticate(deps: AuthDeps, req: FastifyRequest): { principal: Principal; csrf?: string } | undefined {
+  const auth = req.headers.authorization;
+  if (auth !== undefined) {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    const principal = m ? deps.security.resolveBearer(m[1]!) : undefined;
+    // A bad bearer token is an error even when a cookie is present: the caller meant the token.
+    if (!principal) throw new DwError('DW_AUTH_REQUIRED', 'invalid, expired or revoked bearer token', { status: 401 });
+    return { principal };
+  }
+  const session = cookieValue(req, SESSION_COOKIE);
+  return session ? deps.security.resolveSession(session) : undefined;
+}
+
+/**
+ * Installs authentication, authorisation and the audit trail on a server, before any route is registered: every
+ * route then gets its rule from the access table (src/server/auth/access.ts), and a `/v1/` route without one makes
+ * registration fail. Not a plugin on purpose: its hooks must apply to the whole server, not to one encapsulated scope.
+ */
+export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'OPTIONS') continue;
+      const rule = ruleOf(method, route.url);
+      if (!rule) throw new Error(`route ${method} ${route.url} has no access rule: add it to src/server/auth/access.ts`);
+      route.config = { ...(route.config as object | undefined), dwAccess: rule };
+    }
+  });
+
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    const rule = req.routeOptions.config?.dwAccess;
+    if (!rule) return; // unknown URL: the 404 handler answers
+    const who = authenticate(deps, req);
+    req.principal = who?.principal ?? null;
+    const access = rule.access;
+    if (access.kind === 'public') return;
+    if (!who) throw authRequired();
+    const p = who.principal;
+    if (who.csrf !== undefined && UNSAFE.has(req.method)) {
+      const sent = req.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !safeEqual(sent, who.csrf)) {
+        throw new DwError('DW_AUTH_CSRF', 'missing or wrong x-csrf-token header (changes made with a session cookie need the token the login answered with)', { status: 403 });
+      }
+    }
+    if (access.kind === 'authenticated') return;
+    if (access.kind === 'drone') {
+      if (p.kind !== 'drone') throw denied(deps, req, p, 'report ingestion takes a drone or gateway credential');
+      return;
+    }
+    if (!p.permissions.has(access.permission)) throw denied(deps, req, p, `your roles (${p.roles.join(', ') || 'none'}) do not grant ${access.permission}`);
+  });
+
+  // After body parsing and validation: the audit entry can say exactly what was asked (the SQL, the note...).
+  app.addHook('preHandler', async (req: FastifyRequest) => {
+    const spec = req.routeOptions.config?.dwAccess?.audit;
+    const p = req.principal;
+    if (!spec || !p) return;
+    deps.audit.append({ actor: p.name, tenant: p.tenant, action: spec.action, target: spec.target?.(req) ?? null, details: spec.details?.(req) ?? {}, ip: req.ip });
+  });
+}
+
+function denied(deps: AuthDeps, req: FastifyRequest, p: Principal, why: string): DwError {
+  deps.audit.append({ actor: p.name, tenant: p.tenant, action: 'access.denied', target: `${req.method} ${req.routeOptions.url ?? req.url}`, details: { reason: why }, ip: req.ip });
+  return new DwError('DW_AUTH_FORBIDDEN', `forbidden: ${why}`, { status: 403 });
+}
+
+/** Set-Cookie value of a session: HttpOnly (no script reads it), SameSite=Strict (no cross-site sends it). */
+export function sessionCookie(token: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}${secure ? '; Secure' : ''}`;
+}
+
+export type { FastifyReply };

@@ -1,0 +1,103 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { DwError } from '../../errors/index.ts';
+import { LoginRateLimiter } from '../../security/index.ts';
+import { authRequired, SESSION_COOKIE, sessionCookie, type AuthDeps } from './plugin.ts';
+
+const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
+
+function principalOf(req: FastifyRequest) {
+  if (!req.principal) throw authRequired();
+  return req.principal;
+}
+
+/** Login, logout, who am I; and the admin API: users, drone credentials, the audit log. */
+export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { auth }) => {
+  const { security, audit } = auth;
+  const limiter = auth.limiter ?? new LoginRateLimiter();
+  const ttl = auth.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+
+  app.post('/v1/auth/login', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['username', 'password'], properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 1024 } } } },
+  }, async (req, reply) => {
+    const { username, password } = req.body as { username: string; password: string };
+    const wait = limiter.retryAfterSeconds(username, req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new DwError('DW_AUTH_RATE_LIMITED', `too many failed logins; try again in ${wait} s`, { status: 429 });
+    }
+    const user = await security.checkPassword(username, password);
+    if (!user) {
+      limiter.recordFailure(username, req.ip);
+      audit.append({ actor: username, tenant: security.findUser(username)?.tenant ?? '-', action: 'login.failure', ip: req.ip });
+      // The same answer for an unknown user, a wrong password and a disabled account: no account enumeration.
+      throw new DwError('DW_AUTH_REQUIRED', 'wrong user name or password', { status: 401 });
+    }
+    limiter.recordSuccess(username);
+    const s = security.createSession(user, ttl);
+    audit.append({ actor: user.username, tenant: user.tenant, action: 'login.success', ip: req.ip });
+    reply.header('set-cookie', sessionCookie(s.token, ttl / 1000, auth.secureCookies === true));
+    return { username: user.username, tenant: user.tenant, roles: user.roles, csrf: s.csrf, expiresAt: new Date(s.expiresAt).toISOString() };
+  });
+
+  app.post('/v1/auth/logout', async (req, reply) => {
+    const cookie = req.headers.cookie?.split(';').map((c) => c.trim()).find((c) => c.startsWith(`${SESSION_COOKIE}=`));
+    if (cookie) security.deleteSession(decodeURIComponent(cookie.slice(SESSION_COOKIE.length + 1)));
+    const p = principalOf(req);
+    audit.append({ actor: p.name, tenant: p.tenant, action: 'logout', ip: req.ip });
+    reply.header('set-cookie', sessionCookie('', 0, auth.secureCookies === true));
+    return reply.status(204).send();
+  });
+
+  app.get('/v1/auth/me', async (req) => {
+    const p = principalOf(req);
+    return { name: p.name, kind: p.kind, tenant: p.tenant, roles: p.roles, permissions: [...p.permissions].sort() };
+  });
+
+  // ---- admin: users of the admin's own tenant ----
+  app.get('/v1/users', async (req) => ({ users: security.listUsers(principalOf(req).tenant) }));
+
+  app.post('/v1/users', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['username', 'roles', 'password'], properties: { username: { type: 'string' }, roles: { type: 'array', items: { type: 'string' }, minItems: 1 }, password: { type: 'string', minLength: 12, maxLength: 1024 } } } },
+  }, async (req, reply) => {
+    const b = req.body as { username: string; roles: string[]; password: string };
+    const user = await security.createUser({ tenant: principalOf(req).tenant, ...b });
+    return reply.status(201).send(user);
+  });
+
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    app.post(`/v1/users/:username/${verb}`, async (req) => {
+      const { username } = req.params as { username: string };
+      const u = security.findUser(username);
+      // Another tenant's user does not exist as far as this admin can tell.
+      if (!u || u.tenant !== principalOf(req).tenant) throw new DwError('DW_NOT_FOUND', `user "${username}" not found`, { status: 404 });
+      return security.setDisabled(username, disabled);
+    });
+  }
+
+  // ---- admin: drone credentials ----
+  app.get('/v1/drones', async (req) => ({ drones: security.listDrones(principalOf(req).tenant) }));
+
+  app.post('/v1/drones', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['droneId'], properties: { droneId: { type: 'string', minLength: 1, maxLength: 64 } } } },
+  }, async (req, reply) => {
+    const { droneId } = req.body as { droneId: string };
+    const { token } = security.registerDrone(principalOf(req).tenant, droneId);
+    // The only time the credential is ever shown.
+    return reply.status(201).header('cache-control', 'no-store').send({ droneId, tenant: principalOf(req).tenant, token });
+  });
+
+  app.delete('/v1/drones/:droneId', async (req, reply) => {
+    security.revokeDrone(principalOf(req).tenant, (req.params as { droneId: string }).droneId);
+    return reply.status(204).send();
+  });
+
+  // ---- audit log (supervisors, admins): their tenant's entries ----
+  app.get('/v1/audit', {
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { actor: { type: 'string' }, action: { type: 'string' }, since: { type: 'string', format: 'date-time' }, limit: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 } } } },
+  }, async (req) => {
+    const q = req.query as { actor?: string; action?: string; since?: string; limit: number };
+    return { entries: audit.list({ ...q, tenant: principalOf(req).tenant }) };
+  });
+
+  app.get('/v1/audit/verify', async () => audit.verify());
+};

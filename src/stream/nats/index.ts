@@ -1,0 +1,1 @@
+export { NatsStream, type NatsStreamOptions } from './stream.ts';

@@ -1,0 +1,72 @@
+/**
+ * `read()`: records without a group, through an ephemeral consumer. Its creation answer says how many messages match
+ * (`num_pending`), so the fetch asks for exactly min(limit, pending) and never waits for records that do not exist.
+ * One consumer reads all partitions of the tenant at once: stream order is append order, which is the "merged by
+ * append time" order of the interface.
+ */
+import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { ReadOptions, StreamRecord } from '../types.ts';
+import { partitionFilter, tenantFilter } from './names.ts';
+import { checkPosition, startConfig } from './positions.ts';
+import { msgToRecord } from './records.ts';
+import type { TopicMeta } from './topics.ts';
+
+const DEFAULT_READ_LIMIT = 1000;
+/** A fetch that gets nothing for this long means the remaining matches were deleted (retention) meanwhile. */
+const FETCH_EXPIRES_MS = 2000;
+
+export interface ReadContext {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  meta: TopicMeta;
+  tenant: string;
+}
+
+export async function readRecords(ctx: ReadContext, opts: ReadOptions): Promise<StreamRecord[]> {
+  const { meta } = ctx;
+  const limit = opts.limit ?? DEFAULT_READ_LIMIT;
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  if (opts.partition !== undefined && (!Number.isInteger(opts.partition) || opts.partition < 0 || opts.partition >= meta.partitions)) {
+    throw new RangeError(`partition must be in 0..${meta.partitions - 1}, got ${opts.partition}`);
+  }
+  const from = opts.from ?? 'earliest';
+  checkPosition(from);
+  if (limit === 0 || from === 'latest') return [];
+  const filter = opts.partition === undefined ? tenantFilter(meta.name, ctx.tenant) : partitionFilter(meta.name, ctx.tenant, opts.partition);
+  let minSeq = 1;
+  let start: Partial<ConsumerConfig>;
+  if (from === 'earliest') start = { deliver_policy: DeliverPolicy.All };
+  else if ('offset' in from) {
+    minSeq = Math.max(1, Math.ceil(from.offset));
+    start = startConfig(minSeq);
+  } else start = { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(from.time).toISOString() };
+
+  const info = await ctx.jsm.consumers.add(meta.stream, {
+    ...start,
+    filter_subject: filter,
+    ack_policy: AckPolicy.None,
+    mem_storage: true,
+    num_replicas: 1,
+    inactive_threshold: nanos(30_000),
+  });
+  try {
+    const want = Math.min(limit, info.num_pending);
+    const out: StreamRecord[] = [];
+    if (want === 0) return out;
+    const consumer = ctx.js.consumers.getConsumerFromInfo(info);
+    while (out.length < want) {
+      const batch = await consumer.fetch({ max_messages: want - out.length, expires: FETCH_EXPIRES_MS });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        // A start beyond the end is clamped by the server to the next sequence: later records may be below the offset asked.
+        if (m.seq >= minSeq) out.push(msgToRecord(meta.name, m));
+      }
+      if (got === 0) break;
+    }
+    return out.slice(0, limit);
+  } finally {
+    ctx.jsm.consumers.delete(meta.stream, info.name).catch(() => { /* expires by itself (inactive_threshold) */ });
+  }
+}

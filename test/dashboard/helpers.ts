@@ -1,0 +1,139 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { validateConfig, type ConfigInput } from '../../src/config/index.ts';
+import { Platform, type PlatformComponents } from '../../src/runtime/platform.ts';
+import { tempDir } from '../../src/testkit/index.ts';
+
+export interface DashboardPlatform {
+  platform: Platform;
+  url: string;
+  dataDir: string;
+  cleanup: () => Promise<void>;
+}
+
+/**
+ * The whole platform in this process, as `dronewatch up` runs it (simulator, alert worker, archive, HTTP API with
+ * the dashboard), in a temp dir on a free port. The lake is written every second and re-listed by the
+ * API every second, so statistics see the data quickly.
+ */
+export async function startDashboardPlatform(opts: { drones?: number; speed?: number; simulator?: boolean; archive?: true | 'thread'; config?: ConfigInput } = {}): Promise<DashboardPlatform> {
+  const tmp = tempDir('dw-dashboard-');
+  const config = validateConfig({
+    ...opts.config,
+    dataDir: tmp.dir,
+    http: { port: 0, host: '127.0.0.1' },
+    simulator: { drones: opts.drones ?? 1000, speed: opts.speed ?? 60 },
+    archive: { maxBatchAgeMs: 1000 },
+    analysis: { refreshSeconds: 1 },
+  });
+  const platform = await Platform.open(config);
+  const components: PlatformComponents = {
+    // `up` runs the archive in a worker thread; tests may keep it on this thread (a thread compiles the sources again).
+    alerts: true, archive: opts.archive ?? 'thread', http: 'api',
+    ...(opts.simulator === false ? {} : { simulator: { mode: 'accelerated' } }),
+  };
+  try {
+    await platform.start(components);
+  } catch (e) {
+    await platform.stop();
+    tmp.cleanup();
+    throw e;
+  }
+  return {
+    platform,
+    url: platform.address ?? '',
+    dataDir: tmp.dir,
+    cleanup: async () => {
+      await platform.stop();
+      tmp.cleanup();
+    },
+  };
+}
+
+/** A laptop-sized page (1440 x 900) that accepts downloads. */
+export async function openDashboard(browser: Browser, url: string, viewport = { width: 1440, height: 900 }, opts: { initScript?: () => void; reducedMotion?: 'reduce' | 'no-preference' } = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, reducedMotion: opts.reducedMotion ?? 'reduce' });
+  const page = await context.newPage();
+  if (opts.initScript) await page.addInitScript(opts.initScript);
+  await page.goto(url, { waitUntil: 'domcontentloaded' });
+  return { context, page };
+}
+
+/** Collects the page's console errors and uncaught exceptions (a test asserts there are none). */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  return errors;
+}
+
+export const PAGES = [
+  { name: 'live', hash: '#/', ready: 'li[data-alert-id]' },
+  { name: 'stats', hash: '#/stats', ready: '.stat-result' },
+  { name: 'sql', hash: '#/sql', ready: 'details.schema[data-view="reports"]' },
+  { name: 'health', hash: '#/health', ready: '[data-kpi="rps"]' },
+] as const;
+
+/**
+ * A screenshot of each page into `dir` (live.png, live-alert.png, stats.png, stats-hotspots.png, sql.png, health.png).
+ * The platform must have run long enough for alerts and lake files to exist.
+ */
+export async function takeScreenshots(page: Page, url: string, dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  const shot = async (name: string): Promise<void> => {
+    await dismissCue(page);
+    const file = path.join(dir, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: false });
+    files.push(file);
+  };
+  await page.goto(`${url}/#/`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('li[data-alert-id]', { timeout: 30_000 });
+  await page.waitForTimeout(1500);
+  await shot('live');
+  await page.click('li[data-alert-id] button');
+  await page.waitForSelector('.detail[data-alert-id]');
+  await page.waitForTimeout(800);
+  await shot('live-alert');
+
+  await page.goto(`${url}/#/stats`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('.stat-result[data-stat="alerts-by-hour"]', { timeout: 30_000 });
+  await page.selectOption('.stat-pick select', 'top-words');
+  await page.waitForSelector('.stat-result[data-stat="top-words"] .chart canvas', { timeout: 30_000 });
+  await page.waitForTimeout(300);
+  await shot('stats');
+  await page.selectOption('.stat-pick select', 'hotspots');
+  await page.waitForSelector('.stat-result[data-stat="hotspots"] path.dw-heat-cell', { timeout: 30_000 });
+  await page.waitForTimeout(300);
+  await shot('stats-hotspots');
+
+  await page.goto(`${url}/#/sql`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('details.schema[data-view="reports"]', { timeout: 30_000 });
+  await page.fill('#sql-editor', 'SELECT drone_id, count(*) AS reports, min(min_score) AS lowest_score\nFROM reports\nGROUP BY drone_id\nORDER BY lowest_score\nLIMIT 12');
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await page.waitForSelector('#sql-result-table tbody tr', { timeout: 30_000 });
+  await page.getByLabel('Show a chart').check();
+  await page.waitForSelector('.sql-result .chart canvas');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(300);
+  await dismissCue(page);
+  const file = path.join(dir, 'sql.png');
+  await page.screenshot({ path: file, fullPage: true });
+  files.push(file);
+
+  await page.goto(`${url}/#/health`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('[data-kpi="rps"]');
+  await page.waitForTimeout(6000);
+  await shot('health');
+  return files;
+}
+
+/** Closes the critical-alert banner so that it does not cover a screenshot. */
+async function dismissCue(page: Page): Promise<void> {
+  const b = page.getByRole('button', { name: 'Dismiss critical alert banner' });
+  if (await b.count()) await b.click().catch(() => undefined);
+  await page.evaluate(() => document.querySelector('header.top')?.classList.remove('alarm'));
+}

@@ -1,0 +1,53 @@
+import { chartFromResult, isNumericType, type ChartSpec } from '../components/Chart.tsx';
+import type { QueryResult } from '../lib/types.ts';
+
+interface Hint {
+  x: string;
+  y: string[];
+  kind: 'bar' | 'line';
+  /** Rows to chart (e.g. one grouping of reaction-time); default all. */
+  rows?: (r: QueryResult) => unknown[][];
+  /** Chart at most this many rows (long top-N lists). */
+  max?: number;
+}
+
+/**
+ * How each ready-made statistic is best drawn (docs/analysis.md lists them). Columns with very different magnitudes
+ * (reports vs alerts) are not put on one axis: the table beside the chart has every column.
+ */
+const HINTS: Record<string, Hint> = {
+  'alerts-by-hour': { x: 'hour_of_day', y: ['alerts'], kind: 'bar' },
+  'alerts-by-weekday': { x: 'day_name', y: ['alerts'], kind: 'bar' },
+  'alert-rate-daily': { x: 'day', y: ['alert_rate'], kind: 'bar' },
+  'top-drones': { x: 'drone_id', y: ['reports'], kind: 'bar', max: 50 },
+  'active-drones-hourly': { x: 'hour_start', y: ['active_drones'], kind: 'line' },
+  'silent-drones': { x: 'drone_id', y: ['gap_minutes'], kind: 'bar', max: 50 },
+  'top-words': { x: 'word', y: ['heard', 'heard_in_alert_reports'], kind: 'bar', max: 50 },
+  'alert-words-lift': { x: 'word', y: ['lift'], kind: 'bar', max: 50 },
+  'score-by-word': { x: 'word', y: ['avg_score'], kind: 'bar', max: 50 },
+  'citizens-most-alerts': { x: 'citizen', y: ['alerts'], kind: 'bar', max: 50 },
+  'citizens-score-drop': { x: 'citizen', y: ['drop'], kind: 'bar', max: 50 },
+  'reaction-time': {
+    x: 'bucket', y: ['ack_p50_s', 'ack_p90_s', 'resolve_p50_s', 'resolve_p90_s'], kind: 'bar',
+    rows: (r) => {
+      const g = r.columns.indexOf('grouping');
+      const days = r.rows.filter((row) => row[g] === 'day');
+      return days.length > 1 ? days : r.rows.filter((row) => row[g] === 'hour');
+    },
+  },
+  'reports-daily': { x: 'day', y: ['reports'], kind: 'bar' },
+  'day-periods': { x: 'period', y: ['alert_reports', 'alerts'], kind: 'bar' },
+};
+
+/** The statistic's chart; an unknown statistic (a new SQL file) gets its first column against its numeric ones. */
+export function chartForStat(name: string, r: QueryResult): ChartSpec | null {
+  const hint = HINTS[name];
+  if (hint && hint.y.every((c) => r.columns.includes(c)) && r.columns.includes(hint.x)) {
+    const rows = (hint.rows?.(r) ?? r.rows).slice(0, hint.max ?? Infinity);
+    return chartFromResult(r.columns, r.columnTypes, rows, hint.x, hint.y, hint.kind);
+  }
+  const x = r.columns[0];
+  const ys = r.columns.filter((c, i) => i > 0 && isNumericType(r.columnTypes[i] ?? ''));
+  if (!x || ys.length === 0) return null;
+  return chartFromResult(r.columns, r.columnTypes, r.rows.slice(0, 100), x, ys.slice(0, 3), 'bar');
+}
