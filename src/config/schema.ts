@@ -58,6 +58,11 @@ export const configSchema = z.strictObject({
     maxLag: z.number().int().positive().default(500_000),
     /** Timestamps further in the future than this are rejected. */
     maxClockSkewMs: z.number().int().nonnegative().default(5 * 60_000),
+    /**
+     * `dronewatch ingest` on a NATS stream also takes the reports drones publish over MQTT (QoS 1 to
+     * `drones/<droneId>/reports`, through nats-server's MQTT listener). Needs a `nats://` stream.url.
+     */
+    mqtt: z.boolean().default(false),
   }).prefault({}),
   alerts: z.strictObject({
     /** A citizen scoring strictly below this raises an alert. */

@@ -2,5 +2,5 @@
 export { Ingestor, type BodyType, type IngestorOptions } from './ingestor.ts';
 export type { IngestResult, RejectedItem } from './batch.ts';
 export {
-  MAX_DEAD_LETTER_RAW_BYTES, deadLetterRaw, listDeadLetters, publishDeadLetters, type DeadLetter, type StoredDeadLetter,
+  MAX_DEAD_LETTER_RAW_BYTES, deadLetterOf, deadLetterRaw, listDeadLetters, publishDeadLetters, type DeadLetter, type StoredDeadLetter,
 } from './dead-letters.ts';

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors/index.ts';
 import { Ingestor, listDeadLetters } from '../ingest/index.ts';
 import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
 import { FleetTracker } from '../fleet/index.ts';
+import { MqttBridge } from '../mqtt/index.ts';
 import { DEFAULT_DASHBOARD_DIR, buildServer, type DashboardOptions, type IngestApi, type PipelineStatus } from '../server/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
@@ -53,6 +54,8 @@ export class Platform {
   analysis: AnalysisService | undefined;
   /** Live fleet state for the dashboard (API processes). */
   fleet: FleetTracker | undefined;
+  /** Reports from drones over MQTT (`ingest` with `ingest.mqtt` on a NATS stream). */
+  mqttBridge: MqttBridge | undefined;
   /** Where the HTTP server listens, once started. */
   address: string | undefined;
   private readonly logger: Logger;
@@ -129,8 +132,22 @@ export class Platform {
     }
     this.monitor.start();
     if (components.http) await this.startHttp(components.http);
+    if (components.http === 'ingest' && config.ingest.mqtt) await this.startMqtt();
     if (components.simulator) this.startSimulator(components.simulator);
     return this;
+  }
+
+  private async startMqtt(): Promise<void> {
+    const url = this.config.stream.url;
+    if (!url.startsWith('nats://')) {
+      throw new ConfigError(`ingest.mqtt needs a NATS stream (stream.url nats://host:port), not "${url}": drones publish through nats-server's MQTT listener`, [
+        { field: 'ingest.mqtt', reason: 'requires a nats:// stream.url' },
+      ]);
+    }
+    this.mqttBridge = await MqttBridge.start({
+      servers: url.slice('nats://'.length).split(',').map((s) => (/^[a-z]+:\/\//.test(s.trim()) ? s.trim() : `nats://${s.trim()}`)),
+      ingest: this.countingIngest(), stream: this.stream, tenant: this.config.tenant, replicas: this.config.stream.replicas, logger: this.logger,
+    });
   }
 
   private countingIngest(): IngestApi {
@@ -267,6 +284,7 @@ export class Platform {
     this.simulatorAbort?.abort();
     await this.simulatorRun;
     await this.server?.close();
+    await this.mqttBridge?.stop();
     await this.fleet?.stop();
     await this.analysis?.close();
     this.analysis?.saved?.close();

@@ -12,9 +12,10 @@ export interface Child {
  * Runs a TypeScript script in its own Node process under tsx (crash tests kill it with SIGKILL), collecting its
  * stdout lines; stderr goes to the test's stderr.
  */
-export function spawnTsx(script: string, args: readonly string[], opts: { cwd?: string; stdin?: 'pipe' | 'ignore' } = {}): Child {
+export function spawnTsx(script: string, args: readonly string[], opts: { cwd?: string; stdin?: 'pipe' | 'ignore'; env?: NodeJS.ProcessEnv } = {}): Child {
   const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'inherit'],
   });
   const lines: string[] = [];

@@ -135,5 +135,8 @@ export async function takeScreenshots(page: Page, url: string, dir: string): Pro
 async function dismissCue(page: Page): Promise<void> {
   const b = page.getByRole('button', { name: 'Dismiss critical alert banner' });
   if (await b.count()) await b.click().catch(() => undefined);
+  // Away from the feed: a pointer over it holds the rows still ("N new alerts: show").
+  await page.mouse.move(300, 400);
   await page.evaluate(() => document.querySelector('header.top')?.classList.remove('alarm'));
+  await page.waitForTimeout(400);
 }

@@ -16,15 +16,17 @@ export function registerWorkers(program: Command): void {
     ['serve', 'api', 'run the HTTP API: report ingestion, alerts, live alert feed, dead letters'],
     ['ingest', 'ingest', 'run HTTP report ingestion only (POST /v1/reports)'],
   ] as const) {
-    program
+    const command = program
       .command(name)
       .description(what)
       .addOption(new Option('-p, --port <port>', 'HTTP port (default 8080)').argParser(intOption('--port')))
-      .addOption(new Option('--host <host>', 'listen address (default 127.0.0.1)'))
-      .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
-        const config = configFrom(cmd, given(opts, { port: 'http.port', host: 'http.host' }));
+      .addOption(new Option('--host <host>', 'listen address (default 127.0.0.1)'));
+    if (kind === 'ingest') command.option('--mqtt', 'also take reports drones publish over MQTT (nats:// stream only; config ingest.mqtt)');
+    command
+      .action(async (opts: { port?: number; host?: string; mqtt?: boolean }, cmd: Command) => {
+        const config = configFrom(cmd, given(opts, { port: 'http.port', host: 'http.host', mqtt: 'ingest.mqtt' }));
         const run = await runService(name, config, { http: kind }, {
-          banner: (p) => `${name}: listening on ${p.address}`,
+          banner: (p) => `${name}: listening on ${p.address}${p.mqttBridge ? '\nmqtt: taking drone reports published to drones/<droneId>/reports (JetStream stream DRONES_INBOX)' : ''}`,
         });
         await run.done;
       });

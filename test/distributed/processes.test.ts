@@ -1,0 +1,121 @@
+/**
+ * Distributed mode end to end: a real nats-server and the platform as separate `dronewatch` processes, as an operator
+ * runs them (docs/ARCHITECTURE.md, "Distributed mode"): one `ingest` (HTTP), two `alerts` workers sharing the
+ * partitions, one `archive`. Every low-score report must raise exactly one alert, every accepted report must be in
+ * the lake exactly once, rejected ones must be dead letters. Skipped without nats-server >= 2.10 (fails with CI=true).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { openAlertStore } from '../../src/alerts/index.ts';
+import type { AlertEvent } from '../../src/alerts/index.ts';
+import { listDeadLetters } from '../../src/ingest/index.ts';
+import { openLakeQuery } from '../../src/lake/index.ts';
+import { NatsStream, TOPICS } from '../../src/stream/index.ts';
+import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
+import { makeReports, startService, waitUntil, type Service } from './helpers.ts';
+
+const skip = natsServerOrSkip();
+
+async function lakeCounts(lake: string): Promise<{ n: number; ids: number }> {
+  const q = await openLakeQuery(lake);
+  try {
+    const r = await q.run('SELECT count(*) AS n, count(DISTINCT report_id) AS ids FROM reports');
+    const row = r.rows[0] ?? [0, 0];
+    return { n: Number(row[0]), ids: Number(row[1]) };
+  } finally {
+    await q.close();
+  }
+}
+
+describe('distributed mode: ingest, 2 alert workers and archive as separate processes on NATS', { skip, timeout: 90_000 }, () => {
+  const tmp = tempDir('dw-distributed-');
+  let nats: NatsTestServer | undefined;
+  let observer: NatsStream | undefined;
+  const services: Service[] = [];
+
+  before(async () => {
+    nats = await startNatsServer();
+  });
+
+  after(async () => {
+    await Promise.all(services.map((s) => s.stop()));
+    await observer?.close();
+    await nats?.stop();
+    tmp.cleanup();
+  });
+
+  it('each low-score report raises exactly one alert; the lake holds every report exactly once', async () => {
+    const url = nats!.url;
+    const dir = (name: string): string[] => ['--stream', url, '--data', path.join(tmp.dir, name)];
+    // Registered as soon as each is up, so after() stops them even if another fails to start.
+    const start = async (...a: Parameters<typeof startService>): Promise<Service> => {
+      const s = await startService(...a);
+      services.push(s);
+      return s;
+    };
+    // All started at once, as an operator would: each process creates the topics it needs if missing (idempotent).
+    const [ingest, alertsA, alertsB, archive] = await Promise.all([
+      start('ingest', [...dir('ingest'), 'ingest', '--port', '0'], /listening on http:\/\//),
+      start('alerts-a', [...dir('alerts-a'), 'alerts'], /alert consumer running/),
+      start('alerts-b', [...dir('alerts-b'), 'alerts'], /alert consumer running/),
+      start('archive', [...dir('archive'), 'archive'], /archive consumer running/, { DRONEWATCH_ARCHIVE__MAX_BATCH_AGE_MS: '300' }),
+    ]);
+    const base = /listening on (http:\/\/\S+)/.exec(ingest!.banner)?.[1];
+    assert.ok(base, `ingest banner names its address: ${ingest!.banner}`);
+
+    // 40 drones x 10 reports: keys spread over the 8 partitions, so both alert workers get some.
+    const { reports, low } = makeReports({ drones: 40, perDrone: 10, lowEvery: 9, prefix: 'dist' });
+    for (let i = 0; i < reports.length; i += 50) {
+      const res: Response = await fetch(`${base}/v1/reports`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(reports.slice(i, i + 50)),
+      });
+      const body = (await res.json()) as { accepted?: unknown[]; rejected?: unknown[] };
+      assert.equal(res.status, 202, `POST of batch ${i / 50}: ${JSON.stringify(body).slice(0, 300)}`);
+      assert.equal(body.accepted?.length, Math.min(50, reports.length - i), `every report of batch ${i / 50} accepted`);
+    }
+    const bad = await fetch(`${base}/v1/reports`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...reports[0], droneId: 'dist-bad', citizens: [{ name: 'X', score: 140 }] }),
+    });
+    assert.equal(bad.status, 400, 'an invalid report is refused');
+    await bad.body?.cancel();
+
+    observer = await NatsStream.connect({ servers: url });
+    const raisedEvents = async (): Promise<AlertEvent[]> => {
+      const recs = await observer!.read(TOPICS.alerts, { limit: 100_000 });
+      return recs.map((r) => JSON.parse(Buffer.from(r.value).toString('utf8')) as AlertEvent).filter((e) => e.type === 'raised');
+    };
+    await waitUntil(`${low.size} alerts raised`, async () => (await raisedEvents()).length >= low.size, 30_000);
+    await waitUntil(`${reports.length} reports in the lake`, async () => (await lakeCounts(path.join(tmp.dir, 'archive', 'lake'))).n >= reports.length, 30_000);
+
+    // Stop cleanly (consumers flush and commit) before the final counts.
+    const codes = await Promise.all(services.splice(0).map(async (s) => [s.name, await s.stop()] as const));
+    for (const [name, code] of codes) assert.equal(code, 0, `${name} exits with 0 after SIGINT`);
+
+    const raised = await raisedEvents();
+    const perReport = new Map<string, number>();
+    for (const e of raised) perReport.set(e.alert.firstReportId, (perReport.get(e.alert.firstReportId) ?? 0) + 1);
+    assert.deepEqual([...perReport.keys()].sort(), [...low].sort(), 'alerts were raised for exactly the low-score reports');
+    for (const [id, n] of perReport) assert.equal(n, 1, `report ${id} raised ${n} alerts`);
+
+    // Both workers took part, each with its own store (its own partitions): together they hold every alert once.
+    const counts = ['alerts-a', 'alerts-b'].map((name) => {
+      const store = openAlertStore({ dataDir: path.join(tmp.dir, name) });
+      try {
+        return store.list({ limit: 10_000 }).map((a) => a.firstReportId);
+      } finally {
+        store.close();
+      }
+    });
+    assert.ok(counts[0]!.length > 0 && counts[1]!.length > 0, `both alert workers raised alerts (${counts[0]!.length} + ${counts[1]!.length})`);
+    assert.deepEqual([...counts[0]!, ...counts[1]!].sort(), [...low].sort(), 'the two stores together hold each alert once');
+
+    const lake = await lakeCounts(path.join(tmp.dir, 'archive', 'lake'));
+    assert.deepEqual(lake, { n: reports.length, ids: reports.length }, 'every report in the lake exactly once');
+
+    const letters = await listDeadLetters(observer, { limit: 100 });
+    assert.equal(letters.length, 1, `one dead letter: ${letters.map((l) => l.reason).join('; ')}`);
+    assert.match(letters[0]!.reason, /score/, 'the dead letter says why');
+  });
+});
