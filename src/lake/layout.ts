@@ -94,10 +94,6 @@ export function hourStartMs(h: HourPartition): number {
   return Date.parse(`${h.date}T${h.hour}:00:00.000Z`);
 }
 
-export function stagingTableKey(table: LakeTable): string {
-  return `${STAGING_DIR}/${table}`;
-}
-
 /** Prefix of the commit records (batch decisions) of one partition: `_commits/<table>/p0003/`. */
 export function commitPrefix(table: LakeTable, partition: number): string {
   return `${COMMIT_DIR}/${table}/${partitionTag(partition)}/`;

@@ -20,6 +20,6 @@ describe('archive: kill -9 at any moment (local lake)', () => {
 
   it('stores every report and alert event exactly once', { timeout: 120_000 }, async (t) => {
     const lake = path.join(tmp.dir, 'lake');
-    await crashScenario(t, { dataDir: tmp.dir, lake, files: lakeFilesFor(lake), reports: 20_000, children });
+    await crashScenario(t, { dataDir: tmp.dir, lake, files: lakeFilesFor(lake), reports: 20_000, runs: 'all', children });
   });
 });

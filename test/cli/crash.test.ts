@@ -44,7 +44,7 @@ describe('dronewatch up killed with SIGKILL under load', () => {
       let rows: { report_id: string }[] = [];
       for (let i = 0; i < 150; i++) {
         await new Promise((r) => setTimeout(r, 200));
-        const q = await runCli(['query', 'SELECT report_id FROM reports', '--format', 'json', '--data', tmp.dir]);
+        const q = await runCli(['query', 'SELECT report_id FROM reports', '--format', 'json', '--limit', '10000000', '--data', tmp.dir]);
         if (q.code === 0) rows = JSON.parse(q.stdout) as { report_id: string }[];
         if (rows.length >= acked.size) break;
       }

@@ -42,9 +42,15 @@ describe('MQTT ingestion through nats-server and `dronewatch ingest --mqtt`', { 
   it('valid QoS 1 reports reach the reports topic and raise alerts; invalid and mismatched ones are dead letters', async () => {
     const node = nats!.nodes[0]!;
     const dir = (name: string): string[] => ['--stream', nats!.url, '--data', path.join(tmp.dir, name)];
-    const ingest = await startService('ingest', [...dir('ingest'), 'ingest', '--port', '0', '--mqtt'], /^mqtt: taking drone reports/);
-    services.push(ingest);
-    services.push(await startService('alerts', [...dir('alerts'), 'alerts'], /alert consumer running/));
+    const start = async (...a: Parameters<typeof startService>): Promise<Service> => {
+      const s = await startService(...a);
+      services.push(s);
+      return s;
+    };
+    await Promise.all([
+      start('ingest', [...dir('ingest'), 'ingest', '--port', '0', '--mqtt'], /^mqtt: taking drone reports/),
+      start('alerts', [...dir('alerts'), 'alerts'], /alert consumer running/),
+    ]);
 
     const { reports, low } = makeReports({ drones: 6, perDrone: 10, lowEvery: 7, prefix: 'mq' });
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${node.mqttPort}`, { clientId: 'drone-fleet-test', clean: true, reconnectPeriod: 0 });

@@ -12,8 +12,8 @@ import type { AlertEvent } from '../../src/alerts/index.ts';
 import { listDeadLetters } from '../../src/ingest/index.ts';
 import { openLakeQuery } from '../../src/lake/index.ts';
 import { NatsStream, TOPICS } from '../../src/stream/index.ts';
-import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
-import { makeReports, startService, waitUntil, type Service } from './helpers.ts';
+import { natsServerOrSkip, spawnTsx, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
+import { BIN, killChild, makeReports, startService, waitUntil, type Service } from './helpers.ts';
 
 const skip = natsServerOrSkip();
 
@@ -45,15 +45,16 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     tmp.cleanup();
   });
 
+  const dir = (name: string): string[] => ['--stream', nats!.url, '--data', path.join(tmp.dir, name)];
+  // Registered as soon as each is up, so after() stops them even if another fails to start.
+  const start = async (...a: Parameters<typeof startService>): Promise<Service> => {
+    const s = await startService(...a);
+    services.push(s);
+    return s;
+  };
+
   it('each low-score report raises exactly one alert; the lake holds every report exactly once', async () => {
     const url = nats!.url;
-    const dir = (name: string): string[] => ['--stream', url, '--data', path.join(tmp.dir, name)];
-    // Registered as soon as each is up, so after() stops them even if another fails to start.
-    const start = async (...a: Parameters<typeof startService>): Promise<Service> => {
-      const s = await startService(...a);
-      services.push(s);
-      return s;
-    };
     // All started at once, as an operator would: each process creates the topics it needs if missing (idempotent).
     const [ingest, alertsA, alertsB, archive] = await Promise.all([
       start('ingest', [...dir('ingest'), 'ingest', '--port', '0'], /listening on http:\/\//),
@@ -117,5 +118,39 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     const letters = await listDeadLetters(observer, { limit: 100 });
     assert.equal(letters.length, 1, `one dead letter: ${letters.map((l) => l.reason).join('; ')}`);
     assert.match(letters[0]!.reason, /score/, 'the dead letter says why');
+  });
+
+  it('serve and simulate on NATS, in a tenant of their own', async () => {
+    const env = { DRONEWATCH_TENANT: 'sim' };
+    const serve = await start('serve', [...dir('serve'), 'serve', '--port', '0'], /listening on http:\/\//, env);
+    const base = /listening on (http:\/\/\S+)/.exec(serve.banner)?.[1];
+    assert.ok(base, `serve banner names its address: ${serve.banner}`);
+    // Backfill: 5 drones, one report a minute each, for 0.01 day (~14 minutes).
+    const sim = spawnTsx(BIN, [...dir('sim'), 'simulate', '--drones', '5', '--from', '2026-11-01T08:00:00Z', '--days', '0.01', '--seed', '7'], {
+      env: { ...process.env, DRONEWATCH_LOG_LEVEL: 'warn', ...env },
+    });
+    const exit = await Promise.race([sim.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('simulate did not end within 30 s')), 30_000).unref())])
+      .catch(async (e: unknown) => { await killChild(sim); throw e; });
+    assert.equal(exit.code, 0, `simulate exits with 0; stdout:\n${sim.lines.join('\n')}`);
+
+    const inTenant = await NatsStream.connect({ servers: nats!.url, tenant: 'sim' });
+    try {
+      const values = (await inTenant.read(TOPICS.reports, { limit: 10_000 })).map((r) => JSON.parse(Buffer.from(r.value).toString('utf8')) as { droneId: string; tenant: string });
+      assert.ok(values.length >= 5 * 14, `the simulator's reports are in tenant sim (${values.length})`);
+      assert.equal(new Set(values.map((v) => v.droneId)).size, 5, 'from 5 drones');
+      assert.ok(values.every((v) => v.tenant === 'sim'), 'stamped with tenant sim');
+    } finally {
+      await inTenant.close();
+    }
+    observer ??= await NatsStream.connect({ servers: nats!.url });
+    const other = (await observer.read(TOPICS.reports, { limit: 10_000 })).filter((r) => /"tenant":"sim"/.test(Buffer.from(r.value).toString('utf8')));
+    assert.equal(other.length, 0, 'tenant default does not see tenant sim');
+
+    // The API process follows the same tenant's reports live (the dashboard's fleet view).
+    await waitUntil('serve to track the 5 simulated drones', async () => {
+      const res = await fetch(`${base}/v1/fleet`);
+      const body = (await res.json()) as { drones?: unknown[] };
+      return res.status === 200 && body.drones?.length === 5;
+    }, 20_000);
   });
 });
