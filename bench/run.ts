@@ -10,6 +10,7 @@ import { benchAnalysis } from './analysis.ts';
 import { benchArchive } from './archive.ts';
 import { benchContract } from './contract.ts';
 import { benchE2E } from './e2e.ts';
+import { benchLakeS3 } from './lake-s3.ts';
 import { benchSimulator } from './simulator.ts';
 import { benchStreamSqlite } from './stream-sqlite.ts';
 import { printTable } from './util.ts';
@@ -26,6 +27,7 @@ const suites: [string, string, () => Promise<Record<string, number | string>>][]
   ['alerts', 'alert latency publish -> bus vs raw stream publish -> poll, 10k reports/s', () => benchAlerts({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
   ['analysis', 'statistics over the lake: dronewatch vs DuckDB direct vs JSON lines in Node', () => benchAnalysis({ reports: quick ? 1_000_000 : 10_000_000 })],
   ['latency-http', 'alert latency report -> SSE subscriber vs bare SSE socket, 10k reports/s', () => benchAlertLatencyHttp({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
+  ['lake-s3', 'lake on Ceph RGW (S3) vs local disk: archive rows/s, query ms with a cold and a warm cache', () => benchLakeS3({ reports: quick ? 50_000 : 200_000 })],
 ];
 
 process.stdout.write(`# dronewatch benchmarks ${new Date().toISOString()}\n`);

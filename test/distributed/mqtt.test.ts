@@ -14,7 +14,7 @@ import type { AlertEvent } from '../../src/alerts/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
 import { listDeadLetters } from '../../src/ingest/index.ts';
-import { MQTT_INBOX_STREAM } from '../../src/mqtt/index.ts';
+import { MQTT_INBOX_STREAM, droneIdMismatch, droneOfSubject } from '../../src/mqtt/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
 import { NatsStream, TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
@@ -116,5 +116,22 @@ describe('ingest.mqtt configuration', () => {
       await platform.stop();
       tmp.cleanup();
     }
+  });
+});
+
+describe('MQTT subject and droneId checks', () => {
+  const bytes = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+  it('reads the droneId from drones.<droneId>.reports only', () => {
+    assert.equal(droneOfSubject('drones.d-42.reports'), 'd-42');
+    assert.equal(droneOfSubject('drones.d-42.status'), undefined, 'another suffix');
+    assert.equal(droneOfSubject('drones..reports'), undefined, 'an empty id');
+    assert.equal(droneOfSubject('reports.default.3.d-42'), undefined, 'a platform subject');
+  });
+  it('flags a report of another drone, leaves the rest to validation', () => {
+    assert.equal(droneIdMismatch(bytes({ droneId: 'd1' }), 'd1'), undefined, 'same drone');
+    assert.match(droneIdMismatch(bytes({ droneId: 'd2' }), 'd1')?.reason ?? '', /"d2" does not match the MQTT topic drones\/d1\/reports/);
+    assert.equal(droneIdMismatch(bytes([{ droneId: 'd1' }, { droneId: 'd9' }]), 'd1')?.field, '[1].droneId', 'an array names the element');
+    assert.equal(droneIdMismatch(bytes('{"droneId": '), 'd1'), undefined, 'malformed JSON: the Ingestor rejects it');
+    assert.equal(droneIdMismatch(bytes({ droneId: 7 }), 'd1'), undefined, 'a non-string droneId: the Ingestor rejects it');
   });
 });
