@@ -50,8 +50,9 @@ describe('officers\' dashboard, live page, end to end in chromium', { skip }, ()
     assert.match(alertId, /^[0-9a-f]{16}$/, 'feed rows carry the alert id');
     assert.ok(dw.platform.alertStore!.get(alertId), `alert ${alertId} shown in the feed is in the alert store`);
     await page.waitForSelector(`path.dw-alert-${alertId}`, { timeout: 10_000 });
-    const drones = await page.evaluate(() => document.querySelectorAll('.leaflet-overlay-pane canvas').length);
-    assert.ok(drones >= 1, 'the drones layer (canvas) is on the map');
+    // The drones layer appears with the first fleet update, which may come after the first alert on a loaded machine.
+    const drones = await page.waitForSelector('.leaflet-overlay-pane canvas', { timeout: 15_000 }).then(() => true, () => false);
+    assert.ok(drones, 'the drones layer (canvas) is on the map');
     await page.waitForFunction(() => /^\d+ alerts/.test(document.querySelector('.feed-count')?.textContent ?? ''), undefined, { timeout: 10_000 });
     await page.screenshot({ path: path.join(shots.dir, 'live.png') });
   });
