@@ -1,10 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { DronePosition, FleetStats } from '../../fleet/index.ts';
 import type { FleetApi, PipelineStatus, ServerDeps } from '../types.ts';
+import { openEventStream } from './sse.ts';
 
-const HEARTBEAT_MS = 15_000;
-/** A client this far behind (socket buffer) is dropped: it reconnects and gets a fresh snapshot. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 /** Positions on the wire: `[droneId, lat, lon, ts]`, a third of the size of objects for a 1,000-drone snapshot. */
 type WirePosition = [string, number, number, number];
@@ -43,38 +41,9 @@ export const fleetRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app,
   });
 
   app.get('/v1/fleet/stream', (req: FastifyRequest, reply: FastifyReply): void => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.socket?.setNoDelay(true);
-    let closed = false;
-    const send = (event: string, data: unknown): void => {
-      if (closed) return;
-      if (res.writableLength > MAX_BUFFERED_BYTES) {
-        close();
-        return;
-      }
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    res.write(': dronewatch fleet\nretry: 1000\n\n');
-    send('snapshot', { drones: fleet.positions().map(wire), health: health(fleet, deps.status) });
-    const offPositions = fleet.onPositions((changed) => send('positions', changed.map(wire)));
-    const offStats = fleet.onStats((stats) => send('health', health(fleet, deps.status, stats)));
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    function close(): void {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      offPositions();
-      offStats();
-      res.end();
-    }
-    req.raw.on('close', close);
+    const stream = openEventStream(req, reply, 'dronewatch fleet');
+    stream.send('snapshot', { drones: fleet.positions().map(wire), health: health(fleet, deps.status) });
+    stream.onClose(fleet.onPositions((changed) => stream.send('positions', changed.map(wire))));
+    stream.onClose(fleet.onStats((stats) => stream.send('health', health(fleet, deps.status, stats))));
   });
 };

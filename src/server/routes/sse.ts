@@ -6,40 +6,63 @@ const HEARTBEAT_MS = 15_000;
 /** A subscriber whose socket buffer holds more than this is too slow: it is dropped rather than slowing the others. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
+export interface EventStream {
+  /** Writes one event at once (no batching). Does nothing once closed; closes a subscriber that is too far behind. */
+  send(event: string, data: unknown, id?: string): void;
+  /** Runs when the stream ends (client gone, or dropped for being too slow): unsubscribe there. */
+  onClose(fn: () => void): void;
+}
+
+/**
+ * Takes over the response as a Server-Sent Events stream: headers, no Nagle delay, a `retry` hint, a heartbeat
+ * comment every 15 s (so proxies keep the connection), and the slow-subscriber rule. Shared by every live feed.
+ */
+export function openEventStream(req: FastifyRequest, reply: FastifyReply, banner: string): EventStream {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.socket?.setNoDelay(true);
+  res.write(`: ${banner}\nretry: 1000\n\n`);
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+  heartbeat.unref();
+  const onClose: (() => void)[] = [];
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    for (const fn of onClose) fn();
+    res.end();
+  };
+  req.raw.on('close', close);
+  return {
+    send(event, data, id) {
+      if (closed) return;
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        close();
+        return;
+      }
+      res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    onClose(fn) {
+      if (closed) fn();
+      else onClose.push(fn);
+    },
+  };
+}
+
 /**
  * Server-Sent Events: every alert event is written to every subscriber's socket the moment the bus emits it
  * (no batching, no polling). Event ids are the alert event ids; `event:` is the event type (raised, updated, ...).
  */
 export function sseHandler(feed: AlertFeed) {
   return (req: FastifyRequest, reply: FastifyReply): void => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.socket?.setNoDelay(true);
-    res.write(': dronewatch alert feed\nretry: 1000\n\n');
-    const send = (event: AlertEvent): void => {
-      if (res.writableLength > MAX_BUFFERED_BYTES) {
-        close();
-        return;
-      }
-      res.write(`id: ${event.eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-    };
-    const unsubscribe = feed.subscribe(send);
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    let closed = false;
-    function close(): void {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      unsubscribe();
-      res.end();
-    }
-    req.raw.on('close', close);
+    const stream = openEventStream(req, reply, 'dronewatch alert feed');
+    stream.onClose(feed.subscribe((event: AlertEvent) => stream.send(event.type, event, event.eventId)));
   };
 }
