@@ -24,6 +24,20 @@ export const configSchema = z.strictObject({
   http: z.strictObject({
     port: z.number().int().min(0).max(65535).default(8080),
     host: z.string().min(1).default('127.0.0.1'),
+    /** TLS: PEM certificate chain and private key files. Both set: the API and dashboard are served over HTTPS only. */
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+  }).prefault({}),
+  security: z.strictObject({
+    /**
+     * Authentication, roles and the audit log on the HTTP API (docs/security.md). On by default; off only for
+     * library use and tests that are not about security: nothing then stops anyone on the network.
+     */
+    enabled: z.boolean().default(true),
+    /** The first administrator, created on first start with a one-time password printed once. */
+    bootstrapAdmin: z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,63}$/).default('admin'),
+    /** Browser sessions last this long (absolute). Default one shift. */
+    sessionTtlHours: z.number().positive().max(24 * 7).default(12),
   }).prefault({}),
   stream: z.strictObject({
     /** `sqlite` (embedded, under dataDir) or a NATS URL list `nats://host:port[,host:port]`. */

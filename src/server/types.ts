@@ -80,6 +80,8 @@ export interface DashboardClientConfig {
 }
 
 export interface ServerDeps {
+  /** The tenant of requests without a principal (authentication off); default `default`. See auth/tenant.ts. */
+  tenant?: string;
   /** Authentication, roles and audit (src/server/auth). Absent: no authentication (library use and unit tests only). */
   auth?: AuthDeps;
   /** The officers' web dashboard (static files + its config route). */
