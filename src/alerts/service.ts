@@ -39,8 +39,8 @@ export class AlertService {
     return this.opts.store.list(q);
   }
 
-  reactionTimes(from: number, to: number): ReactionTimes {
-    return this.opts.store.reactionTimes(from, to);
+  reactionTimes(from: number, to: number, tenant?: string): ReactionTimes {
+    return this.opts.store.reactionTimes(from, to, tenant === undefined ? {} : { tenant });
   }
 
   acknowledge(alertId: string, by: string, note?: string): Promise<AlertEvent> {

@@ -251,10 +251,13 @@ export class AlertStore {
    * Reaction times of the alerts raised in [from, to). Durations are sorted by SQLite and summarised here; at most
    * `maxSamples` of each (the fastest), which only matters for periods with more acknowledgements than that.
    */
-  reactionTimes(from: number, to: number, maxSamples = 200_000): ReactionTimes {
-    const counts = this.st.reactionCounts.get(from, to)!;
-    const ack = this.st.reactionAck.all(from, to, maxSamples).map((r) => r.d);
-    const res = this.st.reactionResolve.all(from, to, maxSamples).map((r) => r.d);
+  reactionTimes(from: number, to: number, opts: { tenant?: string; maxSamples?: number } = {}): ReactionTimes {
+    // NULL tenant: every tenant (library use); the API always passes the caller's.
+    const t = opts.tenant ?? null;
+    const max = opts.maxSamples ?? 200_000;
+    const counts = this.st.reactionCounts.get(from, to, t, t)!;
+    const ack = this.st.reactionAck.all(from, to, t, t, max).map((r) => r.d);
+    const res = this.st.reactionResolve.all(from, to, t, t, max).map((r) => r.d);
     return { from, to, alerts: counts.n, open: counts.open ?? 0, toAcknowledge: summariseDurations(ack), toResolve: summariseDurations(res) };
   }
 
@@ -313,11 +316,11 @@ function prepareStatements(db: Database.Database) {
     outboxCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox'),
     prune: db.prepare('DELETE FROM applied WHERE applied_at < ?'),
     countByStatus: db.prepare<[], { status: string; n: number }>('SELECT status, count(*) AS n FROM alerts GROUP BY status'),
-    reactionCounts: db.prepare<[number, number], { n: number; open: number | null }>(
-      "SELECT count(*) AS n, sum(status = 'open') AS open FROM alerts WHERE raised_at >= ? AND raised_at < ?"),
-    reactionAck: db.prepare<[number, number, number], { d: number }>(
-      'SELECT acknowledged_at - raised_at AS d FROM alerts WHERE raised_at >= ? AND raised_at < ? AND acknowledged_at IS NOT NULL ORDER BY d LIMIT ?'),
-    reactionResolve: db.prepare<[number, number, number], { d: number }>(
-      'SELECT resolved_at - raised_at AS d FROM alerts WHERE raised_at >= ? AND raised_at < ? AND resolved_at IS NOT NULL ORDER BY d LIMIT ?'),
+    reactionCounts: db.prepare<[number, number, string | null, string | null], { n: number; open: number | null }>(
+      "SELECT count(*) AS n, sum(status = 'open') AS open FROM alerts WHERE raised_at >= ? AND raised_at < ? AND (? IS NULL OR tenant = ?)"),
+    reactionAck: db.prepare<[number, number, string | null, string | null, number], { d: number }>(
+      'SELECT acknowledged_at - raised_at AS d FROM alerts WHERE raised_at >= ? AND raised_at < ? AND (? IS NULL OR tenant = ?) AND acknowledged_at IS NOT NULL ORDER BY d LIMIT ?'),
+    reactionResolve: db.prepare<[number, number, string | null, string | null, number], { d: number }>(
+      'SELECT resolved_at - raised_at AS d FROM alerts WHERE raised_at >= ? AND raised_at < ? AND (? IS NULL OR tenant = ?) AND resolved_at IS NOT NULL ORDER BY d LIMIT ?'),
   };
 }

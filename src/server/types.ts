@@ -16,6 +16,8 @@ export interface IngestApi {
 export interface AlertListQuery {
   /** One status or several (`?status=open,acknowledged`). */
   status?: AlertStatus | readonly AlertStatus[];
+  /** Only this tenant's alerts (the API always sets the caller's). */
+  tenant?: string;
   droneId?: string;
   since?: number;
   /** Latest position inside [minLat, minLon, maxLat, maxLon] (the dashboard's area filter). */
@@ -31,7 +33,7 @@ export interface AlertApi {
   assign(alertId: string, assignee: string, by: string): Promise<AlertEvent>;
   resolve(alertId: string, by: string, note?: string): Promise<AlertEvent>;
   /** Reaction times of the alerts raised in [from, to) (the dashboard's reaction-time panel). */
-  reactionTimes?(from: number, to: number): ReactionTimes;
+  reactionTimes?(from: number, to: number, tenant?: string): ReactionTimes;
 }
 
 /** Live alert events, fanned out to SSE subscribers. */

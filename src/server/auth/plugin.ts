@@ -7,6 +7,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling (null before authentication, and on public routes without credentials). */
     principal: Principal | null;
+    /** The CSRF token of the caller's browser session (null for bearer tokens): /v1/auth/me hands it back after a reload. */
+    sessionCsrf: string | null;
   }
   interface FastifyContextConfig {
     dwAccess?: RouteRule;
@@ -61,6 +63,7 @@ function authenticate(deps: AuthDeps, req: FastifyRequest): { principal: Princip
  */
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('sessionCsrf', null);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'OPTIONS') continue;
@@ -75,6 +78,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (!rule) return; // unknown URL: the 404 handler answers
     const who = authenticate(deps, req);
     req.principal = who?.principal ?? null;
+    req.sessionCsrf = who?.csrf ?? null;
     const access = rule.access;
     if (access.kind === 'public') return;
     if (!who) throw authRequired();

@@ -50,7 +50,8 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
 
   app.get('/v1/auth/me', async (req) => {
     const p = principalOf(req);
-    return { name: p.name, kind: p.kind, tenant: p.tenant, roles: p.roles, permissions: [...p.permissions].sort() };
+    // The session's CSRF token too: a reloaded page has lost the one the login answered with (same-origin reads only).
+    return { name: p.name, kind: p.kind, tenant: p.tenant, roles: p.roles, permissions: [...p.permissions].sort(), ...(req.sessionCsrf ? { csrf: req.sessionCsrf } : {}) };
   });
 
   // ---- admin: users of the admin's own tenant ----
