@@ -34,6 +34,11 @@ export const configSchema = z.strictObject({
      * library use and tests that are not about security: nothing then stops anyone on the network.
      */
     enabled: z.boolean().default(true),
+    /**
+     * Where security.db (accounts, credentials) and audit.db live; default the data directory. Processes of one
+     * deployment on one host (distributed mode by hand) point it at the same directory so they share accounts.
+     */
+    dir: z.string().min(1).optional(),
     /** The first administrator, created on first start with a one-time password printed once. */
     bootstrapAdmin: z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,63}$/).default('admin'),
     /** Browser sessions last this long (absolute). Default one shift. */
@@ -113,6 +118,11 @@ export const configSchema = z.strictObject({
   dashboard: z.strictObject({
     /** Serve the officers' web dashboard at `/` (with `up` and `serve`). */
     enabled: z.boolean().default(true),
+    /**
+     * Where security.db (accounts, credentials) and audit.db live; default the data directory. Processes of one
+     * deployment on one host (distributed mode by hand) point it at the same directory so they share accounts.
+     */
+    dir: z.string().min(1).optional(),
     /** Directory of the built front end; default `web/dist` of the installation (what `npm ci` builds). */
     dir: z.string().min(1).optional(),
     /** Leaflet URL template of a tile server, e.g. `https://tiles.intranet/{z}/{x}/{y}.png`; default none (offline vector map). */

@@ -31,6 +31,7 @@ export interface FleetTrackerOptions {
 
 /** One drone: its last `trackLength` positions in a ring (typed arrays: ~0.5 KB a drone at 20 positions). */
 interface DroneTrack {
+  readonly tenant: string;
   readonly droneId: string;
   readonly lat: Float64Array;
   readonly lon: Float64Array;
@@ -77,6 +78,8 @@ export class FleetTracker {
   private readonly drones = new Map<string, DroneTrack>();
   private readonly dirty = new Set<string>();
   private readonly rate = new RateCounter(5);
+  /** Reports rate per tenant: a force sees its own fleet's rate, not the platform's. */
+  private readonly tenantRates = new Map<string, RateCounter>();
   private readonly positionListeners = new Set<PositionsListener>();
   private readonly statsListeners = new Set<StatsListener>();
   private readonly abort = new AbortController();
@@ -159,48 +162,53 @@ export class FleetTracker {
       this.skipped++;
       return;
     }
-    const { droneId, ts, position } = rep;
+    const { droneId, ts, position, tenant } = rep;
     const lat = position?.lat;
     const lon = position?.lon;
     if (typeof droneId !== 'string' || typeof ts !== 'number' || typeof lat !== 'number' || typeof lon !== 'number'
-      || (this.tenant !== undefined && rep.tenant !== this.tenant)) {
+      || typeof tenant !== 'string' || (this.tenant !== undefined && tenant !== this.tenant)) {
       this.skipped++;
       return;
     }
+    let rate = this.tenantRates.get(tenant);
+    if (!rate) this.tenantRates.set(tenant, (rate = new RateCounter(5)));
+    rate.add(r.timestamp);
     if (ts > this.newestTs) this.newestTs = ts;
-    let d = this.drones.get(droneId);
+    // Drone ids are unique within a tenant only.
+    const key = trackKey(tenant, droneId);
+    let d = this.drones.get(key);
     if (d) {
       if (ts <= d.ts[d.head]!) return;
-      this.drones.delete(droneId);
+      this.drones.delete(key);
     } else {
       const n = this.opts.trackLength;
-      d = { droneId, lat: new Float64Array(n), lon: new Float64Array(n), ts: new Float64Array(n), head: -1, count: 0, appendedAt: 0 };
+      d = { tenant, droneId, lat: new Float64Array(n), lon: new Float64Array(n), ts: new Float64Array(n), head: -1, count: 0, appendedAt: 0 };
       if (this.drones.size >= this.opts.maxDrones) {
         const oldest = this.drones.keys().next().value!;
         this.drones.delete(oldest);
         this.dirty.delete(oldest);
       }
     }
-    this.drones.set(droneId, d);
+    this.drones.set(key, d);
     d.head = (d.head + 1) % d.ts.length;
     d.lat[d.head] = lat;
     d.lon[d.head] = lon;
     d.ts[d.head] = ts;
     d.count = Math.min(d.count + 1, d.ts.length);
     d.appendedAt = r.timestamp;
-    this.dirty.add(droneId);
+    this.dirty.add(key);
   }
 
-  /** Every tracked drone's latest position. */
-  positions(): DronePosition[] {
+  /** Every tracked drone's latest position (of one tenant when given). */
+  positions(tenant?: string): DronePosition[] {
     const out: DronePosition[] = [];
-    for (const d of this.drones.values()) out.push(latest(d));
+    for (const d of this.drones.values()) if (tenant === undefined || d.tenant === tenant) out.push(latest(d));
     return out;
   }
 
   /** The drone's recent positions, oldest first; empty when the tracker has not seen it. */
-  track(droneId: string): TrackPoint[] {
-    const d = this.drones.get(droneId);
+  track(droneId: string, tenant?: string): TrackPoint[] {
+    const d = this.drones.get(trackKey(tenant ?? this.tenant ?? 'default', droneId));
     if (!d) return [];
     const out: TrackPoint[] = [];
     const n = d.ts.length;
@@ -211,10 +219,14 @@ export class FleetTracker {
     return out;
   }
 
-  stats(): FleetStats {
+  /** Health of the fleet (of one tenant when given: its drones, its rate). */
+  stats(tenant?: string): FleetStats {
     const now = this.now();
     const silent: SilentDrone[] = [];
+    let drones = 0;
     for (const d of this.drones.values()) {
+      if (tenant !== undefined && d.tenant !== tenant) continue;
+      drones++;
       const lastTs = d.ts[d.head]!;
       const silentForMs = Math.max(this.newestTs - lastTs, now - d.appendedAt);
       if (silentForMs > this.opts.silentAfterMs) {
@@ -224,8 +236,8 @@ export class FleetTracker {
     silent.sort((a, b) => b.silentForMs - a.silentForMs || (a.droneId < b.droneId ? -1 : 1));
     return {
       at: now,
-      drones: this.drones.size,
-      reportsPerSecond: this.rate.perSecond(now),
+      drones,
+      reportsPerSecond: (tenant === undefined ? this.rate : this.tenantRates.get(tenant))?.perSecond(now) ?? 0,
       reportsRead: this.read,
       reportsSkipped: this.skipped,
       newestTs: this.newestTs,
@@ -306,6 +318,10 @@ export class FleetTracker {
   }
 }
 
+function trackKey(tenant: string, droneId: string): string {
+  return `${tenant}/${droneId}`;
+}
+
 function latest(d: DroneTrack): DronePosition {
-  return { droneId: d.droneId, lat: d.lat[d.head]!, lon: d.lon[d.head]!, ts: d.ts[d.head]!, appendedAt: d.appendedAt };
+  return { tenant: d.tenant, droneId: d.droneId, lat: d.lat[d.head]!, lon: d.lon[d.head]!, ts: d.ts[d.head]!, appendedAt: d.appendedAt };
 }

@@ -1,5 +1,7 @@
 /** A drone's latest known position, as the dashboard's live map shows it. */
 export interface DronePosition {
+  /** Police force the drone belongs to (every view is filtered by the caller's). */
+  tenant: string;
   droneId: string;
   lat: number;
   lon: number;

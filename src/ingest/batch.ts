@@ -20,13 +20,19 @@ export interface IngestResult {
 export class IngestBatch {
   readonly records: OutgoingRecord[] = [];
   readonly indexes: number[] = [];
+  /** Report ids of `records`, in order (a record's de-duplication id also names the tenant). */
+  readonly reportIds: string[] = [];
   readonly rejected: RejectedItem[] = [];
   readonly letters: DeadLetter[] = [];
   /** End of every AcceptedReport JSON of this batch: the fields that do not depend on the report. */
   private readonly suffix: string;
+  /** `<tenant>/`: report ids are unique per tenant only (two forces may both have a `drone-001`). */
+  private readonly idPrefix: string;
 
-  constructor(readonly receivedAt: number, readonly source: string, readonly tenant: string, tenantJson: string) {
+  /** `onlyDrone`: the one drone the publisher's credential may publish as (undefined: any). */
+  constructor(readonly receivedAt: number, readonly source: string, readonly tenant: string, tenantJson: string, readonly onlyDrone?: string) {
     this.suffix = `,"receivedAt":${receivedAt},"tenant":${tenantJson}}`;
+    this.idPrefix = `${tenant}/`;
   }
 
   /**
@@ -37,8 +43,9 @@ export class IngestBatch {
   accept(index: number, report: Report, ts: number, json: string): void {
     const reportId = reportIdOf(report.droneId, ts);
     const value = `${json.slice(0, -1)},"reportId":"${reportId}","ts":${ts}${this.suffix}`;
-    this.records.push({ key: report.droneId, value: Buffer.from(value, 'utf8'), id: reportId });
+    this.records.push({ key: report.droneId, value: Buffer.from(value, 'utf8'), id: this.idPrefix + reportId });
     this.indexes.push(index);
+    this.reportIds.push(reportId);
   }
 
   reject(index: number, error: DwError, raw: Uint8Array | string): void {

@@ -1,5 +1,5 @@
 import type { DwError, ErrorCode, FieldError } from '../errors/index.ts';
-import { TOPICS, type OutgoingRecord, type Stream } from '../stream/index.ts';
+import { TOPICS, type OutgoingRecord, type StartPosition, type Stream } from '../stream/index.ts';
 
 /**
  * Dead letters: every rejected item, with its raw bytes, kept on the stream's `dead-letters` topic so they exist in
@@ -66,12 +66,25 @@ export async function publishDeadLetters(stream: Stream, letters: readonly DeadL
  * `storedAt`) or from the oldest kept. To page, pass the last `storedAt` seen as `since` (letters stored in that same
  * millisecond come again; drop them by partition and offset).
  */
-export async function listDeadLetters(stream: Stream, opts: { limit: number; since?: number }): Promise<StoredDeadLetter[]> {
-  const records = await stream.read(TOPICS.deadLetters, { from: opts.since === undefined ? 'earliest' : { time: opts.since }, limit: opts.limit });
-  return records.map((r) => {
-    const letter = JSON.parse(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8')) as DeadLetter;
-    return { ...letter, partition: r.partition, offset: r.offset, storedAt: r.timestamp };
-  });
+/**
+ * Dead letters, oldest first. With `tenant`, only that tenant's (read page by page until `limit` of them are found:
+ * the topic has one partition, so offsets order it).
+ */
+export async function listDeadLetters(stream: Stream, opts: { limit: number; since?: number; tenant?: string }): Promise<StoredDeadLetter[]> {
+  const out: StoredDeadLetter[] = [];
+  let from: StartPosition = opts.since === undefined ? 'earliest' : { time: opts.since };
+  const page = opts.tenant === undefined ? opts.limit : Math.max(opts.limit, 1000);
+  for (;;) {
+    const records = await stream.read(TOPICS.deadLetters, { from, limit: page });
+    for (const r of records) {
+      const letter = JSON.parse(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8')) as DeadLetter;
+      if (opts.tenant !== undefined && letter.tenant !== opts.tenant) continue;
+      out.push({ ...letter, partition: r.partition, offset: r.offset, storedAt: r.timestamp });
+      if (out.length === opts.limit) return out;
+    }
+    if (records.length < page) return out;
+    from = { offset: records[records.length - 1]!.offset + 1 };
+  }
 }
 
 /** The raw bytes kept in a dead letter. */

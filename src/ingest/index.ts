@@ -1,5 +1,5 @@
 /** Ingestion: validate reports, publish the valid ones to the `reports` topic, keep the rest as dead letters. */
-export { Ingestor, type BodyType, type IngestorOptions } from './ingestor.ts';
+export { Ingestor, type BodyType, type IngestorOptions, type IngestScope } from './ingestor.ts';
 export type { IngestResult, RejectedItem } from './batch.ts';
 export {
   MAX_DEAD_LETTER_RAW_BYTES, deadLetterOf, deadLetterRaw, listDeadLetters, publishDeadLetters, type DeadLetter, type StoredDeadLetter,

@@ -25,6 +25,16 @@ export interface IngestorOptions {
 export type BodyType = 'json' | 'ndjson';
 
 /**
+ * Who is publishing, from its credential (HTTP ingestion with authentication on, the MQTT bridge): the tenant its
+ * reports belong to, and the one drone it may publish as (`*` or absent: any drone of the tenant, e.g. a gateway).
+ * A report for another drone is rejected (`DW_AUTH_FORBIDDEN`) and dead-lettered like any invalid report.
+ */
+export interface IngestScope {
+  tenant?: string;
+  droneId?: string;
+}
+
+/**
  * Validates reports and publishes the valid ones to the `reports` topic, in one batch per call, keyed by droneId
  * (one drone's reports stay ordered in one partition) with the report id as de-duplication id (a retried report is
  * acknowledged as a duplicate, not stored twice). Every rejected item becomes a dead letter.
@@ -53,8 +63,8 @@ export class Ingestor {
    * Ingests a request body: `json` is one report or an array of reports; `ndjson` is one report per line (blank
    * lines ignored). Each report is checked on its own; the result lists every item by its position in the body.
    */
-  async ingestRaw(body: Uint8Array | string, contentType: BodyType, source: string): Promise<IngestResult> {
-    const batch = this.newBatch(source);
+  async ingestRaw(body: Uint8Array | string, contentType: BodyType, source: string, scope: IngestScope = {}): Promise<IngestResult> {
+    const batch = this.newBatch(source, scope);
     const opts = this.validateOptions(batch);
     const bytes = asBuffer(body);
     if (contentType === 'ndjson') {
@@ -87,12 +97,24 @@ export class Ingestor {
     return this.commit(batch);
   }
 
-  private newBatch(source: string): IngestBatch {
-    return new IngestBatch(this.now(), source, this.tenant, this.tenantJson);
+  private newBatch(source: string, scope: IngestScope = {}): IngestBatch {
+    const tenant = scope.tenant ?? this.tenant;
+    const onlyDrone = scope.droneId === undefined || scope.droneId === '*' ? undefined : scope.droneId;
+    return new IngestBatch(this.now(), source, tenant, tenant === this.tenant ? this.tenantJson : JSON.stringify(tenant), onlyDrone);
   }
 
   private validateOptions(batch: IngestBatch): ValidateOptions {
     return { now: batch.receivedAt, maxClockSkewMs: this.maxClockSkewMs };
+  }
+
+  /** A valid report is accepted unless the credential may not publish for its drone. */
+  private acceptValid(batch: IngestBatch, index: number, report: Report, ts: number, json: string, raw: Uint8Array | string): void {
+    if (batch.onlyDrone !== undefined && report.droneId !== batch.onlyDrone) {
+      return batch.reject(index, new DwError('DW_AUTH_FORBIDDEN', `droneId: this credential publishes as drone "${batch.onlyDrone}" only`, {
+        status: 403, details: [{ field: 'droneId', reason: `this credential publishes as drone "${batch.onlyDrone}" only` }],
+      }), raw);
+    }
+    batch.accept(index, report, ts, json);
   }
 
   /** One report as bytes (a whole body or an NDJSON line): size, UTF-8 and JSON, then validation. */
@@ -107,7 +129,7 @@ export class Ingestor {
     }
     const result = validateReport(value, opts);
     if (!result.ok) return batch.reject(index, new InvalidReportError(result.errors), raw);
-    batch.accept(index, result.report, result.ts, JSON.stringify(result.report));
+    this.acceptValid(batch, index, result.report, result.ts, JSON.stringify(result.report), raw);
   }
 
   /** A JSON array body: parsed whole (malformed = one dead letter with the whole body), then element by element. */
@@ -133,7 +155,7 @@ export class Ingestor {
     }
     const result = validateReport(value, opts);
     if (!result.ok) return batch.reject(index, new InvalidReportError(result.errors), json);
-    batch.accept(index, result.report, result.ts, json);
+    this.acceptValid(batch, index, result.report, result.ts, json, json);
   }
 
   /**
@@ -148,7 +170,7 @@ export class Ingestor {
     ]);
     const accepted: IngestResult['accepted'] = new Array(batch.records.length);
     for (let i = 0; i < batch.records.length; i++) {
-      accepted[i] = { reportId: batch.records[i]!.id!, duplicate: acks[i]?.duplicate ?? false, index: batch.indexes[i]! };
+      accepted[i] = { reportId: batch.reportIds[i]!, duplicate: acks[i]?.duplicate ?? false, index: batch.indexes[i]! };
     }
     if (batch.rejected.length > 0) {
       const first = batch.letters[0]!;

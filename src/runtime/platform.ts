@@ -1,16 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AlertBus, AlertService, AlertWorker, WebhookSink, openAlertStore, streamAlertFeed, type AlertStore } from '../alerts/index.ts';
 import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
 import { AnalysisService, openSavedQueryStore } from '../analysis/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
 import { dataPaths, type Config } from '../config/index.ts';
-import { ConfigError } from '../errors/index.ts';
+import { ConfigError, DwError } from '../errors/index.ts';
 import { Ingestor, listDeadLetters } from '../ingest/index.ts';
 import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
 import { FleetTracker } from '../fleet/index.ts';
 import { MqttBridge } from '../mqtt/index.ts';
 import { DEFAULT_DASHBOARD_DIR, buildServer, type DashboardOptions, type IngestApi, type PipelineStatus } from '../server/index.ts';
+import { AuditLog, SecurityStore, generatePassword, type ScryptParams } from '../security/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
@@ -58,6 +60,16 @@ export class Platform {
   mqttBridge: MqttBridge | undefined;
   /** Where the HTTP server listens, once started. */
   address: string | undefined;
+  /** Tenants, officers, drone credentials (`security.enabled`, HTTP processes). */
+  security: SecurityStore | undefined;
+  /** The audit trail of every access to personal data and every change (with `security`). */
+  audit: AuditLog | undefined;
+  /**
+   * The first administrator's credentials, created on the first start of an empty security store: the CLI prints
+   * them once, then they exist nowhere in clear. Read it with takeBootstrapCredential().
+   */
+  private bootstrapCredential: { username: string; password: string; tenant: string } | undefined;
+  private readonly scrypt: ScryptParams | undefined;
   private readonly logger: Logger;
   private readonly monitor: PipelineMonitor;
   private webhooks: WebhookSink | undefined;
@@ -71,10 +83,11 @@ export class Platform {
   private lastOpenAlerts = 0;
   private stopped = false;
 
-  private constructor(stream: Stream, config: Config, logger: Logger) {
+  private constructor(stream: Stream, config: Config, logger: Logger, scrypt: ScryptParams | undefined) {
     this.stream = stream;
     this.config = config;
     this.logger = logger;
+    this.scrypt = scrypt;
     this.ingestor = new Ingestor({
       stream,
       tenant: config.tenant,
@@ -85,7 +98,8 @@ export class Platform {
     this.monitor = new PipelineMonitor(stream, { maxLag: config.ingest.maxLag });
   }
 
-  static async open(config: Config, opts: { logger?: Logger } = {}): Promise<Platform> {
+  /** `scrypt`: password hashing cost (tests lower it; the default is the production one, docs/security.md). */
+  static async open(config: Config, opts: { logger?: Logger; scrypt?: ScryptParams } = {}): Promise<Platform> {
     const paths = dataPaths(config);
     const logger = opts.logger ?? silentLogger;
     const stream = await openStream(config.stream.url, {
@@ -98,7 +112,32 @@ export class Platform {
     });
     await stream.ensureTopic(TOPICS.alerts, withPartitions(DEFAULT_TOPIC_CONFIG.alerts));
     await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
-    return new Platform(stream, config, logger);
+    return new Platform(stream, config, logger, opts.scrypt);
+  }
+
+  /** The first administrator's one-time password, once (undefined afterwards, and when the store already had users). */
+  takeBootstrapCredential(): { username: string; password: string; tenant: string } | undefined {
+    const c = this.bootstrapCredential;
+    this.bootstrapCredential = undefined;
+    return c;
+  }
+
+  /**
+   * Opens the security store and the audit log of an HTTP process. On the first start (no user at all) it creates the
+   * deployment's tenant and an administrator with a generated password, handed to the CLI to print once.
+   */
+  private async openSecurity(): Promise<void> {
+    const dir = this.config.security.dir ?? dataPaths(this.config).dataDir;
+    this.security = SecurityStore.open(dir, this.scrypt ? { scrypt: this.scrypt } : {});
+    this.audit = AuditLog.open(dir);
+    this.security.ensureTenant(this.config.tenant);
+    if (this.security.countUsers() === 0) {
+      const username = this.config.security.bootstrapAdmin;
+      const password = generatePassword();
+      await this.security.createUser({ tenant: this.config.tenant, username, roles: ['admin'], password });
+      this.audit.append({ actor: 'system', tenant: this.config.tenant, action: 'user.create', target: username, details: { roles: ['admin'], bootstrap: true } });
+      this.bootstrapCredential = { username, password, tenant: this.config.tenant };
+    }
   }
 
   /** Starts the given components; resolves when each is running. */
@@ -114,7 +153,8 @@ export class Platform {
     }
     if (components.alerts) {
       this.alertWorker = new AlertWorker({
-        stream, store: this.alertStore!, config: config.alerts, tenant: config.tenant, bus: this.bus, logger,
+        // Every tenant the stream carries (a NATS stream carries only its tenant's).
+        stream, store: this.alertStore!, config: config.alerts, bus: this.bus, logger,
         ...(this.webhooks ? { webhooks: this.webhooks } : {}),
       });
       await this.alertWorker.start();
@@ -151,9 +191,15 @@ export class Platform {
   }
 
   private countingIngest(): IngestApi {
+    // A NATS stream is opened for one tenant (its subjects, consumers and KV keys are in that tenant's namespace):
+    // its ingest process takes reports of that tenant only. The embedded stream carries every tenant's.
+    const onlyTenant = this.config.stream.url.startsWith('nats://') ? this.config.tenant : undefined;
     return {
-      ingestRaw: async (body, type, source) => {
-        const r = await this.ingestor.ingestRaw(body, type, source);
+      ingestRaw: async (body, type, source, scope) => {
+        if (onlyTenant !== undefined && scope?.tenant !== undefined && scope.tenant !== onlyTenant) {
+          throw new DwError('DW_AUTH_FORBIDDEN', `forbidden: this ingest process serves tenant "${onlyTenant}", not "${scope.tenant}"`, { status: 403 });
+        }
+        const r = await this.ingestor.ingestRaw(body, type, source, scope);
         this.counters.ingested += r.accepted.length;
         this.counters.rejected += r.rejected.length;
         return r;
@@ -170,12 +216,19 @@ export class Platform {
       });
       const d = this.config.dashboard;
       this.fleet = new FleetTracker({
-        stream: this.stream, tenant: this.config.tenant, trackLength: d.trackLength, silentAfterMs: d.silentAfterSeconds * 1000,
+        // Every tenant's drones: each API view filters by the caller's tenant.
+        stream: this.stream, trackLength: d.trackLength, silentAfterMs: d.silentAfterSeconds * 1000,
         lookbackMs: d.fleetLookbackSeconds * 1000, logger: this.logger,
       });
       await this.fleet.start();
     }
+    if (this.config.security.enabled) await this.openSecurity();
+    const tls = this.tlsFiles();
     const deps = {
+      tenant: this.config.tenant,
+      ...(this.security && this.audit
+        ? { auth: { security: this.security, audit: this.audit, secureCookies: tls !== undefined, sessionTtlMs: this.config.security.sessionTtlHours * 3600_000 } }
+        : {}),
       ingest: this.countingIngest(),
       status: (): PipelineStatus => this.status(),
       retryAfterSeconds: 2,
@@ -183,14 +236,14 @@ export class Platform {
         ? {
             alerts: this.alertService!,
             feed: this.bus,
-            deadLetters: { list: (o: { limit: number; since?: number }) => listDeadLetters(this.stream, o) },
+            deadLetters: { list: (o: { limit: number; since?: number; tenant?: string }) => listDeadLetters(this.stream, o) },
             analysis: this.analysis!,
             fleet: this.fleet!,
             ...(this.config.dashboard.enabled ? { dashboard: this.dashboardOptions() } : {}),
           }
         : {}),
     };
-    this.server = await buildServer(deps, { logger: this.logger });
+    this.server = await buildServer(deps, { logger: this.logger, ...(tls ? { https: tls } : {}) });
     try {
       this.address = await this.server.listen({ port: this.config.http.port, host: this.config.http.host });
     } catch (err) {
@@ -202,6 +255,25 @@ export class Platform {
       }
       throw err;
     }
+  }
+
+  /** The TLS certificate and key of `http.tlsCert` / `http.tlsKey`, read at start (both or neither). */
+  private tlsFiles(): { cert: Buffer; key: Buffer } | undefined {
+    const { tlsCert, tlsKey } = this.config.http;
+    if (tlsCert === undefined && tlsKey === undefined) return undefined;
+    if (tlsCert === undefined || tlsKey === undefined) {
+      throw new ConfigError('http.tlsCert and http.tlsKey go together: set both (PEM files) or neither', [
+        { field: tlsCert === undefined ? 'http.tlsCert' : 'http.tlsKey', reason: 'required with the other' },
+      ]);
+    }
+    const read = (file: string, field: string): Buffer => {
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        throw new ConfigError(`${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, [{ field, reason: 'unreadable file' }]);
+      }
+    };
+    return { cert: read(tlsCert, 'http.tlsCert'), key: read(tlsKey, 'http.tlsKey') };
   }
 
   private dashboardOptions(): DashboardOptions {
@@ -296,6 +368,8 @@ export class Platform {
     await this.webhooks?.close();
     this.monitor.stop();
     this.alertStore?.close();
+    this.security?.close();
+    this.audit?.close();
     await this.stream.close();
   }
 }

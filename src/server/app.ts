@@ -16,8 +16,10 @@ import type { ServerDeps } from './types.ts';
  * The HTTP API as a fastify instance: each concern is a plugin, registered only when its dependency is given,
  * so `serve`, `ingest` and `up` compose the same pieces. Errors answer `{ code, message, errors? }`, never a stack.
  */
-export async function buildServer(deps: ServerDeps, opts: { logger?: Logger } = {}): Promise<FastifyInstance> {
+export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; https?: { cert: Buffer; key: Buffer } } = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    // TLS from files (http.tlsCert / http.tlsKey): HTTPS only, no plain listener next to it.
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } } : {}),
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
     // Per-request logs would cost more than ingestion itself at thousands of requests/s.
     logController: new LogController({ disableRequestLogging: true }),

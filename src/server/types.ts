@@ -7,7 +7,8 @@ import type { FleetTracker } from '../fleet/index.ts';
 
 /** What the HTTP layer needs from ingestion (implemented by src/ingest's Ingestor). */
 export interface IngestApi {
-  ingestRaw(body: Uint8Array | string, contentType: 'json' | 'ndjson', source: string): Promise<{
+  /** `scope`: the publisher's tenant and the one drone it may publish as (from its credential; absent: the server's tenant, any drone). */
+  ingestRaw(body: Uint8Array | string, contentType: 'json' | 'ndjson', source: string, scope?: { tenant?: string; droneId?: string }): Promise<{
     accepted: { reportId: string; duplicate: boolean; index: number }[];
     rejected: { index: number; code: string; errors: FieldError[] }[];
   }>;
@@ -27,13 +28,14 @@ export interface AlertListQuery {
 
 /** What the HTTP layer needs from alerts (implemented by src/alerts' store + service). */
 export interface AlertApi {
-  get(alertId: string): Alert | undefined;
-  list(query: AlertListQuery): Alert[];
+  // Values (SQLite store) or promises (JetStream KV state in distributed mode); the routes await either.
+  get(alertId: string): Alert | undefined | Promise<Alert | undefined>;
+  list(query: AlertListQuery): Alert[] | Promise<Alert[]>;
   acknowledge(alertId: string, by: string, note?: string): Promise<AlertEvent>;
   assign(alertId: string, assignee: string, by: string): Promise<AlertEvent>;
   resolve(alertId: string, by: string, note?: string): Promise<AlertEvent>;
   /** Reaction times of the alerts raised in [from, to) (the dashboard's reaction-time panel). */
-  reactionTimes?(from: number, to: number, tenant?: string): ReactionTimes;
+  reactionTimes?(from: number, to: number, tenant?: string): ReactionTimes | Promise<ReactionTimes>;
 }
 
 /** Live alert events, fanned out to SSE subscribers. */
@@ -42,7 +44,7 @@ export interface AlertFeed {
 }
 
 export interface DeadLetterApi {
-  list(opts: { limit: number; since?: number }): Promise<unknown[]>;
+  list(opts: { limit: number; since?: number; tenant?: string }): Promise<unknown[]>;
 }
 
 /** Health of the pipeline: consumer lags and whether ingestion must push back. */

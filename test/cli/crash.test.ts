@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../../src/testkit/index.ts';
 import { runCli, startCli } from './helpers.ts';
+import { firstAdmin, login, registerDrone } from './auth-helpers.ts';
 
 /**
  * kill -9 of the whole embedded platform (stream, both consumers, archive thread, API) while reports are being
@@ -25,12 +26,15 @@ describe('dronewatch up killed with SIGKILL under load', () => {
   it('keeps every acknowledged report exactly once across the crash', async () => {
     const first = startCli(args, env);
     const [, url] = await first.waitFor(/API (http:\/\/127\.0\.0\.1:\d+)/);
+    // Reports come through a gateway credential, as from a radio relay publishing for the whole fleet.
+    const admin = await login(url!, ...Object.values(firstAdmin(first.output())) as [string, string]);
+    const gateway = await registerDrone(url!, admin, '*');
     const acked = new Set<string>();
     let n = 0;
     const killAt = Date.now() + 2500;
     // Requests in flight when the process dies are neither counted nor required.
     while (Date.now() < killAt) {
-      const res = await fetch(`${url}/v1/reports`, { method: 'POST', body: batch(n++, 100), headers: { 'content-type': 'application/x-ndjson' } });
+      const res = await fetch(`${url}/v1/reports`, { method: 'POST', body: batch(n++, 100), headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${gateway}` } });
       assert.equal(res.status, 202);
       for (const a of ((await res.json()) as { accepted: { reportId: string }[] }).accepted) acked.add(a.reportId);
     }

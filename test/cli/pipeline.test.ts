@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../../src/testkit/index.ts';
 import { runCli, startCli } from './helpers.ts';
+import { firstAdmin, login, registerDrone } from './auth-helpers.ts';
 
 /** The brief's set-up, one terminal per component: producer, alert consumer, archive consumer, API, sharing the stream. */
 describe('components as separate processes', () => {
@@ -60,8 +61,12 @@ describe('components as separate processes', () => {
     const serve = startCli(['serve', '--port', '0', ...data]);
     try {
       const [, url] = await serve.waitFor(/listening on (http:\/\/\S+)/);
+      await serve.waitFor(/password/);
+      const admin = await login(url!, ...Object.values(firstAdmin(serve.output())) as [string, string]);
+      const d1 = await registerDrone(url!, admin, 'd1');
       const bad = '{"droneId":"d1","timestamp":"2026-11-28T00:00:00Z","position":{"lat":95,"lon":2},"citizens":[],"words":[]}';
-      const res = await fetch(`${url}/v1/reports`, { method: 'POST', body: bad, headers: { 'content-type': 'application/json' } });
+      assert.equal((await fetch(`${url}/v1/reports`, { method: 'POST', body: bad, headers: { 'content-type': 'application/json' } })).status, 401, 'no credential, no ingestion');
+      const res = await fetch(`${url}/v1/reports`, { method: 'POST', body: bad, headers: { 'content-type': 'application/json', authorization: `Bearer ${d1}` } });
       assert.equal(res.status, 400);
       assert.match(((await res.json()) as { message: string }).message, /position\.lat: must be <= 90/);
     } finally {

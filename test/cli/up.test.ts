@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../../src/testkit/index.ts';
 import { runCli, startCli } from './helpers.ts';
+import { createUser, firstAdmin, login } from './auth-helpers.ts';
 
-/** What `npm start` does, as a user sees it: reports flow, alerts are raised, the lake fills, Ctrl-C stops cleanly. */
+/**
+ * What `npm start` does, as a user sees it: the first administrator's password printed once, reports flow, alerts are
+ * raised (seen by an officer the admin created, not by anonymous callers), the lake fills, Ctrl-C stops cleanly.
+ */
 describe('dronewatch up (npm start)', () => {
   const tmp = tempDir('dw-up-');
   after(() => tmp.cleanup());
@@ -16,8 +20,12 @@ describe('dronewatch up (npm start)', () => {
       const [, url] = await up.waitFor(/API (http:\/\/127\.0\.0\.1:\d+)/);
       const health = await fetch(`${url}/health`);
       assert.equal(health.status, 200);
+      assert.equal((await fetch(`${url}/v1/alerts`)).status, 401, 'no data without logging in');
+      const admin = await login(url!, ...Object.values(firstAdmin(up.output())) as [string, string]);
+      assert.equal((await fetch(`${url}/v1/alerts`, { headers: admin.headers() })).status, 403, 'an admin sees no personal data');
+      const officer = await login(url!, 'lucie', await createUser(url!, admin, 'lucie', 'supervisor'));
       // Live alerts arrive over SSE while the simulator runs.
-      const res = await fetch(`${url}/v1/alerts/stream`);
+      const res = await fetch(`${url}/v1/alerts/stream`, { headers: officer.headers() });
       const reader = res.body!.getReader();
       let text = '';
       const deadline = Date.now() + 30_000;
@@ -27,14 +35,14 @@ describe('dronewatch up (npm start)', () => {
       }
       await reader.cancel();
       assert.match(text, /event: raised/, 'an alert was pushed to the live feed');
-      const open = (await (await fetch(`${url}/v1/alerts?status=open&limit=5`)).json()) as { alerts: unknown[] };
-      assert.ok(open.alerts.length > 0);
+      const open = (await (await fetch(`${url}/v1/alerts?status=open&limit=5`, { headers: officer.headers() })).json()) as { alerts: unknown[] };
+      assert.ok(open.alerts.length > 0, 'open alerts listed for the officer');
     } finally {
       assert.equal(await up.stop(), 0, `exit code 0 after SIGINT; output:\n${up.output()}`);
     }
     assert.match(up.output(), /reports \d+ \| rejected 0 \| alerts \d+/);
     const ingested = Number(/reports (\d+) \| rejected/.exec(up.output().trim().split('\n').pop()!)![1]);
-    assert.ok(ingested > 0);
+    assert.ok(ingested > 0, 'reports were ingested');
     // Stop flushed every buffered report: the lake holds exactly what was ingested.
     const q = await runCli(['query', 'SELECT count(*) AS n, count(DISTINCT report_id) AS ids FROM reports', '--format', 'json', '--data', tmp.dir]);
     assert.equal(q.code, 0, q.stderr);

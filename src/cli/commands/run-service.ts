@@ -28,6 +28,8 @@ export async function runService(name: string, config: Config, components: Platf
     throw err;
   }
   if (opts.banner) out.write(`${opts.banner(platform)}\n`);
+  const admin = platform.takeBootstrapCredential();
+  if (admin) out.write(firstAdminNotice(admin, platform.address));
   const tty = out.isTTY === true;
   let prev: SummarySnapshot | undefined;
   const print = (): void => {
@@ -50,4 +52,20 @@ export async function runService(name: string, config: Config, components: Platf
     }
   })();
   return { platform, done };
+}
+
+/**
+ * The first administrator's password, printed once on the first start (stdout, never the log): it is stored only as a
+ * scrypt hash. An admin manages people and drones but sees no personal data, hence the hint to create officers.
+ */
+function firstAdminNotice(c: { username: string; password: string; tenant: string }, url: string | undefined): string {
+  return [
+    '',
+    '  First start: an administrator was created. Its password is shown this once; keep it safe:',
+    `    user ${c.username}  password ${c.password}  (tenant ${c.tenant})`,
+    `  Log in at ${url ?? 'the dashboard'}/ or create officers, e.g.:`,
+    `    npx dronewatch users create alice --tenant ${c.tenant} --role supervisor`,
+    '',
+    '',
+  ].join('\n');
 }

@@ -3,8 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { encodeRows, MEDIA_TYPES, type ExportFormat } from '../../analysis/index.ts';
+import { encodeRows, MEDIA_TYPES, rangeOf, statRange, type ExportFormat } from '../../analysis/index.ts';
 import { DwError } from '../../errors/index.ts';
+import type { QueryCursor, TimeRange } from '../../lake/index.ts';
+import { tenantOf } from '../auth/tenant.ts';
 import type { AnalysisApi, ServerDeps } from '../types.ts';
 
 type AnswerFormat = 'json' | 'csv' | 'ndjson' | 'parquet';
@@ -14,6 +16,8 @@ const sqlText = { type: 'string', minLength: 1, maxLength: 65536 } as const;
 const formatField = { type: 'string', enum: FORMATS } as const;
 const limitField = { type: 'integer', minimum: 1 } as const;
 const timeoutField = { type: 'integer', minimum: 1 } as const;
+/** ISO 8601 instants (checked by rangeOf): only the hour partitions from..to are read. */
+const instantField = { type: 'string', minLength: 1, maxLength: 40 } as const;
 const queryName = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 const statQuery = {
   type: 'object',
@@ -55,7 +59,11 @@ function limited(sql: string, limit: number): string {
 }
 
 interface Answer {
+  /** Whose rows: the caller's tenant (tenantOf), never one named in the request. */
+  tenant: string;
   sql: string;
+  /** Hour partitions to read (query/export from/to, a statistic's from/to). */
+  range: TimeRange | undefined;
   format: AnswerFormat;
   /** Row limit (query answers) or none (exports). */
   limit: number | undefined;
@@ -70,13 +78,13 @@ interface Answer {
  * then deleted. Errors before the first byte are ordinary JSON errors; an error after it cuts the connection, so a
  * partial answer can never pass for a complete one.
  */
-async function sendAnswer(analysis: AnalysisApi, req: FastifyRequest, reply: FastifyReply, a: Answer, run: (opts: { limit?: number; timeoutMs?: number; signal: AbortSignal }) => Promise<import('../../lake/index.ts').QueryCursor>): Promise<FastifyReply> {
+async function sendAnswer(analysis: AnalysisApi, req: FastifyRequest, reply: FastifyReply, a: Answer, run: (opts: { limit?: number; timeoutMs?: number; signal: AbortSignal }) => Promise<QueryCursor>): Promise<FastifyReply> {
   const signal = clientGone(reply);
   const ext = a.format === 'ndjson' ? 'ndjson' : a.format;
   if (a.download) reply.header('content-disposition', `attachment; filename="${a.download}.${ext}"`);
   if (a.limit !== undefined) reply.header('x-dronewatch-row-limit', String(Math.min(a.limit, analysis.limits.maxRows)));
   if (a.format === 'parquet') {
-    await analysis.validate(a.sql);
+    await analysis.validate(a.tenant, a.sql);
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dronewatch-answer-'));
     const file = path.join(dir, 'result.parquet');
     try {
@@ -84,7 +92,7 @@ async function sendAnswer(analysis: AnalysisApi, req: FastifyRequest, reply: Fas
       // A query answer (with a row limit) runs under the query time limit, as in the other formats; exportToFile on its
       // own would apply the export limit (none by default).
       const timeoutMs = a.limit !== undefined ? Math.min(a.timeoutMs ?? analysis.limits.timeoutMs, analysis.limits.timeoutMs) : a.timeoutMs;
-      const { rows } = await analysis.exportToFile(sql, file, 'parquet', { signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+      const { rows } = await analysis.exportToFile(a.tenant, sql, file, 'parquet', { signal, range: a.range, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
       const body = createReadStream(file);
       body.on('close', () => void fsp.rm(dir, { recursive: true, force: true }));
       return reply.header('content-type', MEDIA_TYPES.parquet).header('x-dronewatch-row-count', String(rows)).send(body);
@@ -112,66 +120,78 @@ export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (a
   app.get('/v1/stats/:name', { schema: { params: queryName, querystring: statQuery } }, async (req, reply) => {
     const { name } = req.params as { name: string };
     const { format, download, ...params } = req.query as Record<string, string | undefined> & { format?: AnswerFormat; download?: boolean };
+    const tenant = tenantOf(req, deps);
     const sql = analysis.statSql(name, params);
-    return sendAnswer(analysis, req, reply, { sql, format: answerFormat(req, format), limit: analysis.limits.maxRows, timeoutMs: undefined, download: download ? name : undefined },
-      (o) => analysis.stat(name, params, o));
+    const range = statRange(params);
+    return sendAnswer(analysis, req, reply, { tenant, sql, range, format: answerFormat(req, format), limit: analysis.limits.maxRows, timeoutMs: undefined, download: download ? name : undefined },
+      (o) => analysis.stat(tenant, name, params, o));
   });
 
   app.post('/v1/query', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: sqlText, format: formatField, limit: limitField, timeoutMs: timeoutField } } },
+    schema: { body: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: sqlText, format: formatField, limit: limitField, timeoutMs: timeoutField, from: instantField, to: instantField } } },
   }, async (req, reply) => {
-    const b = req.body as { sql: string; format?: AnswerFormat; limit?: number; timeoutMs?: number };
-    return sendAnswer(analysis, req, reply, { sql: b.sql, format: answerFormat(req, b.format), limit: b.limit ?? analysis.limits.maxRows, timeoutMs: b.timeoutMs },
-      (o) => analysis.query(b.sql, o));
+    const b = req.body as { sql: string; format?: AnswerFormat; limit?: number; timeoutMs?: number; from?: string; to?: string };
+    const tenant = tenantOf(req, deps);
+    const range = rangeOf(b.from, b.to);
+    return sendAnswer(analysis, req, reply, { tenant, sql: b.sql, range, format: answerFormat(req, b.format), limit: b.limit ?? analysis.limits.maxRows, timeoutMs: b.timeoutMs },
+      (o) => analysis.query(tenant, b.sql, { ...o, range }));
   });
 
   app.post('/v1/export', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['sql', 'format'], properties: { sql: sqlText, format: formatField, filename: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$' } } } },
+    schema: { body: { type: 'object', additionalProperties: false, required: ['sql', 'format'], properties: { sql: sqlText, format: formatField, filename: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$' }, from: instantField, to: instantField } } },
   }, async (req, reply) => {
-    const b = req.body as { sql: string; format: ExportFormat; filename?: string };
-    return sendExport(analysis, req, reply, b.sql, b.format, b.filename ?? 'export');
+    const b = req.body as { sql: string; format: ExportFormat; filename?: string; from?: string; to?: string };
+    return sendExport(analysis, req, reply, { tenant: tenantOf(req, deps), sql: b.sql, range: rangeOf(b.from, b.to) }, b.format, b.filename ?? 'export');
   });
 
   const saved = analysis.saved;
   if (!saved) return;
 
-  app.get('/v1/queries', async () => ({ queries: saved.list() }));
+  app.get('/v1/queries', async (req) => ({ queries: saved.list(tenantOf(req, deps)) }));
 
   app.post('/v1/queries', { schema: { body: { ...savedBody, required: ['name', 'sql'] } } }, async (req, reply) => {
     const b = req.body as { name: string; sql: string; description?: string };
-    await analysis.validate(b.sql);
-    return reply.status(201).send(saved.save(b));
+    const tenant = tenantOf(req, deps);
+    await analysis.validate(tenant, b.sql);
+    return reply.status(201).send(saved.save(tenant, b));
   });
 
   app.put('/v1/queries/:name', { schema: { params: queryName, body: savedBody } }, async (req) => {
     const { name } = req.params as { name: string };
     const b = req.body as { name?: string; sql: string; description?: string };
     if (b.name !== undefined && b.name !== name) throw new DwError('DW_REQUEST_INVALID', `name: "${b.name}" differs from the URL's "${name}"`, { status: 400, details: [{ field: 'name', reason: 'must match the URL' }] });
-    await analysis.validate(b.sql);
-    return saved.save({ name, sql: b.sql, ...(b.description !== undefined ? { description: b.description } : {}) }, { replace: true });
+    const tenant = tenantOf(req, deps);
+    await analysis.validate(tenant, b.sql);
+    return saved.save(tenant, { name, sql: b.sql, ...(b.description !== undefined ? { description: b.description } : {}) }, { replace: true });
   });
 
-  app.get('/v1/queries/:name', { schema: { params: queryName } }, async (req) => saved.get((req.params as { name: string }).name));
+  app.get('/v1/queries/:name', { schema: { params: queryName } }, async (req) => saved.get(tenantOf(req, deps), (req.params as { name: string }).name));
 
   app.delete('/v1/queries/:name', { schema: { params: queryName } }, async (req, reply) => {
-    saved.delete((req.params as { name: string }).name);
+    saved.delete(tenantOf(req, deps), (req.params as { name: string }).name);
     return reply.status(204).send();
   });
 
   app.get('/v1/queries/:name/result', {
-    schema: { params: queryName, querystring: { type: 'object', additionalProperties: false, properties: { format: formatField, limit: limitField, download: { type: 'boolean' } } } },
+    schema: {
+      params: queryName,
+      querystring: { type: 'object', additionalProperties: false, properties: { format: formatField, limit: limitField, download: { type: 'boolean' }, from: instantField, to: instantField } },
+    },
   }, async (req, reply) => {
     const { name } = req.params as { name: string };
-    const q = req.query as { format?: AnswerFormat; limit?: number; download?: boolean };
-    const { sql } = saved.get(name);
+    const q = req.query as { format?: AnswerFormat; limit?: number; download?: boolean; from?: string; to?: string };
+    const tenant = tenantOf(req, deps);
+    const { sql } = saved.get(tenant, name);
+    const range = rangeOf(q.from, q.to);
     const format = answerFormat(req, q.format);
-    if (q.download) return sendExport(analysis, req, reply, sql, format, name);
-    return sendAnswer(analysis, req, reply, { sql, format, limit: q.limit ?? analysis.limits.maxRows, timeoutMs: undefined }, (o) => analysis.query(sql, o));
+    if (q.download) return sendExport(analysis, req, reply, { tenant, sql, range }, format, name);
+    return sendAnswer(analysis, req, reply, { tenant, sql, range, format, limit: q.limit ?? analysis.limits.maxRows, timeoutMs: undefined }, (o) => analysis.query(tenant, sql, { ...o, range }));
   });
 };
 
 /** A whole result as a file download: no row limit, the export time limit. */
-async function sendExport(analysis: AnalysisApi, req: FastifyRequest, reply: FastifyReply, sql: string, format: ExportFormat, filename: string): Promise<FastifyReply> {
+async function sendExport(analysis: AnalysisApi, req: FastifyRequest, reply: FastifyReply, q: { tenant: string; sql: string; range: TimeRange | undefined }, format: ExportFormat, filename: string): Promise<FastifyReply> {
   const timeoutMs = analysis.limits.exportTimeoutMs;
-  return sendAnswer(analysis, req, reply, { sql, format, limit: undefined, timeoutMs: timeoutMs > 0 ? timeoutMs : undefined, download: filename }, (o) => analysis.exportCursor(sql, o));
+  return sendAnswer(analysis, req, reply, { ...q, format, limit: undefined, timeoutMs: timeoutMs > 0 ? timeoutMs : undefined, download: filename },
+    (o) => analysis.exportCursor(q.tenant, q.sql, { ...o, range: q.range }));
 }

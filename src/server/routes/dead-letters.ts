@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerDeps } from '../types.ts';
+import { tenantOf } from '../auth/tenant.ts';
 
 export const deadLetterRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app, { deps }) => {
   const dl = deps.deadLetters!;
@@ -13,6 +14,6 @@ export const deadLetterRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async 
     },
   }, async (req) => {
     const q = req.query as { limit: number; since?: string };
-    return { deadLetters: await dl.list({ limit: q.limit, ...(q.since ? { since: Date.parse(q.since) } : {}) }) };
+    return { deadLetters: await dl.list({ limit: q.limit, tenant: tenantOf(req, deps), ...(q.since ? { since: Date.parse(q.since) } : {}) }) };
   });
 };

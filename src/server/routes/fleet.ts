@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { DronePosition, FleetStats } from '../../fleet/index.ts';
 import type { FleetApi, PipelineStatus, ServerDeps } from '../types.ts';
 import { openEventStream } from './sse.ts';
+import { tenantOf } from '../auth/tenant.ts';
 
 
 /** Positions on the wire: `[droneId, lat, lon, ts]`, a third of the size of objects for a 1,000-drone snapshot. */
@@ -15,7 +16,7 @@ export interface FleetHealth extends FleetStats {
   overloaded: boolean;
 }
 
-function health(fleet: FleetApi, status: (() => PipelineStatus) | undefined, stats = fleet.stats()): FleetHealth {
+function health(fleet: FleetApi, status: (() => PipelineStatus) | undefined, stats: FleetStats): FleetHealth {
   const s = status?.();
   return { ...stats, consumers: { ...(s?.lag ?? {}), fleet: stats.lag }, overloaded: s?.overloaded ?? false };
 }
@@ -31,19 +32,27 @@ export const fleetRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app,
   const fleet = deps.fleet;
   if (!fleet) return;
 
-  app.get('/v1/fleet', async () => ({ drones: fleet.positions(), health: health(fleet, deps.status) }));
+  // Every view is the caller's tenant's fleet only.
+  app.get('/v1/fleet', async (req) => {
+    const tenant = tenantOf(req, deps);
+    return { drones: fleet.positions(tenant), health: health(fleet, deps.status, fleet.stats(tenant)) };
+  });
 
   app.get('/v1/fleet/drones/:id/track', {
     schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } },
   }, async (req) => {
     const { id } = req.params as { id: string };
-    return { droneId: id, track: fleet.track(id) };
+    return { droneId: id, track: fleet.track(id, tenantOf(req, deps)) };
   });
 
   app.get('/v1/fleet/stream', (req: FastifyRequest, reply: FastifyReply): void => {
+    const tenant = tenantOf(req, deps);
     const stream = openEventStream(req, reply, 'dronewatch fleet');
-    stream.send('snapshot', { drones: fleet.positions().map(wire), health: health(fleet, deps.status) });
-    stream.onClose(fleet.onPositions((changed) => stream.send('positions', changed.map(wire))));
-    stream.onClose(fleet.onStats((stats) => stream.send('health', health(fleet, deps.status, stats))));
+    stream.send('snapshot', { drones: fleet.positions(tenant).map(wire), health: health(fleet, deps.status, fleet.stats(tenant)) });
+    stream.onClose(fleet.onPositions((changed) => {
+      const mine = changed.filter((p) => p.tenant === tenant);
+      if (mine.length > 0) stream.send('positions', mine.map(wire));
+    }));
+    stream.onClose(fleet.onStats(() => stream.send('health', health(fleet, deps.status, fleet.stats(tenant)))));
   });
 };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { BackpressureError } from '../../errors/index.ts';
 import type { ServerDeps } from '../types.ts';
+import { tenantOf } from '../auth/tenant.ts';
 
 /**
  * POST /v1/reports: one report (JSON), an array of reports (JSON) or a batch (NDJSON).
@@ -23,11 +24,14 @@ export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
     if (!body || body.length === 0) {
       return reply.status(400).send({ code: 'DW_INGEST_MALFORMED', message: 'empty body', errors: [{ field: '', reason: 'empty body' }] });
     }
-    const result = await ingest.ingestRaw(body, ndjson ? 'ndjson' : 'json', `http:${req.ip}`);
+    // The tenant and drone come from the credential, never from the body: a drone publishes only as itself.
+    const p = req.principal;
+    const scope = { tenant: tenantOf(req, deps), ...(p?.droneId !== undefined ? { droneId: p.droneId } : {}) };
+    const result = await ingest.ingestRaw(body, ndjson ? 'ndjson' : 'json', `http:${req.ip}`, scope);
     const status = result.rejected.length === 0 ? 202 : result.accepted.length === 0 ? 400 : 207;
     if (status === 400 && result.rejected.length === 1) {
       const r = result.rejected[0]!;
-      return reply.status(r.code === 'DW_INGEST_TOO_LARGE' ? 413 : 400).send({
+      return reply.status(r.code === 'DW_INGEST_TOO_LARGE' ? 413 : r.code === 'DW_AUTH_FORBIDDEN' ? 403 : 400).send({
         code: r.code,
         message: r.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join('; '),
         errors: r.errors,

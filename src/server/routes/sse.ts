@@ -60,9 +60,13 @@ export function openEventStream(req: FastifyRequest, reply: FastifyReply, banner
  * Server-Sent Events: every alert event is written to every subscriber's socket the moment the bus emits it
  * (no batching, no polling). Event ids are the alert event ids; `event:` is the event type (raised, updated, ...).
  */
-export function sseHandler(feed: AlertFeed) {
+export function sseHandler(feed: AlertFeed, tenantOf: (req: FastifyRequest) => string) {
   return (req: FastifyRequest, reply: FastifyReply): void => {
+    // A subscriber sees its own tenant's alerts only (the bus carries every tenant's).
+    const tenant = tenantOf(req);
     const stream = openEventStream(req, reply, 'dronewatch alert feed');
-    stream.onClose(feed.subscribe((event: AlertEvent) => stream.send(event.type, event, event.eventId)));
+    stream.onClose(feed.subscribe((event: AlertEvent) => {
+      if (event.alert.tenant === tenant) stream.send(event.type, event, event.eventId);
+    }));
   };
 }
