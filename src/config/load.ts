@@ -38,8 +38,17 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   for (const [name, raw] of Object.entries(env)) {
     if (raw === undefined || !name.startsWith('DRONEWATCH_')) continue;
+    // `<VARIABLE>_FILE=/run/secrets/x`: the value is the file's content (container secrets; keeps secrets out of
+    // the environment listing and of the config file).
+    if (name.endsWith('_FILE')) {
+      const base = name.slice(0, -'_FILE'.length);
+      const key = ENV_SHORTCUTS[base] ?? envKey(base);
+      if (key) setPath(tree, key, readSecretFile(name, raw));
+      continue;
+    }
     const key = ENV_SHORTCUTS[name] ?? envKey(name);
-    if (key) setPath(tree, key, coerce(raw));
+    // Secrets stay strings even when they look like numbers.
+    if (key) setPath(tree, key, SECRET_KEY.test(key) ? raw : coerce(raw));
   }
   for (const [key, value] of Object.entries(opts.flags ?? {})) {
     if (value !== undefined) setPath(tree, key, typeof value === 'string' ? coerce(value) : (value as Json));
@@ -57,6 +66,17 @@ export function validateConfig(input: unknown): Config {
 function issueReason(i: z.core.$ZodIssue): string {
   if (i.code === 'unrecognized_keys') return `unknown key(s) ${i.keys.join(', ')}`;
   return i.message;
+}
+
+const SECRET_KEY = /(password|token|secret)$/i;
+
+/** A secret from a file, without its trailing newline. The error names the variable and the file, never the content. */
+function readSecretFile(variable: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new ConfigError(`${variable}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, [{ field: variable, reason: 'unreadable secret file' }]);
+  }
 }
 
 function readConfigFile(file: string): Tree {

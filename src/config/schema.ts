@@ -58,6 +58,19 @@ export const configSchema = z.strictObject({
      */
     reportsRetentionHours: z.number().positive().default(24),
     reportsRetentionBytes: z.number().int().positive().default(2 * 1024 ** 3),
+    /**
+     * NATS only: how this process logs in to nats-server and checks it (docs/security.md). Secrets come from the
+     * environment or files (`DRONEWATCH_STREAM__NATS__PASSWORD_FILE=/run/secrets/nats`), never from the config file.
+     */
+    nats: z.strictObject({
+      user: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      token: z.string().min(1).optional(),
+      credsFile: z.string().min(1).optional(),
+      tlsCaFile: z.string().min(1).optional(),
+      tlsCertFile: z.string().min(1).optional(),
+      tlsKeyFile: z.string().min(1).optional(),
+    }).prefault({}),
   }).prefault({}),
   lake: z.strictObject({
     /** Where the lake is: a directory or `s3://bucket/prefix` (S3_ENDPOINT for non-AWS servers); default `<dataDir>/lake`. */
@@ -92,6 +105,12 @@ export const configSchema = z.strictObject({
     dedupWindowMs: z.number().int().nonnegative().default(10 * 60_000),
     wordRules: z.array(wordRule).default([]),
     webhooks: z.array(webhook).default([]),
+    /**
+     * Where alert state lives: `local` = SQLite `<dataDir>/alerts.db` (one process, or processes sharing the data
+     * directory); `kv` = JetStream KV buckets shared by every worker and API process (needs a nats:// stream);
+     * `auto` = `kv` on a nats:// stream, else `local`.
+     */
+    state: z.enum(['auto', 'local', 'kv']).default('auto'),
   }).prefault({}),
   archive: z.strictObject({
     /** A Parquet file is written when a partition has this many records buffered... */
@@ -118,11 +137,6 @@ export const configSchema = z.strictObject({
   dashboard: z.strictObject({
     /** Serve the officers' web dashboard at `/` (with `up` and `serve`). */
     enabled: z.boolean().default(true),
-    /**
-     * Where security.db (accounts, credentials) and audit.db live; default the data directory. Processes of one
-     * deployment on one host (distributed mode by hand) point it at the same directory so they share accounts.
-     */
-    dir: z.string().min(1).optional(),
     /** Directory of the built front end; default `web/dist` of the installation (what `npm ci` builds). */
     dir: z.string().min(1).optional(),
     /** Leaflet URL template of a tile server, e.g. `https://tiles.intranet/{z}/{x}/{y}.png`; default none (offline vector map). */

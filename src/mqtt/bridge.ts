@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
+import { natsSecurityOptions, type NatsClientSecurity } from '../stream/index.ts';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { InvalidReportError } from '../errors/index.ts';
 import type { IngestResult } from '../ingest/index.ts';
@@ -18,6 +19,8 @@ export interface MqttBridgeOptions {
   /** For the dead letters the bridge itself writes (droneId of the report differs from the MQTT topic). */
   stream: Stream;
   tenant: string;
+  /** Credentials and TLS towards nats-server (config `stream.nats`). */
+  security?: NatsClientSecurity;
   /** Replicas of the inbox stream and its consumer (config `stream.replicas`). Default 1. */
   replicas?: number;
   /** Messages not yet taken by an ingest process are dropped after this long. Default 24 h. */
@@ -62,7 +65,9 @@ export class MqttBridge {
 
   /** Connects, creates the inbox stream and the shared consumer if missing, and starts consuming. */
   static async start(opts: MqttBridgeOptions): Promise<MqttBridge> {
-    const nc = await connect({ servers: opts.servers, name: 'dronewatch-mqtt-bridge', noAsyncTraces: true, maxReconnectAttempts: -1, timeout: 10_000 });
+    const nc = await connect({
+      servers: opts.servers, name: 'dronewatch-mqtt-bridge', noAsyncTraces: true, maxReconnectAttempts: -1, timeout: 10_000, ...natsSecurityOptions(opts.security),
+    });
     const bridge = new MqttBridge(nc, opts);
     try {
       await bridge.open();

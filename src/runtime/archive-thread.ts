@@ -23,7 +23,7 @@ try {
   const paths = dataPaths(config);
   const logger = createLogger('archive');
   const stream = await openStream(config.stream.url, {
-    dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, logger,
+    dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats, logger,
   });
   const worker = new ArchiveWorker(archiveWorkerOptions(config, stream, logger));
   await worker.start();

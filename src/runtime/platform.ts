@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AlertBus, AlertService, AlertWorker, WebhookSink, openAlertStore, streamAlertFeed, type AlertStore } from '../alerts/index.ts';
+import { AlertBus, AlertService, AlertWorker, WebhookSink, openAlertState, streamAlertFeed, type AlertState, type AlertStore, type KvAlertState } from '../alerts/index.ts';
 import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
 import { AnalysisService, openSavedQueryStore } from '../analysis/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
@@ -48,8 +48,12 @@ export class Platform {
   readonly config: Config;
   readonly bus = new AlertBus();
   readonly ingestor: Ingestor;
+  /** The SQLite store (alerts.state local); undefined with the shared KV state. */
   alertStore: AlertStore | undefined;
   alertService: AlertService | undefined;
+  /** The alert state in use (either kind) and the API over it (docs/alerts.md, "State in distributed mode"). */
+  alertState: AlertState | undefined;
+  alertApi: AlertService | AlertService<KvAlertState> | undefined;
   alertWorker: AlertWorker | undefined;
   archiveWorker: ArchiveRunner | undefined;
   server: FastifyInstance | undefined;
@@ -103,7 +107,7 @@ export class Platform {
     const paths = dataPaths(config);
     const logger = opts.logger ?? silentLogger;
     const stream = await openStream(config.stream.url, {
-      dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, logger,
+      dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats, logger,
     });
     const withPartitions = (c: TopicConfig): TopicConfig => ({ ...c, partitions: c.partitions > 1 ? config.stream.partitions : 1 });
     await stream.ensureTopic(TOPICS.reports, {
@@ -146,15 +150,21 @@ export class Platform {
     const paths = dataPaths(config);
     const needsStore = components.alerts || components.http === 'api';
     if (needsStore) {
-      this.alertStore = openAlertStore({ dataDir: paths.dataDir, dedupWindowMs: config.alerts.dedupWindowMs, sync: config.stream.sync });
-      await this.alertStore.offloadCheckpoints();
+      const opened = await openAlertState(config, { dataDir: paths.dataDir, logger });
       if (config.alerts.webhooks.length > 0) this.webhooks = new WebhookSink({ webhooks: config.alerts.webhooks, logger });
-      this.alertService = new AlertService({ store: this.alertStore, stream, bus: this.bus, ...(this.webhooks ? { webhooks: this.webhooks } : {}), logger });
+      const announce = { stream, bus: this.bus, ...(this.webhooks ? { webhooks: this.webhooks } : {}), logger };
+      if (opened.kind === 'local') {
+        this.alertState = this.alertStore = opened.store;
+        this.alertApi = this.alertService = new AlertService({ store: opened.store, ...announce });
+      } else {
+        this.alertState = opened.state;
+        this.alertApi = new AlertService({ store: opened.state, ...announce });
+      }
     }
     if (components.alerts) {
       this.alertWorker = new AlertWorker({
         // Every tenant the stream carries (a NATS stream carries only its tenant's).
-        stream, store: this.alertStore!, config: config.alerts, bus: this.bus, logger,
+        stream, store: this.alertState!, config: config.alerts, bus: this.bus, logger,
         ...(this.webhooks ? { webhooks: this.webhooks } : {}),
       });
       await this.alertWorker.start();
@@ -186,7 +196,7 @@ export class Platform {
     }
     this.mqttBridge = await MqttBridge.start({
       servers: url.slice('nats://'.length).split(',').map((s) => (/^[a-z]+:\/\//.test(s.trim()) ? s.trim() : `nats://${s.trim()}`)),
-      ingest: this.countingIngest(), stream: this.stream, tenant: this.config.tenant, replicas: this.config.stream.replicas, logger: this.logger,
+      ingest: this.countingIngest(), stream: this.stream, tenant: this.config.tenant, replicas: this.config.stream.replicas, security: this.config.stream.nats, logger: this.logger,
     });
   }
 
@@ -234,7 +244,7 @@ export class Platform {
       retryAfterSeconds: 2,
       ...(kind === 'api'
         ? {
-            alerts: this.alertService!,
+            alerts: this.alertApi!,
             feed: this.bus,
             deadLetters: { list: (o: { limit: number; since?: number; tenant?: string }) => listDeadLetters(this.stream, o) },
             analysis: this.analysis!,
@@ -344,7 +354,9 @@ export class Platform {
   }
 
   private openAlerts(): number {
-    if (this.alertStore && !this.stopped) this.lastOpenAlerts = this.alertStore.countByStatus().open;
+    const counts = this.alertState && !this.stopped ? this.alertState.countByStatus() : undefined;
+    // Both states count synchronously (the KV one from its watched view); a promise would only be skipped here.
+    if (counts && !(counts instanceof Promise)) this.lastOpenAlerts = counts.open;
     return this.lastOpenAlerts;
   }
 
@@ -367,7 +379,7 @@ export class Platform {
     await this.webhooks?.flush(5000);
     await this.webhooks?.close();
     this.monitor.stop();
-    this.alertStore?.close();
+    await this.alertState?.close();
     this.security?.close();
     this.audit?.close();
     await this.stream.close();

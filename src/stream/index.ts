@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors/index.ts';
 import type { Logger } from '../util/log.ts';
 import { NatsStream } from './nats/index.ts';
+import type { NatsClientSecurity } from './nats/client-security.ts';
 import { SqliteStream } from './sqlite/index.ts';
 import type { Stream } from './types.ts';
 
@@ -10,6 +11,7 @@ export { TOPICS, DEFAULT_TOPIC_CONFIG } from './topics.ts';
 export { StreamNotOwnerError, StreamUnavailableError } from './errors.ts';
 export { SqliteStream, type SqliteStreamOptions, type SyncLevel } from './sqlite/index.ts';
 export { NatsStream, type NatsStreamOptions } from './nats/index.ts';
+export { natsSecurityOptions, type NatsClientSecurity } from './nats/client-security.ts';
 
 export interface OpenStreamOptions {
   dataDir: string;
@@ -19,6 +21,8 @@ export interface OpenStreamOptions {
   tenant?: string;
   /** NATS only: replicas of the JetStream streams, consumers and group bucket it creates (config `stream.replicas`). */
   replicas?: number;
+  /** NATS only: credentials and TLS (config `stream.nats`). */
+  nats?: NatsClientSecurity;
   logger?: Logger;
 }
 
@@ -47,6 +51,7 @@ export async function openStream(url: string, opts: OpenStreamOptions): Promise<
       servers,
       ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
       ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
+      ...(opts.nats ? { security: opts.nats } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
   }

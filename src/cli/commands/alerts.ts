@@ -54,7 +54,7 @@ async function withService(config: Config, fn: (s: AlertService) => Promise<{ al
   const paths = dataPaths(config);
   const store = openAlertStore({ dataDir: paths.dataDir, dedupWindowMs: config.alerts.dedupWindowMs });
   const stream = await openStream(config.stream.url, {
-    dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas,
+    dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats,
   });
   try {
     await stream.ensureTopic(TOPICS.alerts, { ...DEFAULT_TOPIC_CONFIG.alerts, partitions: config.stream.partitions });

@@ -15,7 +15,7 @@ export function registerDeadLetters(program: Command): void {
     .action(async (o: { limit: number; since?: Date; format: OutputFormat }, cmd: Command) => {
       const config = configFrom(cmd);
       const stream = await openStream(config.stream.url, {
-        dataDir: dataPaths(config).dataDir, tenant: config.tenant, replicas: config.stream.replicas,
+        dataDir: dataPaths(config).dataDir, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats,
       });
       try {
         await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);

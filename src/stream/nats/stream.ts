@@ -1,4 +1,5 @@
 import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { natsSecurityOptions, type NatsClientSecurity } from './client-security.ts';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { StreamClosedError } from '../../errors/index.ts';
@@ -18,6 +19,8 @@ export interface NatsStreamOptions {
   servers: string | string[];
   /** Tenant (police force) whose subjects this stream reads and writes. Default `default`. */
   tenant?: string;
+  /** Credentials and TLS towards nats-server. */
+  security?: NatsClientSecurity;
   /** Replicas of the streams, the consumers and the group bucket it creates: 1, or 3 on a 3-node cluster. Default 1. */
   replicas?: number;
   /** Timeout of one JetStream management request (stream, consumer, KV). Default 10 000 ms (the default 1 s times out under load). */
@@ -90,6 +93,7 @@ export class NatsStream implements Stream {
         noAsyncTraces: true,
         maxReconnectAttempts: -1,
         timeout: requestTimeout,
+        ...natsSecurityOptions(opts.security),
       });
     } catch (e) {
       throw new StreamUnavailableError(`connecting to ${servers.join(',')}`, e);
