@@ -43,6 +43,12 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
     req.log.error({ err }, 'request failed');
     return reply.status(500).send({ code: 'DW_INTERNAL', message: 'internal error; see the server log' });
   });
+  if (opts.https) {
+    // Browsers that once reached the server over HTTPS never try plain HTTP again (no downgrade, no cookie leak).
+    app.addHook('onSend', async (_req, reply) => {
+      reply.header('strict-transport-security', 'max-age=31536000');
+    });
+  }
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'DW_NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
 
   // First: authentication and the access table must see every route registered after them.

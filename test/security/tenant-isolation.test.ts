@@ -34,6 +34,7 @@ describe('tenant isolation over HTTP (issue 7)', () => {
   let platform: Platform;
   let url: string;
   const tok: Record<string, string> = {};
+  let admin: { username: string; password: string };
 
   const req = async (who: string, path: string, init: RequestInit = {}): Promise<Response> =>
     fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${tok[who]}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers as Record<string, string> | undefined) } });
@@ -51,7 +52,8 @@ describe('tenant isolation over HTTP (issue 7)', () => {
     await platform.start({ alerts: true, http: 'api' });
     url = platform.address!;
     const sec = platform.security!;
-    assert.ok(platform.takeBootstrapCredential(), 'a first administrator was created');
+    admin = platform.takeBootstrapCredential()!;
+    assert.ok(admin, 'a first administrator was created');
     assert.equal(platform.takeBootstrapCredential(), undefined, 'its password is handed out once');
     sec.createTenant('lyon');
     for (const [tenant, role] of [['paris', 'officer'], ['lyon', 'officer'], ['paris', 'analyst'], ['lyon', 'analyst']] as const) {
@@ -157,6 +159,22 @@ describe('tenant isolation over HTTP (issue 7)', () => {
     assert.ok(!text.includes('"tenant":"lyon"'), 'no lyon event at all');
   });
 
+  it('the first administrator replaces its one-time password; the old one stops working', async () => {
+    const login = (password: string) => fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: admin.username, password }) });
+    const first = await login(admin.password);
+    assert.equal(first.status, 200);
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const { csrf } = (await first.json()) as { csrf: string };
+    const change = (currentPassword: string) => fetch(`${url}/v1/auth/password`, {
+      method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ currentPassword, newPassword: 'a brand new passphrase' }),
+    });
+    assert.equal((await change('not the password')).status, 401, 'the current password is required');
+    assert.equal((await change(admin.password)).status, 204);
+    assert.equal((await fetch(`${url}/v1/auth/me`, { headers: { cookie } })).status, 401, 'sessions end with the change');
+    assert.equal((await login(admin.password)).status, 401, 'the one-time password no longer works');
+    assert.equal((await login('a brand new passphrase')).status, 200);
+  });
+
   it('every access to personal data is in the audit log with who, what and from where', () => {
     const entries = platform.audit!.list({ tenant: 'paris', limit: 1000 });
     const has = (action: string, actor: string) => entries.some((e) => e.action === action && e.actor === actor);
@@ -165,6 +183,7 @@ describe('tenant isolation over HTTP (issue 7)', () => {
     assert.ok(has('feed.subscribe', 'paris-officer'), 'feed');
     assert.ok(has('fleet.read', 'paris-officer'), 'fleet');
     assert.ok(has('dead-letters.read', 'paris-analyst'), 'dead letters');
+    assert.ok(has('user.password', admin.username), 'password change');
     assert.ok(entries.filter((e) => e.actor !== 'system').every((e) => e.ip !== null && e.ip !== ''), 'from where');
     assert.equal(platform.audit!.verify().ok, true, 'hash chain intact');
   });

@@ -66,7 +66,9 @@ describe('secrets from files, HTTPS, NATS with TLS and a password (issue 7)', ()
       const url = platform.address!;
       assert.match(url, /^https:\/\//);
       const ca = readFileSync(certs.cert);
-      assert.equal((await httpsGet(`${url}/health`, ca)).status, 200);
+      const health = await httpsGet(`${url}/health`, ca);
+      assert.equal(health.status, 200);
+      assert.match(String(health.headers['strict-transport-security']), /max-age=\d+/, 'HSTS');
       const admin = platform.takeBootstrapCredential()!;
       const login = await httpsGet(`${url}/v1/auth/login`, ca, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: admin.username, password: admin.password }) });
       assert.equal(login.status, 200, login.body);

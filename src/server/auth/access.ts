@@ -67,6 +67,8 @@ export const ACCESS: Record<string, RouteRule> = {
   'POST /v1/auth/login': { access: { kind: 'public' } },
   'POST /v1/auth/logout': { access: { kind: 'authenticated' } },
   'GET /v1/auth/me': { access: { kind: 'authenticated' } },
+  // Audited by the handler, after the current password was checked.
+  'POST /v1/auth/password': { access: { kind: 'authenticated' } },
 
   'GET /v1/audit': perm('audit:read', { action: 'audit.read', details: query }),
   'GET /v1/audit/verify': perm('audit:read', { action: 'audit.read', target: () => 'verify' }),

@@ -54,6 +54,30 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
     return { name: p.name, kind: p.kind, tenant: p.tenant, roles: p.roles, permissions: [...p.permissions].sort(), ...(req.sessionCsrf ? { csrf: req.sessionCsrf } : {}) };
   });
 
+  // Self-service password change (the first administrator replaces its printed one-time password here). The current
+  // password is required (a stolen session alone cannot take the account over) and failures count against the login
+  // rate limit. Every session of the account ends, this one included: log in again with the new password.
+  app.post('/v1/auth/password', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['currentPassword', 'newPassword'], properties: { currentPassword: { type: 'string', minLength: 1, maxLength: 1024 }, newPassword: { type: 'string', minLength: 12, maxLength: 1024 } } } },
+  }, async (req, reply) => {
+    const p = principalOf(req);
+    if (p.kind !== 'user') throw new DwError('DW_AUTH_FORBIDDEN', 'forbidden: only officers have a password', { status: 403 });
+    const { currentPassword, newPassword } = req.body as { currentPassword: string; newPassword: string };
+    const wait = limiter.retryAfterSeconds(p.name, req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new DwError('DW_AUTH_RATE_LIMITED', `too many failed attempts; try again in ${wait} s`, { status: 429 });
+    }
+    if (!(await security.checkPassword(p.name, currentPassword))) {
+      limiter.recordFailure(p.name, req.ip);
+      throw new DwError('DW_AUTH_REQUIRED', 'wrong current password', { status: 401 });
+    }
+    await security.setPassword(p.name, newPassword);
+    audit.append({ actor: p.name, tenant: p.tenant, action: 'user.password', target: p.name, ip: req.ip });
+    reply.header('set-cookie', sessionCookie('', 0, auth.secureCookies === true));
+    return reply.status(204).send();
+  });
+
   // ---- admin: users of the admin's own tenant ----
   app.get('/v1/users', async (req) => ({ users: security.listUsers(principalOf(req).tenant) }));
 
