@@ -6,6 +6,7 @@
 export type { ObjectStore, ObjectInfo, ListOptions, ListPage, PutOptions } from './types.ts';
 export { LocalObjectStore } from './local.ts';
 export { S3ObjectStore } from './s3-lazy.ts';
+export type { IncompleteUpload } from './s3-uploads.ts';
 export type { S3ObjectStoreOptions, S3Credentials } from './s3-config.ts';
 export {
   openObjectStore, parseLakeLocation, formatLakeLocation, defaultLakeLocation, type LakeLocation, type OpenObjectStoreOptions,

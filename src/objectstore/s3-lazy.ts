@@ -1,6 +1,7 @@
 import { positive, resolveS3Config, type S3ObjectStoreOptions } from './s3-config.ts';
 import type { S3Store } from './s3.ts';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
+import type { IncompleteUpload } from './s3-uploads.ts';
 
 /**
  * The object store on S3 or an S3-compatible server (Ceph RGW, MinIO...), under a key prefix of one bucket: see
@@ -65,6 +66,22 @@ export class S3ObjectStore implements ObjectStore {
 
   async deleteMany(keys: readonly string[]): Promise<void> {
     return (await this.real()).deleteMany(keys);
+  }
+
+  /** Housekeeping of incomplete multipart uploads (S3 only; see s3-uploads.ts). */
+  async incompleteUploads(): Promise<IncompleteUpload[]> {
+    return (await this.real()).incompleteUploads();
+  }
+
+  async abortIncompleteUploads(olderThanMs: number): Promise<IncompleteUpload[]> {
+    return (await this.real()).abortIncompleteUploads(olderThanMs);
+  }
+
+  /** The bucket's lifecycle rules after adding the one that aborts this prefix's incomplete uploads after `days`. */
+  async ensureAbortIncompleteUploadsRule(days: number): Promise<{ id?: string | undefined; prefix?: string | undefined; days?: number | undefined }[]> {
+    return (await (await this.real()).ensureAbortIncompleteUploadsRule(days)).map((r) => ({
+      id: r.ID, prefix: r.Filter?.Prefix ?? r.Prefix, days: r.AbortIncompleteMultipartUpload?.DaysAfterInitiation,
+    }));
   }
 
   async close(): Promise<void> {

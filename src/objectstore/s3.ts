@@ -11,6 +11,8 @@ import { checkKey, checkPageSize, checkPrefix, checkRange, MAX_KEY_BYTES } from 
 import { httpStatusOf, positive, resolveS3Config, s3CodeOf, s3Failure, type ResolvedS3Config, type S3ObjectStoreOptions } from './s3-config.ts';
 import { isConditionalConflict, isPreconditionFailed, md5Base64, multipartUpload, streamedPut } from './s3-upload.ts';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
+import { abortIncompleteUploads, ensureAbortIncompleteUploadsRule, lifecycleRules, listIncompleteUploads, type IncompleteUpload } from './s3-uploads.ts';
+import type { LifecycleRule } from '@aws-sdk/client-s3';
 
 export function createS3Client(c: ResolvedS3Config, opts: S3ObjectStoreOptions): S3Client {
   // The SDK warns on every process under Node < 22 that its releases from 2027 will need Node 22; the project pins
@@ -243,6 +245,35 @@ export class S3Store implements ObjectStore {
           op: 'deleteMany', ...(key ? { key } : {}), ...(first.Code ? { reason: first.Code } : {}),
         });
       }
+    }
+  }
+
+  /** Multipart uploads under this store's prefix never completed nor aborted (s3-uploads.ts). */
+  async incompleteUploads(): Promise<IncompleteUpload[]> {
+    try {
+      return (await listIncompleteUploads(this.s3, this.bucket, this.root)).map((u) => ({ ...u, key: u.key.slice(this.root.length) }));
+    } catch (e) {
+      throw this.fail('list incomplete uploads', undefined, e);
+    }
+  }
+
+  /** Aborts this prefix's incomplete uploads older than `olderThanMs`; returns them (keys relative to the store). */
+  async abortIncompleteUploads(olderThanMs: number): Promise<IncompleteUpload[]> {
+    try {
+      return (await abortIncompleteUploads(this.s3, this.bucket, this.root, olderThanMs)).map((u) => ({ ...u, key: u.key.slice(this.root.length) }));
+    } catch (e) {
+      throw this.fail('abort incomplete uploads', undefined, e);
+    }
+  }
+
+  /** Sets the bucket rule that aborts this prefix's incomplete uploads after `days`; returns the bucket's rules. */
+  async ensureAbortIncompleteUploadsRule(days: number): Promise<LifecycleRule[]> {
+    try {
+      await ensureAbortIncompleteUploadsRule(this.s3, this.bucket, this.root, days);
+      return await lifecycleRules(this.s3, this.bucket);
+    } catch (e) {
+      if (e instanceof RangeError) throw new ObjectStoreRequestError(e.message);
+      throw this.fail('set lifecycle rule', undefined, e);
     }
   }
 

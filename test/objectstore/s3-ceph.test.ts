@@ -156,4 +156,34 @@ describe('S3ObjectStore on Ceph RGW', { skip: cephOrSkip() }, () => {
       }
     });
   });
+
+  describe('incomplete multipart uploads', () => {
+    it('lists and aborts the uploads a dead writer left under the prefix, and sets the lifecycle rule that does it daily', async () => {
+      const { S3Client, CreateMultipartUploadCommand, UploadPartCommand, ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3');
+      const raw = new S3Client({ endpoint: ceph.endpoint, region: ceph.region, forcePathStyle: true, credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey } });
+      const store = new S3ObjectStore(options('uploads/a'));
+      try {
+        // A writer killed mid-upload: parts stored, never completed. Another prefix's upload must be left alone.
+        for (const key of ['uploads/a/reports/dead.parquet', 'uploads/b/other.parquet']) {
+          const { UploadId } = await raw.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+          await raw.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: Buffer.alloc(5 * MiB, 1) }));
+        }
+        const listed = await store.incompleteUploads();
+        assert.deepEqual(listed.map((u) => u.key), ['reports/dead.parquet'], 'only this prefix, keys relative to it');
+        assert.deepEqual(await store.abortIncompleteUploads(3600_000), [], 'a recent upload may still be running: kept');
+        const aborted = await store.abortIncompleteUploads(0);
+        assert.deepEqual(aborted.map((u) => u.key), ['reports/dead.parquet']);
+        const left = (await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
+        assert.deepEqual(left.map((u) => u.Key), ['uploads/b/other.parquet'], "the other prefix's upload is untouched");
+
+        const rules = await store.ensureAbortIncompleteUploadsRule(2);
+        assert.ok(rules.some((r) => r.prefix === 'uploads/a/' && r.days === 2), JSON.stringify(rules));
+        const again = await new S3ObjectStore(options('uploads/b')).ensureAbortIncompleteUploadsRule(1);
+        assert.equal(again.length, 2, `one rule per prefix, the first kept: ${JSON.stringify(again)}`);
+      } finally {
+        await store.close();
+        raw.destroy();
+      }
+    });
+  });
 });
