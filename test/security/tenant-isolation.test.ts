@@ -159,6 +159,22 @@ describe('tenant isolation over HTTP (issue 7)', () => {
     assert.ok(!text.includes('"tenant":"lyon"'), 'no lyon event at all');
   });
 
+  it('a live feed ends when its credential is revoked (within the 5 s re-check)', async () => {
+    const { id, token } = platform.security!.createApiToken('paris-officer', 'short-lived');
+    const feed = await fetch(`${url}/v1/alerts/stream`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(feed.status, 200);
+    const reader = feed.body!.getReader();
+    await reader.read(); // the banner: the stream is open
+    platform.security!.revokeApiToken(id);
+    const ended = await Promise.race([
+      (async () => {
+        for (;;) if ((await reader.read()).done) return true;
+      })(),
+      new Promise<false>((r) => setTimeout(() => r(false), 9000)),
+    ]);
+    assert.equal(ended, true, 'the server closed the stream');
+  });
+
   it('the first administrator replaces its one-time password; the old one stops working', async () => {
     const login = (password: string) => fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: admin.username, password }) });
     const first = await login(admin.password);

@@ -9,6 +9,12 @@ declare module 'fastify' {
     principal: Principal | null;
     /** The CSRF token of the caller's browser session (null for bearer tokens): /v1/auth/me hands it back after a reload. */
     sessionCsrf: string | null;
+    /**
+     * True while the caller's credential is still valid and still grants this route (checked again against the store):
+     * long-lived answers (live feeds) call it periodically and end when a session is logged out, a user disabled or a
+     * token revoked. Always true without authentication.
+     */
+    stillAuthorized: () => boolean;
   }
   interface FastifyContextConfig {
     dwAccess?: RouteRule;
@@ -26,6 +32,7 @@ export interface AuthDeps {
 }
 
 export const SESSION_COOKIE = 'dw_session';
+const ALWAYS = (): boolean => true;
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function authRequired(): DwError {
@@ -64,6 +71,7 @@ function authenticate(deps: AuthDeps, req: FastifyRequest): { principal: Princip
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionCsrf', null);
+  app.decorateRequest('stillAuthorized', null as unknown as () => boolean);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'OPTIONS') continue;
@@ -74,6 +82,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   });
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
+    req.stillAuthorized = ALWAYS;
     const rule = req.routeOptions.config?.dwAccess;
     if (!rule) return; // unknown URL: the 404 handler answers
     const who = authenticate(deps, req);
@@ -89,6 +98,15 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
         throw new DwError('DW_AUTH_CSRF', 'missing or wrong x-csrf-token header (changes made with a session cookie need the token the login answered with)', { status: 403 });
       }
     }
+    req.stillAuthorized = () => {
+      try {
+        const again = authenticate(deps, req)?.principal;
+        if (!again) return false;
+        return access.kind !== 'permission' || again.permissions.has(access.permission);
+      } catch {
+        return false;
+      }
+    };
     if (access.kind === 'authenticated') return;
     if (access.kind === 'drone') {
       if (p.kind !== 'drone') throw denied(deps, req, p, 'report ingestion takes a drone or gateway credential');

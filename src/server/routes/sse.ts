@@ -3,6 +3,8 @@ import type { AlertEvent } from '../../alerts/types.ts';
 import type { AlertFeed } from '../types.ts';
 
 const HEARTBEAT_MS = 15_000;
+/** How often a live stream checks that its caller's credential is still valid (logout, disabled user, revoked token). */
+const REAUTHORIZE_MS = 5_000;
 /** A subscriber whose socket buffer holds more than this is too slow: it is dropped rather than slowing the others. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
@@ -30,12 +32,21 @@ export function openEventStream(req: FastifyRequest, reply: FastifyReply, banner
   res.write(`: ${banner}\nretry: 1000\n\n`);
   const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
+  // Without authentication the request has no such check (the plugin is not installed).
+  const stillAuthorized = typeof req.stillAuthorized === 'function' ? req.stillAuthorized : undefined;
+  const recheck = stillAuthorized
+    ? setInterval(() => {
+      if (!stillAuthorized()) close();
+    }, REAUTHORIZE_MS)
+    : undefined;
+  recheck?.unref();
   const onClose: (() => void)[] = [];
   let closed = false;
   const close = (): void => {
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
+    if (recheck) clearInterval(recheck);
     for (const fn of onClose) fn();
     res.end();
   };
