@@ -21,7 +21,7 @@ describe('officers\' dashboard, SQL console and statistics, in chromium', { skip
   before(async () => {
     dw = await startDashboardPlatform({ drones: 200, speed: 60, archive: true });
     browser = await launchChromium();
-    ({ context, page } = await openDashboard(browser, `${dw.url}/#/sql`));
+    ({ context, page } = await openDashboard(browser, `${dw.url}/#/sql`, undefined, { login: dw.supervisor }));
     errors = pageErrors(page);
   });
 
@@ -54,7 +54,7 @@ describe('officers\' dashboard, SQL console and statistics, in chromium', { skip
     await page.getByLabel('Name', { exact: true }).fill('e2e-top-drones');
     await page.getByRole('button', { name: 'Save query' }).click();
     await page.waitForSelector('.saved-list button:has-text("e2e-top-drones")', { timeout: 10_000 });
-    assert.equal(dw.platform.analysis!.saved!.get('e2e-top-drones').sql, 'SELECT drone_id, count(*) AS reports FROM reports GROUP BY drone_id ORDER BY reports DESC LIMIT 5', 'saved on the server');
+    assert.equal(dw.platform.analysis!.saved!.get('default', 'e2e-top-drones').sql, 'SELECT drone_id, count(*) AS reports FROM reports GROUP BY drone_id ORDER BY reports DESC LIMIT 5', 'saved on the server');
     await page.getByRole('button', { name: 'Run', exact: true }).click();
     await page.waitForFunction(() => document.querySelectorAll('#sql-result-table tbody tr').length === 5, undefined, { timeout: 20_000 });
     await page.getByLabel('Show a chart').check();

@@ -5,21 +5,36 @@ import { validateConfig, type ConfigInput } from '../../src/config/index.ts';
 import { Platform, type PlatformComponents } from '../../src/runtime/platform.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
 export interface DashboardPlatform {
   platform: Platform;
   url: string;
   dataDir: string;
+  /** A supervisor (every page, every action), created at start (empty with `security.enabled: false`). */
+  supervisor: Credentials;
   cleanup: () => Promise<void>;
 }
 
 /**
+ * Password hashing at a test's cost: the production parameters (docs/security.md) take ~0.3 s and 128 MiB per hash,
+ * which these tests are not about. Exported for the tests that create their own users.
+ */
+export const TEST_SCRYPT = { log2N: 10, r: 8, p: 1 };
+const TENANT = 'default';
+
+/**
  * The whole platform in this process, as `dronewatch up` runs it (simulator, alert worker, archive, HTTP API with
- * the dashboard), in a temp dir on a free port. The lake is written every second and re-listed by the
- * API every second, so statistics see the data quickly.
+ * the dashboard), with authentication on, in a temp dir on a free port. The lake is written every second and
+ * re-listed by the API every second, so statistics see the data quickly.
  */
 export async function startDashboardPlatform(opts: { drones?: number; speed?: number; simulator?: boolean; archive?: true | 'thread'; config?: ConfigInput } = {}): Promise<DashboardPlatform> {
   const tmp = tempDir('dw-dashboard-');
   const config = validateConfig({
+    security: { enabled: true },
     ...opts.config,
     dataDir: tmp.dir,
     http: { port: 0, host: '127.0.0.1' },
@@ -27,7 +42,7 @@ export async function startDashboardPlatform(opts: { drones?: number; speed?: nu
     archive: { maxBatchAgeMs: 1000 },
     analysis: { refreshSeconds: 1 },
   });
-  const platform = await Platform.open(config);
+  const platform = await Platform.open(config, { scrypt: TEST_SCRYPT });
   const components: PlatformComponents = {
     // `up` runs the archive in a worker thread; tests may keep it on this thread (a thread compiles the sources again).
     alerts: true, archive: opts.archive ?? 'thread', http: 'api',
@@ -40,10 +55,20 @@ export async function startDashboardPlatform(opts: { drones?: number; speed?: nu
     tmp.cleanup();
     throw e;
   }
+  let supervisor: Credentials;
+  try {
+    // Without authentication (a test may turn it off) there is nobody to log in: every page is open.
+    supervisor = platform.security ? await createUser(platform, 'sup', 'supervisor') : { username: '', password: '' };
+  } catch (e) {
+    await platform.stop();
+    tmp.cleanup();
+    throw e;
+  }
   return {
     platform,
     url: platform.address ?? '',
     dataDir: tmp.dir,
+    supervisor,
     cleanup: async () => {
       await platform.stop();
       tmp.cleanup();
@@ -51,12 +76,36 @@ export async function startDashboardPlatform(opts: { drones?: number; speed?: nu
   };
 }
 
-/** A laptop-sized page (1440 x 900) that accepts downloads. */
-export async function openDashboard(browser: Browser, url: string, viewport = { width: 1440, height: 900 }, opts: { initScript?: () => void; reducedMotion?: 'reduce' | 'no-preference' } = {}): Promise<{ context: BrowserContext; page: Page }> {
+/** A user of the platform's tenant with one role and a password of its own. */
+export async function createUser(platform: Platform, username: string, role: 'officer' | 'analyst' | 'supervisor' | 'admin'): Promise<Credentials> {
+  const password = `pw of ${username} for the dashboard tests`;
+  await platform.security!.createUser({ tenant: TENANT, username, roles: [role], password });
+  return { username, password };
+}
+
+/** `authorization` header of a gateway credential: reports for any drone of the tenant, as a test posts them. */
+export function gatewayAuth(platform: Platform): { authorization: string } {
+  return { authorization: `Bearer ${platform.security!.registerDrone(TENANT, '*').token}` };
+}
+
+/** Logs in through the login form the page shows (Enter submits), and waits for the dashboard's top bar. */
+export async function logIn(page: Page, user: Credentials): Promise<void> {
+  await page.getByLabel('User name').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByLabel('Password').press('Enter');
+  await page.waitForSelector(`header .who[data-user="${user.username}"]`, { timeout: 10_000 });
+}
+
+/** A laptop-sized page (1440 x 900) that accepts downloads; logged in through the form when `login` is given. */
+export async function openDashboard(browser: Browser, url: string, viewport = { width: 1440, height: 900 }, opts: { initScript?: () => void; reducedMotion?: 'reduce' | 'no-preference'; login?: Credentials } = {}): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport, acceptDownloads: true, reducedMotion: opts.reducedMotion ?? 'reduce' });
   const page = await context.newPage();
   if (opts.initScript) await page.addInitScript(opts.initScript);
   await page.goto(url, { waitUntil: 'domcontentloaded' });
+  if (opts.login) {
+    await page.waitForSelector('form.login', { timeout: 10_000 });
+    await logIn(page, opts.login);
+  }
   return { context, page };
 }
 
@@ -78,10 +127,11 @@ export const PAGES = [
 ] as const;
 
 /**
- * A screenshot of each page into `dir` (live.png, live-alert.png, stats.png, stats-hotspots.png, sql.png, health.png).
+ * A screenshot of each page into `dir` (login.png, live.png, live-alert.png, stats.png, stats-hotspots.png, sql.png,
+ * health.png), logging in as `user` (a supervisor sees every page) on a page not logged in yet.
  * The platform must have run long enough for alerts and lake files to exist.
  */
-export async function takeScreenshots(page: Page, url: string, dir: string): Promise<string[]> {
+export async function takeScreenshots(page: Page, url: string, dir: string, user: Credentials): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   const shot = async (name: string): Promise<void> => {
@@ -91,6 +141,11 @@ export async function takeScreenshots(page: Page, url: string, dir: string): Pro
     files.push(file);
   };
   await page.goto(`${url}/#/`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('form.login', { timeout: 10_000 });
+  await page.getByLabel('User name').fill(user.username);
+  await page.waitForTimeout(300);
+  await shot('login');
+  await logIn(page, user);
   await page.waitForSelector('li[data-alert-id]', { timeout: 30_000 });
   await page.waitForTimeout(1500);
   await shot('live');

@@ -62,7 +62,7 @@ describe('alert latency to the dashboard (raised -> DOM), in chromium', { skip }
   before(async () => {
     dw = await startDashboardPlatform({ drones: 1000, speed: 60, archive: 'thread' });
     browser = await launchChromium();
-    ({ context, page } = await openDashboard(browser, dw.url, { width: 1440, height: 900 }, { initScript: observeAlertRows, reducedMotion: 'no-preference' }));
+    ({ context, page } = await openDashboard(browser, dw.url, { width: 1440, height: 900 }, { initScript: observeAlertRows, reducedMotion: 'no-preference', login: dw.supervisor }));
   });
 
   after(async () => {

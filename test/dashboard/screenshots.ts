@@ -1,6 +1,6 @@
 /**
  * `npm run screenshots`: runs the platform with the simulator for a little while, then saves a screenshot of each
- * dashboard page under docs/screenshots/ (what the README shows). Tests take theirs into a temp dir instead.
+ * dashboard page (and of the login page) under docs/screenshots/ (what the README shows), logged in as a supervisor. Tests take theirs into a temp dir instead.
  */
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_INSTALL_HINT, chromiumOrSkip, launchChromium } from '../../src/testkit/index.ts';
@@ -19,7 +19,7 @@ try {
   await new Promise((r) => setTimeout(r, 20_000));
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
   const page = await context.newPage();
-  for (const f of await takeScreenshots(page, dw.url, out)) console.log(f);
+  for (const f of await takeScreenshots(page, dw.url, out, dw.supervisor)) console.log(f);
   await context.close();
 } finally {
   await browser.close();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromiumOrSkip, launchChromium, tempDir } from '../../src/testkit/index.ts';
-import { openDashboard, startDashboardPlatform, type DashboardPlatform } from './helpers.ts';
+import { gatewayAuth, openDashboard, startDashboardPlatform, type DashboardPlatform } from './helpers.ts';
 
 process.env.DRONEWATCH_LOG_LEVEL ??= 'warn';
 const skip = chromiumOrSkip();
@@ -21,10 +21,11 @@ describe('officers\' dashboard on a tablet, by keyboard, in chromium', { skip },
   const pageErrors: string[] = [];
   const tileRequests: string[] = [];
   const tiles = tempDir('dw-tiles-');
+  let gateway: { authorization: string };
 
   const post = async (droneId: string, lat: number, lon: number, name: string, score: number): Promise<void> => {
     const res = await fetch(`${dw.url}/v1/reports`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { 'content-type': 'application/json', ...gateway },
       body: JSON.stringify({ droneId, timestamp: new Date().toISOString(), position: { lat, lon }, citizens: [{ name, score }], words: ['manifestation', 'bonjour'] }),
     });
     assert.equal(res.status, 202, `report of ${droneId} accepted`);
@@ -43,7 +44,8 @@ describe('officers\' dashboard on a tablet, by keyboard, in chromium', { skip },
     mkdirSync(path.join(tiles.dir, '12'), { recursive: true });
     dw = await startDashboardPlatform({ simulator: false, archive: true, config: { dashboard: { tileDir: tiles.dir } } });
     browser = await launchChromium();
-    ({ context, page } = await openDashboard(browser, dw.url, { width: 768, height: 1024 }));
+    gateway = gatewayAuth(dw.platform);
+    ({ context, page } = await openDashboard(browser, dw.url, { width: 768, height: 1024 }, { login: dw.supervisor }));
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('request', (r) => {
       if (r.url().includes('/tiles/')) tileRequests.push(r.url());
@@ -90,11 +92,8 @@ describe('officers\' dashboard on a tablet, by keyboard, in chromium', { skip },
     assert.equal(await row.getAttribute('aria-pressed'), 'true', 'the row says it is selected');
     assert.match((await row.getAttribute('aria-label')) ?? '', /Critical alert, Claude Critique, score 2\.5, drone-tab-1/, 'the row has a spoken label');
 
-    // An officer name is required: every change records who made it.
+    // Every change records who made it: the logged-in user.
     await page.getByLabel('Assign to').fill('Brigade 12');
-    await page.getByRole('button', { name: 'Assign', exact: true }).press('Enter');
-    await page.waitForSelector('.detail [role="alert"]:has-text("Enter your name")', { timeout: 5000 });
-    await page.getByLabel('Officer').fill('Sgt. Lestrade');
     await page.getByRole('button', { name: 'Assign', exact: true }).press('Enter');
     await page.waitForSelector('.detail .detail-status:has-text("assigned to Brigade 12")', { timeout: 5000 });
     assert.equal(dw.platform.alertStore!.get(id)!.assignee, 'Brigade 12', 'the store has the assignee');
@@ -103,7 +102,7 @@ describe('officers\' dashboard on a tablet, by keyboard, in chromium', { skip },
     await page.getByRole('button', { name: 'Resolve', exact: true }).press('Enter');
     await page.waitForSelector('.detail .detail-status:has-text("resolved")', { timeout: 5000 });
     const stored = dw.platform.alertStore!.get(id)!;
-    assert.deepEqual([stored.status, stored.resolvedBy, stored.note], ['resolved', 'Sgt. Lestrade', 'false alarm, checked on site'], 'the store has the resolution');
+    assert.deepEqual([stored.status, stored.resolvedBy, stored.note], ['resolved', dw.supervisor.username, 'false alarm, checked on site'], 'the store has the resolution');
     // The default filter (open or acknowledged) drops it from the feed; the Resolved filter lists it.
     await page.waitForSelector(`li[data-alert-id="${id}"]`, { state: 'detached', timeout: 5000 });
     await page.getByLabel('Status').selectOption('resolved');

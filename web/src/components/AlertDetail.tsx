@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, session } from '../lib/api.ts';
+import { ApiError } from '../lib/api.ts';
 import { formatDateTime, formatDuration } from '../lib/format.ts';
 import { useModel } from '../lib/observable.ts';
 import { alertsModel } from '../state/alerts.ts';
+import { authModel } from '../state/auth.ts';
 import { trackModel } from '../state/track.ts';
 
 /** The selected alert: who, score, words, drone, when, its track; acknowledge, assign, resolve with a note. */
@@ -29,6 +30,7 @@ export function AlertDetail({ officer }: { officer: string }) {
   }
   const act = async (what: 'acknowledge' | 'assign' | 'resolve'): Promise<void> => {
     if (!officer) {
+      // Only without authentication: with a login, the name is the logged-in user's.
       setMessage({ kind: 'error', text: 'Enter your name (Officer, at the top) first: every change records who made it.' });
       return;
     }
@@ -47,6 +49,9 @@ export function AlertDetail({ officer }: { officer: string }) {
     }
   };
   const closed = a.status === 'resolved';
+  // The buttons a role cannot use are not shown (the server would answer 403 DW_AUTH_FORBIDDEN).
+  const canAct = authModel.can('alerts:act');
+  const canAssign = authModel.can('alerts:assign');
   return (
     <section class={`panel detail sev-${a.severity}`} aria-labelledby="detail-title" data-alert-id={a.alertId}>
       <div class="panel-head">
@@ -67,7 +72,7 @@ export function AlertDetail({ officer }: { officer: string }) {
         {a.resolvedAt !== null && <><dt>Resolved</dt><dd>by {a.resolvedBy} after {formatDuration(a.resolvedAt - a.raisedAt)}</dd></>}
         {a.note && <><dt>Note</dt><dd class="detail-note">{a.note}</dd></>}
       </dl>
-      {!closed && (
+      {!closed && canAct && (
         <form class="actions" onSubmit={(e) => e.preventDefault()}>
           <label class="block">
             Note
@@ -77,13 +82,13 @@ export function AlertDetail({ officer }: { officer: string }) {
             <button type="button" class="primary" disabled={busy || a.status !== 'open'} onClick={() => void act('acknowledge')}>Acknowledge</button>
             <button type="button" disabled={busy} onClick={() => void act('resolve')}>Resolve</button>
           </div>
-          <div class="assign">
+          {canAssign && <div class="assign">
             <label>
               Assign to
               <input type="text" value={assignee} maxLength={200} onInput={(e) => setAssignee((e.target as HTMLInputElement).value)} />
             </label>
             <button type="button" disabled={busy || !assignee.trim()} onClick={() => void act('assign')}>Assign</button>
-          </div>
+          </div>}
         </form>
       )}
       {message && <p class={message.kind === 'ok' ? 'ok' : 'error'} role={message.kind === 'ok' ? 'status' : 'alert'}>{message.text}</p>}

@@ -1,21 +1,31 @@
 /**
  * The one way the dashboard talks to the server. Every request (JSON, downloads, live streams) goes through
- * `request()`, so authentication is added in one place when it comes (issue "auth and roles"): `session.headers()`
- * will carry a bearer token, or a session cookie will ride along (`credentials: 'same-origin'`), and a 401 sends the
- * officer to the login page through `onUnauthorized`.
+ * `request()`, so the session is handled in one place: the HttpOnly session cookie rides along
+ * (`credentials: 'same-origin'`), changes carry the CSRF token, and a 401 sends the officer to the login page
+ * through `session.onUnauthorized` (src/state/auth.ts hooks in there).
  */
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfterSeconds?: number) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
 const OFFICER_KEY = 'dronewatch.officer';
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Who is using the dashboard. Today a name the officer types (sent as `by` on alert changes); later a login. */
+/**
+ * The browser's side of the session. The cookie itself is HttpOnly (no script can read or steal it); the CSRF token
+ * is kept in memory only, so another site can never learn it, and a reloaded page gets it back from /v1/auth/me.
+ */
 export const session = {
+  /** The session's CSRF token, sent as `x-csrf-token` on every change (POST, PUT, PATCH, DELETE). */
+  csrf: null as string | null,
+  /**
+   * Only when the server runs without authentication (`security.enabled: false`): the name the officer types, sent
+   * as `by` on alert changes. With a login, the logged-in name is used instead.
+   */
   officer(): string {
     try {
       return localStorage.getItem(OFFICER_KEY) ?? '';
@@ -30,9 +40,9 @@ export const session = {
       // Private mode without storage: the name lasts as long as the page.
     }
   },
-  /** Headers every request carries: none today; `authorization: Bearer ...` once there are sessions. */
-  headers(): Record<string, string> {
-    return {};
+  /** Headers a request with this method carries: the CSRF token on changes. */
+  headers(method = 'GET'): Record<string, string> {
+    return this.csrf && UNSAFE.has(method.toUpperCase()) ? { 'x-csrf-token': this.csrf } : {};
   },
   /** Called on a 401 answer: the login page hooks in here. */
   onUnauthorized: (): void => undefined,
@@ -41,7 +51,7 @@ export const session = {
 /** fetch + session headers + errors as ApiError with the server's `{ code, message }`. */
 export async function request(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
-  for (const [k, v] of Object.entries(session.headers())) headers.set(k, v);
+  for (const [k, v] of Object.entries(session.headers(init.method))) headers.set(k, v);
   const res = await fetch(path, { ...init, headers, credentials: 'same-origin' });
   if (res.ok) return res;
   if (res.status === 401) session.onUnauthorized();
@@ -54,7 +64,8 @@ export async function request(path: string, init: RequestInit = {}): Promise<Res
   } catch {
     // Not JSON: keep the status text.
   }
-  throw new ApiError(res.status, code, message);
+  const retryAfter = Number(res.headers.get('retry-after'));
+  throw new ApiError(res.status, code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
 }
 
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {

@@ -55,3 +55,26 @@ export interface SavedQuery {
   createdAt: string;
   updatedAt: string;
 }
+
+export type { Permission, Role } from '../../../src/security/roles.ts';
+import type { Permission, Role } from '../../../src/security/roles.ts';
+
+/** GET /v1/auth/me */
+export interface Me {
+  name: string;
+  kind: 'user' | 'drone';
+  tenant: string;
+  roles: Role[];
+  permissions: Permission[];
+  /** The session's CSRF token (cookie sessions only): a reloaded page gets it back here. */
+  csrf?: string;
+}
+
+/** POST /v1/auth/login */
+export interface LoginAnswer {
+  username: string;
+  tenant: string;
+  roles: Role[];
+  csrf: string;
+  expiresAt: string;
+}

@@ -3,6 +3,7 @@ import { Chart, type ChartSpec } from '../components/Chart.tsx';
 import { formatAge, formatDateTime, formatNumber } from '../lib/format.ts';
 import { useModel } from '../lib/observable.ts';
 import { alertsModel } from '../state/alerts.ts';
+import { authModel } from '../state/auth.ts';
 import { fleetModel } from '../state/fleet.ts';
 
 /** Fleet health: reports per second, lag of every consumer group, silent drones. Live from /v1/fleet/stream. */
@@ -33,7 +34,7 @@ export function HealthPage() {
         <div class="kpi"><span class="kpi-label">Drones seen</span><span class="kpi-value" data-kpi="drones">{h ? formatNumber(h.drones) : '…'}</span></div>
         <div class={`kpi ${h && h.silentCount > 0 ? 'warn' : ''}`}><span class="kpi-label">Silent drones</span><span class="kpi-value" data-kpi="silent">{h ? formatNumber(h.silentCount) : '…'}</span></div>
         <div class={`kpi ${h?.overloaded ? 'bad' : ''}`}><span class="kpi-label">Ingestion</span><span class="kpi-value">{h ? (h.overloaded ? 'overloaded' : 'ok') : '…'}</span></div>
-        <div class="kpi"><span class="kpi-label">Alert feed</span><span class="kpi-value">{alertsModel.connected ? 'live' : 'down'}</span></div>
+        {authModel.can('alerts:read') && <div class="kpi"><span class="kpi-label">Alert feed</span><span class="kpi-value">{alertsModel.connected ? 'live' : 'down'}</span></div>}
       </div>
       <section class="panel" aria-labelledby="rate-title">
         <h2 id="rate-title">Reports per second</h2>

@@ -3,6 +3,7 @@ import { AlertFeed } from '../components/AlertFeed.tsx';
 import { LiveMap } from '../components/LiveMap.tsx';
 import { ReactionPanel } from '../components/ReactionPanel.tsx';
 import type { DashboardConfig } from '../lib/types.ts';
+import { authModel } from '../state/auth.ts';
 
 /** The officers' main page: the live map, the alert feed, the selected alert, the reaction-time panel. */
 export function LivePage({ config, officer }: { config: DashboardConfig; officer: string }) {
@@ -14,7 +15,8 @@ export function LivePage({ config, officer }: { config: DashboardConfig; officer
         <AlertDetail officer={officer} />
         <AlertFeed />
       </div>
-      <div class="live-bottom"><ReactionPanel /></div>
+      {/* Reaction times are a supervisor's figures (reaction-time:read). */}
+      {authModel.can('reaction-time:read') && <div class="live-bottom"><ReactionPanel /></div>}
     </div>
   );
 }
