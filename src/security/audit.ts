@@ -51,14 +51,32 @@ export interface AuditQuery {
   limit?: number | undefined;
 }
 
-const GENESIS = '0'.repeat(64);
+/** An entry with `details` exactly as stored and hashed (re-serializing the parsed object need not give the same text). */
+export type AuditRecord = AuditEntry & { detailsJson: string };
+
+/** The hashed fields of an entry, whatever holds them (the SQLite log, a Parquet copy in the lake). */
+export interface AuditHashInput {
+  seq: number;
+  at: string;
+  actor: string;
+  tenant: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+}
+
+/** The `prevHash` of entry 1. */
+export const AUDIT_GENESIS = '0'.repeat(64);
+const GENESIS = AUDIT_GENESIS;
 
 interface Row { seq: number; at: string; actor: string; tenant: string; action: string; target: string | null; details: string; ip: string | null; prev_hash: string; hash: string }
 
-function entryHash(prevHash: string, e: Omit<AuditEntry, 'prevHash' | 'hash'>, detailsJson: string): string {
+/** The chain's hash of one entry. Exported so that copies of the log (the lake's) are verified by this very function. */
+export function auditEntryHash(prevHash: string, e: AuditHashInput, detailsJson: string): string {
   const content = JSON.stringify([e.seq, e.at, e.actor, e.tenant, e.action, e.target, detailsJson, e.ip]);
   return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
 }
+const entryHash = auditEntryHash;
 
 const toEntry = (r: Row): AuditEntry => ({
   seq: r.seq, at: r.at, actor: r.actor, tenant: r.tenant, action: r.action as AuditAction, target: r.target,
@@ -119,6 +137,26 @@ export class AuditLog {
     args.push(Math.min(q.limit ?? 1000, 100_000));
     const sql = `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     return this.db.prepare<(string | number)[], Row>(sql).all(...args).map(toEntry);
+  }
+
+  /**
+   * Entries in chain order (ascending seq) after `afterSeq`, at most `limit`: exports and the lake copy page through
+   * the log with this, so memory stays bounded whatever its size.
+   */
+  scan(q: { afterSeq?: number; toSeq?: number; tenant?: string | undefined; since?: string | undefined; limit: number }): AuditRecord[] {
+    const where = ['seq > ?'];
+    const args: (string | number)[] = [q.afterSeq ?? 0];
+    if (q.toSeq !== undefined) { where.push('seq <= ?'); args.push(q.toSeq); }
+    if (q.tenant !== undefined) { where.push('tenant = ?'); args.push(q.tenant); }
+    if (q.since !== undefined) { where.push('at >= ?'); args.push(q.since); }
+    args.push(q.limit);
+    return this.db.prepare<(string | number)[], Row>(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args)
+      .map((r) => ({ ...toEntry(r), detailsJson: r.details }));
+  }
+
+  /** Seq of the newest entry (0 when empty), read from the database: other processes append too. */
+  headSeq(): number {
+    return this.db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM audit').get()?.seq ?? 0;
   }
 
   /** Re-computes the whole chain. `firstBad` is the first entry whose hash or link does not match. */

@@ -209,6 +209,14 @@ export class SecurityStore {
       .all(u.id).map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at }));
   }
 
+  /** Whose token an id is (the audit log records the owner's tenant when it is revoked). */
+  findApiToken(id: string): { id: string; name: string; username: string; tenant: string; revokedAt: string | null } | undefined {
+    const r = this.db.prepare<[string], { id: string; name: string; username: string; tenant: string; revoked_at: string | null }>(
+      'SELECT t.id, t.name, u.username, u.tenant, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?',
+    ).get(id);
+    return r ? { id: r.id, name: r.name, username: r.username, tenant: r.tenant, revokedAt: r.revoked_at } : undefined;
+  }
+
   revokeApiToken(id: string): void {
     if (this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes === 0) throw notFound(`API token ${id}`);
   }

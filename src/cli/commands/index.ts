@@ -4,6 +4,8 @@ import { registerDeadLetters } from './dead-letters.ts';
 import { registerLake } from './lake.ts';
 import { registerSimulate } from './simulate.ts';
 import { registerAnalysis } from './analysis.ts';
+import { registerSecurity } from './security.ts';
+import { registerAudit } from './audit.ts';
 import { registerUp } from './up.ts';
 import { registerWorkers } from './workers.ts';
 
@@ -15,4 +17,6 @@ export function registerCommands(program: Command): void {
   registerLake(program);
   registerDeadLetters(program);
   registerAnalysis(program);
+  registerSecurity(program);
+  registerAudit(program);
 }

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { dataPaths } from '../../config/index.ts';
+import { DwError } from '../../errors/index.ts';
+import { cellText, csvCell, withLakeStore } from '../../lake/index.ts';
+import { archiveAuditLog, AUDIT_COLUMNS, AuditDuck, auditRow, verifyArchivedAudit, type AuditLog, type AuditRecord, type AuditRow } from '../../security/index.ts';
+import { formatOption, printRows, type OutputFormat } from '../format.ts';
+import { configFrom, dateOption, intOption } from './common.ts';
+import { cliActor, withSecurity } from './security.ts';
+
+/**
+ * `dronewatch audit`: read, verify, export and copy to the lake the audit log (`<dataDir>/audit.db`). Reading and
+ * exporting it are themselves logged (`audit.read`, `audit.export`): the log holds SQL texts and names.
+ */
+
+const EXPORT_FORMATS = ['ndjson', 'csv', 'parquet'] as const;
+type AuditExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Entries read from audit.db at a time by an export. */
+const PAGE = 5000;
+
+function exportFormatOf(file: string): AuditExportFormat {
+  const f = ({ '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.csv': 'csv', '.parquet': 'parquet' } as Record<string, AuditExportFormat>)[path.extname(file).toLowerCase()];
+  if (!f) throw new DwError('DW_CONFIG_INVALID', `--to ${file}: name the file .ndjson (or .jsonl), .csv or .parquet`, { status: 400 });
+  return f;
+}
+
+/** The matching entries in chain order, page by page. */
+function* pages(audit: AuditLog, q: { tenant?: string | undefined; since?: string | undefined }): Generator<AuditRecord[]> {
+  let after = 0;
+  for (;;) {
+    const page = audit.scan({ ...q, afterSeq: after, limit: PAGE });
+    if (page.length === 0) return;
+    yield page;
+    after = page.at(-1)!.seq;
+  }
+}
+
+function* rowPages(audit: AuditLog, q: { tenant?: string | undefined; since?: string | undefined }): Generator<AuditRow[]> {
+  for (const page of pages(audit, q)) yield page.map(auditRow);
+}
+
+/** NDJSON or CSV lines, written with back-pressure. `details` is an object in NDJSON, its JSON text in CSV. */
+async function writeText(audit: AuditLog, q: { tenant?: string | undefined; since?: string | undefined }, file: string, format: 'ndjson' | 'csv'): Promise<number> {
+  const out = createWriteStream(file, { flags: 'wx' });
+  const closed = new Promise<void>((resolve, reject) => {
+    out.on('close', resolve);
+    out.on('error', reject);
+  });
+  const write = async (s: string): Promise<void> => {
+    if (!out.write(s)) await new Promise<void>((r) => out.once('drain', () => r()));
+  };
+  let n = 0;
+  try {
+    if (format === 'csv') await write(`${AUDIT_COLUMNS.join(',')}\r\n`);
+    for (const page of rowPages(audit, q)) {
+      const lines = page.map((r) => (format === 'csv'
+        ? `${AUDIT_COLUMNS.map((c) => csvCell(cellText(r[c]))).join(',')}\r\n`
+        : `${JSON.stringify({ ...r, details: JSON.parse(r.details) as unknown })}\n`));
+      await write(lines.join(''));
+      n += page.length;
+    }
+  } finally {
+    out.end();
+    await closed;
+  }
+  return n;
+}
+
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('the audit log: who read or changed what, when, from where (hash chain; docs/security.md)');
+
+  audit.command('list').description('entries, newest first (this reading is logged too)')
+    .addOption(new Option('--tenant <tenant>', 'only this tenant\'s entries'))
+    .addOption(new Option('--actor <actor>', 'only this actor\'s (a user name, `cli:<os user>`, `drone:<id>`)'))
+    .addOption(new Option('--action <action>', 'only this action (e.g. query.run, user.create)'))
+    .addOption(new Option('--since <iso>', 'only entries from this time').argParser(dateOption('--since')))
+    .addOption(new Option('--limit <n>', 'at most this many entries').default(100).argParser(intOption('--limit', 1)))
+    .addOption(formatOption())
+    .action(async (o: { tenant?: string; actor?: string; action?: string; since?: Date; limit: number; format: OutputFormat }, cmd: Command) => {
+      await withSecurity(cmd, (_store, log) => {
+        const q = { tenant: o.tenant, actor: o.actor, action: o.action, since: o.since?.toISOString(), limit: o.limit };
+        // Recorded before the entries are shown, as the API does for every disclosure.
+        log.append({ actor: cliActor(), tenant: o.tenant ?? '*', action: 'audit.read', details: JSON.parse(JSON.stringify(q)) as Record<string, unknown> });
+        const entries = log.list(q);
+        printRows(entries.map((e) => ({
+          seq: e.seq, at: e.at, actor: e.actor, tenant: e.tenant, action: e.action, target: e.target, ip: e.ip, details: e.details,
+          ...(o.format === 'table' ? {} : { prev_hash: e.prevHash, hash: e.hash }),
+        })), o.format);
+      });
+    });
+
+  audit.command('verify').description('recompute the hash chain: exit 0 when intact, 1 with the first bad entry')
+    // Not `--lake`: that is the global option naming the lake's location.
+    .addOption(new Option('--archived', 'verify the copy in the lake instead (`audit archive`), from its Parquet files alone, and that it matches this log'))
+    .action(async (o: { archived?: boolean }, cmd: Command) => {
+      const broken = (message: string, code: 'DW_AUDIT_CHAIN_BROKEN' | 'DW_AUDIT_LAKE_MISMATCH' = 'DW_AUDIT_CHAIN_BROKEN'): void => {
+        process.stderr.write(`error: ${message} [${code}]\n`);
+        process.exitCode = 1;
+      };
+      if (!o.archived) {
+        await withSecurity(cmd, (_store, log) => {
+          const v = log.verify();
+          if (v.ok) process.stdout.write(`audit log intact: ${v.entries} entries, head ${v.head}\n`);
+          else broken(`audit log broken at entry ${v.firstBad}: it was changed, removed or reordered; entries from it on cannot be trusted`);
+        });
+        return;
+      }
+      const paths = dataPaths(configFrom(cmd));
+      const v = await withLakeStore(paths.lake, (store) => verifyArchivedAudit(store, { scratchDir: paths.lakeScratch }));
+      if (!v.ok) {
+        broken(`audit copy in ${paths.lake} broken at entry ${v.firstBad}: ${v.reason}`);
+        return;
+      }
+      await withSecurity(cmd, (_store, log, dir) => {
+        // The lake copy anchors the local log: a local log rewritten with fresh hashes no longer ends on the same one.
+        const local = v.entries === 0 ? undefined : log.scan({ afterSeq: v.entries - 1, toSeq: v.entries, limit: 1 })[0];
+        if (v.entries > 0 && local?.hash !== v.head) {
+          broken(`the audit log in ${dir} does not match its copy in the lake at entry ${v.entries} (${local ? 'another hash' : 'missing'}): one of them was rewritten`, 'DW_AUDIT_LAKE_MISMATCH');
+          return;
+        }
+        process.stdout.write(`audit copy in ${paths.lake} intact: ${v.entries} entries, head ${v.head}, matching ${path.join(dir, 'audit.db')}${v.pendingFiles > 0 ? ` (${v.pendingFiles} files of a batch in progress not checked)` : ''}\n`);
+      });
+    });
+
+  audit.command('export').description('write the entries, oldest first, to an NDJSON, CSV or Parquet file (every column, hashes included)')
+    .requiredOption('--to <file>', 'output file: .ndjson (or .jsonl), .csv or .parquet')
+    .addOption(new Option('--tenant <tenant>', 'only this tenant\'s entries'))
+    .addOption(new Option('--since <iso>', 'only entries from this time').argParser(dateOption('--since')))
+    .action(async (o: { to: string; tenant?: string; since?: Date }, cmd: Command) => {
+      const format = exportFormatOf(o.to);
+      const target = path.resolve(o.to);
+      if (!existsSync(path.dirname(target))) throw new DwError('DW_CONFIG_INVALID', `--to ${o.to}: the directory ${path.dirname(target)} does not exist`, { status: 400 });
+      const q = { tenant: o.tenant, since: o.since?.toISOString() };
+      await withSecurity(cmd, async (_store, log) => {
+        log.append({ actor: cliActor(), tenant: o.tenant ?? '*', action: 'audit.export', target: target, details: JSON.parse(JSON.stringify({ format, ...q })) as Record<string, unknown> });
+        // Written beside the target then renamed: the file is never seen half-written, and a failure leaves none.
+        const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+        try {
+          let n: number;
+          if (format === 'parquet') {
+            const duck = await AuditDuck.open();
+            try {
+              n = await duck.writeParquet(rowPages(log, q), tmp, `${tmp}.ndjson`);
+            } finally {
+              duck.close();
+            }
+          } else {
+            n = await writeText(log, q, tmp, format);
+          }
+          const { size } = await fsp.stat(tmp);
+          await fsp.rename(tmp, target);
+          process.stdout.write(`${o.to}: ${n.toLocaleString('en-US')} entries, ${size.toLocaleString('en-US')} bytes (${format})\n`);
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
+      });
+    });
+
+  audit.command('archive').description('copy the entries not yet in the lake to it, as Parquet under audit/ (exactly once; the server does it periodically)')
+    .action(async (_o: object, cmd: Command) => {
+      const paths = dataPaths(configFrom(cmd));
+      await withSecurity(cmd, async (_store, log) => {
+        const r = await withLakeStore(paths.lake, (store) => archiveAuditLog(log, store, { scratchDir: paths.lakeScratch }));
+        process.stdout.write(`audit: ${r.entries} entries copied to ${paths.lake} in ${r.files} files\n`);
+      });
+    });
+}
