@@ -11,3 +11,6 @@ export {
   WebhookSink, signWebhookBody, type WebhookSinkOptions, type WebhookStats, type WebhookTarget, type WebhookTargetStats,
 } from './webhooks.ts';
 export { summariseDurations, quantile, type ReactionTimes, type DurationSummary } from './reaction.ts';
+export type { AlertState, AppliedSightings, MaybePromise } from './state.ts';
+export { KvAlertState, alertBucketName, type KvAlertStateOptions, type AlertRecord } from './kv/index.ts';
+export { alertStateKind, openAlertState, type OpenedAlertState } from './open.ts';

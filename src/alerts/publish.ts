@@ -1,6 +1,6 @@
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
 import type { OutgoingRecord, Stream } from '../stream/types.ts';
-import type { AlertStore } from './store.ts';
+import type { AlertState } from './state.ts';
 import type { AlertEvent } from './types.ts';
 
 const encoder = new TextEncoder();
@@ -18,17 +18,17 @@ export async function ensureAlertsTopic(stream: Stream): Promise<void> {
  * Publishes events on the `alerts` topic, then removes them from the store's outbox. If this process dies in between,
  * the next outbox drain publishes them again with the same ids, and the topic's duplicate window drops the repeat.
  */
-export async function publishAlertEvents(stream: Stream, store: AlertStore, events: readonly AlertEvent[]): Promise<void> {
+export async function publishAlertEvents(stream: Stream, store: Pick<AlertState, 'markPublished'>, events: readonly AlertEvent[]): Promise<void> {
   if (events.length === 0) return;
   await stream.publish(TOPICS.alerts, events.map(alertEventRecord));
-  store.markPublished(events.map((e) => e.eventId));
+  await store.markPublished(events.map((e) => e.eventId));
 }
 
 /** Publishes what the outbox still holds (left by a crash or a failed publish); returns how many events. */
-export async function drainOutbox(stream: Stream, store: AlertStore, opts: { olderThanMs?: number } = {}): Promise<number> {
+export async function drainOutbox(stream: Stream, store: Pick<AlertState, 'pendingEvents' | 'markPublished'>, opts: { olderThanMs?: number } = {}): Promise<number> {
   let total = 0;
   for (;;) {
-    const pending = store.pendingEvents({ olderThanMs: opts.olderThanMs ?? 0, limit: 1000 });
+    const pending = await store.pendingEvents({ olderThanMs: opts.olderThanMs ?? 0, limit: 1000 });
     if (pending.length === 0) return total;
     await publishAlertEvents(stream, store, pending);
     total += pending.length;

@@ -3,12 +3,13 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import type { AlertBus } from './bus.ts';
 import { ensureAlertsTopic, publishAlertEvents } from './publish.ts';
 import type { AlertListQuery, AlertStore } from './store.ts';
-import type { ReactionTimes } from './reaction.ts';
-import type { Alert, AlertEvent } from './types.ts';
+import type { AlertState } from './state.ts';
+import type { AlertEvent } from './types.ts';
 import type { WebhookSink } from './webhooks.ts';
 
-export interface AlertServiceOptions {
-  store: AlertStore;
+export interface AlertServiceOptions<S extends AlertState = AlertStore> {
+  /** The SQLite store (reads answer synchronously) or the KV state (reads answer with promises). */
+  store: S;
   /** Where lifecycle events are published (`alerts` topic). Without it they stay in the store's outbox for the worker. */
   stream?: Stream;
   bus?: AlertBus;
@@ -21,26 +22,27 @@ export interface AlertServiceOptions {
  * worker announces new alerts (bus, webhooks, `alerts` topic). The event is in the store's outbox from the same
  * transaction, so if the publish fails or the process dies, the alert worker publishes it later.
  */
-export class AlertService {
-  private readonly opts: AlertServiceOptions;
+export class AlertService<S extends AlertState = AlertStore> {
+  private readonly opts: AlertServiceOptions<S>;
   private readonly logger: Logger;
   private topicReady: Promise<void> | undefined;
 
-  constructor(opts: AlertServiceOptions) {
+  constructor(opts: AlertServiceOptions<S>) {
     this.opts = opts;
     this.logger = opts.logger ?? silentLogger;
   }
 
-  get(alertId: string): Alert | undefined {
-    return this.opts.store.get(alertId);
+  // Reads answer the way the store does: synchronously from SQLite, with a promise from the KV state.
+  get(alertId: string): ReturnType<S['get']> {
+    return this.opts.store.get(alertId) as ReturnType<S['get']>;
   }
 
-  list(q?: AlertListQuery): Alert[] {
-    return this.opts.store.list(q);
+  list(q?: AlertListQuery): ReturnType<S['list']> {
+    return this.opts.store.list(q) as ReturnType<S['list']>;
   }
 
-  reactionTimes(from: number, to: number, tenant?: string): ReactionTimes {
-    return this.opts.store.reactionTimes(from, to, tenant === undefined ? {} : { tenant });
+  reactionTimes(from: number, to: number, tenant?: string): ReturnType<S['reactionTimes']> {
+    return this.opts.store.reactionTimes(from, to, tenant === undefined ? {} : { tenant }) as ReturnType<S['reactionTimes']>;
   }
 
   acknowledge(alertId: string, by: string, note?: string): Promise<AlertEvent> {
@@ -55,7 +57,8 @@ export class AlertService {
     return this.announce(this.opts.store.resolve(alertId, by, note));
   }
 
-  private async announce(event: AlertEvent): Promise<AlertEvent> {
+  private async announce(change: AlertEvent | Promise<AlertEvent>): Promise<AlertEvent> {
+    const event = await change;
     this.opts.bus?.publish(event);
     this.opts.webhooks?.send(event);
     const stream = this.opts.stream;
@@ -66,8 +69,9 @@ export class AlertService {
         await publishAlertEvents(stream, this.opts.store, [event]);
       } catch (err) {
         this.topicReady = undefined;
-        // The change itself succeeded; the event waits in the outbox for the worker's next drain.
-        this.logger.warn({ err, eventId: event.eventId }, 'alert event publish failed; left in the outbox');
+        // The change itself succeeded. SQLite: the event waits in the outbox for the worker's next drain. KV state: no
+        // outbox, the event is missing from the topic (docs/alerts.md, "State in distributed mode").
+        this.logger.warn({ err, eventId: event.eventId }, 'alert event publish failed; the change is stored');
       }
     }
     return event;

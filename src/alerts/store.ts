@@ -4,8 +4,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AcceptedReport } from '../contract/types.ts';
 import { AlertNotFoundError, AlertTransitionError } from './errors.ts';
-import { alertIdOf, eventIdOf } from './ids.ts';
-import { severityRank, type AlertCandidate } from './rules.ts';
+import { eventIdOf } from './ids.ts';
+import type { AlertCandidate } from './rules.ts';
+import {
+  acknowledgeChange, alertFromSighting, assignChange, mergeSighting, resolveChange, type LifecycleAction, type LifecycleChange,
+} from './sighting.ts';
+import type { AlertState, AppliedSightings } from './state.ts';
 import {
   ALERT_COLUMNS, INSERT_ALERT_SQL, SCHEMA_SQL, UPDATE_ALERT_SQL, alertFromRow, rowFromAlert, type AlertRow,
 } from './store-schema.ts';
@@ -30,6 +34,12 @@ export interface AlertStoreOptions {
 export interface ReportCandidates {
   report: AcceptedReport;
   candidates: readonly AlertCandidate[];
+  /**
+   * Where the report is on the `reports` topic. The KV state uses it for idempotency (a drone's reports are in one
+   * partition, in order, so an alert that applied offset N has applied every sighting of its drone up to N); the
+   * SQLite store keeps its `applied` table and ignores it.
+   */
+  position?: { partition: number; offset: number };
 }
 
 export interface AlertListQuery {
@@ -53,7 +63,7 @@ export function openAlertStore(opts: AlertStoreOptions): AlertStore {
  * The alert store: SQLite in WAL mode, so the alert worker, the HTTP server and the CLI can use the same file from
  * several processes (writes take the write lock up front: `BEGIN IMMEDIATE`, waiting up to 5 s).
  */
-export class AlertStore {
+export class AlertStore implements AlertState {
   private checkpointer: WalCheckpointer | undefined;
   readonly file: string;
   readonly dedupWindowMs: number;
@@ -96,6 +106,11 @@ export class AlertStore {
     }).immediate();
   }
 
+  /** AlertState's form of applyReports (the worker's path): synchronous, nothing to republish (the outbox does that). */
+  applySightings(batch: readonly ReportCandidates[]): AppliedSightings {
+    return { events: this.applyReports(batch), republish: NOTHING };
+  }
+
   applyReport(report: AcceptedReport, candidates: readonly AlertCandidate[]): AlertEvent[] {
     return candidates.length === 0 ? [] : this.applyReports([{ report, candidates }]);
   }
@@ -107,51 +122,11 @@ export class AlertStore {
     let alert: Alert;
     let type: AlertEventType;
     if (row) {
-      alert = alertFromRow(row);
-      const escalates = severityRank(c.severity) > severityRank(alert.severity);
-      const latest = report.ts >= alert.lastSeenTs;
-      alert = {
-        ...alert,
-        score: Math.min(alert.score, c.score),
-        severity: escalates ? c.severity : alert.severity,
-        rule: escalates ? c.rule : alert.rule,
-        // A late (out-of-order) sighting counts but does not replace the latest position.
-        position: latest ? { lat: report.position.lat, lon: report.position.lon } : alert.position,
-        words: latest ? report.words.slice() : alert.words,
-        lastReportId: latest ? reportId : alert.lastReportId,
-        lastSeenTs: latest ? report.ts : alert.lastSeenTs,
-        firstSeenTs: Math.min(alert.firstSeenTs, report.ts),
-        updatedAt: at,
-        occurrences: alert.occurrences + 1,
-      };
+      alert = mergeSighting(alertFromRow(row), report, c, at);
       type = 'updated';
       this.st.update.run(rowFromAlert(alert, row.version + 1));
     } else {
-      alert = {
-        alertId: alertIdOf(tenant, reportId, c.citizen),
-        tenant,
-        droneId: report.droneId,
-        citizen: c.citizen,
-        score: c.score,
-        severity: c.severity,
-        rule: c.rule,
-        position: { lat: report.position.lat, lon: report.position.lon },
-        words: report.words.slice(),
-        firstReportId: reportId,
-        lastReportId: reportId,
-        firstSeenTs: report.ts,
-        lastSeenTs: report.ts,
-        raisedAt: at,
-        updatedAt: at,
-        occurrences: 1,
-        status: 'open',
-        assignee: null,
-        acknowledgedBy: null,
-        acknowledgedAt: null,
-        resolvedBy: null,
-        resolvedAt: null,
-        note: null,
-      };
+      alert = alertFromSighting(report, c, at);
       type = 'raised';
       this.st.insert.run(rowFromAlert(alert, 1));
     }
@@ -161,32 +136,23 @@ export class AlertStore {
 
   /** open -> acknowledged. */
   acknowledge(alertId: string, by: string, note?: string): AlertEvent {
-    return this.transition(alertId, 'acknowledge', (a, at) => {
-      if (a.status !== 'open') return undefined;
-      return { type: 'acknowledged', alert: { ...a, status: 'acknowledged', acknowledgedBy: by, acknowledgedAt: at, note: note ?? a.note } };
-    }, by);
+    return this.transition(alertId, 'acknowledge', acknowledgeChange(by, note), by);
   }
 
   /** Sets who handles the alert; allowed while it is not resolved (status unchanged). */
   assign(alertId: string, assignee: string, by: string): AlertEvent {
-    return this.transition(alertId, 'assign', (a) => {
-      if (a.status === 'resolved') return undefined;
-      return { type: 'assigned', alert: { ...a, assignee } };
-    }, by);
+    return this.transition(alertId, 'assign', assignChange(assignee), by);
   }
 
   /** open -> resolved, acknowledged -> resolved. A later sighting of the citizen opens a new alert. */
   resolve(alertId: string, by: string, note?: string): AlertEvent {
-    return this.transition(alertId, 'resolve', (a, at) => {
-      if (a.status === 'resolved') return undefined;
-      return { type: 'resolved', alert: { ...a, status: 'resolved', resolvedBy: by, resolvedAt: at, note: note ?? a.note } };
-    }, by);
+    return this.transition(alertId, 'resolve', resolveChange(by, note), by);
   }
 
   private transition(
     alertId: string,
-    action: string,
-    change: (a: Alert, at: number) => { type: AlertEventType; alert: Alert } | undefined,
+    action: LifecycleAction,
+    change: LifecycleChange,
     by: string,
   ): AlertEvent {
     return this.db.transaction(() => {
@@ -294,6 +260,8 @@ export class AlertStore {
     if (this.db.open) this.db.close();
   }
 }
+
+const NOTHING: readonly AlertEvent[] = Object.freeze([]);
 
 type Statements = ReturnType<typeof prepareStatements>;
 

@@ -6,13 +6,15 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import type { AlertBus } from './bus.ts';
 import { drainOutbox, ensureAlertsTopic, publishAlertEvents } from './publish.ts';
 import { compileRules, evaluateReport, type AlertsConfig, type CompiledRules } from './rules.ts';
-import type { AlertStore, ReportCandidates } from './store.ts';
+import type { ReportCandidates } from './store.ts';
+import type { AlertState, AppliedSightings } from './state.ts';
 import type { AlertEvent } from './types.ts';
 import type { WebhookSink } from './webhooks.ts';
 
 export interface AlertWorkerOptions {
   stream: Stream;
-  store: AlertStore;
+  /** The SQLite AlertStore (embedded) or the JetStream KV state shared by every worker (distributed, src/alerts/kv/). */
+  store: AlertState;
   /** The `alerts` config section. The dedup window is the store's (open it with `dedupWindowMs` from the same config). */
   config: Pick<AlertsConfig, 'threshold' | 'criticalThreshold' | 'wordRules'> & { dedupWindowMs?: number };
   /** Only reports of this tenant; others are skipped (and committed). Default: every tenant. */
@@ -29,7 +31,7 @@ export interface AlertWorkerOptions {
   sessionTimeoutMs?: number;
   memberId?: string;
   /** Called after each batch's store transaction committed, before anything else (tests inject crashes here). */
-  onBatchStored?: (info: { batch: number; events: readonly AlertEvent[] }) => void;
+  onBatchStored?: (info: { batch: number; events: readonly AlertEvent[] }) => void | Promise<void>;
 }
 
 export interface AlertWorkerStats {
@@ -40,7 +42,10 @@ export interface AlertWorkerStats {
   alertsRaised: number;
   alertsUpdated: number;
   eventsPublished: number;
-  /** Events found in the outbox (left by a crash or a failed publish) and published late. */
+  /**
+   * Events published late: found in the SQLite outbox (left by a crash or a failed publish), or, with the KV state,
+   * events of redelivered sightings that were already applied (republished under their original ids).
+   */
   outboxRepublished: number;
   batches: number;
   /** Append time of the oldest alerting report of the last alerting batch -> its events on the bus, ms. */
@@ -69,6 +74,10 @@ const PRUNE_EVERY_MS = 10 * 60_000;
  * stream writes we keep off the latency path (they overlap the next batch). A crash after the store commit is safe: the reports are
  * redelivered (offsets not committed) but the store recognises them (nothing changes, no new event), and the events
  * still in the outbox are published by the next drain.
+ *
+ * With the JetStream KV state (distributed mode) the store step is a few KV compare-and-sets instead of a local
+ * transaction, awaited before the bus for the same reason; there is no outbox: a redelivered sighting found already
+ * applied gives its event back for republishing (docs/alerts.md, "State in distributed mode").
  */
 export class AlertWorker {
   private readonly opts: AlertWorkerOptions;
@@ -184,15 +193,21 @@ export class AlertWorker {
       this.s.reportsProcessed++;
       const candidates = evaluateReport(report, this.rules);
       if (candidates.length === 0) continue;
-      (batch ??= []).push({ report, candidates });
+      (batch ??= []).push({ report, candidates, position: { partition: rec.partition, offset: rec.offset } });
       if (rec.timestamp < oldestAppend) oldestAppend = rec.timestamp;
     }
     this.s.batches++;
 
-    let events: AlertEvent[] = [];
+    let events: readonly AlertEvent[] = [];
+    let republish: readonly AlertEvent[] = [];
     if (batch) {
-      events = store.applyReports(batch);
-      this.opts.onBatchStored?.({ batch: this.s.batches, events });
+      // SQLite answers synchronously: no await (and no extra microtask) on the embedded latency path.
+      const pending = store.applySightings(batch);
+      const applied: AppliedSightings = pending instanceof Promise ? await pending : pending;
+      events = applied.events;
+      republish = applied.republish;
+      const hook = this.opts.onBatchStored?.({ batch: this.s.batches, events });
+      if (hook instanceof Promise) await hook;
       for (const e of events) {
         if (e.type === 'raised') this.s.alertsRaised++;
         else this.s.alertsUpdated++;
@@ -208,7 +223,9 @@ export class AlertWorker {
     // are not on the latency path. They are chained, so offsets are committed in order, and at most one batch's tail
     // is outstanding when the next poll starts.
     const previous = this.tail;
-    this.tail = previous.then(() => this.publishAndCommit(consumer, events, records));
+    const toPublish = republish.length === 0 ? events : [...republish, ...events];
+    this.s.outboxRepublished += republish.length;
+    this.tail = previous.then(() => this.publishAndCommit(consumer, toPublish, records));
     await previous;
   }
 
@@ -254,7 +271,7 @@ export class AlertWorker {
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
       try {
-        const n = this.opts.store.prune();
+        const n = await this.opts.store.prune();
         if (n > 0) this.logger.debug({ pruned: n }, 'forgot old applied sightings');
       } catch (err) {
         this.logger.warn({ err }, 'prune failed');

@@ -43,6 +43,8 @@ export const configSchema = z.strictObject({
     bootstrapAdmin: z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,63}$/).default('admin'),
     /** Browser sessions last this long (absolute). Default one shift. */
     sessionTtlHours: z.number().positive().max(24 * 7).default(12),
+    /** API processes copy the audit log into the lake (`audit/`) this often, and on shutdown; 0 = never. */
+    auditCopySeconds: z.number().nonnegative().default(60),
   }).prefault({}),
   stream: z.strictObject({
     /** `sqlite` (embedded, under dataDir) or a NATS URL list `nats://host:port[,host:port]`. */

@@ -17,6 +17,7 @@ import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../sim
 import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { archiveWorkerOptions, ArchiveThread, type ArchiveRunner } from './archive-host.ts';
+import { startAuditCopy, type AuditCopy } from './audit-copy.ts';
 import { PipelineMonitor } from './monitor.ts';
 import type { SummarySnapshot } from './summary.ts';
 
@@ -74,6 +75,7 @@ export class Platform {
    */
   private bootstrapCredential: { username: string; password: string; tenant: string } | undefined;
   private readonly scrypt: ScryptParams | undefined;
+  private auditCopy: AuditCopy | undefined;
   private readonly logger: Logger;
   private readonly monitor: PipelineMonitor;
   private webhooks: WebhookSink | undefined;
@@ -253,6 +255,11 @@ export class Platform {
           }
         : {}),
     };
+    const copyEvery = this.config.security.auditCopySeconds;
+    if (kind === 'api' && this.audit && copyEvery > 0) {
+      const paths = dataPaths(this.config);
+      this.auditCopy = startAuditCopy(this.audit, paths.lake, { everyMs: copyEvery * 1000, scratchDir: paths.lakeScratch, logger: this.logger });
+    }
     this.server = await buildServer(deps, { logger: this.logger, ...(tls ? { https: tls } : {}) });
     try {
       this.address = await this.server.listen({ port: this.config.http.port, host: this.config.http.host });

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openAlertStore } from '../../src/alerts/index.ts';
+import { KvAlertState } from '../../src/alerts/index.ts';
 import type { AlertEvent } from '../../src/alerts/index.ts';
 import { listDeadLetters } from '../../src/ingest/index.ts';
 import { openLakeQuery } from '../../src/lake/index.ts';
@@ -18,7 +18,7 @@ import { BIN, killChild, makeReports, startService, waitUntil, type Service } fr
 const skip = natsServerOrSkip();
 
 async function lakeCounts(lake: string): Promise<{ n: number; ids: number }> {
-  const q = await openLakeQuery(lake);
+  const q = await openLakeQuery(lake, { tenant: 'default' });
   try {
     const r = await q.run('SELECT count(*) AS n, count(DISTINCT report_id) AS ids FROM reports');
     const row = r.rows[0] ?? [0, 0];
@@ -100,17 +100,14 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     assert.deepEqual([...perReport.keys()].sort(), [...low].sort(), 'alerts were raised for exactly the low-score reports');
     for (const [id, n] of perReport) assert.equal(n, 1, `report ${id} raised ${n} alerts`);
 
-    // Both workers took part, each with its own store (its own partitions): together they hold every alert once.
-    const counts = ['alerts-a', 'alerts-b'].map((name) => {
-      const store = openAlertStore({ dataDir: path.join(tmp.dir, name) });
-      try {
-        return store.list({ limit: 10_000 }).map((a) => a.firstReportId);
-      } finally {
-        store.close();
-      }
-    });
-    assert.ok(counts[0]!.length > 0 && counts[1]!.length > 0, `both alert workers raised alerts (${counts[0]!.length} + ${counts[1]!.length})`);
-    assert.deepEqual([...counts[0]!, ...counts[1]!].sort(), [...low].sort(), 'the two stores together hold each alert once');
+    // The two workers share the alert state (alerts.state auto = JetStream KV on NATS): it holds every alert once.
+    const state = await KvAlertState.connect({ servers: [url] });
+    try {
+      const ids = state.list({ limit: 10_000 }).map((a) => a.firstReportId);
+      assert.deepEqual(ids.sort(), [...low].sort(), 'the shared alert state holds each alert once');
+    } finally {
+      await state.close();
+    }
 
     const lake = await lakeCounts(path.join(tmp.dir, 'archive', 'lake'));
     assert.deepEqual(lake, { n: reports.length, ids: reports.length }, 'every report in the lake exactly once');

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { AlertService, openAlertStore, type Alert } from '../../alerts/index.ts';
+import { AlertService, openAlertState, type Alert, type AlertState } from '../../alerts/index.ts';
 import { dataPaths, type Config } from '../../config/index.ts';
 import { openStream, TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { printRows, formatOption, type OutputFormat } from '../format.ts';
@@ -25,12 +25,15 @@ export function registerAlerts(program: Command): void {
     .addOption(new Option('--limit <n>', 'at most this many').default(50).argParser(intOption('--limit', 1)))
     .addOption(formatOption())
     .action(async (o: { status?: 'open' | 'acknowledged' | 'resolved'; drone?: string; limit: number; format: OutputFormat }, cmd: Command) => {
-      const store = openAlertStore({ dataDir: dataPaths(configFrom(cmd)).dataDir });
+      // The alert state the services use: local alerts.db, or the shared KV bucket in distributed mode.
+      const config = configFrom(cmd);
+      const opened = await openAlertState(config, { dataDir: dataPaths(config).dataDir });
+      const store: AlertState = opened.kind === 'local' ? opened.store : opened.state;
       try {
-        const list = store.list({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.drone ? { droneId: o.drone } : {}) });
+        const list = await store.list({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.drone ? { droneId: o.drone } : {}) });
         printRows(list.map(alertRow), o.format);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -50,9 +53,10 @@ export function registerAlerts(program: Command): void {
 }
 
 /** Lifecycle changes from the CLI go through the same AlertService as the API: store, then `alerts` topic. */
-async function withService(config: Config, fn: (s: AlertService) => Promise<{ alert: Alert }>): Promise<void> {
+async function withService(config: Config, fn: (s: AlertService<AlertState>) => Promise<{ alert: Alert }>): Promise<void> {
   const paths = dataPaths(config);
-  const store = openAlertStore({ dataDir: paths.dataDir, dedupWindowMs: config.alerts.dedupWindowMs });
+  const opened = await openAlertState(config, { dataDir: paths.dataDir });
+  const store: AlertState = opened.kind === 'local' ? opened.store : opened.state;
   const stream = await openStream(config.stream.url, {
     dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats,
   });
@@ -61,7 +65,7 @@ async function withService(config: Config, fn: (s: AlertService) => Promise<{ al
     const { alert } = await fn(new AlertService({ store, stream }));
     process.stdout.write(`${alert.alertId}: ${alert.status}${alert.assignee ? `, assigned to ${alert.assignee}` : ''}\n`);
   } finally {
-    store.close();
+    await store.close();
     await stream.close();
   }
 }

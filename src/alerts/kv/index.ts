@@ -1,0 +1,2 @@
+export { KvAlertState, type KvAlertStateOptions } from './state.ts';
+export { bucketName as alertBucketName, type AlertRecord } from './keys.ts';

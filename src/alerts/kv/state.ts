@@ -1,0 +1,349 @@
+import { StorageType, jetstream } from '@nats-io/jetstream';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { AcceptedReport } from '../../contract/types.ts';
+import { StreamUnavailableError } from '../../stream/errors.ts';
+import { natsSecurityOptions, type NatsClientSecurity } from '../../stream/nats/client-security.ts';
+// The NATS adapter's error classification (which failures are transient, what a lost compare-and-set looks like):
+// the same server, the same answers.
+import { API_CODE, apiCode, withRetry, type RetryOptions } from '../../stream/nats/retry.ts';
+import { silentLogger, type Logger } from '../../util/log.ts';
+import { AlertNotFoundError, AlertTransitionError } from '../errors.ts';
+import { alertIdOf, eventIdOf } from '../ids.ts';
+import type { ReactionTimes } from '../reaction.ts';
+import type { AlertCandidate } from '../rules.ts';
+import {
+  acknowledgeChange, alertFromSighting, assignChange, inDedupWindow, mergeSighting, resolveChange,
+  type LifecycleAction, type LifecycleChange,
+} from '../sighting.ts';
+import type { AlertState, AppliedSightings } from '../state.ts';
+import type { AlertListQuery, ReportCandidates } from '../store.ts';
+import type { Alert, AlertEvent, AlertStatus } from '../types.ts';
+import {
+  PREVIOUS_ALERTS, RECENT_SIGHTINGS, alertKey, bucketName, decodeJson, dedupKey, encodeJson, type AlertRecord, type DedupEntry,
+} from './keys.ts';
+import { AlertWatch } from './watch.ts';
+import { AlertView } from './view.ts';
+
+export interface KvAlertStateOptions {
+  /** NATS server URLs (the stream's). */
+  servers: string[];
+  /** Credentials and TLS (config `stream.nats`), as the stream's own connection uses them. */
+  security?: NatsClientSecurity;
+  /** The tenant whose bucket this process reads (API) and whose alerts officers change through it. Default `default`. */
+  tenant?: string;
+  /** Replicas of the buckets it creates (config stream.replicas). Default 1. */
+  replicas?: number;
+  dedupWindowMs?: number;
+  /** KV request timeout. Default 10 000 ms (1 s times out under load, see the notes on NATS). */
+  requestTimeoutMs?: number;
+  /** How long transient failures (leader election, reconnect) are retried. Default 30 000 ms. */
+  retryForMs?: number;
+  /** Sightings of different (drone, citizen) pairs applied concurrently within a batch. Default 32. */
+  concurrency?: number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+/** One sighting of a batch, with where its events go in the batch's order. */
+interface Sighting {
+  report: AcceptedReport;
+  candidate: AlertCandidate;
+  position: { partition: number; offset: number } | undefined;
+  index: number;
+}
+
+type Outcome = { event: AlertEvent } | { republish: AlertEvent } | undefined;
+
+const MAX_CAS_ATTEMPTS = 50;
+
+/** After a lost compare-and-set: a short random pause, so writers racing on one key do not keep colliding in step. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * (attempt + 1))));
+}
+
+/** A compare-and-set lost to another writer, or a create of a key that exists. */
+function lostRace(e: unknown): boolean {
+  return apiCode(e) === API_CODE.wrongLastSequence || apiCode(e) === 10164;
+}
+
+/**
+ * Alert state shared by every process of a distributed deployment, in JetStream KV (layout: keys.ts; design and
+ * guarantees: docs/alerts.md, "State in distributed mode"). Every change is a compare-and-set on the alert's key, so
+ * a worker's sighting and an officer's acknowledgement never overwrite each other, whichever process makes them,
+ * and a partition moving to another worker moves nothing: the alerts of its drones are already in the bucket.
+ */
+export class KvAlertState implements AlertState {
+  readonly dedupWindowMs: number;
+  readonly tenant: string;
+  private readonly buckets = new Map<string, Promise<KV>>();
+  private readonly view = new AlertView();
+  private readonly retry: RetryOptions;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  private watch: AlertWatch | undefined;
+  private closed = false;
+
+  private constructor(private readonly nc: NatsConnection, private readonly opts: KvAlertStateOptions) {
+    this.tenant = opts.tenant ?? 'default';
+    this.dedupWindowMs = opts.dedupWindowMs ?? 10 * 60_000;
+    this.now = opts.now ?? Date.now;
+    this.logger = opts.logger ?? silentLogger;
+    this.retry = { forMs: opts.retryForMs ?? 30_000, closed: () => this.closed };
+  }
+
+  /** Connects, opens (or creates) the tenant's bucket and waits until the local view holds every alert in it. */
+  static async connect(opts: KvAlertStateOptions): Promise<KvAlertState> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: opts.servers, name: 'dronewatch-alerts', noAsyncTraces: true, maxReconnectAttempts: -1, timeout: opts.requestTimeoutMs ?? 10_000,
+        ...natsSecurityOptions(opts.security),
+      });
+    } catch (e) {
+      throw new StreamUnavailableError(`connecting to ${opts.servers.join(',')} for the alert state`, e);
+    }
+    const state = new KvAlertState(nc, opts);
+    try {
+      const kv = await state.bucket(state.tenant);
+      state.watch = new AlertWatch(kv, (alertId, rec, rev) => state.view.apply(alertId, rec?.alert ?? null, rev), state.logger);
+      await state.watch.start(opts.requestTimeoutMs ?? 10_000);
+      return state;
+    } catch (e) {
+      await state.close();
+      throw e;
+    }
+  }
+
+  /** Applies sightings in batch order per (drone, citizen); different pairs concurrently (they touch different keys). */
+  async applySightings(batch: readonly ReportCandidates[]): Promise<AppliedSightings> {
+    const groups = new Map<string, Sighting[]>();
+    let n = 0;
+    for (const { report, candidates, position } of batch) {
+      for (const candidate of candidates) {
+        const key = `${report.tenant}\0${dedupKey(report.droneId, candidate.citizen)}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = []));
+        g.push({ report, candidate, position, index: n++ });
+      }
+    }
+    const outcomes: Outcome[] = new Array<Outcome>(n);
+    const at = this.now();
+    const queue = [...groups.values()];
+    const runGroup = async (): Promise<void> => {
+      for (let g = queue.pop(); g; g = queue.pop()) {
+        for (const s of g) outcomes[s.index] = await this.applySighting(s, at);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(queue.length, this.opts.concurrency ?? 32) }, runGroup));
+    const events: AlertEvent[] = [];
+    const republish: AlertEvent[] = [];
+    for (const o of outcomes) {
+      if (!o) continue;
+      if ('event' in o) events.push(o.event);
+      else republish.push(o.republish);
+    }
+    return { events, republish };
+  }
+
+  private async applySighting(s: Sighting, at: number): Promise<Outcome> {
+    const { report, candidate: c, position } = s;
+    const kv = await this.bucket(report.tenant);
+    const dk = dedupKey(report.droneId, c.citizen);
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const idxEntry = await this.kvGet(kv, dk);
+      const idx = idxEntry ? decodeJson<DedupEntry>(idxEntry.value) : undefined;
+      const cur = idx ? await this.readRecord(kv, idx.alertId) : undefined;
+      if (cur && alreadyApplied(cur.rec, report.reportId, position)) return this.replay(kv, cur.rec, idx?.previous ?? [], report, c);
+      if (cur && inDedupWindow(cur.rec.alert, report.ts, this.dedupWindowMs)) {
+        const alert = mergeSighting(cur.rec.alert, report, c, at);
+        const rec: AlertRecord = { alert, version: cur.rec.version + 1, seen: advance(cur.rec.seen, position), recent: remember(cur.rec.recent, report.reportId, 'u') };
+        if (!(await this.cas(kv, alert.alertId, rec, cur.rev))) {
+          await backoff(attempt);
+          continue;
+        }
+        return { event: { eventId: eventIdOf(alert.alertId, 'updated', report.reportId), type: 'updated', at, by: null, alert } };
+      }
+      // A new alert. The index moves first: a crash between the two writes leaves it pointing at an alert that does
+      // not exist yet, which the redelivered report then creates (the other order would let the redelivery update
+      // the previous alert instead).
+      const alert = alertFromSighting(report, c, at);
+      if (!idx || idx.alertId !== alert.alertId) {
+        const previous = idx ? [idx.alertId, ...(idx.previous ?? [])].slice(0, PREVIOUS_ALERTS) : [];
+        const entry = encodeJson({ alertId: alert.alertId, previous });
+        try {
+          await withRetry('alert dedup index', this.retry, () => (idxEntry ? kv.update(dk, entry, idxEntry.revision) : kv.create(dk, entry)));
+        } catch (e) {
+          if (!lostRace(e)) throw e;
+          await backoff(attempt);
+          continue;
+        }
+      }
+      const rec: AlertRecord = { alert, version: 1, seen: advance(null, position), recent: [[report.reportId, 'r']] };
+      if (!(await this.cas(kv, alert.alertId, rec, 0))) {
+        await backoff(attempt);
+        continue;
+      }
+      return { event: { eventId: eventIdOf(alert.alertId, 'raised', report.reportId), type: 'raised', at, by: null, alert } };
+    }
+    throw new StreamUnavailableError(`alert state: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row on drone ${report.droneId}`, 'concurrent writers');
+  }
+
+  /**
+   * The event an already applied sighting gave, with the alert's current state, for republishing under its original
+   * id: found in the recent sightings of the (drone, citizen)'s current alert, else of the alerts it replaced, else
+   * (a raise) by the alert id the sighting itself gives. Not found: the sighting is older than all that remembers,
+   * far beyond any redelivery, and nothing is republished.
+   */
+  private async replay(kv: KV, latest: AlertRecord, previous: readonly string[], report: AcceptedReport, c: AlertCandidate): Promise<Outcome> {
+    const candidates = [latest];
+    const own = alertIdOf(report.tenant, report.reportId, c.citizen);
+    for (const id of previous.includes(own) ? previous : [...previous, own]) {
+      if (id === latest.alert.alertId) continue;
+      const rec = (await this.readRecord(kv, id))?.rec;
+      if (rec) candidates.push(rec);
+    }
+    for (const rec of candidates) {
+      const hit = rec.recent.find(([r]) => r === report.reportId);
+      if (!hit && !(rec.alert.alertId === own)) continue;
+      const type = !hit || hit[1] === 'r' ? 'raised' : 'updated';
+      return { republish: { eventId: eventIdOf(rec.alert.alertId, type, report.reportId), type, at: rec.alert.updatedAt, by: null, alert: rec.alert } };
+    }
+    return undefined;
+  }
+
+  acknowledge(alertId: string, by: string, note?: string): Promise<AlertEvent> {
+    return this.transition(alertId, 'acknowledge', acknowledgeChange(by, note), by);
+  }
+
+  assign(alertId: string, assignee: string, by: string): Promise<AlertEvent> {
+    return this.transition(alertId, 'assign', assignChange(assignee), by);
+  }
+
+  resolve(alertId: string, by: string, note?: string): Promise<AlertEvent> {
+    return this.transition(alertId, 'resolve', resolveChange(by, note), by);
+  }
+
+  /** An officer's change, by compare-and-set: a sighting applied meanwhile makes it re-read and re-apply, not overwrite. */
+  private async transition(alertId: string, action: LifecycleAction, change: LifecycleChange, by: string): Promise<AlertEvent> {
+    const kv = await this.bucket(this.tenant);
+    const at = this.now();
+    let written: AlertRecord | undefined;
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const cur = await this.readRecord(kv, alertId);
+      if (!cur) throw new AlertNotFoundError(alertId);
+      // Our previous attempt may have succeeded with its answer lost (timeout, failover): that is our change, not a rival's.
+      if (written && cur.rec.version === written.version && JSON.stringify(cur.rec.alert) === JSON.stringify(written.alert)) break;
+      const next = change(cur.rec.alert, at);
+      if (!next) throw new AlertTransitionError(alertId, cur.rec.alert.status, action);
+      written = { ...cur.rec, alert: { ...next.alert, updatedAt: at }, version: cur.rec.version + 1 };
+      if (await this.cas(kv, alertId, written, cur.rev)) break;
+      await backoff(attempt);
+      if (attempt === MAX_CAS_ATTEMPTS - 1) throw new StreamUnavailableError(`alert ${alertId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 'concurrent writers');
+    }
+    const w = written!;
+    const type = eventTypeOf(action);
+    return { eventId: eventIdOf(alertId, type, w.version), type, at, by, alert: w.alert };
+  }
+
+  /** Reads the bucket, not the view: a change must start from the latest revision. */
+  async get(alertId: string): Promise<Alert | undefined> {
+    const kv = await this.bucket(this.tenant);
+    return (await this.readRecord(kv, alertId))?.rec.alert;
+  }
+
+  /** From the local view of the tenant's bucket (a change by another process shows up within the watch's latency). */
+  list(q?: AlertListQuery): Alert[] {
+    return this.view.list(q);
+  }
+
+  countByStatus(): Record<AlertStatus, number> {
+    return this.view.countByStatus();
+  }
+
+  reactionTimes(from: number, to: number, opts?: { tenant?: string; maxSamples?: number }): ReactionTimes {
+    return this.view.reactionTimes(from, to, opts);
+  }
+
+  /** No outbox: a lost publish is repaired by republishing on redelivery (AppliedSightings.republish). */
+  pendingEvents(): AlertEvent[] {
+    return [];
+  }
+
+  markPublished(): void {}
+
+  /** Nothing to forget: idempotency lives in each alert (AlertRecord.seen), not in a table. */
+  prune(): number {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watch?.stop();
+    await this.nc.close().catch(() => undefined);
+  }
+
+  private bucket(tenant: string): Promise<KV> {
+    let b = this.buckets.get(tenant);
+    if (!b) {
+      const kvm = new Kvm(jetstream(this.nc, { timeout: this.opts.requestTimeoutMs ?? 10_000 }));
+      b = withRetry(`alert bucket ${bucketName(tenant)}`, this.retry, () => kvm.create(bucketName(tenant), {
+        history: 1,
+        replicas: this.opts.replicas ?? 1,
+        storage: StorageType.File,
+        // Reads go to the leader: a compare-and-set must never start from a follower's stale revision.
+        allow_direct: false,
+        timeout: this.opts.requestTimeoutMs ?? 10_000,
+      }));
+      this.buckets.set(tenant, b);
+      b.catch(() => this.buckets.delete(tenant));
+    }
+    return b;
+  }
+
+  private async kvGet(kv: KV, key: string): Promise<KvEntry | undefined> {
+    const e = await withRetry(`alert state get ${key}`, this.retry, () => kv.get(key));
+    return e && e.operation === 'PUT' ? e : undefined;
+  }
+
+  private async readRecord(kv: KV, alertId: string): Promise<{ rec: AlertRecord; rev: number } | undefined> {
+    const e = await this.kvGet(kv, alertKey(alertId));
+    return e ? { rec: decodeJson<AlertRecord>(e.value), rev: e.revision } : undefined;
+  }
+
+  /** Writes an alert if its key is still at `rev` (0: does not exist); false when another writer came first. */
+  private async cas(kv: KV, alertId: string, rec: AlertRecord, rev: number): Promise<boolean> {
+    const key = alertKey(alertId);
+    const value = encodeJson(rec);
+    try {
+      const written = await withRetry(`alert state write ${key}`, this.retry, () => (rev === 0 ? kv.create(key, value) : kv.update(key, value, rev)));
+      if (rec.alert.tenant === this.tenant) this.view.apply(alertId, rec.alert, written);
+      return true;
+    } catch (e) {
+      if (lostRace(e)) return false;
+      throw e;
+    }
+  }
+}
+
+function eventTypeOf(action: LifecycleAction): 'acknowledged' | 'assigned' | 'resolved' {
+  return action === 'acknowledge' ? 'acknowledged' : action === 'assign' ? 'assigned' : 'resolved';
+}
+
+function alreadyApplied(rec: AlertRecord, reportId: string, position: Sighting['position']): boolean {
+  if (position && rec.seen && rec.seen.p === position.partition && rec.seen.o >= position.offset) return true;
+  return rec.recent.some(([r]) => r === reportId);
+}
+
+function advance(seen: AlertRecord['seen'], position: Sighting['position']): AlertRecord['seen'] {
+  if (!position) return seen;
+  if (seen && seen.p === position.partition && seen.o >= position.offset) return seen;
+  return { p: position.partition, o: position.offset };
+}
+
+function remember(recent: AlertRecord['recent'], reportId: string, kind: 'r' | 'u'): AlertRecord['recent'] {
+  const next = recent.length >= RECENT_SIGHTINGS ? recent.slice(recent.length - RECENT_SIGHTINGS + 1) : recent.slice();
+  next.push([reportId, kind]);
+  return next;
+}

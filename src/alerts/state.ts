@@ -1,0 +1,45 @@
+import type { ReactionTimes } from './reaction.ts';
+import type { AlertListQuery, ReportCandidates } from './store.ts';
+import type { Alert, AlertEvent, AlertStatus } from './types.ts';
+
+/**
+ * A value now, or later. The SQLite store answers synchronously and must keep doing so: the worker's latency path
+ * checks `instanceof Promise` instead of awaiting, so the embedded mode pays no extra microtask per batch.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** What applying a batch of sightings gives. */
+export interface AppliedSightings {
+  /** Changes made now, in order: announce them (bus, webhooks) and publish them on the `alerts` topic. */
+  events: readonly AlertEvent[];
+  /**
+   * Events of sightings found already applied (a redelivered report): a crash may have come between the state update
+   * and the topic publish, so they are published again with the same ids (the topic drops a repeat), but not
+   * announced again. Always empty for the SQLite store, whose outbox does this job.
+   */
+  republish: readonly AlertEvent[];
+}
+
+/**
+ * Where alerts live: the SQLite AlertStore (embedded mode, one process or processes sharing a data directory) or the
+ * JetStream KV state (distributed mode, src/alerts/kv/), shared by every alert worker and API process.
+ * The alert worker, AlertService and the platform use only this.
+ */
+export interface AlertState {
+  /** The dedup window the state applies (docs/alerts.md, "Dedup window"). */
+  readonly dedupWindowMs: number;
+  applySightings(batch: readonly ReportCandidates[]): MaybePromise<AppliedSightings>;
+  acknowledge(alertId: string, by: string, note?: string): MaybePromise<AlertEvent>;
+  assign(alertId: string, assignee: string, by: string): MaybePromise<AlertEvent>;
+  resolve(alertId: string, by: string, note?: string): MaybePromise<AlertEvent>;
+  get(alertId: string): MaybePromise<Alert | undefined>;
+  list(q?: AlertListQuery): MaybePromise<Alert[]>;
+  countByStatus(): MaybePromise<Record<AlertStatus, number>>;
+  reactionTimes(from: number, to: number, opts?: { tenant?: string; maxSamples?: number }): MaybePromise<ReactionTimes>;
+  /** Outbox of events not yet on the `alerts` topic (SQLite); a state without an outbox returns none. */
+  pendingEvents(opts?: { olderThanMs?: number; limit?: number }): MaybePromise<AlertEvent[]>;
+  markPublished(eventIds: readonly string[]): MaybePromise<void>;
+  /** Forgets idempotency records past their retention; returns how many. */
+  prune(): MaybePromise<number>;
+  close(): MaybePromise<void>;
+}
