@@ -137,10 +137,9 @@ export class Platform {
     this.security = SecurityStore.open(dir, this.scrypt ? { scrypt: this.scrypt } : {});
     this.audit = AuditLog.open(dir);
     this.security.ensureTenant(this.config.tenant);
-    if (this.security.countUsers() === 0) {
-      const username = this.config.security.bootstrapAdmin;
-      const password = generatePassword();
-      await this.security.createUser({ tenant: this.config.tenant, username, roles: ['admin'], password });
+    const username = this.config.security.bootstrapAdmin;
+    const password = generatePassword();
+    if (await this.security.bootstrapAdmin(this.config.tenant, username, password)) {
       this.audit.append({ actor: 'system', tenant: this.config.tenant, action: 'user.create', target: username, details: { roles: ['admin'], bootstrap: true } });
       this.bootstrapCredential = { username, password, tenant: this.config.tenant };
     }

@@ -94,7 +94,10 @@ export class SecurityStore {
 
   /** Creates the tenant unless it exists (start-up of a single-tenant deployment). */
   ensureTenant(id: string): Tenant {
-    return this.getTenant(id) ?? this.createTenant(id);
+    if (!TENANT_ID.test(id)) throw invalid('tenant', 'must be 1-63 characters: lower-case letters, digits, - and _');
+    // INSERT OR IGNORE: processes sharing the store may start at the same moment.
+    this.db.prepare('INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(id, id, new Date().toISOString());
+    return this.getTenant(id)!;
   }
 
   getTenant(id: string): Tenant | undefined {
@@ -119,6 +122,22 @@ export class SecurityStore {
     this.db.prepare('INSERT INTO users (id, tenant, username, roles, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)')
       .run(id, input.tenant, input.username, [...new Set(input.roles)].join(','), hash, createdAt);
     return this.getUser(input.username);
+  }
+
+  /**
+   * Creates the first administrator if, and only if, there is no user at all, atomically: several processes sharing
+   * one store (`security.dir`) may start at once, and exactly one of them creates it. True when this call did.
+   */
+  async bootstrapAdmin(tenant: string, username: string, password: string): Promise<boolean> {
+    if (this.countUsers() > 0) return false;
+    const hash = await hashPassword(password, this.scrypt);
+    return this.db.transaction(() => {
+      if (this.countUsers() > 0) return false;
+      this.ensureTenant(tenant);
+      this.db.prepare('INSERT INTO users (id, tenant, username, roles, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)')
+        .run(randomUUID(), tenant, username, 'admin', hash, new Date().toISOString());
+      return true;
+    }).immediate();
   }
 
   findUser(username: string): User | undefined {

@@ -14,6 +14,14 @@ import { openLakeQuery } from '../../src/lake/index.ts';
 import { NatsStream, TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, spawnTsx, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { BIN, killChild, makeReports, startService, waitUntil, type Service } from './helpers.ts';
+import { runCli } from '../cli/helpers.ts';
+
+/** A credential printed once by the security CLI (`drones register`, `users token create`), run on a process's data dir. */
+async function credential(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const r = await runCli(args, { env });
+  assert.equal(r.code, 0, `dronewatch ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
 
 const skip = natsServerOrSkip();
 
@@ -64,19 +72,24 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     ]);
     const base = /listening on (http:\/\/\S+)/.exec(ingest!.banner)?.[1];
     assert.ok(base, `ingest banner names its address: ${ingest!.banner}`);
+    // Security is on: reports come through a gateway credential issued on the ingest process's host.
+    const gateway = await credential(['drones', 'register', '--gateway', '--tenant', 'default', '--data', path.join(tmp.dir, 'ingest')]);
+    const unauthenticated = await fetch(`${base}/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+    assert.equal(unauthenticated.status, 401, 'no credential, no ingestion');
+    await unauthenticated.body?.cancel();
 
     // 40 drones x 10 reports: keys spread over the 8 partitions, so both alert workers get some.
     const { reports, low } = makeReports({ drones: 40, perDrone: 10, lowEvery: 9, prefix: 'dist' });
     for (let i = 0; i < reports.length; i += 50) {
       const res: Response = await fetch(`${base}/v1/reports`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(reports.slice(i, i + 50)),
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${gateway}` }, body: JSON.stringify(reports.slice(i, i + 50)),
       });
       const body = (await res.json()) as { accepted?: unknown[]; rejected?: unknown[] };
       assert.equal(res.status, 202, `POST of batch ${i / 50}: ${JSON.stringify(body).slice(0, 300)}`);
       assert.equal(body.accepted?.length, Math.min(50, reports.length - i), `every report of batch ${i / 50} accepted`);
     }
     const bad = await fetch(`${base}/v1/reports`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${gateway}` },
       body: JSON.stringify({ ...reports[0], droneId: 'dist-bad', citizens: [{ name: 'X', score: 140 }] }),
     });
     assert.equal(bad.status, 400, 'an invalid report is refused');
@@ -143,9 +156,12 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     const other = (await observer.read(TOPICS.reports, { limit: 10_000 })).filter((r) => /"tenant":"sim"/.test(Buffer.from(r.value).toString('utf8')));
     assert.equal(other.length, 0, 'tenant default does not see tenant sim');
 
-    // The API process follows the same tenant's reports live (the dashboard's fleet view).
+    // The API process follows the same tenant's reports live (the dashboard's fleet view), for that tenant's officers.
+    const data = ['--data', path.join(tmp.dir, 'serve')];
+    await credential(['users', 'create', 'sim-officer', '--tenant', 'sim', '--role', 'officer', ...data], env);
+    const token = await credential(['users', 'token', 'create', 'sim-officer', '--name', 'test', ...data], env);
     await waitUntil('serve to track the 5 simulated drones', async () => {
-      const res = await fetch(`${base}/v1/fleet`);
+      const res = await fetch(`${base}/v1/fleet`, { headers: { authorization: `Bearer ${token}` } });
       const body = (await res.json()) as { drones?: unknown[] };
       return res.status === 200 && body.drones?.length === 5;
     }, 20_000);

@@ -107,3 +107,20 @@ describe('security store', () => {
     }
   });
 });
+
+describe('first administrator (regression: two processes sharing security.dir both started at once)', () => {
+  it('is created exactly once, whichever of several stores on one directory gets there first', async () => {
+    const tmp = tempDir('dw-bootstrap-');
+    const stores = [0, 1, 2].map(() => SecurityStore.open(tmp.dir, { scrypt: FAST }));
+    try {
+      const created = await Promise.all(stores.map((s, i) => s.bootstrapAdmin('default', 'admin', `first-password-${i}-long`)));
+      assert.equal(created.filter(Boolean).length, 1, `exactly one creates it: ${JSON.stringify(created)}`);
+      assert.equal(stores[0]!.countUsers(), 1, 'one user');
+      assert.deepEqual(stores[1]!.getUser('admin').roles, ['admin']);
+      assert.equal(await stores[2]!.bootstrapAdmin('default', 'admin2', 'another-password-1'), false, 'never once a user exists');
+    } finally {
+      for (const s of stores) s.close();
+      tmp.cleanup();
+    }
+  });
+});
