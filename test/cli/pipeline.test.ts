@@ -55,6 +55,11 @@ describe('components as separate processes', () => {
     assert.match(again.stderr, /DW_ALERT_BAD_TRANSITION/);
     const resolved = await runCli(['alerts', 'resolve', id, '--by', 'officer.martin', '--note', 'checked', ...data]);
     assert.match(resolved.stdout, /resolved/);
+    // Reading and changing alerts from the host is audited like the API, under the OS account.
+    const trail = await json<{ actor: string; action: string; target: string | null }[]>(['audit', 'list', '--limit', '1000']);
+    for (const action of ['alert.list', 'alert.acknowledge', 'alert.resolve']) {
+      assert.ok(trail.some((e) => e.action === action && e.actor.startsWith('cli:')), `${action} by the CLI is in the audit log: ${JSON.stringify(trail)}`);
+    }
   });
 
   it('serve: HTTP ingestion from another process, rejected reports listed by `dead-letters`', async () => {

@@ -5,6 +5,7 @@ import { openStream, TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts'
 import { printRows, formatOption, type OutputFormat } from '../format.ts';
 import { configFrom, intOption } from './common.ts';
 import { runService } from './run-service.ts';
+import { auditCli } from './audit-trail.ts';
 
 export function registerAlerts(program: Command): void {
   const alerts = program.command('alerts').description('the alert consumer (default: run it) and the alert lifecycle');
@@ -30,7 +31,9 @@ export function registerAlerts(program: Command): void {
       const opened = await openAlertState(config, { dataDir: dataPaths(config).dataDir });
       const store: AlertState = opened.kind === 'local' ? opened.store : opened.state;
       try {
-        const list = await store.list({ limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.drone ? { droneId: o.drone } : {}) });
+        auditCli(config, { action: 'alert.list', details: { status: o.status ?? null, droneId: o.drone ?? null, limit: o.limit } });
+        // The configured tenant's (`--tenant`), as every other view.
+        const list = await store.list({ tenant: config.tenant, limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.drone ? { droneId: o.drone } : {}) });
         printRows(list.map(alertRow), o.format);
       } finally {
         await store.close();
@@ -42,13 +45,19 @@ export function registerAlerts(program: Command): void {
     .description(what)
     .requiredOption('--by <name>', 'who makes the change');
   change('ack', 'acknowledge an alert').option('--note <text>', 'note').action(async (id: string, o: { by: string; note?: string }, cmd: Command) => {
-    await withService(configFrom(cmd), (s) => s.acknowledge(id, o.by, o.note));
+    const config = configFrom(cmd);
+    auditCli(config, { action: 'alert.acknowledge', target: id, details: { by: o.by, note: o.note ?? null } });
+    await withService(config, (s) => s.acknowledge(id, o.by, o.note));
   });
   change('resolve', 'resolve an alert').option('--note <text>', 'note').action(async (id: string, o: { by: string; note?: string }, cmd: Command) => {
-    await withService(configFrom(cmd), (s) => s.resolve(id, o.by, o.note));
+    const config = configFrom(cmd);
+    auditCli(config, { action: 'alert.resolve', target: id, details: { by: o.by, note: o.note ?? null } });
+    await withService(config, (s) => s.resolve(id, o.by, o.note));
   });
   change('assign', 'assign an alert to an officer').requiredOption('--to <name>', 'assignee').action(async (id: string, o: { by: string; to: string }, cmd: Command) => {
-    await withService(configFrom(cmd), (s) => s.assign(id, o.to, o.by));
+    const config = configFrom(cmd);
+    auditCli(config, { action: 'alert.assign', target: id, details: { by: o.by, assignee: o.to } });
+    await withService(config, (s) => s.assign(id, o.to, o.by));
   });
 }
 

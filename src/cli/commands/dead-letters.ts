@@ -4,6 +4,7 @@ import { listDeadLetters } from '../../ingest/index.ts';
 import { openStream, TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom, dateOption, intOption } from './common.ts';
+import { auditCli } from './audit-trail.ts';
 
 export function registerDeadLetters(program: Command): void {
   program
@@ -19,7 +20,8 @@ export function registerDeadLetters(program: Command): void {
       });
       try {
         await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
-        const letters = await listDeadLetters(stream, { limit: o.limit, ...(o.since ? { since: o.since.getTime() } : {}) });
+        auditCli(config, { action: 'dead-letters.read', details: { limit: o.limit, since: o.since?.toISOString() ?? null } });
+        const letters = await listDeadLetters(stream, { limit: o.limit, tenant: config.tenant, ...(o.since ? { since: o.since.getTime() } : {}) });
         printRows(letters.map((l) => ({
           received_at: new Date(l.receivedAt).toISOString(),
           source: l.source,
