@@ -128,7 +128,7 @@ async function dataset(n: number): Promise<{ lake: string; jsonl: string; alertE
 
 /** Plain DuckDB on the same files and views: what a user of DuckDB alone would run. */
 async function directDuck(lake: string): Promise<{ run: (sql: string) => Promise<number>; close: () => void }> {
-  const files = await snapshotFiles(localLakeFiles(lake));
+  const files = await snapshotFiles(localLakeFiles(lake), { tenant: 'default' });
   const duck = await openDuck();
   const src = (t: 'reports' | 'alerts'): string => `read_parquet(${sqlStringList(files[t])}, hive_partitioning = true, hive_types = ${HIVE_TYPES})`;
   await duck.conn.run(`CREATE VIEW reports AS SELECT ${SCHEMAS.reports.viewProjection} FROM ${src('reports')}`);
@@ -190,7 +190,7 @@ export async function benchAnalysis(opts: { reports: number; runs?: number }): P
   if (data.generatedMs !== undefined) out['lake generation s (simulator + archive + compaction, once)'] = data.generatedMs / 1000;
   const viaService = async (name: string): Promise<{ ms: number; rows: unknown[][]; columns: readonly string[] }> => {
     const t0 = performance.now();
-    const cur = await service.stat(name, {});
+    const cur = await service.stat('default', name, {});
     const rows: unknown[][] = [];
     for await (const b of cur) rows.push(...b);
     return { ms: performance.now() - t0, rows, columns: cur.columns };

@@ -70,7 +70,7 @@ interface Timed {
 
 async function timeQuery(files: LakeFileSet, q: BenchQuery, sizeOf: (file: string) => number): Promise<Timed> {
   const t0 = performance.now();
-  const lake = await openLakeQuery(files, q.range ? { range: q.range } : {});
+  const lake = await openLakeQuery(files, { tenant: 'default', ...(q.range ? { range: q.range } : {}) });
   try {
     const result = await lake.run(q.sql);
     const ms = performance.now() - t0;
@@ -133,8 +133,8 @@ export async function benchLakeS3(opts: { reports: number; runs?: number }): Pro
     const localLake = local('lake-big-0');
     const s3Lake = s3Store('lake-big-0');
     const localFiles = lakeFilesFor(localLake);
-    const localData = await liveDataFiles(localFiles.store, 'reports');
-    const s3Data = await liveDataFiles(s3Lake, 'reports');
+    const localData = await liveDataFiles(localFiles.store, 'reports', { tenant: 'default' });
+    const s3Data = await liveDataFiles(s3Lake, 'reports', { tenant: 'default' });
     out['lake data files, local / S3 (batches of up to 100k)'] = `${localData.length} / ${s3Data.length}`;
     out['lake bytes, local / S3'] = `${localData.reduce((b, f) => b + f.size, 0)} / ${s3Data.reduce((b, f) => b + f.size, 0)}`;
 
@@ -142,8 +142,8 @@ export async function benchLakeS3(opts: { reports: number; runs?: number }): Pro
     const listMs: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
-      await liveDataFiles(s3Lake, 'reports');
-      await liveDataFiles(s3Lake, 'alerts');
+      await liveDataFiles(s3Lake, 'reports', { tenant: 'default' });
+      await liveDataFiles(s3Lake, 'alerts', { tenant: 'default' });
       listMs.push(performance.now() - t0);
     }
     out['S3 listing of the lake (reports + alerts tables) ms, median'] = median(listMs);

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/index.ts';
-import { LakeSandbox, QueryError, snapshotFiles, type CursorOptions, type LakeFileSource, type LakeFiles, type QueryCursor } from '../lake/index.ts';
+import { LakeSandbox, QueryError, type CursorOptions, type LakeFileSource, type QueryCursor, type TimeRange } from '../lake/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { encodeRows, type TextFormat } from './encode.ts';
 import type { SavedQueryStore } from './saved-queries.ts';
-import { getStat, listStats, statSql, type StatParams, type StatOption } from './stats.ts';
+import { Snapshots } from './snapshots.ts';
+import { listStats, statRange, statSql, type StatParams, type StatOption } from './stats.ts';
 
 export type ExportFormat = 'csv' | 'json' | 'ndjson' | 'parquet';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'json', 'ndjson', 'parquet'];
@@ -24,6 +25,10 @@ export interface AnalysisServiceOptions {
   config: Config['analysis'];
   saved?: SavedQueryStore | undefined;
   logger?: Logger | undefined;
+  /** A snapshot not used for this long is dropped (its DuckDB freed). Default 10 minutes. */
+  idleMs?: number | undefined;
+  /** Snapshots open at most (tenants and ranges together); the least recently used goes first. Default 16. */
+  maxSnapshots?: number | undefined;
 }
 
 export interface RunOptions {
@@ -32,6 +37,11 @@ export interface RunOptions {
   /** Capped at analysis.timeoutSeconds. */
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Read only the hour partitions of this range (alert events: from `from` on, see tableRange). Rows outside it may
+   * still appear within the boundary hours: the SQL filters on ts / at. On an S3 lake only these objects are fetched.
+   */
+  range?: TimeRange | undefined;
 }
 
 export interface ExportProgress {
@@ -46,29 +56,49 @@ export interface ExportOptions {
   onProgress?: ((p: ExportProgress) => void) | undefined;
   /** Overrides analysis.exportTimeoutSeconds (0 = none). */
   timeoutMs?: number | undefined;
+  /** As RunOptions.range. */
+  range?: TimeRange | undefined;
 }
 
+const DEFAULT_IDLE_MS = 10 * 60_000;
+/** Snapshots open at once, all tenants and ranges together (each is an in-memory DuckDB: a few MB when idle). */
+const DEFAULT_MAX_SNAPSHOTS = 16;
+
 /**
- * The analysis layer as the API and CLI use it: ad-hoc SQL, ready-made statistics, exports and saved queries over a
- * snapshot of the lake that is re-listed at most every `analysis.refreshSeconds`. Answers are cursors (rows stream);
- * limits (rows, time) come from the configuration and can only be lowered by a request.
+ * The analysis layer as the API and CLI use it: ad-hoc SQL, ready-made statistics, exports and saved queries, each
+ * scoped to one tenant (police force). Queries run on snapshots (snapshots.ts): a LakeSandbox built from one tenant's
+ * files only, so its DuckDB cannot open another tenant's file whatever the SQL, one per tenant and per time range
+ * (a range reads only its hour partitions: on S3 only those objects are fetched), re-listed at most every
+ * `analysis.refreshSeconds`, dropped when idle. Answers are cursors (rows stream); limits (rows, time) come from the
+ * configuration and can only be lowered by a request.
  */
 export class AnalysisService {
   readonly saved: SavedQueryStore | undefined;
   private readonly source: LakeFileSource;
   private readonly config: Config['analysis'];
   private readonly logger: Logger;
-  private current: { sandbox: LakeSandbox; builtAt: number } | undefined;
-  private building: Promise<LakeSandbox> | undefined;
+  private readonly snapshots: Snapshots;
   private closed = false;
   /** Every engine opened and not yet shut: snapshots (current and retired ones still read) and exporters. */
   private readonly engines = new Set<LakeSandbox>();
+  private readonly idleTimer: NodeJS.Timeout;
 
   constructor(opts: AnalysisServiceOptions) {
     this.source = opts.source;
     this.config = opts.config;
     this.saved = opts.saved;
     this.logger = opts.logger ?? silentLogger;
+    const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
+    this.snapshots = new Snapshots({
+      source: opts.source,
+      sandbox: { memoryLimit: this.config.memoryLimit, threads: this.config.threads },
+      refreshMs: this.config.refreshSeconds * 1000,
+      idleMs,
+      max: Math.max(1, opts.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS),
+      opened: (sandbox) => this.engines.add(sandbox),
+    });
+    this.idleTimer = setInterval(() => this.snapshots.dropIdle(), Math.max(1000, Math.min(idleMs, 60_000)));
+    this.idleTimer.unref();
   }
 
   get limits(): { maxRows: number; timeoutMs: number; exportTimeoutMs: number } {
@@ -85,30 +115,44 @@ export class AnalysisService {
     return n;
   }
 
+  /** Tenants with a snapshot open right now (diagnostics, tests). */
+  get openTenants(): string[] {
+    return this.snapshots.tenants();
+  }
+
   listStats(): StatSummary[] {
     return listStats().map(({ name, description, options }) => ({ name, description, options }));
   }
 
-  /** Checks that `sql` is one read-only query valid on the lake's views (parse and bind), without running it. */
-  async validate(sql: string): Promise<void> {
-    await (await this.sandbox()).validate(sql);
+  /** Checks that `sql` is one read-only query valid on the tenant's views (parse and bind), without running it. */
+  async validate(tenant: string, sql: string, range?: TimeRange): Promise<void> {
+    const sandbox = await this.snapshots.get(tenant, range);
+    try {
+      await sandbox.validate(sql);
+    } catch (e) {
+      if (!sandbox.isRetired) throw e;
+      await (await this.snapshots.get(tenant, range)).validate(sql); // replaced between the two awaits
+    }
   }
 
-  /** Runs ad-hoc SQL; iterate the cursor for the rows. */
-  async query(sql: string, opts: RunOptions = {}): Promise<QueryCursor> {
-    return this.open(sql, this.bounded(opts));
+  /** Runs ad-hoc SQL over `tenant`'s rows; iterate the cursor for the rows. */
+  async query(tenant: string, sql: string, opts: RunOptions = {}): Promise<QueryCursor> {
+    return this.open(tenant, sql, this.bounded(opts), opts.range);
   }
 
-  /** Runs a ready-made statistic (parameters are validated before the lake is touched). */
-  async stat(name: string, params: StatParams, opts: RunOptions = {}): Promise<QueryCursor> {
-    getStat(name);
-    return this.open(statSql(name, params), this.bounded(opts));
+  /**
+   * Runs a ready-made statistic over `tenant`'s rows (parameters are validated before the lake is touched). Its
+   * from/to prune the files read, unless `opts.range` says otherwise.
+   */
+  async stat(tenant: string, name: string, params: StatParams, opts: RunOptions = {}): Promise<QueryCursor> {
+    const sql = statSql(name, params);
+    return this.open(tenant, sql, this.bounded(opts), opts.range ?? statRange(params));
   }
 
   /** A cursor over the whole result (no row limit), under the export time limit: for downloads. */
-  async exportCursor(sql: string, opts: ExportOptions = {}): Promise<QueryCursor> {
+  async exportCursor(tenant: string, sql: string, opts: ExportOptions = {}): Promise<QueryCursor> {
     const timeoutMs = opts.timeoutMs ?? this.limits.exportTimeoutMs;
-    return this.open(sql, { ...(timeoutMs > 0 ? { timeoutMs } : {}), signal: opts.signal });
+    return this.open(tenant, sql, { ...(timeoutMs > 0 ? { timeoutMs } : {}), signal: opts.signal }, opts.range);
   }
 
   /** SQL of a statistic with its parameters filled in (for exports of a statistic). */
@@ -116,20 +160,25 @@ export class AnalysisService {
     return statSql(name, params);
   }
 
+  /** The time range a statistic's from/to prune the lake to (for exports of a statistic). */
+  statRange(params: StatParams): TimeRange | undefined {
+    return statRange(params);
+  }
+
   /**
-   * Writes the whole result of `sql` (no row limit) to `target`: CSV, JSON (one array), JSON lines, or Parquet
-   * (zstd, written by DuckDB). The file appears complete or not at all: the rows go to a temporary sibling that is
-   * renamed over `target` at the end. Returns the row count and size.
+   * Writes the whole result of `sql` over `tenant`'s rows (no row limit) to `target`: CSV, JSON (one array), JSON
+   * lines, or Parquet (zstd, written by DuckDB). The file appears complete or not at all: the rows go to a temporary
+   * sibling that is renamed over `target` at the end. Returns the row count and size.
    */
-  async exportToFile(sql: string, target: string, format: ExportFormat, opts: ExportOptions = {}): Promise<{ rows: number; bytes: number }> {
+  async exportToFile(tenant: string, sql: string, target: string, format: ExportFormat, opts: ExportOptions = {}): Promise<{ rows: number; bytes: number }> {
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
     const timeoutMs = opts.timeoutMs ?? this.limits.exportTimeoutMs;
     const run: CursorOptions = { ...(timeoutMs > 0 ? { timeoutMs } : {}), signal: opts.signal };
     let rows: number;
     try {
       if (format === 'parquet') {
-        const snapshot = await this.sandbox();
-        const exporter = await LakeSandbox.open(snapshot.files, { exportFile: tmp, memoryLimit: this.config.memoryLimit, threads: this.config.threads });
+        const { files } = await this.snapshots.get(tenant, opts.range);
+        const exporter = await LakeSandbox.open(files, { tenant, exportFile: tmp, memoryLimit: this.config.memoryLimit, threads: this.config.threads });
         this.engines.add(exporter);
         // DuckDB writes row group after row group: the growing file is the progress there is to show.
         const poll = opts.onProgress ? setInterval(() => void fsp.stat(tmp).then((s) => opts.onProgress!({ rows: undefined, bytes: s.size }), () => {}), 250) : undefined;
@@ -140,7 +189,7 @@ export class AnalysisService {
           exporter.close();
         }
       } else {
-        const cursor = await this.open(sql, run);
+        const cursor = await this.open(tenant, sql, run, opts.range);
         const out = createWriteStream(tmp, { flags: 'wx' });
         let bytes = 0;
         const counted = async function* (source: AsyncGenerator<string>): AsyncGenerator<Buffer> {
@@ -166,10 +215,8 @@ export class AnalysisService {
 
   async close(): Promise<void> {
     this.closed = true;
-    const building = this.building;
-    this.current?.sandbox.retire();
-    this.current = undefined;
-    if (building) (await building.catch(() => undefined))?.retire();
+    clearInterval(this.idleTimer);
+    await this.snapshots.close();
   }
 
   private bounded(opts: RunOptions): CursorOptions {
@@ -181,52 +228,28 @@ export class AnalysisService {
     };
   }
 
-  /** Opens a cursor; a snapshot whose files compaction has deleted since is re-listed once and the query retried. */
-  private async open(sql: string, opts: CursorOptions): Promise<QueryCursor> {
-    const sandbox = await this.sandbox();
+  /**
+   * Opens a cursor on the snapshot of `tenant` and `range`. A snapshot whose files compaction or retention has
+   * deleted since it was listed is re-listed once and the query retried.
+   */
+  private async open(tenant: string, sql: string, opts: CursorOptions, range: TimeRange | undefined): Promise<QueryCursor> {
+    if (this.closed) throw new QueryError('the analysis service is closed');
+    const sandbox = await this.snapshots.get(tenant, range);
     try {
       return await sandbox.cursor(sql, opts);
     } catch (e) {
-      if (!(e instanceof QueryError) || ![...sandbox.files.reports, ...sandbox.files.alerts].some((f) => !existsSync(f))) throw e;
+      // Replaced (refresh, eviction) between get() and cursor(): its successor answers.
+      if (sandbox.isRetired && !filesGone(e, sandbox)) return (await this.snapshots.get(tenant, range)).cursor(sql, opts);
+      if (!filesGone(e, sandbox)) throw e;
       this.logger.info('lake files changed under a query; re-listing and retrying');
-      return (await this.sandbox(true)).cursor(sql, opts);
+      return (await this.snapshots.get(tenant, range, true)).cursor(sql, opts);
     }
-  }
-
-  /** The current snapshot, rebuilt when older than analysis.refreshSeconds (one rebuild at a time). */
-  private async sandbox(force = false): Promise<LakeSandbox> {
-    if (this.closed) throw new QueryError('the analysis service is closed');
-    const fresh = this.current && !force && performance.now() - this.current.builtAt < this.config.refreshSeconds * 1000;
-    if (fresh) return this.current!.sandbox;
-    this.building ??= (async () => {
-      try {
-        const builtAt = performance.now();
-        const files = await snapshotFiles(this.source);
-        // Listing is cheap (ms); opening a sandbox binds the views over every file (tens of ms): reuse an unchanged one.
-        if (this.current && !force && sameFiles(this.current.sandbox.files, files)) {
-          this.current.builtAt = builtAt;
-          return this.current.sandbox;
-        }
-        const sandbox = await LakeSandbox.open(files, { memoryLimit: this.config.memoryLimit, threads: this.config.threads });
-        this.engines.add(sandbox);
-        if (this.closed) {
-          sandbox.retire();
-          throw new QueryError('the analysis service is closed');
-        }
-        this.current?.sandbox.retire();
-        this.current = { sandbox, builtAt };
-        return sandbox;
-      } finally {
-        this.building = undefined;
-      }
-    })();
-    return this.building;
   }
 }
 
-function sameFiles(a: LakeFiles, b: LakeFiles): boolean {
-  const same = (x: readonly string[], y: readonly string[]): boolean => x.length === y.length && x.every((f, i) => f === y[i]);
-  return same(a.reports, b.reports) && same(a.alerts, b.alerts);
+/** The query failed because files of its snapshot were deleted (compaction, retention) since it was listed. */
+function filesGone(e: unknown, sandbox: LakeSandbox): boolean {
+  return e instanceof QueryError && [...sandbox.files.reports, ...sandbox.files.alerts].some((f) => !existsSync(f));
 }
 
 export type { TextFormat };

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DwError } from '../errors/index.ts';
-import type { LakeQuery, QueryResult } from '../lake/index.ts';
+import type { LakeQuery, QueryResult, TimeRange } from '../lake/index.ts';
 
 /**
  * Ready-made statistics: one documented SQL file per statistic in ./stats/ (officers read and adapt them), with
@@ -110,6 +110,31 @@ export function statSql(name: string, params: StatParams = {}): string {
   // String(n) of a finite number is a valid DuckDB numeric literal (exponent form included); DOUBLE keeps it exact.
   for (const o of stat.options) literals[o] = o === 'limit' ? String(numberParam(o, params[o])) : `CAST(${String(numberParam(o, params[o]))} AS DOUBLE)`;
   return stat.sql.replace(PLACEHOLDER, (_m, p: string) => literals[p]!);
+}
+
+/**
+ * The time range a statistic's from/to cover (validated as statSql does), for pruning the files it reads; undefined
+ * when it has neither. A statistic's `to` is exclusive, so the hour starting at `to` is not read: a day is 24 hours.
+ */
+export function statRange(params: StatParams = {}): TimeRange | undefined {
+  const from = instant('from', params.from);
+  const to = instant('to', params.to);
+  if (!from && !to) return undefined;
+  return { ...(from ? { from } : {}), ...(to ? { to: new Date(to.getTime() - 1) } : {}) };
+}
+
+/** An ISO 8601 instant given by a user (`from`/`to` of a query or export), parsed as statistics parse theirs. */
+export function parseInstant(field: 'from' | 'to', v: string | Date | undefined): Date | undefined {
+  return instant(field, v);
+}
+
+/** A query's from/to as a TimeRange (undefined when neither is given); from after to is refused. */
+export function rangeOf(from: string | Date | undefined, to: string | Date | undefined): TimeRange | undefined {
+  const f = instant('from', from);
+  const t = instant('to', to);
+  if (f && t && f.getTime() > t.getTime()) throw paramError('from', `is after to (${t.toISOString()})`, `--from (${f.toISOString()}) is after --to (${t.toISOString()})`);
+  if (!f && !t) return undefined;
+  return { ...(f ? { from: f } : {}), ...(t ? { to: t } : {}) };
 }
 
 /** Runs one statistic on an open lake. */

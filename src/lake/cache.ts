@@ -3,16 +3,15 @@ import path from 'node:path';
 import { DwError } from '../errors/index.ts';
 import type { ObjectStore } from '../objectstore/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
-import type { LakeTable } from './layout.ts';
 import type { DataFile } from './live-files.ts';
 import { mapLimit } from './store.ts';
 
 /**
  * A bounded local cache of lake objects, so that DuckDB (which reads local files: its httpfs extension is not
- * shipped) can query a lake on S3. Files keep the lake's layout (`<table>/date=.../hour=.../`), so DuckDB's hive
+ * shipped) can query a lake on S3. Files keep the lake's layout (`<table>/tenant=.../date=.../hour=.../`), so DuckDB's hive
  * partitioning sees the same `date` and `hour` as on a local lake, and a version suffix (the S3 ETag), so that an
  * object written again is fetched again. Least recently used files are evicted once the cache would exceed
- * `maxBytes`, except those of the latest request for each table: the engine may still be reading them.
+ * `maxBytes`, except those of the latest request for each pin (a tenant's table): the engine may still be reading them.
  *
  * The bound is per process: two processes sharing the directory each keep within it for what they fetched.
  */
@@ -68,7 +67,7 @@ export class LakeCache {
   private readonly logger: Logger;
   /** Insertion order is recency: a hit moves its entry to the end. */
   private readonly entries = new Map<string, Entry>();
-  private readonly pinned = new Map<LakeTable, Set<string>>();
+  private readonly pinned = new Map<string, Set<string>>();
   private bytes = 0;
   private readonly counters = { hits: 0, fetches: 0, fetchedBytes: 0, evictions: 0 };
   private queue: Promise<unknown> = Promise.resolve();
@@ -112,27 +111,27 @@ export class LakeCache {
   }
 
   /**
-   * Local copies of `files` (the files of `table` one query needs), fetching the missing ones. They stay pinned until
-   * the next call for the same table. Throws LakeCacheError when they cannot fit, LakeObjectGoneError when one was
-   * deleted since it was listed (list again).
+   * Local copies of `files` (the files one query needs), fetching the missing ones. They stay pinned until the next
+   * call with the same `pin` (the caller's name for a use: a table, a tenant's table...). Throws LakeCacheError when
+   * they cannot fit, LakeObjectGoneError when one was deleted since it was listed (list again).
    */
-  files(store: ObjectStore, table: LakeTable, files: readonly DataFile[]): Promise<string[]> {
-    const run = this.queue.then(() => this.filesNow(store, table, files));
+  files(store: ObjectStore, pin: string, files: readonly DataFile[]): Promise<string[]> {
+    const run = this.queue.then(() => this.filesNow(store, pin, files));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async filesNow(store: ObjectStore, table: LakeTable, files: readonly DataFile[]): Promise<string[]> {
+  private async filesNow(store: ObjectStore, pinKey: string, files: readonly DataFile[]): Promise<string[]> {
     const paths = files.map((f) => this.pathOf(f));
     const needed = files.reduce((n, f) => n + f.size, 0);
     let otherPinned = 0;
-    for (const [t, set] of this.pinned) if (t !== table) for (const p of set) otherPinned += this.entries.get(p)?.size ?? 0;
+    for (const [k, set] of this.pinned) if (k !== pinKey) for (const p of set) otherPinned += this.entries.get(p)?.size ?? 0;
     if (needed + otherPinned > this.maxBytes) {
-      throw new LakeCacheError(`the lake files this query needs (${table}: ${files.length} files, ${needed} bytes, plus ${otherPinned} bytes in use) `
+      throw new LakeCacheError(`the lake files this query needs (${pinKey}: ${files.length} files, ${needed} bytes, plus ${otherPinned} bytes in use) `
         + `do not fit in the lake cache (${this.maxBytes} bytes): narrow the time range or raise lake.cacheBytes`);
     }
     const pin = new Set(paths);
-    this.pinned.set(table, pin);
+    this.pinned.set(pinKey, pin);
     for (const p of paths) {
       // Removed from the disk behind our back (by hand, or by another process sharing the directory): fetch again.
       const e = this.entries.get(p);

@@ -6,15 +6,16 @@ import { readCheckpoints } from './checkpoints.ts';
 import { openDuck, parquetCopyOptions, queryRows, sqlString, sqlStringList, type Duck } from './duck.ts';
 import { dropLegacyStaging } from './commit.ts';
 import { dataFileName, hourStartMs, rangeContains, rangeTag, STAGING_DIR, type LakeTable } from './layout.ts';
-import { committedFiles, listHourDirs, splitLive, type DataFile, type TimeRange } from './live-files.ts';
+import { committedFiles, listHourDirs, listTenants, splitLive, type DataFile, type TimeRange } from './live-files.ts';
 import { readRetentionCutoff } from './retention.ts';
 import { openScratch, type Scratch } from './scratch.ts';
 import { SCHEMAS } from './schema.ts';
 import { localFileOf, mapLimit, withLakeStore, type LakeLocationOrStore } from './store.ts';
 
 /**
- * Compaction: the archiver writes one small file per hour partition per batch; compaction merges the committed
- * small files of one stream partition in one hour directory into a single file named by the union of their ranges.
+ * Compaction: the archiver writes one small file per (tenant, hour) partition per batch; compaction merges the
+ * committed small files of one stream partition in one hour directory of one tenant into a single file named by the
+ * union of their ranges.
  *
  *   1. merge the inputs into one file in a local scratch directory (an S3 lake's inputs are downloaded first);
  *   2. upload it to its key `p<partition>-<first of the inputs>-<last of the inputs>.parquet`: one atomic put, which
@@ -48,6 +49,8 @@ export interface CompactOptions {
   compressionLevel?: number;
   /** Only the hour partitions of this range (default: the whole table). */
   hours?: TimeRange;
+  /** Only this tenant's directory (default: every tenant found under `<table>/`). */
+  tenant?: string;
   /** Clock, epoch ms. */
   now?: number;
   /** Local directory for the merge (default: the OS temp dir). */
@@ -57,6 +60,7 @@ export interface CompactOptions {
 
 export interface CompactionGroup {
   table: LakeTable;
+  tenant: string;
   dir: string;
   partition: number;
   inputs: DataFile[];
@@ -96,7 +100,10 @@ export async function planCompaction(store: ObjectStore, opts: CompactOptions): 
   const checkpoints = await readCheckpoints(store, opts.table);
   const groups: CompactionGroup[] = [];
   const sweep: DataFile[] = [];
-  for (const d of await listHourDirs(store, opts.table, opts.hours)) {
+  // Per tenant directory: a merged file never mixes tenants, since its inputs all come from one hour directory.
+  const tenants = opts.tenant !== undefined ? [opts.tenant] : await listTenants(store, opts.table);
+  const dirs = (await mapLimit(tenants, 4, (tenant) => listHourDirs(store, opts.table, { tenant, range: opts.hours }))).flat();
+  for (const d of dirs) {
     const { live, dead } = splitLive(committedFiles(d.files, checkpoints));
     for (const e of dead) {
       const container = live.find((l) => rangeContains(l, e));
@@ -109,7 +116,7 @@ export async function planCompaction(store: ObjectStore, opts: CompactOptions): 
       if (inputs.length < minFiles) continue;
       const first = inputs[0]!.first;
       const last = Math.max(...inputs.map((f) => f.last));
-      groups.push({ table: opts.table, dir: d.key, partition, inputs, first, last, output: `${d.key}/${dataFileName({ partition, first, last })}` });
+      groups.push({ table: opts.table, tenant: d.tenant, dir: d.key, partition, inputs, first, last, output: `${d.key}/${dataFileName({ partition, first, last })}` });
     }
   }
   return { groups, sweep };
@@ -146,7 +153,7 @@ export async function stageCompaction(store: ObjectStore, duck: Duck, scratch: S
  */
 export async function switchCompaction(store: ObjectStore, staged: StagedCompaction): Promise<boolean> {
   await store.putFile(staged.group.output, staged.file);
-  const cutoff = await readRetentionCutoff(store, staged.group.table);
+  const cutoff = await readRetentionCutoff(store, staged.group.table, staged.group.tenant);
   if (cutoff !== undefined && hourStartMs(staged.group.inputs[0]!.hour) + HOUR_MS <= cutoff) {
     await store.delete(staged.group.output);
     return false;

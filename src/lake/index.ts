@@ -3,11 +3,11 @@
  * protocol), readers' file listing and local cache, query helper, compaction, retention and statistics.
  * See docs/lake-format.md.
  */
-export { LAKE_TABLES, isLakeTable, type LakeTable, type StreamRange, type HourPartition } from './layout.ts';
+export { LAKE_TABLES, isLakeTable, isValidTenant, checkTenant, tenantPrefix, TENANT_PATTERN, type LakeTable, type StreamRange, type HourPartition } from './layout.ts';
 export { LakeWriter, type ArchiveRecord, type LakeWriterOptions, type StagedBatch, type StagedFile, type SplitStrategy } from './writer.ts';
 export { LakeWriteError, type Decision, type PendingBatch, type ProtocolStep, type RecoveryReport } from './commit.ts';
-export { listLiveFiles, liveDataFiles, type DataFile, type TimeRange } from './live-files.ts';
-export { openLakeQuery, snapshotFiles, type LakeFileSource, type LakeQuery, type LakeQueryOptions, type QueryResult } from './query.ts';
+export { listLiveFiles, liveDataFiles, listTenants, type DataFile, type TenantScope, type TimeRange } from './live-files.ts';
+export { openLakeQuery, snapshotFiles, tableRange, type LakeFileSource, type LakeQuery, type LakeQueryOptions, type QueryResult } from './query.ts';
 export { lakeFilesFor, localLakeFiles, DEFAULT_LAKE_CACHE_BYTES, type LakeFileSet, type LakeFilesOptions } from './sources.ts';
 export { LakeCache, LakeCacheError, type LakeCacheStats } from './cache.ts';
 export { LakeSandbox, QueryError, QueryTimeoutError, QueryCancelledError, jsonFriendly, type LakeFiles, type QueryCursor, type CursorOptions, type SandboxOptions } from './sandbox.ts';

@@ -1,8 +1,10 @@
+import { DwError } from '../errors/index.ts';
+
 /**
  * Where things live in the lake (object keys relative to the lake's root: a directory or `s3://bucket/prefix`):
  *
- *   reports/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet
- *   alerts/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet
+ *   reports/tenant=<tenant>/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet
+ *   alerts/tenant=<tenant>/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet
  *   _commits/<table>/p<partition>/<firstOffset>.json     the decision of the batch starting there (put-if-absent)
  *   _checkpoints/<table>/p<partition>/<lastOffset>.json  "offsets up to here are in the lake" (put-if-absent; max wins)
  *   _rejected/<table>/p<...>.ndjson                      records the lake could not store (invalid shape), verbatim
@@ -11,6 +13,10 @@
  * that names sort by offset). It is deterministic, so a batch written again after a crash lands on the same keys.
  * Readers see a file when its last offset is at or below its partition's checkpoint, unless another visible file of
  * the same partition in the same directory contains its range (compaction). docs/lake-format.md has the protocol.
+ *
+ * Data lives under a prefix per tenant (police force) so that every reader is given one tenant's files only: the
+ * analysis sandbox can then allow exactly those files, whatever SQL it runs. One batch of a stream partition may
+ * write files under several tenants; its commit record and checkpoint (per stream partition) cover them all.
  */
 
 export const LAKE_TABLES = ['reports', 'alerts'] as const;
@@ -31,6 +37,24 @@ export interface StreamRange {
   /** First and last stream offsets held (inclusive). */
   first: number;
   last: number;
+}
+
+/** What a tenant id may be (as `tenant` in src/config/schema.ts): safe as one path segment, never `..` or `/`. */
+export const TENANT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export function isValidTenant(t: unknown): t is string {
+  return typeof t === 'string' && TENANT_PATTERN.test(t);
+}
+
+/** Throws unless `t` is a valid tenant id: a reader's tenant becomes a key prefix, so it is never taken unchecked. */
+export function checkTenant(t: string): string {
+  if (!isValidTenant(t)) throw new DwError('DW_REQUEST_INVALID', `not a valid tenant id: ${JSON.stringify(t)} (expected ${TENANT_PATTERN.source})`, { status: 400, details: [{ field: 'tenant', reason: `must match ${TENANT_PATTERN.source}` }] });
+  return t;
+}
+
+/** `reports/tenant=<tenant>/`: every data file of one tenant's table. */
+export function tenantPrefix(table: LakeTable, tenant: string): string {
+  return `${table}/tenant=${checkTenant(tenant)}/`;
 }
 
 export function isLakeTable(t: string): t is LakeTable {
@@ -78,8 +102,8 @@ export interface HourPartition {
   hour: string;
 }
 
-export function hourDirKey(table: LakeTable, h: HourPartition): string {
-  return `${table}/date=${h.date}/hour=${h.hour}`;
+export function hourDirKey(table: LakeTable, tenant: string, h: HourPartition): string {
+  return `${tenantPrefix(table, tenant)}date=${h.date}/hour=${h.hour}`;
 }
 
 /** The UTC hour partition an instant (epoch ms) falls in. */
@@ -140,14 +164,22 @@ export function rejectedKey(table: LakeTable, r: StreamRange): string {
   return `${REJECTED_DIR}/${table}/${dataFileName(r, 'ndjson')}`;
 }
 
-/** `reports/date=2025-01-15/hour=10/p0001-....parquet` -> the table, hour and range, or undefined. */
-export function parseDataKey(key: string): { table: LakeTable; hour: HourPartition; range: StreamRange } | undefined {
+/** `reports/tenant=x/date=2025-01-15/hour=10/p0001-....parquet` -> the table, tenant, hour and range, or undefined. */
+export function parseDataKey(key: string): { table: LakeTable; tenant: string; hour: HourPartition; range: StreamRange } | undefined {
   const parts = key.split('/');
-  if (parts.length !== 4) return undefined;
-  const [table, d, h, name] = parts as [string, string, string, string];
-  if (!isLakeTable(table) || !d.startsWith('date=') || !h.startsWith('hour=')) return undefined;
+  if (parts.length !== 5) return undefined;
+  const [table, t, d, h, name] = parts as [string, string, string, string, string];
+  if (!isLakeTable(table) || !t.startsWith('tenant=') || !d.startsWith('date=') || !h.startsWith('hour=')) return undefined;
+  const tenant = t.slice(7);
+  if (!isValidTenant(tenant)) return undefined;
   const hour = { date: d.slice(5), hour: h.slice(5) };
   const range = parseDataFileName(name);
   if (!range || Number.isNaN(hourStartMs(hour))) return undefined;
-  return { table, hour, range };
+  return { table, tenant, hour, range };
+}
+
+/** The tenant of a `tenant=<t>/` listing prefix (relative to `<table>/`), or undefined (old layout, foreign names). */
+export function parseTenantDir(rel: string): string | undefined {
+  const m = /^tenant=([^/]+)\/$/.exec(rel);
+  return m && isValidTenant(m[1]) ? m[1] : undefined;
 }

@@ -1,6 +1,6 @@
 import { listAll, type ObjectStore } from '../objectstore/index.ts';
 import { readCheckpoints } from './checkpoints.ts';
-import { hourDirKey, hourStartMs, parseDataFileName, rangeContains, type HourPartition, type LakeTable, type StreamRange } from './layout.ts';
+import { hourDirKey, hourStartMs, parseDataFileName, parseTenantDir, rangeContains, tenantPrefix, type HourPartition, type LakeTable, type StreamRange } from './layout.ts';
 import { localFileOf, mapLimit, withLakeStore, type LakeLocationOrStore } from './store.ts';
 
 const HOUR_MS = 3_600_000;
@@ -14,7 +14,14 @@ export interface TimeRange {
   to?: Date;
 }
 
+/** Which files a reader wants: always one tenant's, optionally pruned to the hour partitions of a time range. */
+export interface TenantScope {
+  tenant: string;
+  range?: TimeRange | undefined;
+}
+
 export interface DataFile extends StreamRange {
+  tenant: string;
   /** Lake key of the file. */
   key: string;
   /** Key of its hour directory. */
@@ -28,6 +35,7 @@ export interface DataFile extends StreamRange {
 
 export interface HourDir {
   key: string;
+  tenant: string;
   hour: HourPartition;
   /** Every object of the hour named by a stream range, visible or not. */
   files: DataFile[];
@@ -37,29 +45,42 @@ function bounds(range: TimeRange): { from: number; to: number } {
   return { from: range.from?.getTime() ?? Number.NEGATIVE_INFINITY, to: range.to?.getTime() ?? Number.POSITIVE_INFINITY };
 }
 
-/** Dates of a table (`date=` prefixes) that may hold rows of the range, in time order. */
-export async function listDates(store: ObjectStore, table: LakeTable, range: TimeRange = {}): Promise<string[]> {
-  const { from, to } = bounds(range);
-  const dates: string[] = [];
+/** Tenants with a directory under `<table>/` (sorted). Anything else there (an old layout's `date=`) is ignored. */
+export async function listTenants(store: ObjectStore, table: LakeTable): Promise<string[]> {
+  const tenants: string[] = [];
   for (const p of (await listAll(store, `${table}/`, { delimiter: '/' })).prefixes) {
-    const m = /^date=([^/]+)\/$/.exec(p.slice(table.length + 1));
+    const t = parseTenantDir(p.slice(table.length + 1));
+    if (t !== undefined) tenants.push(t);
+  }
+  return tenants.sort();
+}
+
+/** Dates of one tenant's table (`date=` prefixes) that may hold rows of the range, in time order. */
+export async function listDates(store: ObjectStore, table: LakeTable, tenant: string, range: TimeRange = {}): Promise<string[]> {
+  const { from, to } = bounds(range);
+  const base = tenantPrefix(table, tenant);
+  const dates: string[] = [];
+  for (const p of (await listAll(store, base, { delimiter: '/' })).prefixes) {
+    const m = /^date=([^/]+)\/$/.exec(p.slice(base.length));
     if (!m) continue;
     const start = hourStartMs({ date: m[1]!, hour: '00' });
     if (Number.isNaN(start) || start + 24 * HOUR_MS <= from || start > to) continue;
     dates.push(m[1]!);
   }
-  return dates;
+  return dates.sort();
 }
 
 /**
- * Hour directories of a table that may hold rows of the range, in time order, with their data files: one listing of
- * the table's dates, then one (paginated) listing per date, so a range of a day costs two requests on S3.
+ * Hour directories of one tenant's table that may hold rows of the range, in time order, with their data files: one
+ * listing of the dates, then one (paginated) listing per date, so a range of a day costs two requests on S3.
  */
-export async function listHourDirs(store: ObjectStore, table: LakeTable, range: TimeRange = {}): Promise<HourDir[]> {
-  const { from, to } = bounds(range);
-  const perDate = await mapLimit(await listDates(store, table, range), LIST_CONCURRENCY, async (date) => {
+export async function listHourDirs(store: ObjectStore, table: LakeTable, scope: TenantScope): Promise<HourDir[]> {
+  const { tenant } = scope;
+  const { from, to } = bounds(scope.range ?? {});
+  const base = tenantPrefix(table, tenant);
+  const perDate = await mapLimit(await listDates(store, table, tenant, scope.range), LIST_CONCURRENCY, async (date) => {
     const dirs = new Map<string, HourDir>();
-    const prefix = `${table}/date=${date}/`;
+    const prefix = `${base}date=${date}/`;
     for (const o of (await listAll(store, prefix)).objects) {
       const rest = o.key.slice(prefix.length).split('/');
       if (rest.length !== 2 || !rest[0]!.startsWith('hour=')) continue;
@@ -68,10 +89,10 @@ export async function listHourDirs(store: ObjectStore, table: LakeTable, range: 
       if (Number.isNaN(start) || start + HOUR_MS <= from || start > to) continue;
       const r = parseDataFileName(rest[1]!);
       if (!r) continue;
-      const key = hourDirKey(table, hour);
+      const key = hourDirKey(table, tenant, hour);
       let dir = dirs.get(key);
-      if (!dir) dirs.set(key, (dir = { key, hour, files: [] }));
-      dir.files.push({ ...r, key: o.key, dir: key, hour, size: o.size, mtimeMs: o.mtimeMs, ...(o.etag ? { etag: o.etag } : {}) });
+      if (!dir) dirs.set(key, (dir = { key, tenant, hour, files: [] }));
+      dir.files.push({ ...r, tenant, key: o.key, dir: key, hour, size: o.size, mtimeMs: o.mtimeMs, ...(o.etag ? { etag: o.etag } : {}) });
     }
     return [...dirs.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
   });
@@ -97,20 +118,21 @@ export function splitLive(files: readonly DataFile[]): { live: DataFile[]; dead:
  * of every batch they cover was uploaded before the listing started: a reader sees each batch whole or not at all,
  * and a compaction's merged file or its inputs, never both.
  */
-export async function liveDataFiles(store: ObjectStore, table: LakeTable, range: TimeRange = {}): Promise<DataFile[]> {
+export async function liveDataFiles(store: ObjectStore, table: LakeTable, scope: TenantScope): Promise<DataFile[]> {
+  tenantPrefix(table, scope.tenant); // checks the tenant before anything is read
   const checkpoints = await readCheckpoints(store, table);
   if (checkpoints.size === 0) return [];
   const out: DataFile[] = [];
-  for (const d of await listHourDirs(store, table, range)) out.push(...splitLive(committedFiles(d.files, checkpoints)).live);
+  for (const d of await listHourDirs(store, table, scope)) out.push(...splitLive(committedFiles(d.files, checkpoints)).live);
   return out;
 }
 
 /**
- * Where the live files of `table` are, pruned to the hour partitions of the range: local paths for a local lake,
- * `s3://bucket/key` URLs for an S3 lake (what an engine with S3 access, e.g. DuckDB with httpfs, reads).
+ * Where the live files of one tenant's `table` are, pruned to the hour partitions of the range: local paths for a
+ * local lake, `s3://bucket/key` URLs for an S3 lake (what an engine with S3 access, e.g. DuckDB with httpfs, reads).
  */
-export async function listLiveFiles(lake: LakeLocationOrStore, table: LakeTable, range?: TimeRange): Promise<string[]> {
-  return withLakeStore(lake, async (store) => (await liveDataFiles(store, table, range)).map((f) => urlOf(store, f.key)));
+export async function listLiveFiles(lake: LakeLocationOrStore, table: LakeTable, scope: TenantScope): Promise<string[]> {
+  return withLakeStore(lake, async (store) => (await liveDataFiles(store, table, scope)).map((f) => urlOf(store, f.key)));
 }
 
 /** The path or URL of a key, for engines reading the lake directly. */

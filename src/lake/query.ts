@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { LAKE_TABLES, type LakeTable } from './layout.ts';
-import type { TimeRange } from './live-files.ts';
+import type { TenantScope, TimeRange } from './live-files.ts';
 import { lakeFilesFor } from './sources.ts';
 import { LakeSandbox, QueryError, type CursorOptions, type LakeFiles, type QueryCursor, type SandboxOptions } from './sandbox.ts';
 
@@ -17,8 +17,11 @@ export interface QueryResult {
  * directories; an object-store lake fetches the objects a time range needs into a local cache and hands those over.
  */
 export interface LakeFileSource {
-  /** Local paths of the live Parquet files of `table`, pruned to the hour partitions of `range` when given. */
-  liveFiles(table: LakeTable, range?: TimeRange): Promise<string[]>;
+  /**
+   * Local paths of the live Parquet files of one tenant's `table` (never another tenant's), pruned to the hour
+   * partitions of `range` when given.
+   */
+  liveFiles(table: LakeTable, opts: TenantScope): Promise<string[]>;
 }
 
 export interface LakeQuery {
@@ -36,35 +39,50 @@ export interface LakeQuery {
 }
 
 export interface LakeQueryOptions extends SandboxOptions {
+  /** The only tenant whose files the views read. */
+  tenant: string;
   /** Prune to the hour directories of this range (the views still hold whole hours: filter on ts/at as well). */
   range?: TimeRange | undefined;
 }
 
-/** Lists the files of every table, for one snapshot of the lake. */
-export async function snapshotFiles(source: LakeFileSource, range?: TimeRange): Promise<LakeFiles> {
+/**
+ * The time range each table is pruned to for a query over `range`. Alert events are pruned by `from` only: the
+ * `alerts` view is each alert's latest state, which may come from an event (ack, resolve) after `to`.
+ */
+export function tableRange(table: LakeTable, range: TimeRange | undefined): TimeRange | undefined {
+  if (!range || table !== 'alerts') return range;
+  return range.from ? { from: range.from } : undefined;
+}
+
+/** Lists the files of every table of one tenant, for one snapshot of the lake (see tableRange for the pruning). */
+export async function snapshotFiles(source: LakeFileSource, scope: TenantScope): Promise<LakeFiles> {
   const files = {} as Record<LakeTable, string[]>;
-  for (const t of LAKE_TABLES) files[t] = await source.liveFiles(t, range);
+  for (const t of LAKE_TABLES) {
+    const range = tableRange(t, scope.range);
+    files[t] = await source.liveFiles(t, { tenant: scope.tenant, ...(range ? { range } : {}) });
+  }
   return files;
 }
 
 /**
- * Opens the lake for queries: a snapshot of its live files (see LakeSandbox for the sandbox). `source` is a lake
+ * Opens one tenant's lake for queries: a snapshot of its live files (see LakeSandbox for the sandbox). `source` is a lake
  * location (a directory or `s3://bucket/prefix`, fetched into the default cache) or any LakeFileSource.
  */
-export async function openLakeQuery(source: string | LakeFileSource, opts: LakeQueryOptions = {}): Promise<LakeQuery> {
+export async function openLakeQuery(source: string | LakeFileSource, opts: LakeQueryOptions): Promise<LakeQuery> {
   const owned = typeof source === 'string' ? lakeFilesFor(source) : undefined;
   const files = owned ?? (source as LakeFileSource);
   const { range, ...sandboxOpts } = opts;
+  const scope = { tenant: opts.tenant, ...(range ? { range } : {}) };
   let sandbox: LakeSandbox;
   try {
-    sandbox = await LakeSandbox.open(await snapshotFiles(files, range), sandboxOpts);
+    sandbox = await LakeSandbox.open(await snapshotFiles(files, scope), sandboxOpts);
   } catch (e) {
     await owned?.close();
     throw e;
   }
 
   async function refresh(): Promise<void> {
-    const next = await LakeSandbox.open(await snapshotFiles(files, range), sandboxOpts);
+    const next = await LakeSandbox.open(await snapshotFiles(files, scope), sandboxOpts);
     sandbox.retire();
     sandbox = next;
   }

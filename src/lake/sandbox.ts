@@ -1,7 +1,7 @@
 import { DuckDBTypeId, JSDuckDBValueConverter, ResultReturnType, StatementType, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
 import { DwError } from '../errors/index.ts';
 import { openDuck, sqlString, sqlStringList } from './duck.ts';
-import type { LakeTable } from './layout.ts';
+import { checkTenant, type LakeTable } from './layout.ts';
 import { HIVE_TYPES, LATEST_ALERTS_SQL, SCHEMAS, SIGHTINGS_SQL, WORDS_SQL } from './schema.ts';
 
 /** The local Parquet files each table's views read: the whole input of the analysis engine. */
@@ -26,6 +26,11 @@ export class QueryCancelledError extends DwError {
 }
 
 export interface SandboxOptions {
+  /**
+   * The tenant whose rows the views show. The files given are that tenant's already (the sandbox can read nothing
+   * else); the views also filter on the `tenant` column, so a file put in the wrong directory cannot leak either.
+   */
+  tenant?: string | undefined;
   /** DuckDB `memory_limit` (e.g. `2GB`); default DuckDB's (80% of RAM). There is no spill directory (see below). */
   memoryLimit?: string | undefined;
   /** DuckDB worker threads; default one per core. */
@@ -110,6 +115,11 @@ export class LakeSandbox {
     return this.active;
   }
 
+  /** True once retired (or closed): no new query starts on it. */
+  get isRetired(): boolean {
+    return this.retired;
+  }
+
   /** True once the engine is shut (retired and its last query done, or closed). */
   get isClosed(): boolean {
     return this.closed;
@@ -119,8 +129,9 @@ export class LakeSandbox {
     const duck = await openDuck();
     const conn = duck.conn;
     try {
-      await conn.run(`CREATE VIEW reports AS SELECT ${SCHEMAS.reports.viewProjection} FROM ${sourceOf('reports', files.reports)}`);
-      await conn.run(`CREATE VIEW alert_events AS SELECT ${SCHEMAS.alerts.viewProjection} FROM ${sourceOf('alerts', files.alerts)}`);
+      const only = opts.tenant !== undefined ? ` WHERE tenant = ${sqlString(checkTenant(opts.tenant))}` : '';
+      await conn.run(`CREATE VIEW reports AS SELECT ${SCHEMAS.reports.viewProjection} FROM ${sourceOf('reports', files.reports)}${only}`);
+      await conn.run(`CREATE VIEW alert_events AS SELECT ${SCHEMAS.alerts.viewProjection} FROM ${sourceOf('alerts', files.alerts)}${only}`);
       await conn.run(`CREATE VIEW alerts AS ${LATEST_ALERTS_SQL}`);
       await conn.run(`CREATE VIEW sightings AS ${SIGHTINGS_SQL}`);
       await conn.run(`CREATE VIEW words AS ${WORDS_SQL}`);

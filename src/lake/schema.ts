@@ -1,4 +1,7 @@
-import type { LakeTable } from './layout.ts';
+import { TENANT_PATTERN, type LakeTable } from './layout.ts';
+
+/** The tenant id pattern as a SQL string literal (it holds no quote): a row with another tenant cannot be stored. */
+const TENANT_SQL = `'${TENANT_PATTERN.source}'`;
 
 /**
  * The lake's two schemas per table:
@@ -66,6 +69,7 @@ export const REPORTS_SCHEMA: TableSchema = {
   jsonColumns: REPORT_JSON_COLUMNS,
   invalidRowPredicate: [
     ...['reportId', 'droneId', '"timestamp"', 'tenant', 'position', 'position.lat', 'position.lon', 'citizens', 'words'].map((c) => `${c} IS NULL`),
+    `NOT regexp_full_match(tenant, ${TENANT_SQL})`,
     `list_bool_or(list_transform(citizens, c -> c IS NULL OR c.name IS NULL OR c.score IS NULL))`,
     'list_bool_or(list_transform(words, w -> w IS NULL))',
     `NOT ${wholeMs('ts', false)}`,
@@ -130,6 +134,7 @@ export const ALERTS_SCHEMA: TableSchema = {
     ...['alertId', 'tenant', 'droneId', 'citizen', 'score', 'severity', 'rule', 'position', 'position.lat', 'position.lon', 'words', 'firstReportId',
       'lastReportId', 'status'].map((f) => `${alertField(f)} IS NULL`),
     `list_bool_or(list_transform(${alertField('words')}, w -> w IS NULL))`,
+    `NOT regexp_full_match(${alertField('tenant')}, ${TENANT_SQL})`,
     `NOT ${wholeMs('"at"', false)}`,
     ...['firstSeenTs', 'lastSeenTs', 'raisedAt', 'updatedAt', 'occurrences'].map((f) => `NOT ${wholeMs(alertField(f), false)}`),
     ...['acknowledgedAt', 'resolvedAt'].map((f) => `NOT ${wholeMs(alertField(f), true)}`),

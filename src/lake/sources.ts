@@ -5,7 +5,7 @@ import { LocalObjectStore, type ObjectStore } from '../objectstore/index.ts';
 import type { Logger } from '../util/log.ts';
 import { LakeCache, LakeObjectGoneError } from './cache.ts';
 import type { LakeTable } from './layout.ts';
-import { liveDataFiles, type TimeRange } from './live-files.ts';
+import { liveDataFiles, type TenantScope } from './live-files.ts';
 import type { LakeFileSource } from './query.ts';
 import { lakeStore, type LakeLocationOrStore } from './store.ts';
 
@@ -43,8 +43,8 @@ export function lakeFilesFor(lake: LakeLocationOrStore, opts: LakeFilesOptions =
     return {
       store,
       cache: () => undefined,
-      async liveFiles(table, range) {
-        return (await liveDataFiles(store, table, range)).map((f) => store.pathOf(f.key));
+      async liveFiles(table, scope) {
+        return (await liveDataFiles(store, table, scope)).map((f) => store.pathOf(f.key));
       },
       close: async () => {
         if (owned) await store.close();
@@ -61,20 +61,23 @@ export function lakeFilesFor(lake: LakeLocationOrStore, opts: LakeFilesOptions =
     cache = await opening;
     return cache;
   };
-  const fetch = async (table: LakeTable, range: TimeRange | undefined): Promise<string[]> => {
+  const fetch = async (table: LakeTable, scope: TenantScope): Promise<string[]> => {
     const c = await open();
-    return c.files(store, table, await liveDataFiles(store, table, range));
+    // Pinned per tenant and table, whole-table snapshots apart from ranged ones: a ranged request of one tenant must
+    // not unpin the files another tenant's (or its own full) snapshot is reading.
+    const pin = `${scope.tenant}/${table}/${scope.range ? 'range' : 'all'}`;
+    return c.files(store, pin, await liveDataFiles(store, table, scope));
   };
   return {
     store,
     cache: () => cache,
-    async liveFiles(table, range) {
+    async liveFiles(table, scope) {
       try {
-        return await fetch(table, range);
+        return await fetch(table, scope);
       } catch (e) {
         // Compaction or retention deleted a listed object before it was fetched: the next listing is current.
         if (!(e instanceof LakeObjectGoneError)) throw e;
-        return fetch(table, range);
+        return fetch(table, scope);
       }
     },
     close: async () => {

@@ -1,4 +1,4 @@
-import type { LakeTable } from './layout.ts';
+import { isValidTenant, TENANT_PATTERN, type LakeTable } from './layout.ts';
 
 /**
  * Shape checks for the slow path of a batch write (DuckDB refused the batch or found rows it cannot store exactly):
@@ -36,6 +36,7 @@ const isNullableString = (v: unknown): boolean => v === undefined || v === null 
 export function reportProblem(v: unknown): string | undefined {
   if (!isObject(v)) return 'not a JSON object';
   for (const k of ['reportId', 'droneId', 'timestamp', 'tenant']) if (typeof v[k] !== 'string') return `${k} must be a string`;
+  if (!isValidTenant(v.tenant)) return `tenant must match ${TENANT_PATTERN.source}`;
   if (!isEpochMs(v.ts)) return 'ts must be an integer epoch-ms';
   if (!isEpochMs(v.receivedAt)) return 'receivedAt must be an integer epoch-ms';
   if (!isPosition(v.position)) return 'position must be {lat, lon} numbers';
@@ -57,6 +58,7 @@ export function alertEventProblem(v: unknown): string | undefined {
   for (const k of ['alertId', 'tenant', 'droneId', 'citizen', 'severity', 'rule', 'firstReportId', 'lastReportId', 'status']) {
     if (typeof a[k] !== 'string') return `alert.${k} must be a string`;
   }
+  if (!isValidTenant(a.tenant)) return `alert.tenant must match ${TENANT_PATTERN.source}`;
   if (!isFiniteNumber(a.score)) return 'alert.score must be a number';
   if (!isPosition(a.position)) return 'alert.position must be {lat, lon} numbers';
   if (!isStringArray(a.words)) return 'alert.words must be strings';

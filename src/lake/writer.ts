@@ -90,7 +90,8 @@ function textOf(v: Uint8Array | string): string {
 /**
  * Writes stream batches to the lake with the commit protocol of commit.ts, on any object store. The values are JSON
  * already, so a batch becomes NDJSON by joining them with newlines, and DuckDB turns it into Parquet in a local
- * scratch directory: read_json into a temporary table, then one sorted COPY per hour partition. The files are then
+ * scratch directory: read_json into a temporary table, then one sorted COPY per (tenant, hour) partition, so that no
+ * file ever holds two tenants' rows. A record whose tenant is not a valid id goes to `_rejected/`. The files are then
  * uploaded to keys named by the batch's range. Building is serialized (one DuckDB, one batch at a time).
  */
 export class LakeWriter {
@@ -301,35 +302,52 @@ export class LakeWriter {
     return false;
   }
 
+  /** One file per (tenant, date, hour) group of the batch, all named by the batch's range. */
   private async writeHours(schema: TableSchema, dir: string, temp: string, range: StreamRange): Promise<StagedFile[]> {
     const conn = this.duck.conn;
-    const hours = (await queryRows(conn, `SELECT date, hour, count(*) AS n FROM ${temp} GROUP BY ALL ORDER BY ALL`))
-      .map((r) => ({ date: String(r.date), hour: String(r.hour), rows: Number(r.n) }));
+    const groups = (await queryRows(conn, `SELECT tenant, date, hour, count(*) AS n FROM ${temp} GROUP BY ALL ORDER BY ALL`))
+      .map((r) => ({ tenant: String(r.tenant), date: String(r.date), hour: String(r.hour), rows: Number(r.n) }));
     const name = dataFileName(range);
     const options = parquetCopyOptions(this.level);
-    if (this.strategy === 'partition-by' && hours.length > 1) {
-      const split = path.join(dir, 'split');
-      await conn.run(`COPY (SELECT * EXCLUDE (_invalid) FROM ${temp} ORDER BY ${schema.orderBy}) TO ${sqlString(split)}
-        (${options}, PARTITION_BY (date, hour), FILENAME_PATTERN 'part{i}')`);
-      const files: StagedFile[] = [];
-      for (const h of hours) {
-        const hourDir = path.join(split, `date=${h.date}`, `hour=${h.hour}`);
-        const produced = await fsp.readdir(hourDir).catch(() => [] as string[]);
-        if (produced.length === 1) files.push({ src: path.join(hourDir, produced[0]!), dst: `${hourDirKey(schema.table, h)}/${name}`, rows: h.rows, bytes: 0 });
-      }
-      if (files.length === hours.length) return files;
-      // One file per hour is what a name per range needs; if DuckDB ever splits a partition, split by hour instead.
-      await fsp.rm(split, { recursive: true, force: true });
+    const keyOf = (g: { tenant: string } & HourPartition): string => `${hourDirKey(schema.table, g.tenant, g)}/${name}`;
+    if (this.strategy === 'partition-by' && groups.length > 1) {
+      const files = await this.partitionBy(schema, dir, temp, groups, keyOf);
+      if (files) return files;
     }
     const files: StagedFile[] = [];
-    for (const [i, h] of hours.entries()) {
+    for (const [i, g] of groups.entries()) {
       const src = path.join(dir, `${i}.parquet`);
-      const where = hours.length === 1 ? '' : `WHERE date = ${sqlString(h.date)} AND hour = ${sqlString(h.hour)}`;
+      const where = groups.length === 1 ? '' : `WHERE tenant = ${sqlString(g.tenant)} AND date = ${sqlString(g.date)} AND hour = ${sqlString(g.hour)}`;
       await conn.run(`COPY (SELECT * EXCLUDE (date, hour, _invalid) FROM ${temp} ${where} ORDER BY ${schema.orderBy})
         TO ${sqlString(src)} (${options})`);
-      files.push({ src, dst: `${hourDirKey(schema.table, h as HourPartition)}/${name}`, rows: h.rows, bytes: 0 });
+      files.push({ src, dst: keyOf(g), rows: g.rows, bytes: 0 });
     }
     return files;
+  }
+
+  /**
+   * The PARTITION_BY strategy: one partitioned COPY per tenant (partition columns are left out of the files, and the
+   * tenant column stays in them, as in per-hour files). Undefined when DuckDB did not write exactly one file per hour.
+   */
+  private async partitionBy(schema: TableSchema, dir: string, temp: string, groups: readonly ({ tenant: string; rows: number } & HourPartition)[],
+    keyOf: (g: { tenant: string } & HourPartition) => string): Promise<StagedFile[] | undefined> {
+    const split = path.join(dir, 'split');
+    await fsp.mkdir(split, { recursive: true }); // DuckDB creates the output directory, not its parents
+    const files: StagedFile[] = [];
+    for (const [i, tenant] of [...new Set(groups.map((g) => g.tenant))].entries()) {
+      const out = path.join(split, String(i));
+      await this.duck.conn.run(`COPY (SELECT * EXCLUDE (_invalid) FROM ${temp} WHERE tenant = ${sqlString(tenant)} ORDER BY ${schema.orderBy}) TO ${sqlString(out)}
+        (${parquetCopyOptions(this.level)}, PARTITION_BY (date, hour), FILENAME_PATTERN 'part{i}')`);
+      for (const g of groups.filter((x) => x.tenant === tenant)) {
+        const hourDir = path.join(out, `date=${g.date}`, `hour=${g.hour}`);
+        const produced = await fsp.readdir(hourDir).catch(() => [] as string[]);
+        if (produced.length === 1) files.push({ src: path.join(hourDir, produced[0]!), dst: keyOf(g), rows: g.rows, bytes: 0 });
+      }
+    }
+    if (files.length === groups.length) return files;
+    // One file per hour is what a name per range needs; if DuckDB ever splits a partition, split by hour instead.
+    await fsp.rm(split, { recursive: true, force: true });
+    return undefined;
   }
 }
 

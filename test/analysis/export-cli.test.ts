@@ -32,7 +32,7 @@ describe('dronewatch export, queries and query --limit (issue 3)', () => {
   const savedQueries = (): SavedQuery[] => {
     const store = openSavedQueryStore(data);
     try {
-      return store.list();
+      return store.list('default');
     } finally {
       store.close();
     }

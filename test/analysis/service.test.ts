@@ -9,6 +9,9 @@ import { tempDir } from '../../src/testkit/index.ts';
 import { SampleFleet } from '../lake/fixtures/sample.ts';
 import { analysisConfig, archiveReports, csvText, fromParquet, parseCsv, readParquet, rowObjects } from './helpers.ts';
 
+/** The tenant of the sample data. */
+const T = 'default';
+
 /** Long enough to run for minutes on one thread: only an interrupt ends it within a test. */
 const ENDLESS = 'SELECT sum(range) FROM range(100000000000)';
 
@@ -59,7 +62,7 @@ describe('AnalysisService over a real lake (issue 3)', () => {
   });
 
   it('streams a result of more than 2,048 rows in several chunks, holding a connection only while it is read', async () => {
-    const cursor = await svc.query('SELECT report_id FROM reports');
+    const cursor = await svc.query(T, 'SELECT report_id FROM reports');
     assert.equal(svc.running, 1, 'the open cursor holds one connection');
     const { batches, rows } = await drain(cursor);
     assert.ok(batches.length > 1, `more than one batch, got ${JSON.stringify(batches)}`);
@@ -77,13 +80,13 @@ describe('AnalysisService over a real lake (issue 3)', () => {
       [reports.length, reports.length + 1, false],
     ];
     for (const [n, limit, truncated] of cases) {
-      const r = await drain(svc.query('SELECT report_id FROM reports', { limit }));
+      const r = await drain(svc.query(T, 'SELECT report_id FROM reports', { limit }));
       assert.equal(r.rows.length, Math.min(n, limit), `rows of ${n} with limit ${limit}`);
       assert.equal(r.truncated, truncated, `truncated for ${n} rows with limit ${limit}`);
     }
     // At a chunk boundary the answer needs a look at the next chunk.
     for (const [n, limit, truncated] of [[2048, 2048, false], [2049, 2048, true], [4096, 4096, false], [4097, 4096, true], [10, 10, false]] as const) {
-      const r = await drain(svc.query(`SELECT range FROM range(${n})`, { limit }));
+      const r = await drain(svc.query(T, `SELECT range FROM range(${n})`, { limit }));
       assert.equal(r.rows.length, Math.min(n, limit), `range(${n}) limit ${limit}: rows`);
       assert.equal(r.truncated, truncated, `range(${n}) limit ${limit}: truncated`);
       assert.deepEqual(r.rows.map((x) => x[0]), Array.from({ length: Math.min(n, limit) }, (_, i) => i), `range(${n}) limit ${limit}: values`);
@@ -94,12 +97,12 @@ describe('AnalysisService over a real lake (issue 3)', () => {
   it('caps a request\'s row limit and time limit at the configuration', async () => {
     const capped = new AnalysisService({ source: localLakeFiles(root), config: analysisConfig({ maxRows: 50, timeoutSeconds: 0.3 }) });
     try {
-      const r = await drain(capped.query('SELECT report_id FROM reports', { limit: 1000 }));
+      const r = await drain(capped.query(T, 'SELECT report_id FROM reports', { limit: 1000 }));
       assert.equal(r.rows.length, 50, 'maxRows caps the limit');
       assert.equal(r.truncated, true, 'and says so');
-      const noLimit = await drain(capped.query('SELECT report_id FROM reports'));
+      const noLimit = await drain(capped.query(T, 'SELECT report_id FROM reports'));
       assert.equal(noLimit.rows.length, 50, 'no limit = maxRows');
-      await assert.rejects(drain(capped.query(ENDLESS, { timeoutMs: 3_600_000 })), hasCode('DW_QUERY_TIMEOUT'));
+      await assert.rejects(drain(capped.query(T, ENDLESS, { timeoutMs: 3_600_000 })), hasCode('DW_QUERY_TIMEOUT'));
       assert.equal(capped.running, 0, 'the timed-out query released its connection');
     } finally {
       await capped.close();
@@ -108,7 +111,7 @@ describe('AnalysisService over a real lake (issue 3)', () => {
 
   it('interrupts a long query at its time limit with DW_QUERY_TIMEOUT, well before it would finish', async () => {
     const started = Date.now();
-    await assert.rejects(drain(svc.query(ENDLESS, { timeoutMs: 300 })), (e: unknown) => {
+    await assert.rejects(drain(svc.query(T, ENDLESS, { timeoutMs: 300 })), (e: unknown) => {
       hasCode('DW_QUERY_TIMEOUT')(e);
       assert.match((e as Error).message, /300 ms/, 'the message gives the limit');
       return true;
@@ -116,12 +119,12 @@ describe('AnalysisService over a real lake (issue 3)', () => {
     // The query needs minutes on one thread; an interrupt ends it within a few seconds at most.
     assert.ok(Date.now() - started < 15_000, `interrupted after ${Date.now() - started} ms`);
     assert.equal(svc.running, 0, 'connection released');
-    assert.equal((await drain(svc.query('SELECT count(*) FROM reports'))).rows[0]![0], reports.length, 'the service still answers');
+    assert.equal((await drain(svc.query(T, 'SELECT count(*) FROM reports'))).rows[0]![0], reports.length, 'the service still answers');
   });
 
   it('cancels with an AbortSignal (DW_QUERY_CANCELLED), and with cursor.cancel() between two reads', async () => {
     const ac = new AbortController();
-    const running = drain(svc.query(ENDLESS, { signal: ac.signal }));
+    const running = drain(svc.query(T, ENDLESS, { signal: ac.signal }));
     running.catch(() => {});
     try {
       await eventually(() => svc.running === 1, 'the query to start');
@@ -133,10 +136,10 @@ describe('AnalysisService over a real lake (issue 3)', () => {
 
     const aborted = new AbortController();
     aborted.abort();
-    await assert.rejects(drain(svc.query('SELECT 1', { signal: aborted.signal })), hasCode('DW_QUERY_CANCELLED'));
+    await assert.rejects(drain(svc.query(T, 'SELECT 1', { signal: aborted.signal })), hasCode('DW_QUERY_CANCELLED'));
     assert.equal(svc.running, 0, 'an already-aborted signal holds no connection');
 
-    const cursor = await svc.query('SELECT range FROM range(100000)', { limit: 100_000 });
+    const cursor = await svc.query(T, 'SELECT range FROM range(100000)', { limit: 100_000 });
     const it = cursor[Symbol.asyncIterator]();
     const first = await it.next();
     assert.equal(first.done, false, 'a first batch');
@@ -146,14 +149,14 @@ describe('AnalysisService over a real lake (issue 3)', () => {
     assert.equal(svc.running, 0, 'connection released after cancel');
 
     // A cursor nobody reads (an HTTP client gone before its answer started) is released by cancel() alone.
-    const unread = await svc.query('SELECT report_id FROM reports');
+    const unread = await svc.query(T, 'SELECT report_id FROM reports');
     assert.equal(svc.running, 1, 'the unread cursor holds a connection');
     unread.cancel();
     assert.equal(svc.running, 0, 'cancel() released it');
     await assert.rejects(drain(unread), hasCode('DW_QUERY_CANCELLED'));
 
     // Between two reads, too: the reader may never come back.
-    const paused = await svc.query('SELECT range FROM range(100000)', { limit: 100_000 });
+    const paused = await svc.query(T, 'SELECT range FROM range(100000)', { limit: 100_000 });
     const pit = paused[Symbol.asyncIterator]();
     assert.equal((await pit.next()).done, false, 'a first batch');
     paused.cancel();
@@ -161,11 +164,11 @@ describe('AnalysisService over a real lake (issue 3)', () => {
     await assert.rejects(pit.next(), hasCode('DW_QUERY_CANCELLED'));
 
     // After the end, cancel() does nothing (the connection is closed: it must not be touched).
-    const done = await svc.query('SELECT 42 AS x');
+    const done = await svc.query(T, 'SELECT 42 AS x');
     assert.deepEqual((await drain(done)).rows, [[42]], 'read to the end');
     done.cancel();
     done.cancel();
-    assert.deepEqual((await drain(svc.query('SELECT 43 AS x'))).rows, [[43]], 'the service still answers');
+    assert.deepEqual((await drain(svc.query(T, 'SELECT 43 AS x'))).rows, [[43]], 'the service still answers');
     assert.equal(svc.running, 0, 'nothing running');
   });
 
@@ -174,7 +177,7 @@ describe('AnalysisService over a real lake (issue 3)', () => {
       let rows = 0;
       await assert.rejects((async () => {
         // exportCursor: no row limit (maxRows would stop the reading before the error).
-        for await (const batch of await svc.exportCursor(failsAfter(good))) rows += batch.length;
+        for await (const batch of await svc.exportCursor(T, failsAfter(good))) rows += batch.length;
       })(), (e: unknown) => {
         hasCode('DW_QUERY_FAILED')(e);
         assert.match((e as Error).message, /failed after \d+ rows/, 'says the rows were cut short');
@@ -186,8 +189,8 @@ describe('AnalysisService over a real lake (issue 3)', () => {
   });
 
   it('runs two cursors at the same time, and a short query while a long one runs', async () => {
-    const a = await svc.query('SELECT range AS n FROM range(6000)');
-    const b = await svc.query('SELECT report_id FROM reports');
+    const a = await svc.query(T, 'SELECT range AS n FROM range(6000)');
+    const b = await svc.query(T, 'SELECT report_id FROM reports');
     assert.equal(svc.running, 2, 'two connections');
     const ia = a[Symbol.asyncIterator]();
     const ib = b[Symbol.asyncIterator]();
@@ -205,11 +208,11 @@ describe('AnalysisService over a real lake (issue 3)', () => {
     assert.equal(svc.running, 0, 'both released');
 
     const ac = new AbortController();
-    const long = drain(svc.query(ENDLESS, { signal: ac.signal }));
+    const long = drain(svc.query(T, ENDLESS, { signal: ac.signal }));
     long.catch(() => {});
     try {
       await eventually(() => svc.running === 1, 'the long query to start');
-      const short = await drain(svc.query('SELECT count(DISTINCT drone_id) FROM reports'));
+      const short = await drain(svc.query(T, 'SELECT count(DISTINCT drone_id) FROM reports'));
       assert.equal(short.rows[0]![0], new Set(reports.map((r) => r.droneId)).size, 'the short query answers while the long one runs');
       assert.equal(svc.running, 1, 'the long one is still running');
     } finally {
@@ -227,7 +230,7 @@ describe('AnalysisService over a real lake (issue 3)', () => {
 
     before(async () => {
       mkdirSync(dir);
-      const r = await drain(svc.query(sql, { limit: 100_000 }));
+      const r = await drain(svc.query(T, sql, { limit: 100_000 }));
       direct = { columns: r.columns, rows: r.rows };
     });
 
@@ -242,7 +245,7 @@ describe('AnalysisService over a real lake (issue 3)', () => {
       it(`${format}: the same rows as the direct query, and nothing else in the directory`, async () => {
         const target = path.join(dir, `all.${format}`);
         const progress: ExportProgress[] = [];
-        const r = await svc.exportToFile(sql, target, format, { onProgress: (p) => progress.push(p) });
+        const r = await svc.exportToFile(T, sql, target, format, { onProgress: (p) => progress.push(p) });
         assert.equal(r.rows, reports.length, 'row count');
         assert.equal(r.bytes, readFileSync(target).length, 'byte count is the file size');
         assert.deepEqual(progress.at(-1), { rows: reports.length, bytes: r.bytes }, 'last progress is the final count');
@@ -284,12 +287,12 @@ describe('AnalysisService over a real lake (issue 3)', () => {
       }
       for (const [label, q, format, code] of attempts) {
         const target = path.join(failDir, `out.${format}`);
-        await assert.rejects(svc.exportToFile(q, target, format), (e: unknown) => hasCode(code)(e), `${label} (${format})`);
+        await assert.rejects(svc.exportToFile(T, q, target, format), (e: unknown) => hasCode(code)(e), `${label} (${format})`);
         assert.equal(existsSync(target), false, `${label} (${format}): no file`);
       }
-      await assert.rejects(svc.exportToFile(ENDLESS, path.join(failDir, 'slow.parquet'), 'parquet', { timeoutMs: 300 }), hasCode('DW_QUERY_TIMEOUT'));
-      await assert.rejects(svc.exportToFile(ENDLESS, path.join(failDir, 'slow.csv'), 'csv', { timeoutMs: 300 }), hasCode('DW_QUERY_TIMEOUT'));
-      await assert.rejects(svc.exportToFile(failsLate, kept, 'csv'), hasCode('DW_QUERY_FAILED'));
+      await assert.rejects(svc.exportToFile(T, ENDLESS, path.join(failDir, 'slow.parquet'), 'parquet', { timeoutMs: 300 }), hasCode('DW_QUERY_TIMEOUT'));
+      await assert.rejects(svc.exportToFile(T, ENDLESS, path.join(failDir, 'slow.csv'), 'csv', { timeoutMs: 300 }), hasCode('DW_QUERY_TIMEOUT'));
+      await assert.rejects(svc.exportToFile(T, failsLate, kept, 'csv'), hasCode('DW_QUERY_FAILED'));
       assert.equal(readFileSync(kept, 'utf8'), 'old,content\r\n', 'a failed export does not touch the file it would replace');
       assert.deepEqual(readdirSync(failDir), ['kept.csv'], 'nothing else in the directory');
       await eventually(() => svc.running === 0, 'every connection released');
@@ -298,7 +301,7 @@ describe('AnalysisService over a real lake (issue 3)', () => {
     it('an export into a directory that does not exist fails and holds no connection', async () => {
       for (const format of ['csv', 'parquet'] as const) {
         const target = path.join(tmp.dir, 'missing-dir', `x.${format}`);
-        await assert.rejects(svc.exportToFile('SELECT report_id FROM reports', target, format), (e: unknown) => e instanceof Error, format);
+        await assert.rejects(svc.exportToFile(T, 'SELECT report_id FROM reports', target, format), (e: unknown) => e instanceof Error, format);
         assert.equal(existsSync(path.dirname(target)), false, `${format}: nothing created`);
         await eventually(() => svc.running === 0, `${format}: connection released`, 5_000);
       }
@@ -336,7 +339,7 @@ describe('AnalysisService over a real lake (issue 3)', () => {
       const succeeded: string[] = [];
       for (const [label, q] of attempts) {
         try {
-          await svc.exportToFile(q, target, 'parquet');
+          await svc.exportToFile(T, q, target, 'parquet');
           succeeded.push(label);
         } catch (e) {
           assert.ok(isDwError(e), `${label}: a DwError, got ${String(e)}`);
@@ -346,7 +349,7 @@ describe('AnalysisService over a real lake (issue 3)', () => {
       assert.deepEqual(succeeded, [], 'attempts that went through');
       assert.deepEqual(readdirSync(outside), ['secret.csv'], 'nothing written outside');
       assert.deepEqual(readdirSync(exportDir), [], 'no export, no temporary file');
-      const r = await svc.exportToFile('SELECT count(*) AS n FROM reports', target, 'parquet');
+      const r = await svc.exportToFile(T, 'SELECT count(*) AS n FROM reports', target, 'parquet');
       assert.equal(r.rows, 1, 'a legitimate export still works');
       assert.deepEqual(readdirSync(exportDir), ['result.parquet'], 'the target directory holds the export only');
       assert.deepEqual((await readParquet(target)).rows.map(fromParquet), [{ n: reports.length }], 'its content');
@@ -374,13 +377,13 @@ describe('AnalysisService snapshot refresh (issue 3)', () => {
     tmp.cleanup();
   });
 
-  const count = async (s: AnalysisService): Promise<unknown> => (await drain(s.query('SELECT count(*) FROM reports'))).rows[0]![0];
+  const count = async (s: AnalysisService): Promise<unknown> => (await drain(s.query(T, 'SELECT count(*) FROM reports'))).rows[0]![0];
 
   it('a file archived after the snapshot shows up once the snapshot is older than refreshSeconds', async () => {
     assert.equal(await count(fresh), first.length, 'fresh: first batch');
     assert.equal(await count(stale), first.length, 'stale: first batch');
     // A cursor open on the old snapshot keeps reading it while the service moves on.
-    const open = await fresh.query('SELECT report_id FROM reports');
+    const open = await fresh.query(T, 'SELECT report_id FROM reports');
     await archiveReports(root, second, first.length);
     assert.equal(await count(fresh), first.length + second.length, 'refreshSeconds 0: the new file is read');
     assert.equal(await count(stale), first.length, 'refreshSeconds 3600: still the snapshot');
@@ -392,7 +395,7 @@ describe('AnalysisService snapshot refresh (issue 3)', () => {
   it('validates and queries concurrently while snapshots are rebuilt', async () => {
     const work: Promise<unknown>[] = [];
     for (let i = 0; i < 12; i++) {
-      work.push(fresh.validate('SELECT count(*) FROM reports'));
+      work.push(fresh.validate(T, 'SELECT count(*) FROM reports'));
       work.push(count(fresh));
     }
     const results = await Promise.allSettled(work);

@@ -47,4 +47,27 @@ describe('dronewatch stats', () => {
       assert.match(r.stderr, /^error: .* \[DW_(QUERY_FAILED|CONFIG_INVALID)\]\n$/, args.join(' '));
     }
   });
+
+  it('every analysis command reads one tenant\'s data: --tenant or DRONEWATCH_TENANT; --from/--to prune', async () => {
+    const lyon = path.join(tmp.dir, 'two-tenants');
+    const w = await LakeWriter.open(lyon);
+    await w.write('reports', 0, recordsOf([...reports, ...reports.slice(0, 30).map((r) => ({ ...r, tenant: 'lyon', droneId: `lyon-${r.droneId}` }))]));
+    await w.close();
+    const count = async (args: string[], env: Record<string, string> = {}): Promise<unknown> => {
+      const r = await runCli(['--lake', lyon, ...args, '--format', 'json'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as unknown;
+    };
+    const sql = 'SELECT min(tenant) AS t, count(*) AS n FROM reports';
+    assert.deepEqual(await count(['query', sql]), [{ t: 'default', n: reports.length }]);
+    assert.deepEqual(await count(['query', sql, '--tenant', 'lyon']), [{ t: 'lyon', n: 30 }]);
+    assert.deepEqual(await count(['query', sql], { DRONEWATCH_TENANT: 'lyon' }), [{ t: 'lyon', n: 30 }]);
+    const daily = (await count(['stats', 'reports-daily', '--tenant', 'lyon'])) as { reports: number }[];
+    assert.equal(daily.reduce((n, d) => n + d.reports, 0), 30);
+    // Pruned to the first hour (2025-01-15T23): the second day's rows are not even read.
+    const firstHour = reports.filter((r) => new Date(r.ts).toISOString().startsWith('2025-01-15T23')).length;
+    assert.deepEqual(await count(['query', 'SELECT count(*) AS n FROM reports', '--from', '2025-01-15T23:30:00Z', '--to', '2025-01-15T23:59:00Z']), [{ n: firstHour }]);
+    const bad = await runCli(['--lake', lyon, 'query', 'SELECT 1', '--tenant', '../lyon']);
+    assert.equal(bad.code, 2, bad.stderr);
+  });
 });

@@ -37,7 +37,7 @@ describe('archive worker (real SQLite stream, real lake)', () => {
     assert.deepStrictEqual(byId(await reportsInLake(lake), (r) => r.reportId), byId(reports, (r) => r.reportId));
     assert.deepStrictEqual(await alertEventsInLake(lake), byId(events, (e) => e.eventId));
     // Batch files hold at most maxBatchRecords rows, and each is named by the offsets it holds.
-    const files = await listLiveFiles(lake, 'reports');
+    const files = await listLiveFiles(lake, 'reports', { tenant: 'default' });
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
     const perFile = (await conn.runAndReadAll(`SELECT filename, count(*) AS n FROM read_parquet(['${files.join("','")}']) GROUP BY filename`)).getRowObjectsJS();
@@ -57,7 +57,7 @@ describe('archive worker (real SQLite stream, real lake)', () => {
     await publishAll(stream, reports);
     const worker = new ArchiveWorker({ stream, lakeRoot: lake, maxBatchRecords: 100_000, maxBatchAgeMs: 300, compactMinFiles: 0, topics: ['reports'] });
     await worker.start();
-    await waitFor('an age-triggered batch', async () => (await listLiveFiles(lake, 'reports')).length > 0 && (await totalLagOf(stream, TOPICS.reports)) === 0, 10_000);
+    await waitFor('an age-triggered batch', async () => (await listLiveFiles(lake, 'reports', { tenant: 'default' })).length > 0 && (await totalLagOf(stream, TOPICS.reports)) === 0, 10_000);
     assert.equal(await countRows(lake, 'reports'), 50);
     await worker.stop();
     await stream.close();
@@ -70,7 +70,7 @@ describe('archive worker (real SQLite stream, real lake)', () => {
     const worker = new ArchiveWorker({ stream, lakeRoot: lake, maxBatchRecords: 100_000, maxBatchAgeMs: 600_000, compactMinFiles: 0 });
     await worker.start();
     await waitFor('records buffered', () => worker.stats().buffered === 500, 10_000);
-    assert.deepEqual(await listLiveFiles(lake, 'reports'), []);
+    assert.deepEqual(await listLiveFiles(lake, 'reports', { tenant: 'default' }), []);
     await worker.stop();
     assert.equal(await countRows(lake, 'reports'), 500);
     assert.equal(await totalLag(stream), 0);

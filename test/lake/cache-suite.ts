@@ -5,8 +5,10 @@
  */
 import { before, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { AnalysisService } from '../../src/analysis/index.ts';
 import { compactLake, LakeWriter, listLiveFiles, liveDataFiles, openLakeQuery, type LakeFileSet, type LakeFilesOptions } from '../../src/lake/index.ts';
-import { SampleFleet } from './fixtures/sample.ts';
+import { analysisConfig } from '../analysis/helpers.ts';
+import { SampleFleet, sampleAlertEvents } from './fixtures/sample.ts';
 import { byId, countRows, recordsOf, reportsInLake } from './helpers.ts';
 
 export interface CacheSuiteOptions {
@@ -52,22 +54,57 @@ export function cacheSuite(o: CacheSuiteOptions): void {
   it('a one-day query fetches only that day\'s objects, then answers again from the cache', async () => {
     const files = o.files(lake, { cacheDir: o.dir() });
     try {
-      const q = await openLakeQuery(files, { range: day(1) });
+      const q = await openLakeQuery(files, { tenant: 'default', range: day(1) });
       const n = Number((await q.run(`SELECT count(*) FROM reports WHERE ts >= '2025-01-16' AND ts < '2025-01-17'`)).rows[0]![0]);
       await q.close();
       assert.equal(n, inDay(1));
       const cache = files.cache()!;
       const fetched = cache.fetchedKeys;
-      const dayFiles = await listLiveFiles(files.store, 'reports', day(1));
+      const dayFiles = await listLiveFiles(files.store, 'reports', { tenant: 'default', range: day(1) });
       assert.ok(dayFiles.length >= 24, `one file per hour at least (${dayFiles.length})`);
       assert.equal(fetched.length, dayFiles.length, 'every object of that day, once');
-      assert.deepEqual(fetched.filter((k) => !k.startsWith('reports/date=2025-01-16/')), [], 'nothing of another day');
-      const again = await openLakeQuery(files, { range: day(1) });
+      assert.deepEqual(fetched.filter((k) => !k.startsWith('reports/tenant=default/date=2025-01-16/')), [], 'nothing of another day');
+      const again = await openLakeQuery(files, { tenant: 'default', range: day(1) });
       assert.equal(Number((await again.run('SELECT count(*) FROM reports')).rows[0]![0]), inDay(1));
       await again.close();
       assert.equal(cache.fetchedKeys.length, dayFiles.length, 'the second query fetched nothing');
       assert.equal(cache.stats().hits, dayFiles.length);
     } finally {
+      await files.close();
+    }
+  });
+
+  it('a one-day statistic through AnalysisService fetches only that day\'s objects of its tenant (alerts: from that day on)', async () => {
+    // Own lake, sparse to stay light: the default tenant's reports every 3 hours over three days with alert events on
+    // each day, and another tenant's reports on the day asked for.
+    const own = o.lake();
+    const mine = new SampleFleet({ drones: 4, seed: 6, start: START, intervalMs: 3 * 3_600_000 }).reports(4 * 24);
+    const w = await LakeWriter.open(own, { scratchDir: o.dir() });
+    await w.write('reports', 0, recordsOf(mine));
+    await w.write('alerts', 0, recordsOf(sampleAlertEvents(mine.filter((r) => new Date(r.ts).getUTCHours() === 9), 2)));
+    const lyon = new SampleFleet({ drones: 2, seed: 9, start: START + DAY_MS + 3_600_000, intervalMs: 6 * 3_600_000, tenant: 'lyon' }).reports(2 * 3);
+    await w.write('reports', 1, recordsOf(lyon));
+    await w.close();
+    const mineInDay1 = mine.filter((r) => r.ts >= START + DAY_MS && r.ts < START + 2 * DAY_MS).length;
+    const files = o.files(own, { cacheDir: o.dir() });
+    const service = new AnalysisService({ source: files, config: analysisConfig() });
+    try {
+      const cur = await service.stat('default', 'reports-daily', { from: '2025-01-16', to: '2025-01-17' });
+      const rows: unknown[][] = [];
+      for await (const b of cur) rows.push(...b);
+      assert.deepEqual(rows.map((r) => [r[0], r[1]]), [['2025-01-16', mineInDay1]], 'the day\'s count');
+      const fetched = files.cache()!.fetchedKeys;
+      const dayReports = await listLiveFiles(files.store, 'reports', { tenant: 'default', range: day(1) });
+      const reportKeys = fetched.filter((k) => k.startsWith('reports/'));
+      assert.equal(reportKeys.length, dayReports.length, `that day's report objects, each once: ${reportKeys.join(' ')}`);
+      assert.deepEqual(reportKeys.filter((k) => !k.startsWith('reports/tenant=default/date=2025-01-16/')), [], 'no report object of another day or tenant');
+      const alertKeys = fetched.filter((k) => k.startsWith('alerts/'));
+      assert.ok(alertKeys.length > 0, 'alert events from the day on are fetched (latest state)');
+      assert.deepEqual(alertKeys.filter((k) => !/^alerts\/tenant=default\/date=2025-01-1[67]\//.test(k)), [], 'no alert object before the day');
+      assert.deepEqual(fetched.filter((k) => k.includes('tenant=lyon')), [], 'nothing of the other tenant');
+      assert.ok((await listLiveFiles(files.store, 'reports', { tenant: 'lyon' })).length > 0, 'the other tenant has files that day');
+    } finally {
+      await service.close();
       await files.close();
     }
   });
@@ -91,20 +128,20 @@ export function cacheSuite(o: CacheSuiteOptions): void {
 
   it('stays within its size limit: evicts the least recently used day, refuses a query that cannot fit', async () => {
     const sizer = o.files(lake, { cacheDir: o.dir(), cacheBytes: 1 });
-    const dayBytes = await Promise.all([0, 1, 2].map(async (d) => (await liveDataFiles(sizer.store, 'reports', day(d))).reduce((n, f) => n + f.size, 0)));
+    const dayBytes = await Promise.all([0, 1, 2].map(async (d) => (await liveDataFiles(sizer.store, 'reports', { tenant: 'default', range: day(d) })).reduce((n, f) => n + f.size, 0)));
     await sizer.close();
     const limit = Math.ceil(Math.max(...dayBytes) * 1.2);
     assert.ok(limit < dayBytes[0]! + dayBytes[1]! && limit < dayBytes[1]! + dayBytes[2]!, 'one day fits, two do not');
     const files = o.files(lake, { cacheDir: o.dir(), cacheBytes: limit });
     try {
       for (const d of [0, 1, 2]) {
-        const q = await openLakeQuery(files, { range: day(d) });
+        const q = await openLakeQuery(files, { tenant: 'default', range: day(d) });
         assert.equal(Number((await q.run('SELECT count(*) FROM reports').then((r) => r.rows[0]![0]))) >= inDay(d), true, `day ${d}`);
         await q.close();
         assert.ok(files.cache()!.stats().bytes <= limit, `within ${limit} bytes after day ${d}: ${files.cache()!.stats().bytes}`);
       }
       assert.ok(files.cache()!.stats().evictions >= 24, `older days evicted (${files.cache()!.stats().evictions})`);
-      await assert.rejects(openLakeQuery(files), (e: Error & { code?: string }) => {
+      await assert.rejects(openLakeQuery(files, { tenant: 'default' }), (e: Error & { code?: string }) => {
         assert.equal(e.code, 'DW_LAKE_CACHE_TOO_SMALL', e.message);
         assert.match(e.message, /lake\.cacheBytes/);
         return true;
@@ -123,7 +160,7 @@ export function cacheSuite(o: CacheSuiteOptions): void {
     await w.close();
     const files = o.files(own, { cacheDir: o.dir() });
     try {
-      const snapshot = await openLakeQuery(files, { range: day(2) });
+      const snapshot = await openLakeQuery(files, { tenant: 'default', range: day(2) });
       const before = files.cache()!.fetchedKeys.length;
       const r = await compactLake(own, { table: 'reports', minFiles: 2, olderThanMs: 0, hours: day(2), scratchDir: o.dir() });
       assert.ok(r.merged > 0 && r.inputs > r.merged, JSON.stringify(r));
@@ -131,7 +168,7 @@ export function cacheSuite(o: CacheSuiteOptions): void {
       await snapshot.refresh();
       assert.equal(Number((await snapshot.run('SELECT count(*) FROM reports')).rows[0]![0]), six.length, 'the new snapshot reads the merged files');
       const fetched = files.cache()!.fetchedKeys.slice(before);
-      assert.equal(fetched.length, (await listLiveFiles(files.store, 'reports', day(2))).length, 'only the merged files were fetched');
+      assert.equal(fetched.length, (await listLiveFiles(files.store, 'reports', { tenant: 'default', range: day(2) })).length, 'only the merged files were fetched');
       assert.equal(fetched.length, r.merged, fetched.join(' '));
       await snapshot.close();
     } finally {

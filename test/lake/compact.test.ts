@@ -33,10 +33,10 @@ describe('lake compaction', () => {
   it('merges the small files of each partition and hour into one, with identical rows', async () => {
     const root = path.join(tmp.dir, 'basic');
     const { reports } = await smallFilesLake(root);
-    const before = await listLiveFiles(root, 'reports');
+    const before = await listLiveFiles(root, 'reports', { tenant: 'default' });
     const contentBefore = await reportsInLake(root);
     const r = await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 0 });
-    const afterFiles = await listLiveFiles(root, 'reports');
+    const afterFiles = await listLiveFiles(root, 'reports', { tenant: 'default' });
     assert.ok(r.merged >= 2 && r.inputs > r.merged, JSON.stringify(r));
     assert.equal(r.rows, reports.length);
     assert.ok(afterFiles.length < before.length, 'fewer files');

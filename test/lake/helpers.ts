@@ -10,9 +10,12 @@ export function recordsOf(values: readonly unknown[], first = 0): ArchiveRecord[
   return values.map((v, i) => ({ offset: first + i, value: typeof v === 'string' ? v : JSON.stringify(v) }));
 }
 
-/** Runs one query on a fresh snapshot of the lake and returns rows as objects. */
-export async function lakeRows(lakeRoot: Lake, sql: string): Promise<Record<string, unknown>[]> {
-  const q = await openLakeQuery(lakeRoot);
+/** The tenant of the sample data (test/lake/fixtures/sample.ts) unless a test names another. */
+export const TENANT = 'default';
+
+/** Runs one query on a fresh snapshot of one tenant's lake and returns rows as objects. */
+export async function lakeRows(lakeRoot: Lake, sql: string, tenant = TENANT): Promise<Record<string, unknown>[]> {
+  const q = await openLakeQuery(lakeRoot, { tenant });
   try {
     const r = await q.run(sql);
     return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
@@ -21,8 +24,8 @@ export async function lakeRows(lakeRoot: Lake, sql: string): Promise<Record<stri
   }
 }
 
-export async function countRows(lakeRoot: Lake, view: string): Promise<number> {
-  const [row] = await lakeRows(lakeRoot, `SELECT count(*) AS n FROM ${view}`);
+export async function countRows(lakeRoot: Lake, view: string, tenant = TENANT): Promise<number> {
+  const [row] = await lakeRows(lakeRoot, `SELECT count(*) AS n FROM ${view}`, tenant);
   return Number(row!.n);
 }
 

@@ -31,13 +31,15 @@ describe('lake layout: file names', () => {
   });
 });
 
+const T = 'default';
+
 describe('listLiveFiles', () => {
   const tmp = tempDir('dw-lake-live-');
   after(() => tmp.cleanup());
 
   /** Only names matter for listing: empty files are enough. */
-  function touch(root: string, table: string, date: string, hour: string, names: string[]): void {
-    const dir = path.join(root, table, `date=${date}`, `hour=${hour}`);
+  function touch(root: string, table: string, date: string, hour: string, names: string[], tenant = T): void {
+    const dir = path.join(root, table, `tenant=${tenant}`, `date=${date}`, `hour=${hour}`);
     mkdirSync(dir, { recursive: true });
     for (const n of names) writeFileSync(path.join(dir, n), '');
   }
@@ -58,16 +60,16 @@ describe('listLiveFiles', () => {
     touch(root, 'reports', '2025-01-16', '00', [f(0, 40, 49)]);
     checkpoint(root, 'reports', 0, 49);
     checkpoint(root, 'reports', 1, 5);
-    const rel = (files: string[]): string[] => files.map((x) => path.relative(path.join(root, 'reports'), x));
-    assert.equal((await listLiveFiles(root, 'reports')).length, 6);
-    assert.deepEqual(rel(await listLiveFiles(root, 'reports', { from: new Date(Date.UTC(2025, 0, 15, 10, 30)), to: new Date(Date.UTC(2025, 0, 15, 11, 0)) })), [
+    const rel = (files: string[]): string[] => files.map((x) => path.relative(path.join(root, 'reports', `tenant=${T}`), x));
+    assert.equal((await listLiveFiles(root, 'reports', { tenant: T })).length, 6);
+    assert.deepEqual(rel(await listLiveFiles(root, 'reports', { tenant: T, range: { from: new Date(Date.UTC(2025, 0, 15, 10, 30)), to: new Date(Date.UTC(2025, 0, 15, 11, 0)) } })), [
       `date=2025-01-15/hour=10/${f(0, 20, 29)}`, `date=2025-01-15/hour=10/${f(1, 0, 5)}`, `date=2025-01-15/hour=11/${f(0, 30, 39)}`,
     ]);
-    assert.deepEqual(rel(await listLiveFiles(root, 'reports', { to: new Date(Date.UTC(2025, 0, 14, 23, 59)) })), [`date=2025-01-14/hour=23/${f(0, 0, 9)}`]);
-    assert.deepEqual(rel(await listLiveFiles(root, 'reports', { from: new Date(Date.UTC(2025, 0, 15, 12)) })), [`date=2025-01-16/hour=00/${f(0, 40, 49)}`]);
-    assert.deepEqual(await listLiveFiles(root, 'reports', { from: new Date(Date.UTC(2026, 0, 1)) }), []);
-    assert.deepEqual(await listLiveFiles(root, 'alerts'), []);
-    assert.deepEqual(await listLiveFiles(path.join(tmp.dir, 'no-such-lake'), 'reports'), []);
+    assert.deepEqual(rel(await listLiveFiles(root, 'reports', { tenant: T, range: { to: new Date(Date.UTC(2025, 0, 14, 23, 59)) } })), [`date=2025-01-14/hour=23/${f(0, 0, 9)}`]);
+    assert.deepEqual(rel(await listLiveFiles(root, 'reports', { tenant: T, range: { from: new Date(Date.UTC(2025, 0, 15, 12)) } })), [`date=2025-01-16/hour=00/${f(0, 40, 49)}`]);
+    assert.deepEqual(await listLiveFiles(root, 'reports', { tenant: T, range: { from: new Date(Date.UTC(2026, 0, 1)) } }), []);
+    assert.deepEqual(await listLiveFiles(root, 'alerts', { tenant: T }), []);
+    assert.deepEqual(await listLiveFiles(path.join(tmp.dir, 'no-such-lake'), 'reports', { tenant: T }), []);
   });
 
   it('skips files contained in a bigger range of the same partition, and anything not named by a range', async () => {
@@ -80,7 +82,7 @@ describe('listLiveFiles', () => {
     ]);
     checkpoint(root, 'alerts', 0, 29);
     checkpoint(root, 'alerts', 1, 15);
-    const live = (await listLiveFiles(root, 'alerts')).map((x) => path.basename(x));
+    const live = (await listLiveFiles(root, 'alerts', { tenant: T })).map((x) => path.basename(x));
     assert.deepEqual(live, [f(0, 0, 19), f(0, 20, 29), f(1, 5, 15)]);
   });
 
@@ -90,7 +92,7 @@ describe('listLiveFiles', () => {
     touch(root, 'reports', '2025-01-15', '11', [f(0, 10, 19)]);
     checkpoint(root, 'reports', 0, 9);
     checkpoint(root, 'reports', 1, 4);
-    const live = async (): Promise<string[]> => (await listLiveFiles(root, 'reports')).map((x) => path.relative(path.join(root, 'reports'), x));
+    const live = async (): Promise<string[]> => (await listLiveFiles(root, 'reports', { tenant: T })).map((x) => path.relative(path.join(root, 'reports', `tenant=${T}`), x));
     assert.deepEqual(await live(), [`date=2025-01-15/hour=10/${f(0, 0, 9)}`, `date=2025-01-15/hour=10/${f(1, 0, 4)}`]);
     // The checkpoint of the batch [10, 19] makes both of its files visible at once; an older checkpoint left behind
     // (or written late by a stalled writer) changes nothing: the highest one counts.
@@ -107,6 +109,6 @@ describe('listLiveFiles', () => {
     touch(root, 'reports', '2025-01-15', '10', [f(3, 0, 9), f(3, 10, 19)]);
     mkdirSync(path.join(root, '_checkpoints', 'reports'), { recursive: true });
     writeFileSync(path.join(root, '_checkpoints', 'reports', 'p0003.json'), JSON.stringify({ offset: 9, updatedAt: 1 }));
-    assert.deepEqual((await listLiveFiles(root, 'reports')).map((x) => path.basename(x)), [f(3, 0, 9)]);
+    assert.deepEqual((await listLiveFiles(root, 'reports', { tenant: T })).map((x) => path.basename(x)), [f(3, 0, 9)]);
   });
 });

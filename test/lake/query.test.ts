@@ -18,7 +18,7 @@ describe('lake query helper', () => {
     await w.write('reports', 0, recordsOf(reports.slice(150), 150));
     await w.write('alerts', 0, recordsOf(sampleAlertEvents(reports, 10)));
     await w.close();
-    q = await openLakeQuery(root);
+    q = await openLakeQuery(root, { tenant: 'default' });
   });
   after(async () => {
     await q.close();
@@ -26,7 +26,7 @@ describe('lake query helper', () => {
   });
 
   it('an empty lake has empty views with the right columns', async () => {
-    const empty = await openLakeQuery(path.join(tmp.dir, 'empty'));
+    const empty = await openLakeQuery(path.join(tmp.dir, 'empty'), { tenant: 'default' });
     try {
       for (const view of ['reports', 'alerts', 'alert_events']) {
         const r = await empty.run(`SELECT * FROM ${view}`);
@@ -53,7 +53,7 @@ describe('lake query helper', () => {
     assert.equal(nw, reports.reduce((n, r) => n + r.words.length, 0));
     const cols = (await q.run('DESCRIBE words')).rows.map((r) => r[0]);
     assert.ok(cols.includes('drone_id') && cols.includes('word') && cols.includes('ts'), 'words columns');
-    const empty = await openLakeQuery(path.join(tmp.dir, 'empty-views'));
+    const empty = await openLakeQuery(path.join(tmp.dir, 'empty-views'), { tenant: 'default' });
     try {
       assert.deepEqual((await empty.run('SELECT citizen, score FROM sightings')).rows, []);
       assert.deepEqual((await empty.run('SELECT word FROM words')).rows, []);
@@ -91,7 +91,7 @@ describe('lake query helper', () => {
   });
 
   it('keeps working after compaction replaced the files it listed', async () => {
-    const snapshot = await openLakeQuery(root);
+    const snapshot = await openLakeQuery(root, { tenant: 'default' });
     try {
       const before = snapshot.files().reports;
       const r = await compactLake(root, { table: 'reports', minFiles: 2, olderThanMs: 0 });
@@ -105,7 +105,7 @@ describe('lake query helper', () => {
   });
 
   it('prunes to a time range', async () => {
-    const ranged = await openLakeQuery(root, { range: { from: new Date(Date.UTC(2025, 0, 15, 11)) } });
+    const ranged = await openLakeQuery(root, { tenant: 'default', range: { from: new Date(Date.UTC(2025, 0, 15, 11)) } });
     try {
       const [[n]] = (await ranged.run(`SELECT count(*) FROM reports`)).rows as [[number]];
       assert.equal(n, reports.filter((x) => x.ts >= Date.UTC(2025, 0, 15, 11)).length);

@@ -78,7 +78,7 @@ describe('the lake on Ceph RGW', { skip: cephOrSkip() }, () => {
     it('hyparquet reads every report back from the objects, with the partition in the key', async () => {
       const store = openObjectStore(lake);
       try {
-        const files = await liveDataFiles(store, 'reports');
+        const files = await liveDataFiles(store, 'reports', { tenant: 'default' });
         assert.ok(files.length >= 72, `${files.length} objects`);
         const back: AcceptedReport[] = [];
         for (const f of files) {

@@ -45,7 +45,7 @@ describe('lake query sandbox (issue 3)', () => {
     writeFileSync(path.join(outside, 'secret.txt'), 'hunter2');
     // A Parquet file outside the lake, written by an unrestricted DuckDB so that it really exists.
     await plainRows(`COPY (SELECT 'hunter2' AS secret) TO ${lit(path.join(outside, 'secret.parquet'))} (FORMAT parquet)`);
-    q = await openLakeQuery(root);
+    q = await openLakeQuery(root, { tenant: 'default' });
     live = q.files().reports[0]!;
     // Files inside the lake directory that are not live: a compaction input left behind (its range lies inside the
     // live file's range) and a file in the staging area.
@@ -67,7 +67,7 @@ describe('lake query sandbox (issue 3)', () => {
     assert.deepEqual(await plainRows(`SELECT secret FROM read_parquet(${lit(path.join(outside, 'secret.parquet'))})`), [['hunter2']]);
     assert.deepEqual(await plainRows(`SELECT count(*) FROM read_parquet(${lit(dead)})`), [[BigInt(reports.length)]]);
     assert.ok(existsSync(staged));
-    assert.deepEqual(await listLiveFiles(root, 'reports'), [live], 'the copy inside the live file\'s range is not live');
+    assert.deepEqual(await listLiveFiles(root, 'reports', { tenant: 'default' }), [live], 'the copy inside the live file\'s range is not live');
   });
 
   it('refuses every escape attempt with a clear DW_QUERY_FAILED error', async () => {
@@ -211,7 +211,7 @@ describe('lake query sandbox (issue 3)', () => {
     let inCwd: LakeQuery;
     process.chdir(cwd);
     try {
-      inCwd = await openLakeQuery(root);
+      inCwd = await openLakeQuery(root, { tenant: 'default' });
     } finally {
       process.chdir(before);
     }
@@ -243,8 +243,8 @@ describe('partition pruning (issue 3)', () => {
   after(() => tmp.cleanup());
 
   it('a query on one day, opened with that range, lists and reads only that day\'s files', async () => {
-    const all = await openLakeQuery(root);
-    const day = await openLakeQuery(root, { range: { from: new Date(`${DAY}T00:00:00Z`), to: new Date(`${DAY}T23:59:59.999Z`) } });
+    const all = await openLakeQuery(root, { tenant: 'default' });
+    const day = await openLakeQuery(root, { tenant: 'default', range: { from: new Date(`${DAY}T00:00:00Z`), to: new Date(`${DAY}T23:59:59.999Z`) } });
     try {
       const allFiles = all.files().reports;
       const dayFiles = day.files().reports;
@@ -264,7 +264,7 @@ describe('partition pruning (issue 3)', () => {
   });
 
   it('DuckDB\'s EXPLAIN shows a date filter on the hive partitions scanning only that day\'s files', async () => {
-    const files = await listLiveFiles(root, 'reports');
+    const files = await listLiveFiles(root, 'reports', { tenant: 'default' });
     const expected = files.filter((f) => f.includes(`/date=${DAY}/`)).length;
     assert.ok(expected >= 2 && expected < files.length);
     // The same view the lake query builds, on an unlocked DuckDB so that EXPLAIN is allowed.

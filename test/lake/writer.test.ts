@@ -72,12 +72,12 @@ describe('lake writer: layout, types and exact round trip', () => {
     await w.close();
     assert.equal(batch.rows, 2000);
     assert.deepEqual(batch.files.map((f) => f.dst).sort(), [
-      'reports/date=2025-01-15/hour=09/p0003-0000000000001000-0000000000002999.parquet',
-      'reports/date=2025-01-15/hour=10/p0003-0000000000001000-0000000000002999.parquet',
+      'reports/tenant=default/date=2025-01-15/hour=09/p0003-0000000000001000-0000000000002999.parquet',
+      'reports/tenant=default/date=2025-01-15/hour=10/p0003-0000000000001000-0000000000002999.parquet',
     ]);
     assert.equal(existsSync(path.join(root, '_commits')), false, 'the commit record is pruned once the batch is complete');
     assert.deepEqual(readdirSync(path.join(root, '_checkpoints', 'reports', 'p0003')), ['0000000000002999.json'], 'the checkpoint says where the partition is');
-    const files = await listLiveFiles(root, 'reports');
+    const files = await listLiveFiles(root, 'reports', { tenant: 'default' });
     assert.equal(files.length, 2);
     const schema = await duckRows(`SELECT name, type, logical_type FROM parquet_schema('${files[0]}') WHERE name <> 'duckdb_schema'`);
     const types = Object.fromEntries(schema.map((r) => [r.name, r.type]));
@@ -173,7 +173,7 @@ describe('lake writer: layout, types and exact round trip', () => {
       await w.write('reports', 0, recordsOf(reports));
       await w.close();
     }
-    const [a, b] = await Promise.all(roots.map((r) => listLiveFiles(path.join(tmp.dir, r), 'reports')));
+    const [a, b] = await Promise.all(roots.map((r) => listLiveFiles(path.join(tmp.dir, r), 'reports', { tenant: 'default' })));
     assert.equal(a!.length, 2);
     assert.deepEqual(a!.map((f) => path.relative(path.join(tmp.dir, 'per-hour'), f)), b!.map((f) => path.relative(path.join(tmp.dir, 'partition-by'), f)));
     for (const f of [...a!, ...b!]) {

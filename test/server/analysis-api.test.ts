@@ -463,4 +463,45 @@ describe('analysis HTTP API (issue 3)', () => {
       });
     }
   });
+
+  describe('tenants and time ranges', () => {
+    // Another police force's reports in the same lake, and a server whose requests all belong to it.
+    const lyon = new SampleFleet({ drones: 3, seed: 4, citizens: 50, start: Date.UTC(2025, 0, 16, 0, 10), intervalMs: 60_000, tenant: 'lyon' }).reports(60)
+      .map((r) => ({ ...r, droneId: `lyon-${r.droneId}`, reportId: `lyon-${r.reportId}` }));
+    let lyonApp: FastifyInstance;
+    before(async () => {
+      await archiveReports(root, lyon, reports.length);
+      lyonApp = await buildServer({ analysis: svc, tenant: 'lyon' });
+    });
+    after(async () => {
+      await lyonApp?.close();
+    });
+
+    it('each server\'s tenant sees its own rows, statistics and saved queries only', async () => {
+      const mine = await lyonApp.inject({ method: 'POST', url: '/v1/query', payload: { sql: 'SELECT DISTINCT tenant, count(*) OVER () FROM reports' } });
+      assert.deepEqual((mine.json() as Envelope).rows, [['lyon', lyon.length]], mine.body);
+      const theirs = await query({ sql: 'SELECT count(*) FROM reports WHERE drone_id LIKE \'lyon-%\' OR tenant = \'lyon\'' });
+      assert.deepEqual((theirs.json() as Envelope).rows, [[0]], 'the default tenant sees nothing of lyon');
+      const stat = await lyonApp.inject({ method: 'GET', url: '/v1/stats/reports-daily' });
+      assert.deepEqual((stat.json() as Envelope).rows.map((r) => r[1]), [lyon.length], stat.body);
+      assert.equal((await inject({ method: 'POST', url: '/v1/queries', payload: { name: 'only-default', sql: 'SELECT 1' } })).statusCode, 201);
+      assertError(await lyonApp.inject({ method: 'GET', url: '/v1/queries/only-default' }), 404, 'DW_SAVED_QUERY_NOT_FOUND', 'another tenant\'s saved query');
+      assert.deepEqual((await lyonApp.inject({ method: 'GET', url: '/v1/queries' })).json(), { queries: [] });
+      assert.equal((await inject({ method: 'DELETE', url: '/v1/queries/only-default' })).statusCode, 204);
+    });
+
+    it('from/to read only the hour partitions of the range (rows of the boundary hours included)', async () => {
+      const hour = reports.filter((r) => r.timestamp.startsWith('2025-01-16T00')).length;
+      assert.ok(hour > 0 && hour < reports.length, 'the hour holds some of the reports');
+      const res = await query({ sql: 'SELECT count(*) FROM reports', from: '2025-01-16T00:30:00Z', to: '2025-01-16T00:59:59Z' });
+      assert.deepEqual((res.json() as Envelope).rows, [[hour]], res.body);
+      const csv = await inject({ method: 'POST', url: '/v1/export', payload: { sql: 'SELECT report_id FROM reports', format: 'csv', from: '2025-01-16T00:00:00Z', to: '2025-01-16T00:10:00Z' } });
+      assert.equal(parseCsv(csv.body).length - 1, hour, 'the export is pruned the same way');
+      const pq = await query({ sql: 'SELECT count(*) AS n FROM reports', format: 'parquet', from: '2025-01-16T00:00:00Z', to: '2025-01-16T00:00:01Z' });
+      assert.equal(Number((await readParquet(arrayBufferOf(pq.rawPayload))).rows[0]!.n), hour, 'Parquet answers too');
+      const bad = assertError(await query({ sql: 'SELECT 1', from: 'yesterday' }), 400, 'DW_CONFIG_INVALID', 'a bad instant');
+      assert.deepEqual(bad.errors?.map((e) => e.field), ['from']);
+      assertError(await query({ sql: 'SELECT 1', from: '2025-01-17', to: '2025-01-16' }), 400, 'DW_CONFIG_INVALID', 'from after to');
+    });
+  });
 });

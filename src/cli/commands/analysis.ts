@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { AnalysisService, EXPORT_FORMATS, encodeRows, getStat, listStats, openSavedQueryStore, type ExportFormat, type StatParams } from '../../analysis/index.ts';
+import { AnalysisService, EXPORT_FORMATS, encodeRows, getStat, listStats, openSavedQueryStore, rangeOf, type ExportFormat, type StatParams } from '../../analysis/index.ts';
 import { dataPaths, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
 import { formatResult, lakeFilesFor, type QueryCursor } from '../../lake/index.ts';
@@ -9,10 +9,25 @@ import { createProgressBar } from '../../util/progress.ts';
 import { formatOption, type OutputFormat } from '../format.ts';
 import { configFrom, intOption, numberOption, untilSignal } from './common.ts';
 
+/** The analysis service of a CLI run; every command reads and writes `config.tenant`'s data only (--tenant). */
 function openAnalysis(config: Config, withSaved = false): AnalysisService {
   const paths = dataPaths(config);
   return new AnalysisService({ source: lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: config.lake.cacheBytes }), config: config.analysis, ...(withSaved ? { saved: openSavedQueryStore(paths.dataDir) } : {}) });
 }
+
+/** `--tenant`: whose data (default `tenant` of the configuration, DRONEWATCH_TENANT). */
+const tenantOption = (): Option => new Option('--tenant <tenant>', 'the tenant (police force) whose data to read (default: the configuration\'s tenant, DRONEWATCH_TENANT)');
+
+/** The configuration of an analysis command, with `--tenant` (given to it or to its parent command) applied. */
+function commandConfig(cmd: Command): Config {
+  const tenant = cmd.optsWithGlobals<{ tenant?: string }>().tenant;
+  return configFrom(cmd, tenant !== undefined ? { tenant } : {});
+}
+
+const rangeOptions = (): Option[] => [
+  new Option('--from <iso>', 'read only the hour partitions from this instant on (rows of the boundary hour before it may appear: filter on ts)'),
+  new Option('--to <iso>', 'read only the hour partitions up to this instant (alert events: all after --from, for their latest state)'),
+];
 
 /** Runs `fn` with an AbortSignal that Ctrl-C (SIGINT/SIGTERM) fires: the query is interrupted, not the process killed. */
 async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -70,10 +85,15 @@ export function registerAnalysis(program: Command): void {
     .addOption(formatOption())
     .addOption(limitOption())
     .addOption(timeoutOption())
-    .action(async (sql: string, o: { format: OutputFormat; limit?: number; timeout?: number }, cmd: Command) => {
-      const analysis = openAnalysis(withLimits(configFrom(cmd), o));
+    .addOption(rangeOptions()[0]!)
+    .addOption(rangeOptions()[1]!)
+    .addOption(tenantOption())
+    .action(async (sql: string, o: { format: OutputFormat; limit?: number; timeout?: number; from?: string; to?: string }, cmd: Command) => {
+      const config = commandConfig(cmd);
+      const range = rangeOf(o.from, o.to);
+      const analysis = openAnalysis(withLimits(config, o));
       try {
-        await interruptible(async (signal) => printCursor(await analysis.query(sql, { signal }), o.format));
+        await interruptible(async (signal) => printCursor(await analysis.query(config.tenant, sql, { signal, range }), o.format));
       } finally {
         await analysis.close();
       }
@@ -89,16 +109,18 @@ export function registerAnalysis(program: Command): void {
     .addOption(new Option('--limit <n>', 'top-* and other ranked statistics: number of rows (default 20)'))
     .addOption(formatOption())
     .addOption(timeoutOption())
-    .action(async (name: string | undefined, o: StatParams & { format: OutputFormat; timeout?: number }, cmd: Command) => {
+    .addOption(tenantOption())
+    .action(async (name: string | undefined, o: StatParams & { format: OutputFormat; timeout?: number; tenant?: string }, cmd: Command) => {
       if (name === undefined) {
         for (const s of listStats()) process.stdout.write(`${s.name}  ${s.description}\n`);
         return;
       }
       getStat(name); // unknown names fail before the lake is opened
-      const { format, timeout, ...params } = o;
-      const analysis = openAnalysis(withLimits(configFrom(cmd), { ...(timeout !== undefined ? { timeout } : {}) }));
+      const { format, timeout, tenant: _tenant, ...params } = o;
+      const config = commandConfig(cmd);
+      const analysis = openAnalysis(withLimits(config, { ...(timeout !== undefined ? { timeout } : {}) }));
       try {
-        await interruptible(async (signal) => printCursor(await analysis.stat(name, params, { signal }), format));
+        await interruptible(async (signal) => printCursor(await analysis.stat(config.tenant, name, params, { signal }), format));
       } finally {
         await analysis.close();
       }
@@ -112,29 +134,33 @@ export function registerAnalysis(program: Command): void {
     .addOption(new Option('--saved <name>', 'a saved query (`dronewatch queries`)'))
     .requiredOption('--to <file>', 'output file; the format comes from its extension (.parquet, .csv, .json, .ndjson/.jsonl)')
     .addOption(new Option('--format <format>', 'output format, overriding the extension').choices(EXPORT_FORMATS))
-    .addOption(new Option('--from <iso>', '--stat: start of the period'))
-    .addOption(new Option('--until <iso>', '--stat: end of the period (the statistic\'s --to)'))
+    .addOption(new Option('--from <iso>', 'start of the period: --stat\'s --from; for any query, only the hour partitions from then on are read'))
+    .addOption(new Option('--until <iso>', 'end of the period (the statistic\'s --to; --to names the file): only the hour partitions up to then are read'))
     .addOption(new Option('--cell <degrees>', '--stat hotspots: cell size'))
     .addOption(new Option('--minutes <n>', '--stat silent-drones: minutes'))
     .addOption(new Option('--limit <n>', '--stat: rows of ranked statistics'))
     .addOption(timeoutOption())
+    .addOption(tenantOption())
     .addOption(new Option('--no-progress', 'no progress display on stderr'))
     .action(async (o: { sql?: string; stat?: string; saved?: string; to: string; format?: ExportFormat; from?: string; until?: string; cell?: string; minutes?: string; limit?: string; timeout?: number; progress: boolean }, cmd: Command) => {
       const format = exportFormatOf(o.to, o.format);
       // Checked before the query runs: otherwise the error would name the hidden temporary file written beside it.
       if (!existsSync(path.dirname(path.resolve(o.to)))) throw new DwError('DW_CONFIG_INVALID', `--to ${o.to}: the directory ${path.dirname(path.resolve(o.to))} does not exist`, { status: 400 });
-      const config = withLimits(configFrom(cmd), { ...(o.timeout !== undefined ? { timeout: o.timeout } : {}) });
+      const config = withLimits(commandConfig(cmd), { ...(o.timeout !== undefined ? { timeout: o.timeout } : {}) });
       const analysis = openAnalysis(config, o.saved !== undefined);
       try {
         let sql: string;
+        // A statistic's period is [from, until): its pruning stops before the hour starting at `until`.
+        const range = o.stat !== undefined ? analysis.statRange({ from: o.from, to: o.until }) : rangeOf(o.from, o.until);
         if (o.sql !== undefined) sql = o.sql;
         else if (o.stat !== undefined) sql = analysis.statSql(o.stat, { from: o.from, to: o.until, cell: o.cell, minutes: o.minutes, limit: o.limit });
-        else if (o.saved !== undefined) sql = analysis.saved!.get(o.saved).sql;
+        else if (o.saved !== undefined) sql = analysis.saved!.get(config.tenant, o.saved).sql;
         else throw new DwError('DW_CONFIG_INVALID', 'export: give one of --sql, --stat or --saved', { status: 400 });
         const unit = format === 'parquet' ? 'bytes' : 'rows';
         const bar = o.progress ? createProgressBar(process.stderr, 0, `export ${path.basename(o.to)} (${unit})`) : undefined;
-        const r = await interruptible((signal) => analysis.exportToFile(sql, path.resolve(o.to), format, {
+        const r = await interruptible((signal) => analysis.exportToFile(config.tenant, sql, path.resolve(o.to), format, {
           signal,
+          range,
           ...(bar ? { onProgress: (p) => bar.update(format === 'parquet' ? p.bytes : (p.rows ?? 0)) } : {}),
         }));
         bar?.done();
@@ -145,51 +171,56 @@ export function registerAnalysis(program: Command): void {
       }
     });
 
-  const queries = program.command('queries').description('saved queries: named SQL to keep and re-run (also over HTTP: /v1/queries)');
-  const withSaved = async <T>(cmd: Command, fn: (a: AnalysisService) => Promise<T>): Promise<T> => {
-    const analysis = openAnalysis(configFrom(cmd), true);
+  const queries = program.command('queries').description('saved queries: named SQL to keep and re-run, per tenant (also over HTTP: /v1/queries)')
+    .addOption(tenantOption());
+  const withSaved = async <T>(cmd: Command, fn: (a: AnalysisService, tenant: string) => Promise<T>): Promise<T> => {
+    const config = commandConfig(cmd);
+    const analysis = openAnalysis(config, true);
     try {
-      return await fn(analysis);
+      return await fn(analysis, config.tenant);
     } finally {
       await analysis.close();
       analysis.saved?.close();
     }
   };
   queries.command('list').description('list saved queries').addOption(formatOption()).action(async (o: { format: OutputFormat }, cmd: Command) => {
-    await withSaved(cmd, async (a) => {
-      const rows = a.saved!.list().map((q) => [q.name, q.description, q.updatedAt, q.sql.replace(/\s+/g, ' ')]);
+    await withSaved(cmd, async (a, tenant) => {
+      const rows = a.saved!.list(tenant).map((q) => [q.name, q.description, q.updatedAt, q.sql.replace(/\s+/g, ' ')]);
       process.stdout.write(formatResult({ columns: ['name', 'description', 'updated_at', 'sql'], rows }, o.format));
     });
   });
   queries.command('show <name>').description('print a saved query\'s SQL').action(async (name: string, _o: object, cmd: Command) => {
-    await withSaved(cmd, async (a) => {
-      process.stdout.write(`${a.saved!.get(name).sql}\n`);
+    await withSaved(cmd, async (a, tenant) => {
+      process.stdout.write(`${a.saved!.get(tenant, name).sql}\n`);
     });
   });
   queries.command('save <name> <sql>').description('save a query (checked against the lake first)')
     .addOption(new Option('--description <text>', 'what it answers'))
     .addOption(new Option('--replace', 'overwrite a saved query of that name'))
     .action(async (name: string, sql: string, o: { description?: string; replace?: boolean }, cmd: Command) => {
-      await withSaved(cmd, async (a) => {
-        await a.validate(sql);
-        const q = a.saved!.save({ name, sql, description: o.description }, { replace: o.replace === true });
+      await withSaved(cmd, async (a, tenant) => {
+        await a.validate(tenant, sql);
+        const q = a.saved!.save(tenant, { name, sql, description: o.description }, { replace: o.replace === true });
         process.stdout.write(`saved ${q.name}\n`);
       });
     });
   queries.command('run <name>').description('run a saved query').addOption(formatOption()).addOption(limitOption()).addOption(timeoutOption())
-    .action(async (name: string, o: { format: OutputFormat; limit?: number; timeout?: number }, cmd: Command) => {
-      const analysis = openAnalysis(withLimits(configFrom(cmd), o), true);
+    .addOption(rangeOptions()[0]!).addOption(rangeOptions()[1]!)
+    .action(async (name: string, o: { format: OutputFormat; limit?: number; timeout?: number; from?: string; to?: string }, cmd: Command) => {
+      const config = commandConfig(cmd);
+      const range = rangeOf(o.from, o.to);
+      const analysis = openAnalysis(withLimits(config, o), true);
       try {
-        const { sql } = analysis.saved!.get(name);
-        await interruptible(async (signal) => printCursor(await analysis.query(sql, { signal }), o.format));
+        const { sql } = analysis.saved!.get(config.tenant, name);
+        await interruptible(async (signal) => printCursor(await analysis.query(config.tenant, sql, { signal, range }), o.format));
       } finally {
         await analysis.close();
         analysis.saved?.close();
       }
     });
   queries.command('delete <name>').description('delete a saved query').action(async (name: string, _o: object, cmd: Command) => {
-    await withSaved(cmd, async (a) => {
-      a.saved!.delete(name);
+    await withSaved(cmd, async (a, tenant) => {
+      a.saved!.delete(tenant, name);
       process.stdout.write(`deleted ${name}\n`);
     });
   });

@@ -9,7 +9,7 @@ import { configFrom, dateOption, intOption, numberOption } from './common.ts';
 export function registerLake(program: Command): void {
   program
     .command('compact')
-    .description('merge small Parquet files of each hour partition into one (readers never see a partial state)')
+    .description('merge small Parquet files of each hour partition of each tenant into one (readers never see a partial state)')
     .addOption(new Option('--min-files <n>', 'compact a partition from this many files').argParser(intOption('--min-files', 2)))
     .addOption(new Option('--older-than <seconds>', 'only files older than this (the archiver is done with them); merged inputs are deleted once the merged file is this old').default(60).argParser(intOption('--older-than')))
     .action(async (o: { minFiles?: number; olderThan: number }, cmd: Command) => {
@@ -27,7 +27,7 @@ export function registerLake(program: Command): void {
 
   lake
     .command('stats')
-    .description('per table: hour partitions, files, rows, bytes, compression ratio (from Parquet footers; nothing is downloaded)')
+    .description('per table and tenant: hour partitions, files, rows, bytes, compression ratio (from Parquet footers; nothing is downloaded)')
     .addOption(new Option('--from <iso>', 'only hour partitions from this time').argParser(dateOption('--from')))
     .addOption(new Option('--to <iso>', 'only hour partitions up to this time').argParser(dateOption('--to')))
     .addOption(formatOption())
@@ -36,7 +36,7 @@ export function registerLake(program: Command): void {
       const stats = await lakeStats(paths.lake, { range: { ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) } });
       if (o.format === 'table') process.stdout.write(`lake: ${stats.location}\n`);
       printRows(stats.tables.map((t) => ({
-        table: t.table, partitions: t.partitions, files: t.files, rows: t.rows, bytes: t.bytes, uncompressed_bytes: t.uncompressedBytes,
+        table: t.table, tenant: t.tenant, partitions: t.partitions, files: t.files, rows: t.rows, bytes: t.bytes, uncompressed_bytes: t.uncompressedBytes,
         compression_ratio: round(t.compressionRatio, 2), bytes_per_row: round(t.bytesPerRow, 1), oldest: t.oldest ?? null, newest: t.newest ?? null,
         hidden_files: t.hiddenFiles, hidden_bytes: t.hiddenBytes,
       })), o.format);
@@ -68,7 +68,7 @@ export function registerLake(program: Command): void {
           }
           const r = await applyRetention(store, { table, maxAgeDays: d, dryRun: o.dryRun === true });
           process.stderr.write(`${table}: ${o.dryRun ? 'would delete' : 'deleted'} ${r.partitions.length} hour partitions, ${r.files} files, ${r.bytes} bytes (before ${r.cutoff})\n`);
-          for (const p of r.partitions) rows.push({ table, partition: p.dir, files: p.files, bytes: p.bytes, action: o.dryRun ? 'would delete' : 'deleted' });
+          for (const p of r.partitions) rows.push({ table, tenant: p.tenant, partition: p.dir, files: p.files, bytes: p.bytes, action: o.dryRun ? 'would delete' : 'deleted' });
         }
       });
       printRows(rows, o.format);

@@ -84,7 +84,7 @@ async function sendAnswer(analysis: AnalysisApi, req: FastifyRequest, reply: Fas
   if (a.download) reply.header('content-disposition', `attachment; filename="${a.download}.${ext}"`);
   if (a.limit !== undefined) reply.header('x-dronewatch-row-limit', String(Math.min(a.limit, analysis.limits.maxRows)));
   if (a.format === 'parquet') {
-    await analysis.validate(a.tenant, a.sql);
+    await analysis.validate(a.tenant, a.sql, a.range);
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'dronewatch-answer-'));
     const file = path.join(dir, 'result.parquet');
     try {
