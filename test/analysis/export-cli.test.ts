@@ -130,5 +130,13 @@ describe('dronewatch export, queries and query --limit (issue 3)', () => {
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.equal(deleted.stdout, 'deleted per-drone\n', 'delete');
     assert.deepEqual(savedQueries(), [], 'gone from the store');
+
+    // Every consultation from the host is in the audit log, with the SQL it ran, under the OS account.
+    const trail = await cli(['audit', 'list', '--format', 'json', '--limit', '1000']);
+    assert.equal(trail.code, 0, trail.stderr);
+    const entries = JSON.parse(trail.stdout) as { actor: string; action: string; target: string | null; details: { sql?: string } | string }[];
+    const details = (e: (typeof entries)[number]): { sql?: string } => (typeof e.details === 'string' ? JSON.parse(e.details) as { sql?: string } : e.details);
+    assert.ok(entries.some((e) => e.action === 'saved-query.run' && e.target === 'per-drone' && details(e).sql === sql && e.actor.startsWith('cli:')), JSON.stringify(entries));
+    assert.ok(entries.some((e) => e.action === 'export' && e.target === 'per-drone'), 'export --saved audited');
   });
 });

@@ -8,6 +8,7 @@ import { formatResult, lakeFilesFor, type QueryCursor } from '../../lake/index.t
 import { createProgressBar } from '../../util/progress.ts';
 import { formatOption, type OutputFormat } from '../format.ts';
 import { configFrom, intOption, numberOption, untilSignal } from './common.ts';
+import { auditCli } from './audit-trail.ts';
 
 /** The analysis service of a CLI run; every command reads and writes `config.tenant`'s data only (--tenant). */
 function openAnalysis(config: Config, withSaved = false): AnalysisService {
@@ -91,6 +92,7 @@ export function registerAnalysis(program: Command): void {
     .action(async (sql: string, o: { format: OutputFormat; limit?: number; timeout?: number; from?: string; to?: string }, cmd: Command) => {
       const config = commandConfig(cmd);
       const range = rangeOf(o.from, o.to);
+      auditCli(config, { action: 'query.run', details: { sql, from: o.from ?? null, to: o.to ?? null } });
       const analysis = openAnalysis(withLimits(config, o));
       try {
         await interruptible(async (signal) => printCursor(await analysis.query(config.tenant, sql, { signal, range }), o.format));
@@ -118,6 +120,7 @@ export function registerAnalysis(program: Command): void {
       getStat(name); // unknown names fail before the lake is opened
       const { format, timeout, tenant: _tenant, ...params } = o;
       const config = commandConfig(cmd);
+      auditCli(config, { action: 'stat.run', target: name, details: { ...params } });
       const analysis = openAnalysis(withLimits(config, { ...(timeout !== undefined ? { timeout } : {}) }));
       try {
         await interruptible(async (signal) => printCursor(await analysis.stat(config.tenant, name, params, { signal }), format));
@@ -156,6 +159,7 @@ export function registerAnalysis(program: Command): void {
         else if (o.stat !== undefined) sql = analysis.statSql(o.stat, { from: o.from, to: o.until, cell: o.cell, minutes: o.minutes, limit: o.limit });
         else if (o.saved !== undefined) sql = analysis.saved!.get(config.tenant, o.saved).sql;
         else throw new DwError('DW_CONFIG_INVALID', 'export: give one of --sql, --stat or --saved', { status: 400 });
+        auditCli(config, { action: 'export', target: o.stat ?? o.saved ?? null, details: { sql, format, to: path.resolve(o.to), from: o.from ?? null, until: o.until ?? null } });
         const unit = format === 'parquet' ? 'bytes' : 'rows';
         const bar = o.progress ? createProgressBar(process.stderr, 0, `export ${path.basename(o.to)} (${unit})`) : undefined;
         const r = await interruptible((signal) => analysis.exportToFile(config.tenant, sql, path.resolve(o.to), format, {
@@ -212,6 +216,7 @@ export function registerAnalysis(program: Command): void {
       const analysis = openAnalysis(withLimits(config, o), true);
       try {
         const { sql } = analysis.saved!.get(config.tenant, name);
+        auditCli(config, { action: 'saved-query.run', target: name, details: { sql, from: o.from ?? null, to: o.to ?? null } });
         await interruptible(async (signal) => printCursor(await analysis.query(config.tenant, sql, { signal, range }), o.format));
       } finally {
         await analysis.close();
