@@ -6,6 +6,7 @@ import { isDwError } from '../../src/errors/index.ts';
 import { listAll, openObjectStore, S3ObjectStore, type S3ObjectStoreOptions } from '../../src/objectstore/index.ts';
 import { cephOrSkip, freePorts, startCeph, tempDir, type CephCluster } from '../../src/testkit/index.ts';
 import { objectStoreConformance } from './conformance.ts';
+import { runCli } from '../cli/helpers.ts';
 
 /**
  * The object-store conformance suite against a real S3 server: Ceph RGW 16.2 (one cluster for the whole file, started
@@ -180,6 +181,15 @@ describe('S3ObjectStore on Ceph RGW', { skip: cephOrSkip() }, () => {
         assert.ok(rules.some((r) => r.prefix === 'uploads/a/' && r.days === 2), JSON.stringify(rules));
         const again = await new S3ObjectStore(options('uploads/b')).ensureAbortIncompleteUploadsRule(1);
         assert.equal(again.length, 2, `one rule per prefix, the first kept: ${JSON.stringify(again)}`);
+
+        // The same from the command line, on the lake location an operator gives.
+        const key = 'uploads/c/alerts/dead.parquet';
+        const { UploadId } = await raw.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+        await raw.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: Buffer.alloc(5 * MiB, 2) }));
+        const cli = await runCli(['lake', 'uploads', '--lake', `s3://${bucket}/uploads/c`, '--abort-older-than', '0', '--format', 'json', '--data', scratchDir], { env: ceph.env });
+        assert.equal(cli.code, 0, cli.stderr);
+        assert.deepEqual((JSON.parse(cli.stdout) as { key: string }[]).map((u) => u.key), ['alerts/dead.parquet']);
+        assert.match(cli.stderr, /aborted 1 unfinished uploads/);
       } finally {
         await store.close();
         raw.destroy();

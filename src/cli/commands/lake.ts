@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { dataPaths, lakeRetentionDays } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
 import { applyRetention, compactLake, lakeStats, LAKE_TABLES, withLakeStore, type LakeTable } from '../../lake/index.ts';
+import { S3ObjectStore } from '../../objectstore/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom, dateOption, intOption, numberOption } from './common.ts';
 
@@ -72,6 +73,26 @@ export function registerLake(program: Command): void {
         }
       });
       printRows(rows, o.format);
+    });
+
+  lake
+    .command('uploads')
+    .description('S3 lake: list the multipart uploads a crashed writer left unfinished (their parts cost storage, unseen); abort them, or have the bucket do it daily')
+    .addOption(new Option('--abort-older-than <hours>', 'abort those started this many hours ago or more (a running upload is younger; 0 = all)').argParser(intOption('--abort-older-than')))
+    .addOption(new Option('--lifecycle-days <n>', 'set the bucket lifecycle rule that aborts this prefix\'s unfinished uploads after n days').argParser(intOption('--lifecycle-days', 1)))
+    .addOption(formatOption())
+    .action(async (o: { abortOlderThan?: number; lifecycleDays?: number; format: OutputFormat }, cmd: Command) => {
+      const config = configFrom(cmd);
+      await withLakeStore(dataPaths(config).lake, async (store) => {
+        if (!(store instanceof S3ObjectStore)) throw new DwError('DW_CONFIG_INVALID', `lake uploads: ${store.location} is not on S3 (a local lake has no multipart uploads)`, { status: 400 });
+        if (o.lifecycleDays !== undefined) {
+          const rules = await store.ensureAbortIncompleteUploadsRule(o.lifecycleDays);
+          process.stderr.write(`bucket ${store.bucket}: lifecycle rules ${JSON.stringify(rules)}\n`);
+        }
+        const uploads = o.abortOlderThan !== undefined ? await store.abortIncompleteUploads(o.abortOlderThan * 3600_000) : await store.incompleteUploads();
+        if (o.abortOlderThan !== undefined) process.stderr.write(`aborted ${uploads.length} unfinished uploads\n`);
+        printRows(uploads.map((u) => ({ key: u.key, upload_id: u.uploadId, initiated: u.initiated?.toISOString() ?? null })), o.format);
+      });
     });
 }
 
