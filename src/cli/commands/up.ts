@@ -34,7 +34,9 @@ function banner(p: Platform, simulator: boolean): string {
   return [
     `dronewatch up: embedded mode, data in ${c.dataDir}, stream ${p.stream.name}`,
     simulator ? `  simulator: ${c.simulator.drones} drones replaying the last 24 h at ${c.simulator.speed}x (${Math.round((c.simulator.drones * c.simulator.speed) / 60)} reports/s), then live` : '  simulator: off',
-    `  API ${url}  live alerts: curl -N ${url}/v1/alerts/stream`,
+    c.security.enabled
+      ? `  API ${url}  live alerts: curl -N -H "authorization: Bearer <API token>" ${url}/v1/alerts/stream (docs/security.md)`
+      : `  API ${url}  live alerts: curl -N ${url}/v1/alerts/stream (authentication OFF)`,
     ...(c.dashboard.enabled ? [`  dashboard ${url}/`] : []),
     '  Ctrl-C stops (buffered reports are flushed to the lake first)',
   ].join('\n');
