@@ -11,6 +11,7 @@ import { benchArchive } from './archive.ts';
 import { benchContract } from './contract.ts';
 import { benchE2E } from './e2e.ts';
 import { benchLakeS3 } from './lake-s3.ts';
+import { benchNats, NATS_DEFAULTS, NATS_QUICK } from './nats.ts';
 import { benchSimulator } from './simulator.ts';
 import { benchStreamSqlite } from './stream-sqlite.ts';
 import { printTable } from './util.ts';
@@ -27,6 +28,7 @@ const suites: [string, string, () => Promise<Record<string, number | string>>][]
   ['alerts', 'alert latency publish -> bus vs raw stream publish -> poll, 10k reports/s', () => benchAlerts({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
   ['analysis', 'statistics over the lake: dronewatch vs DuckDB direct vs JSON lines in Node', () => benchAnalysis({ reports: quick ? 1_000_000 : 10_000_000 })],
   ['latency-http', 'alert latency report -> SSE subscriber vs bare SSE socket, 10k reports/s', () => benchAlertLatencyHttp({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
+  ['nats', 'NATS JetStream: raw client vs NatsStream and the platform (throughput per group, alert latency); sync_interval always vs default, 1 and 3 nodes', () => benchNats(quick ? NATS_QUICK : NATS_DEFAULTS)],
   ['lake-s3', 'lake on Ceph RGW (S3) vs local disk: archive rows/s, query ms with a cold and a warm cache', () => benchLakeS3({ reports: quick ? 50_000 : 200_000 })],
 ];
 

@@ -6,6 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnTsx, waitUntil, killChild, type Child } from '../../src/testkit/index.ts';
 import type { Report } from '../../src/contract/index.ts';
+import type { AlertEvent } from '../../src/alerts/index.ts';
+import { openLakeQuery } from '../../src/lake/index.ts';
+import { TOPICS, type Stream } from '../../src/stream/index.ts';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dronewatch.js');
 
@@ -71,3 +74,32 @@ export function makeReports(opts: { drones: number; perDrone: number; lowEvery: 
 }
 
 export { waitUntil, killChild };
+
+/** Rows of the lake's `reports` table and their distinct report ids (DuckDB over the Parquet files). */
+export async function lakeCounts(lake: string): Promise<{ n: number; ids: number }> {
+  const q = await openLakeQuery(lake, { tenant: 'default' });
+  try {
+    const r = await q.run('SELECT count(*) AS n, count(DISTINCT report_id) AS ids FROM reports');
+    const row = r.rows[0] ?? [0, 0];
+    return { n: Number(row[0]), ids: Number(row[1]) };
+  } catch (e) {
+    // No Parquet file yet: nothing archived.
+    if (/no files|No files found|does not exist/i.test((e as Error).message)) return { n: 0, ids: 0 };
+    throw e;
+  } finally {
+    await q.close();
+  }
+}
+
+/** `raised` events on the `alerts` topic of `stream`'s tenant, counted per `<firstReportId>|<citizen>`. */
+export async function raisedPerAlert(stream: Stream): Promise<Map<string, number>> {
+  const recs = await stream.read(TOPICS.alerts, { limit: 1_000_000 });
+  const out = new Map<string, number>();
+  for (const r of recs) {
+    const e = JSON.parse(Buffer.from(r.value).toString('utf8')) as AlertEvent;
+    if (e.type !== 'raised') continue;
+    const key = `${e.alert.firstReportId}|${e.alert.citizen}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}

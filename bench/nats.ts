@@ -1,0 +1,296 @@
+/**
+ * NATS JetStream (distributed mode), in one run on nats-servers spawned by the testkit:
+ *  1. raw JetStream (same v3 client, no dronewatch code: bench/nats-raw.ts) publish + 2 durable consumers, vs
+ *     dronewatch on the same server: NatsStream publish + 2 consumer groups (`alerts`, `archive`) at the Stream level,
+ *     and the platform itself (Ingestor -> AlertWorker and ArchiveWorker writing Parquet) per group;
+ *  2. latency at a fixed rate: raw publish -> durable consumer callback vs report publish -> alert event on the bus
+ *     (AlertWorker on NatsStream);
+ *  3. raw publish throughput for the durability settings: 1 node and 3 nodes (R3), `sync_interval: always` vs the
+ *     default (fsync every 2 minutes).
+ * Parts 1 and 2 run on one node with the shipped `sync_interval: always`, then again with the default sync (where the
+ * client's and dronewatch's CPU, not the disk, is the limit). Every figure is next to its baseline of the same run.
+ * Run: node --import tsx bench/nats.ts [--quick]   (or npm run bench -- --only=nats)
+ */
+import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AlertBus, AlertWorker, openAlertStore } from '../src/alerts/index.ts';
+import { validateConfig } from '../src/config/index.ts';
+import type { AcceptedReport, Report } from '../src/contract/index.ts';
+import { Platform } from '../src/runtime/platform.ts';
+import { Fleet } from '../src/simulator/index.ts';
+import { DEFAULT_TOPIC_CONFIG, NatsStream, TOPICS, type OutgoingRecord } from '../src/stream/index.ts';
+import { startNatsServer, tempDir, type NatsTestServer } from '../src/testkit/index.ts';
+import { rawConnect, rawLatency, rawPublish, rawPublishConsume, rawStream, TICK_MS, type RawClient } from './nats-raw.ts';
+import { isMain, percentile, printTable } from './util.ts';
+
+const enc = new TextEncoder();
+const WARMUP_MS = 1000;
+/**
+ * Reports per `ingestReports` / `stream.publish` call (one HTTP request's batch), and calls in flight (concurrent
+ * requests of an ingest process): at most 1,000 publishes in flight, as in the raw baseline.
+ */
+const BATCH = 500;
+const CALLS_IN_FLIGHT = 2;
+
+export interface NatsBenchOptions {
+  /** Reports of each throughput run on the default-sync node... */
+  reports: number;
+  /** ...and on the `sync_interval: always` node, which is limited by fsync (fewer, to keep the suite under 5 min). */
+  reportsAlways: number;
+  /** Latency runs: reports/s and seconds. */
+  latencyRate: number;
+  latencySeconds: number;
+  /** Share of the latency run's reports that alert (more samples than production's < 1%). */
+  alertRate: number;
+  /** Each durability run publishes for at most this long. */
+  durabilityMs: number;
+}
+
+const load = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+
+function generate(n: number): Report[] {
+  return new Fleet({ drones: 1000, seed: 11, start: Date.now() - 3600_000 }).take(n);
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not done after ${timeoutMs} ms`);
+    await sleep(5);
+  }
+  return performance.now();
+}
+
+/** Runs `call` over [0, n) in BATCH-sized ranges, CALLS_IN_FLIGHT at a time. */
+async function inBatches(n: number, call: (from: number, to: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: CALLS_IN_FLIGHT }, async () => {
+    while (next < n) {
+      const from = next;
+      next = Math.min(n, next + BATCH);
+      await call(from, next);
+    }
+  }));
+}
+
+/** Switches every node to another `sync_interval` (rolling restart on the same store; streams are created after). */
+async function setSync(server: NatsTestServer, sync: string): Promise<void> {
+  for (const n of server.nodes) {
+    writeFileSync(n.configFile, readFileSync(n.configFile, 'utf8').replace(/sync_interval: \S+/, `sync_interval: ${sync}`));
+    await n.restart();
+  }
+}
+
+/** NatsStream publish (batches of BATCH, CALLS_IN_FLIGHT at a time) with groups alerts and archive reading. */
+async function streamLevel(url: string, values: readonly Uint8Array[], tag: string): Promise<{ publish: number; groups: number[] }> {
+  const stream = await NatsStream.connect({ servers: url, tenant: `sl${tag}` });
+  try {
+    const topic = 'benchsl';
+    await stream.ensureTopic(topic, { partitions: 8, duplicateWindowMs: 120_000 });
+    const n = values.length;
+    const groups = await Promise.all(['alerts', 'archive'].map((group) => stream.consumer({ topic, group })));
+    const counts = [0, 0];
+    const ends: number[] = [];
+    let running = true;
+    const loops = groups.map(async (c, k) => {
+      while (running && counts[k]! < n) {
+        const recs = await c.poll({ maxRecords: 1000, waitMs: 100 });
+        counts[k]! += recs.length;
+        if (recs.length > 0) await c.commit(recs);
+      }
+      ends[k] = performance.now();
+    });
+    const t0 = performance.now();
+    await inBatches(n, (from, to) => {
+      const batch: OutgoingRecord[] = [];
+      for (let j = from; j < to; j++) batch.push({ key: `drone-${j % 1000}`, value: values[j]!, id: `${tag}-${j}` });
+      return stream.publish(topic, batch);
+    });
+    const published = performance.now();
+    await Promise.race([Promise.all(loops), sleep(180_000).then(() => { running = false; throw new Error('groups did not catch up in 180 s'); })]);
+    await Promise.all(groups.map((c) => c.close()));
+    return { publish: n / ((published - t0) / 1000), groups: ends.map((t) => n / ((t - t0) / 1000)) };
+  } finally {
+    await stream.close();
+  }
+}
+
+/** The platform on NatsStream: Ingestor -> reports -> AlertWorker (group alerts) and ArchiveWorker (Parquet lake). */
+async function platformLevel(url: string, reports: readonly Report[], tenant: string): Promise<{ publish: number; alerts: number; archive: number }> {
+  const tmp = tempDir('dw-bench-nats-');
+  const config = validateConfig({
+    dataDir: tmp.dir, tenant, stream: { url },
+    // Alert state kept local here: this measures the stream path, not the shared alert state.
+    alerts: { state: 'local' },
+    archive: { maxBatchRecords: 50_000, maxBatchAgeMs: 1000 },
+  });
+  const platform = await Platform.open(config);
+  try {
+    await platform.start({ alerts: true, archive: true });
+    const n = reports.length;
+    const lakeRows = (): number => platform.archiveWorker?.stats().perTopic.reports?.rowsWritten ?? 0;
+    const t0 = performance.now();
+    await inBatches(n, (from, to) => platform.ingestor.ingestReports(reports.slice(from, to), 'bench'));
+    const published = performance.now();
+    const [alertsDone, archiveDone] = await Promise.all([
+      waitFor('alert worker', () => platform.alertWorker!.stats().reportsProcessed >= n, 180_000),
+      waitFor('archive worker', () => lakeRows() >= n, 180_000),
+    ]);
+    const rate = (t: number): number => n / ((t - t0) / 1000);
+    return { publish: rate(published), alerts: rate(alertsDone), archive: rate(archiveDone) };
+  } finally {
+    await platform.stop();
+    tmp.cleanup();
+  }
+}
+
+/** Report publish -> alert event on the bus, AlertWorker on NatsStream, at a fixed rate (as bench/alerts.ts). */
+/** `worker` overrides AlertWorker options (for experiments on what the latency is made of). */
+export async function alertLatency(url: string, opts: NatsBenchOptions, tag: string, worker: { waitMs?: number; sessionTimeoutMs?: number } = {}): Promise<number[]> {
+  const tmp = tempDir('dw-bench-nats-lat-');
+  const tenant = `lat${tag}`;
+  const stream = await NatsStream.connect({ servers: url, tenant });
+  const store = openAlertStore({ dataDir: tmp.dir });
+  const bus = new AlertBus();
+  const alertWorker = new AlertWorker({ stream, store, bus, tenant, config: { threshold: 20, criticalThreshold: 5, wordRules: [] }, ...worker });
+  try {
+    await stream.ensureTopic(TOPICS.reports, DEFAULT_TOPIC_CONFIG.reports);
+    await alertWorker.start();
+    const total = Math.round(opts.latencyRate * opts.latencySeconds);
+    let seed = 3;
+    const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const start = Date.now() - 60_000;
+    const records: OutgoingRecord[] = [];
+    const indexOf = new Map<string, number>();
+    for (let i = 0; i < total; i++) {
+      const droneId = `drone-${i % 1000}`;
+      const ts = start + i;
+      const alert = rnd() < opts.alertRate;
+      const r: AcceptedReport = {
+        droneId, timestamp: new Date(ts).toISOString(), position: { lat: 48.85, lon: 2.35 },
+        citizens: [{ name: `citizen-${i}`, score: alert ? Math.floor(rnd() * 20) : 20 + Math.floor(rnd() * 80) }, { name: 'passer-by', score: 90 }],
+        words: ['hello', 'street'], reportId: `${droneId}:${ts}`, ts, receivedAt: ts, tenant,
+      };
+      if (alert) indexOf.set(r.reportId, i);
+      records.push({ key: droneId, id: r.reportId, value: enc.encode(JSON.stringify(r)) });
+    }
+    const t0s = new Float64Array(total);
+    const samples: number[] = [];
+    let measureFrom = Infinity;
+    bus.subscribe((e) => {
+      const now = performance.now();
+      const i = indexOf.get(e.alert.lastReportId);
+      if (i !== undefined && e.type === 'raised' && t0s[i]! >= measureFrom) samples.push(now - t0s[i]!);
+    });
+    const begin = performance.now();
+    measureFrom = begin + WARMUP_MS;
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - begin) / 1000) * opts.latencyRate));
+      if (due > sent) {
+        const t0 = performance.now();
+        t0s.fill(t0, sent, due);
+        await stream.publish(TOPICS.reports, records.slice(sent, due));
+        sent = due;
+      }
+      await sleep(TICK_MS);
+    }
+    await waitFor('alert worker (latency run)', () => alertWorker.stats().reportsProcessed >= total, 60_000);
+    return samples;
+  } finally {
+    await alertWorker.stop();
+    store.close();
+    await stream.close();
+    tmp.cleanup();
+  }
+}
+
+const pcts = (samples: number[]): { p50: number; p99: number; n: number } => {
+  const s = samples.slice().sort((a, b) => a - b);
+  return { p50: percentile(s, 0.5), p99: percentile(s, 0.99), n: s.length };
+};
+
+/** Parts 1 and 2 on one single-node server. */
+async function onOneNode(server: NatsTestServer, label: string, tag: string, reports: readonly Report[], opts: NatsBenchOptions): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  const values = reports.map((r) => enc.encode(JSON.stringify(r)));
+  const raw = await rawConnect(server.url);
+  try {
+    // Latency first, on the fresh server: after the throughput runs its tail also measured their leftovers.
+    const latValues = values.slice(0, Math.round(opts.latencyRate * opts.latencySeconds));
+    while (latValues.length < Math.round(opts.latencyRate * opts.latencySeconds)) latValues.push(values[latValues.length % values.length]!);
+    const rl = pcts(await rawLatency(raw, `RAWLAT${tag}`, latValues, opts.latencyRate, WARMUP_MS));
+    const al = pcts(await alertLatency(server.url, opts, tag));
+    const tp = await rawPublishConsume(raw, `RAWTP${tag}`, values, 2);
+    const sl = await streamLevel(server.url, values, tag);
+    const pl = await platformLevel(server.url, reports, `pl${tag}`);
+    const rawRate = Math.min(...tp.perConsumer);
+    out[`[${label}] raw: publish rate with 2 consumers reading, msgs/s`] = Math.round(tp.publish);
+    out[`[${label}] raw: publish + durable consume, per consumer, msgs/s`] = Math.round(rawRate);
+    out[`[${label}] NatsStream: publish rate, records/s`] = Math.round(sl.publish);
+    out[`[${label}] NatsStream: group alerts, records/s (ratio to raw)`] = `${Math.round(sl.groups[0]!)} (${(sl.groups[0]! / rawRate).toFixed(2)}x)`;
+    out[`[${label}] NatsStream: group archive, records/s (ratio to raw)`] = `${Math.round(sl.groups[1]!)} (${(sl.groups[1]! / rawRate).toFixed(2)}x)`;
+    out[`[${label}] platform: ingest rate, reports/s`] = Math.round(pl.publish);
+    out[`[${label}] platform: AlertWorker caught up, reports/s (ratio)`] = `${Math.round(pl.alerts)} (${(pl.alerts / rawRate).toFixed(2)}x)`;
+    out[`[${label}] platform: ArchiveWorker in lake, reports/s (ratio)`] = `${Math.round(pl.archive)} (${(pl.archive / rawRate).toFixed(2)}x)`;
+
+    out[`[${label}] raw latency publish -> consume at ${opts.latencyRate}/s, p50 / p99 ms (n)`] = `${rl.p50.toFixed(2)} / ${rl.p99.toFixed(2)} (${rl.n})`;
+    out[`[${label}] alert latency publish -> bus event, p50 / p99 ms (n)`] = `${al.p50.toFixed(2)} / ${al.p99.toFixed(2)} (${al.n})`;
+    out[`[${label}] alert p99 / raw p99`] = Number((al.p99 / rl.p99).toFixed(2));
+    out[`[${label}] load average after`] = load();
+  } finally {
+    await raw.nc.close();
+  }
+  return out;
+}
+
+/** Part 3: raw publish throughput, time-boxed, on a fresh server of `nodes` nodes with `sync`. */
+async function durability(nodes: 1 | 3, sync: 'always' | 'default', values: readonly Uint8Array[], forMs: number): Promise<number> {
+  const server = await startNatsServer({ nodes });
+  let raw: RawClient | undefined;
+  try {
+    if (sync === 'default') await setSync(server, '2m');
+    raw = await rawConnect(server.url);
+    await rawStream(raw, 'DUR', nodes);
+    return (await rawPublish(raw, (i) => `dur.${i % 1000}`, values, 'dur', forMs)).rate;
+  } finally {
+    await raw?.nc.close();
+    await server.stop();
+  }
+}
+
+export async function benchNats(opts: NatsBenchOptions): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = { 'load average at start (1/5/15 min)': load() };
+  const reports = generate(Math.max(opts.reports, opts.reportsAlways));
+  out['reports per throughput run (sync always / default)'] = `${opts.reportsAlways} / ${opts.reports}`;
+  out['mean report size, bytes'] = Math.round(reports.reduce((n, r) => n + JSON.stringify(r).length, 0) / reports.length);
+  for (const [label, sync] of [['1 node, sync always', 'always'], ['1 node, default sync', 'default']] as const) {
+    const server = await startNatsServer();
+    try {
+      if (sync === 'default') await setSync(server, '2m');
+      const n = sync === 'always' ? opts.reportsAlways : opts.reports;
+      Object.assign(out, await onOneNode(server, label, sync === 'always' ? 'a' : 'd', reports.slice(0, n), opts));
+    } finally {
+      await server.stop();
+    }
+  }
+  const values = generate(120_000).map((r) => enc.encode(JSON.stringify(r)));
+  for (const [nodes, sync] of [[1, 'always'], [1, 'default'], [3, 'always'], [3, 'default']] as const) {
+    const rate = await durability(nodes, sync, values, opts.durabilityMs);
+    out[`raw publish, ${nodes === 1 ? '1 node R1' : '3 nodes R3'}, sync ${sync}, msgs/s`] = Math.round(rate);
+  }
+  out['load average at end'] = load();
+  return out;
+}
+
+export const NATS_DEFAULTS: NatsBenchOptions = { reports: 15_000, reportsAlways: 6000, latencyRate: 200, latencySeconds: 12, alertRate: 0.25, durabilityMs: 8000 };
+export const NATS_QUICK: NatsBenchOptions = { reports: 4000, reportsAlways: 2000, latencyRate: 200, latencySeconds: 4, alertRate: 0.25, durabilityMs: 3000 };
+
+if (isMain(import.meta.url)) {
+  const o = process.argv.includes('--quick') ? NATS_QUICK : NATS_DEFAULTS;
+  const t0 = Date.now();
+  printTable(`nats: raw JetStream vs dronewatch on NatsStream; durability settings (${os.cpus().length} cores)`, await benchNats(o));
+  process.stdout.write(`\n(took ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+}
