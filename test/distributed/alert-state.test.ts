@@ -8,31 +8,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Alert } from '../../src/alerts/index.ts';
-import { natsServerOrSkip, spawnTsx, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
-import { BIN, makeReports, startService, waitUntil, type Service } from './helpers.ts';
+import { natsServerOrSkip, spawnTsx } from '../../src/testkit/index.ts';
+import { BIN, makeReports, startService, ProcessHarness, waitUntil, type Service } from './helpers.ts';
 
 const skip = natsServerOrSkip();
 
 describe('distributed mode: alert state shared by workers and the API', { skip, timeout: 90_000 }, () => {
-  const tmp = tempDir('dw-alert-state-');
-  let nats: NatsTestServer | undefined;
-  const services: Service[] = [];
+  const h = new ProcessHarness('dw-alert-state-');
 
-  before(async () => {
-    nats = await startNatsServer();
-  });
-  after(async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    await nats?.stop();
-    tmp.cleanup();
-  });
-
-  const dir = (name: string): string[] => ['--stream', nats!.url, '--data', path.join(tmp.dir, name)];
-  const start = async (...a: Parameters<typeof startService>): Promise<Service> => {
-    const s = await startService(...a);
-    services.push(s);
-    return s;
-  };
+  before(() => h.open());
+  after(() => h.close());
+  const dir = (name: string): string[] => h.dir(name);
+  const start = (...a: Parameters<typeof startService>): Promise<Service> => h.start(...a);
 
   it('serve lists the alerts raised by workers in other processes; an ack there is kept by the workers', async () => {
     // Authentication is not what this test is about (docs/security.md covers it); the API first, then both workers.
@@ -85,7 +72,7 @@ describe('distributed mode: alert state shared by workers and the API', { skip, 
     assert.equal(fromCli.length, low.size, 'dronewatch alerts list shows every alert');
     assert.equal(fromCli.find((a) => a.alert_id === target.alertId)?.status, 'acknowledged');
 
-    const codes = await Promise.all(services.splice(0).map(async (s) => [s.name, await s.stop()] as const));
+    const codes = await h.stopAll();
     for (const [name, code] of codes) assert.equal(code, 0, `${name} exits with 0 after SIGINT`);
   });
 });

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnTsx, waitUntil, killChild, type Child } from '../../src/testkit/index.ts';
+import { killChild, spawnTsx, startNatsServer, tempDir, waitUntil, type Child, type NatsTestServer, type StartNatsOptions } from '../../src/testkit/index.ts';
 import type { Report } from '../../src/contract/index.ts';
 import type { AlertEvent } from '../../src/alerts/index.ts';
 import { openLakeQuery } from '../../src/lake/index.ts';
@@ -102,4 +102,50 @@ export async function raisedPerAlert(stream: Stream): Promise<Map<string, number
     out.set(key, (out.get(key) ?? 0) + 1);
   }
   return out;
+}
+
+/**
+ * One nats-server and the `dronewatch` processes a test file starts on it: `open()` in before(), `close()` in after()
+ * stops every process still running (even when one failed to start), then the server, then removes the temp dir.
+ */
+export class ProcessHarness {
+  readonly tmp: ReturnType<typeof tempDir>;
+  readonly services: Service[] = [];
+  private server: NatsTestServer | undefined;
+
+  constructor(prefix: string) {
+    this.tmp = tempDir(prefix);
+  }
+
+  async open(opts: StartNatsOptions = {}): Promise<void> {
+    this.server = await startNatsServer(opts);
+  }
+
+  get nats(): NatsTestServer {
+    if (!this.server) throw new Error('ProcessHarness: open() first');
+    return this.server;
+  }
+
+  /** `--stream <the server> --data <a data dir of its own>` for a process named `name`. */
+  dir(name: string): string[] {
+    return ['--stream', this.nats.url, '--data', path.join(this.tmp.dir, name)];
+  }
+
+  /** startService, registered as soon as it is up so that close() stops it. */
+  async start(...a: Parameters<typeof startService>): Promise<Service> {
+    const s = await startService(...a);
+    this.services.push(s);
+    return s;
+  }
+
+  /** SIGINT to every process started so far, and their exit codes by name (they are then forgotten). */
+  async stopAll(): Promise<(readonly [string, number | null])[]> {
+    return Promise.all(this.services.splice(0).map(async (s) => [s.name, await s.stop()] as const));
+  }
+
+  async close(): Promise<void> {
+    await this.stopAll();
+    await this.server?.stop();
+    this.tmp.cleanup();
+  }
 }

@@ -12,8 +12,8 @@ import type { AlertEvent } from '../../src/alerts/index.ts';
 import { listDeadLetters } from '../../src/ingest/index.ts';
 import { openLakeQuery } from '../../src/lake/index.ts';
 import { NatsStream, TOPICS } from '../../src/stream/index.ts';
-import { natsServerOrSkip, spawnTsx, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
-import { BIN, killChild, makeReports, startService, waitUntil, type Service } from './helpers.ts';
+import { natsServerOrSkip, spawnTsx } from '../../src/testkit/index.ts';
+import { BIN, killChild, makeReports, startService, ProcessHarness, waitUntil, type Service } from './helpers.ts';
 import { runCli } from '../cli/helpers.ts';
 
 /** A credential printed once by the security CLI (`drones register`, `users token create`), run on a process's data dir. */
@@ -37,32 +37,20 @@ async function lakeCounts(lake: string): Promise<{ n: number; ids: number }> {
 }
 
 describe('distributed mode: ingest, 2 alert workers and archive as separate processes on NATS', { skip, timeout: 90_000 }, () => {
-  const tmp = tempDir('dw-distributed-');
-  let nats: NatsTestServer | undefined;
+  const h = new ProcessHarness('dw-distributed-');
   let observer: NatsStream | undefined;
-  const services: Service[] = [];
 
-  before(async () => {
-    nats = await startNatsServer();
-  });
-
+  before(() => h.open());
   after(async () => {
-    await Promise.all(services.map((s) => s.stop()));
     await observer?.close();
-    await nats?.stop();
-    tmp.cleanup();
+    await h.close();
   });
-
-  const dir = (name: string): string[] => ['--stream', nats!.url, '--data', path.join(tmp.dir, name)];
-  // Registered as soon as each is up, so after() stops them even if another fails to start.
-  const start = async (...a: Parameters<typeof startService>): Promise<Service> => {
-    const s = await startService(...a);
-    services.push(s);
-    return s;
-  };
+  const dir = (name: string): string[] => h.dir(name);
+  const start = (...a: Parameters<typeof startService>): Promise<Service> => h.start(...a);
+  const tmp = h.tmp;
 
   it('each low-score report raises exactly one alert; the lake holds every report exactly once', async () => {
-    const url = nats!.url;
+    const url = h.nats.url;
     // All started at once, as an operator would: each process creates the topics it needs if missing (idempotent).
     const [ingest, alertsA, alertsB, archive] = await Promise.all([
       start('ingest', [...dir('ingest'), 'ingest', '--port', '0'], /listening on http:\/\//),
@@ -104,7 +92,7 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     await waitUntil(`${reports.length} reports in the lake`, async () => (await lakeCounts(path.join(tmp.dir, 'archive', 'lake'))).n >= reports.length, 30_000);
 
     // Stop cleanly (consumers flush and commit) before the final counts.
-    const codes = await Promise.all(services.splice(0).map(async (s) => [s.name, await s.stop()] as const));
+    const codes = await h.stopAll();
     for (const [name, code] of codes) assert.equal(code, 0, `${name} exits with 0 after SIGINT`);
 
     const raised = await raisedEvents();
@@ -143,7 +131,7 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
       .catch(async (e: unknown) => { await killChild(sim); throw e; });
     assert.equal(exit.code, 0, `simulate exits with 0; stdout:\n${sim.lines.join('\n')}`);
 
-    const inTenant = await NatsStream.connect({ servers: nats!.url, tenant: 'sim' });
+    const inTenant = await NatsStream.connect({ servers: h.nats.url, tenant: 'sim' });
     try {
       const values = (await inTenant.read(TOPICS.reports, { limit: 10_000 })).map((r) => JSON.parse(Buffer.from(r.value).toString('utf8')) as { droneId: string; tenant: string });
       assert.ok(values.length >= 5 * 14, `the simulator's reports are in tenant sim (${values.length})`);
@@ -152,7 +140,7 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     } finally {
       await inTenant.close();
     }
-    observer ??= await NatsStream.connect({ servers: nats!.url });
+    observer ??= await NatsStream.connect({ servers: h.nats.url });
     const other = (await observer.read(TOPICS.reports, { limit: 10_000 })).filter((r) => /"tenant":"sim"/.test(Buffer.from(r.value).toString('utf8')));
     assert.equal(other.length, 0, 'tenant default does not see tenant sim');
 
