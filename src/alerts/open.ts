@@ -29,6 +29,7 @@ export async function openAlertState(config: Pick<Config, 'alerts' | 'stream' | 
     .map((s) => (/^[a-z]+:\/\//.test(s) ? s : `nats://${s}`));
   const state = await KvAlertState.connect({
     servers, tenant: config.tenant, replicas: config.stream.replicas, dedupWindowMs: config.alerts.dedupWindowMs, security: config.stream.nats,
+    retentionMs: config.alerts.stateRetentionHours * 3600_000,
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
   return { kind: 'kv', state };

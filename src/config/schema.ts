@@ -113,6 +113,12 @@ export const configSchema = z.strictObject({
      * `auto` = `kv` on a nats:// stream, else `local`.
      */
     state: z.enum(['auto', 'local', 'kv']).default('auto'),
+    /**
+     * `kv` state only: an alert stays in the shared state this long after its last change (bucket TTL; each API
+     * process holds its tenant's alerts of that period in memory, ~1 KB each). Older ones are in the lake. Keep at least
+     * 8 days: the dashboard's reaction-time panel compares the last 7.
+     */
+    stateRetentionHours: z.number().min(1).default(192),
   }).prefault({}),
   archive: z.strictObject({
     /** A Parquet file is written when a partition has this many records buffered... */

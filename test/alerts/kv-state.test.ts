@@ -9,6 +9,8 @@ import {
   AlertBus, AlertService, AlertWorker, KvAlertState, compileRules, evaluateReport, type AlertEvent, type ReportCandidates,
 } from '../../src/alerts/index.ts';
 import type { AcceptedReport } from '../../src/contract/types.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { NatsStream } from '../../src/stream/index.ts';
 import { TOPICS } from '../../src/stream/topics.ts';
 import { natsServerOrSkip, startNatsServer, type NatsTestServer } from '../../src/testkit/index.ts';
@@ -113,6 +115,18 @@ describe('alert state in JetStream KV', { skip, timeout: 120_000 }, () => {
     assert.deepEqual([...perAlert.keys()].sort(), [...expected.keys()].sort(), 'raised events are the expected alerts');
     for (const [k, n] of perAlert) assert.equal(n, 1, `alert ${k} raised ${n} times on the topic`);
     assert.equal(a.worker.stats().alertsRaised + b.worker.stats().alertsRaised, expected.size, 'raised once across both workers');
+  });
+
+  it('the bucket expires alerts after the state retention (TTL), so it stays bounded', async () => {
+    const s = await KvAlertState.connect({ servers: [nats.url], tenant: 'ttl', dedupWindowMs: WINDOW, retentionMs: 3 * 3600_000 });
+    closers.push(() => s.close());
+    const nc = await connect({ servers: nats.url });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info('KV_dw_alerts_ttl');
+      assert.equal(info.config.max_age, 3 * 3600_000 * 1_000_000, 'max_age in nanoseconds');
+    } finally {
+      await nc.close();
+    }
   });
 
   it('a redelivered batch changes nothing and gives back the same events to republish', async () => {

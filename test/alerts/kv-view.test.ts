@@ -54,4 +54,19 @@ describe('KV alert view', () => {
       store.close();
     }
   });
+
+  it('forgets alerts past the retention, and a late watch entry of one does not bring it back (bounded memory)', () => {
+    const base = { tenant: 'default', droneId: 'd', citizen: 'c', status: 'open' } as const;
+    const alert = (id: string, updatedAt: number) => ({ ...base, alertId: id, raisedAt: updatedAt, updatedAt }) as unknown as Parameters<AlertView['apply']>[1];
+    const view = new AlertView();
+    view.apply('old', alert('old', 1_000), 1);
+    view.apply('new', alert('new', 5_000), 2);
+    assert.equal(view.evictBefore(2_000), 1, 'one alert past the retention');
+    assert.deepEqual(view.list({}).map((a) => a.alertId), ['new']);
+    view.apply('old', alert('old', 1_000), 3);
+    assert.equal(view.get('old'), undefined, 'a late entry older than the cutoff is ignored');
+    view.apply('old', alert('old', 6_000), 4);
+    assert.equal(view.get('old')?.updatedAt, 6_000, 'changed again after the cutoff: back in the view');
+  });
 });
+

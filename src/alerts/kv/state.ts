@@ -35,6 +35,11 @@ export interface KvAlertStateOptions {
   /** Replicas of the buckets it creates (config stream.replicas). Default 1. */
   replicas?: number;
   dedupWindowMs?: number;
+  /**
+   * How long an alert stays in the state after its last change (bucket TTL, and the view's memory). Older alerts live
+   * on in the lake (`alerts`, `alert_events`). Default 8 days: the dashboard's reaction-time panel compares 7.
+   */
+  retentionMs?: number;
   /** KV request timeout. Default 10 000 ms (1 s times out under load, see the notes on NATS). */
   requestTimeoutMs?: number;
   /** How long transient failures (leader election, reconnect) are retried. Default 30 000 ms. */
@@ -56,6 +61,8 @@ interface Sighting {
 type Outcome = { event: AlertEvent } | { republish: AlertEvent } | undefined;
 
 const MAX_CAS_ATTEMPTS = 50;
+export const DEFAULT_STATE_RETENTION_MS = 8 * 24 * 3600_000;
+const EVICT_EVERY_MS = 60_000;
 
 /** After a lost compare-and-set: a short random pause, so writers racing on one key do not keep colliding in step. */
 function backoff(attempt: number): Promise<void> {
@@ -82,7 +89,9 @@ export class KvAlertState implements AlertState {
   private readonly now: () => number;
   private readonly logger: Logger;
   private watch: AlertWatch | undefined;
+  private evictTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  readonly retentionMs: number;
 
   private constructor(private readonly nc: NatsConnection, private readonly opts: KvAlertStateOptions) {
     this.tenant = opts.tenant ?? 'default';
@@ -90,6 +99,12 @@ export class KvAlertState implements AlertState {
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger ?? silentLogger;
     this.retry = { forMs: opts.retryForMs ?? 30_000, closed: () => this.closed };
+    this.retentionMs = opts.retentionMs ?? DEFAULT_STATE_RETENTION_MS;
+  }
+
+  /** Drops from the view the alerts the bucket's TTL has removed (or is about to). */
+  evictExpired(): number {
+    return this.view.evictBefore(this.now() - this.retentionMs);
   }
 
   /** Connects, opens (or creates) the tenant's bucket and waits until the local view holds every alert in it. */
@@ -108,6 +123,9 @@ export class KvAlertState implements AlertState {
       const kv = await state.bucket(state.tenant);
       state.watch = new AlertWatch(kv, (alertId, rec, rev) => state.view.apply(alertId, rec?.alert ?? null, rev), state.logger);
       await state.watch.start(opts.requestTimeoutMs ?? 10_000);
+      state.evictExpired();
+      state.evictTimer = setInterval(() => state.evictExpired(), EVICT_EVERY_MS);
+      state.evictTimer.unref();
       return state;
     } catch (e) {
       await state.close();
@@ -280,6 +298,7 @@ export class KvAlertState implements AlertState {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.evictTimer) clearInterval(this.evictTimer);
     this.watch?.stop();
     await this.nc.close().catch(() => undefined);
   }
@@ -290,6 +309,8 @@ export class KvAlertState implements AlertState {
       const kvm = new Kvm(jetstream(this.nc, { timeout: this.opts.requestTimeoutMs ?? 10_000 }));
       b = withRetry(`alert bucket ${bucketName(tenant)}`, this.retry, () => kvm.create(bucketName(tenant), {
         history: 1,
+        // Alerts (and dedup index entries) not changed for this long expire: the bucket stays bounded, the lake keeps all.
+        ttl: this.retentionMs,
         replicas: this.opts.replicas ?? 1,
         storage: StorageType.File,
         // Reads go to the leader: a compare-and-set must never start from a follower's stale revision.

@@ -12,12 +12,31 @@ export class AlertView {
   private readonly alerts = new Map<string, { alert: Alert; rev: number }>();
   /** Revisions of deleted keys too, so a late watch entry cannot resurrect them. */
   private readonly revisions = new Map<string, number>();
+  /** Alerts last changed before this (epoch ms) are past the state's retention: dropped, and never taken back. */
+  private cutoff = Number.NEGATIVE_INFINITY;
 
   apply(alertId: string, alert: Alert | null, rev: number): void {
+    if (alert && alert.updatedAt < this.cutoff) return;
     if (rev <= (this.revisions.get(alertId) ?? 0)) return;
     this.revisions.set(alertId, rev);
     if (alert) this.alerts.set(alertId, { alert, rev });
     else this.alerts.delete(alertId);
+  }
+
+  /**
+   * Forgets the alerts last changed before `cutoff` (the bucket's TTL removes them on the server; the watch does not
+   * say so): memory stays bounded by the alerts of one retention period. Returns how many were dropped.
+   */
+  evictBefore(cutoff: number): number {
+    this.cutoff = Math.max(this.cutoff, cutoff);
+    let n = 0;
+    for (const [id, { alert }] of this.alerts) {
+      if (alert.updatedAt >= this.cutoff) continue;
+      this.alerts.delete(id);
+      this.revisions.delete(id);
+      n++;
+    }
+    return n;
   }
 
   get size(): number {
