@@ -7,10 +7,13 @@ import { tempDir } from '../../src/testkit/index.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 
-/** A report of `droneId` one minute ago (plus `ms`), with one citizen. */
+/** One instant for the whole file: two reports built at different moments must still be able to share a time. */
+const MINUTE_AGO = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+
+/** A report of `droneId` a minute before the file started (plus `ms`), with one citizen. */
 function report(droneId: string, citizen: string, score: number, lat: number, ms = 0): string {
   return JSON.stringify({
-    droneId, timestamp: new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000 + ms).toISOString(),
+    droneId, timestamp: new Date(MINUTE_AGO + ms).toISOString(),
     position: { lat, lon: 2.35 }, citizens: [{ name: citizen, score }], words: ['bonjour'],
   });
 }
