@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
@@ -46,6 +46,7 @@ describe('MQTT drones of two forces, one NATS account each', { skip, timeout: 90
   let server: ChildProcess | undefined;
   let url = '';
   let mqttUrl = '';
+  let conf = '';
   const platforms: Platform[] = [];
   const observers: Stream[] = [];
 
@@ -54,7 +55,7 @@ describe('MQTT drones of two forces, one NATS account each', { skip, timeout: 90
     const [port, httpPort, mqttPort] = await freePorts(3);
     url = `nats://127.0.0.1:${port}`;
     mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
-    const conf = path.join(tmp.dir, 'nats.conf');
+    conf = path.join(tmp.dir, 'nats.conf');
     writeFileSync(conf, [
       'server_name: "accounts1"', `listen: "127.0.0.1:${port}"`, `http: "127.0.0.1:${httpPort}"`,
       `jetstream { store_dir: ${JSON.stringify(path.join(tmp.dir, 'js'))}, sync_interval: always }`,
@@ -108,4 +109,21 @@ describe('MQTT drones of two forces, one NATS account each', { skip, timeout: 90
     assert.deepEqual(await citizens(observers[0]!), ['paris:Paris Citizen']);
     assert.deepEqual(await citizens(observers[1]!), ['lyon:Lyon Citizen']);
   });
+
+  it('revoking a drone (its user removed, config reloaded) closes its connection at once and refuses it after', async () => {
+    const [user, password] = USERS.paris.drone;
+    const c = await mqtt.connectAsync(mqttUrl, { username: user, password, clientId: `${user}-revoked`, reconnectPeriod: 0, connectTimeout: 5000 });
+    let closed = false;
+    c.on('close', () => { closed = true; });
+    await c.publishAsync('drones/drone-1/reports', report('drone-1', 'Before Revocation'), { qos: 1 });
+    writeFileSync(conf, readFileSync(conf, 'utf8').split('\n').filter((l) => !l.includes(`"${user}"`)).join('\n'));
+    server!.kill('SIGHUP'); // nats-server reloads its configuration
+    await waitUntil('the revoked drone to be disconnected', () => closed, 10_000);
+    await assert.rejects(
+      mqtt.connectAsync(mqttUrl, { username: user, password, clientId: `${user}-again`, reconnectPeriod: 0, connectTimeout: 5000 }),
+      /Not authorized|Bad username or password/,
+    );
+    c.end(true);
+  });
 });
+
