@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { validateConfig } from '../../src/config/index.ts';
+import { isDwError } from '../../src/errors/index.ts';
 import type { AcceptedReport, Report } from '../../src/contract/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
 import { NatsStream } from '../../src/stream/index.ts';
@@ -70,7 +71,7 @@ function assertExactlyOnce(raised: Map<string, number>, expected: Set<string>): 
     `each expected alert raised exactly once (${expected.size} expected, ${raised.size} raised; ${missing.length} missing, ${extra.length} unexpected, ${repeated.length} repeated)`);
 }
 
-describe('distributed mode: failures', { skip, timeout: 200_000 }, () => {
+describe('distributed mode: failures', { skip, timeout: 360_000 }, () => {
   const servers: NatsTestServer[] = [];
   const services: Service[] = [];
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -80,7 +81,7 @@ describe('distributed mode: failures', { skip, timeout: 200_000 }, () => {
     for (const s of servers) await s.stop();
   });
 
-  it('3-node cluster, replicas 3: kill -9 of the stream leader during ingestion loses and duplicates nothing', { timeout: 90_000 }, async (t) => {
+  it('3-node cluster, replicas 3: kill -9 of the stream leader during ingestion loses and duplicates nothing', { timeout: 180_000 }, async (t) => {
     const cluster = await startNatsServer({ nodes: 3 });
     servers.push(cluster);
     const tmp = tempDir('dw-fail-cluster-');
@@ -120,9 +121,14 @@ describe('distributed mode: failures', { skip, timeout: 200_000 }, () => {
     const lake = path.join(tmp.dir, 'lake');
     await waitUntil(`${acked.size} reports in the lake`, async () => (await lakeCounts(lake)).ids >= acked.size, 40_000);
     await waitUntil(`${expected.size} alerts raised`, async () => {
-      const raised = await raisedPerAlert(platform.stream);
+      // Right after the failover, a read (an ephemeral consumer created through the JetStream API) can time out until
+      // the cluster's meta layer has settled: that is "not yet", not a failure; loss and duplicates are checked below.
+      const raised = await raisedPerAlert(platform.stream).catch((e: unknown) => {
+        if (isDwError(e) && e.code === 'DW_STREAM_UNAVAILABLE') return new Map<string, number>();
+        throw e;
+      });
       return [...expected].every((k) => raised.has(k));
-    }, 20_000);
+    }, 60_000);
     await platform.stop();
     assert.deepEqual(await lakeCounts(lake), { n: acked.size, ids: acked.size }, 'every acknowledged report is in the lake exactly once');
     const observer = await NatsStream.connect({ servers: cluster.url });
