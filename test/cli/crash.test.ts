@@ -27,6 +27,7 @@ describe('dronewatch up killed with SIGKILL under load', () => {
     const first = startCli(args, env);
     const [, url] = await first.waitFor(/API (http:\/\/127\.0\.0\.1:\d+)/);
     // Reports come through a gateway credential, as from a radio relay publishing for the whole fleet.
+    await first.waitFor(/password \S+/);
     const admin = await login(url!, ...Object.values(firstAdmin(first.output())) as [string, string]);
     const gateway = await registerDrone(url!, admin, '*');
     const acked = new Set<string>();

@@ -21,7 +21,8 @@ describe('dronewatch up (npm start)', () => {
       const health = await fetch(`${url}/health`);
       assert.equal(health.status, 200);
       assert.equal((await fetch(`${url}/v1/alerts`)).status, 401, 'no data without logging in');
-      const admin = await login(url!, ...Object.values(firstAdmin(up.output())) as [string, string]);
+      await up.waitFor(/password \S+/);
+    const admin = await login(url!, ...Object.values(firstAdmin(up.output())) as [string, string]);
       assert.equal((await fetch(`${url}/v1/alerts`, { headers: admin.headers() })).status, 403, 'an admin sees no personal data');
       const officer = await login(url!, 'lucie', await createUser(url!, admin, 'lucie', 'supervisor'));
       // Live alerts arrive over SSE while the simulator runs.

@@ -27,9 +27,10 @@ export async function runService(name: string, config: Config, components: Platf
     await platform.stop();
     throw err;
   }
-  if (opts.banner) out.write(`${opts.banner(platform)}\n`);
+  // One write: whoever reads the banner (a person, a script, a test) has the first-start notice with it.
   const admin = platform.takeBootstrapCredential();
-  if (admin) out.write(firstAdminNotice(admin, platform.address));
+  const notice = admin ? firstAdminNotice(admin, platform.address) : '';
+  if (opts.banner || notice) out.write(`${opts.banner ? `${opts.banner(platform)}\n` : ''}${notice}`);
   const tty = out.isTTY === true;
   let prev: SummarySnapshot | undefined;
   const print = (): void => {
