@@ -21,6 +21,8 @@ export interface ReadContext {
   jsm: JetStreamManager;
   meta: TopicMeta;
   tenant: string;
+  /** Replicas of the streams: the read's consumer gets as many (see below). */
+  replicas: number;
 }
 
 export async function readRecords(ctx: ReadContext, opts: ReadOptions): Promise<StreamRecord[]> {
@@ -47,7 +49,10 @@ export async function readRecords(ctx: ReadContext, opts: ReadOptions): Promise<
     filter_subject: filter,
     ack_policy: AckPolicy.None,
     mem_storage: true,
-    num_replicas: 1,
+    // As many replicas as the stream: an R1 consumer of an R3 stream can be placed on a peer that just died, and its
+    // creation then times out until the cluster notices (seen for over 30 s after a leader kill -9 under load).
+    // Replicated, it is created as soon as a majority of the stream's peers answers.
+    num_replicas: ctx.replicas,
     inactive_threshold: nanos(30_000),
   });
   try {

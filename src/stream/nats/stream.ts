@@ -165,7 +165,7 @@ export class NatsStream implements Stream {
   async read(topic: string, opts: ReadOptions = {}): Promise<StreamRecord[]> {
     this.ensureOpen();
     const meta = await this.catalog.get(topic);
-    return withRetry(`read ${topic}`, this.retry, () => readRecords({ js: this.js, jsm: this.jsm, meta, tenant: this.tenant }, opts));
+    return withRetry(`read ${topic}`, this.retry, () => readRecords({ js: this.js, jsm: this.jsm, meta, tenant: this.tenant, replicas: this.replicas }, opts));
   }
 
   async lag(topic: string, group: string): Promise<PartitionLag[]> {
