@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fairShare } from '../fair-share.ts';
 import os from 'node:os';
 import type { KV } from '@nats-io/kv';
 import { StreamClosedError } from '../../errors/index.ts';
@@ -296,28 +297,13 @@ export class NatsConsumer implements StreamConsumer {
 
   /** Up to max records from owned partitions that have some, sharing max between them, rotating who goes first. */
   private take(max: number): StreamRecord[] {
-    const ready = [...this.owned].filter(([, o]) => o.reader.buffered() > 0).map(([p]) => p).sort((a, b) => a - b);
+    const ready = [...this.owned].filter(([, o]) => o.reader.buffered() > 0).map(([p]) => p);
     if (ready.length === 0) return [];
     const minTs = this.meta.maxAgeMs > 0 ? Date.now() - this.meta.maxAgeMs : -Infinity;
-    const first = this.roundRobin++ % ready.length;
-    let order = [...ready.slice(first), ...ready.slice(0, first)];
-    const out: StreamRecord[] = [];
-    let remaining = max;
-    while (remaining > 0 && order.length > 0) {
-      const share = Math.max(1, Math.ceil(remaining / order.length));
-      const again: number[] = [];
-      for (const p of order) {
-        if (remaining <= 0) break;
-        const reader = this.owned.get(p)!.reader;
-        const take = Math.min(share, remaining);
-        const got = reader.take(take, minTs);
-        out.push(...got);
-        remaining -= got.length;
-        if (reader.buffered() > 0) again.push(p);
-      }
-      order = again;
-    }
-    return out;
+    return fairShare(ready, this.roundRobin++, max, (p, n) => {
+      const reader = this.owned.get(p)!.reader;
+      return { records: reader.take(n, minTs), more: reader.buffered() > 0 };
+    });
   }
 
   private sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fairShare } from '../fair-share.ts';
 import os from 'node:os';
 import { StreamClosedError } from '../../errors/index.ts';
 import { StreamNotOwnerError } from '../errors.ts';
@@ -183,27 +184,13 @@ export class SqliteConsumer implements StreamConsumer {
     const ready: number[] = [];
     for (const [p, o] of this.owned) if ((next[p] ?? 0) > o.pos) ready.push(p);
     if (ready.length === 0) return [];
-    ready.sort((a, b) => a - b);
-    const first = this.roundRobin++ % ready.length;
-    let order = [...ready.slice(first), ...ready.slice(0, first)];
-    const out: StreamRecord[] = [];
-    let remaining = max;
-    while (remaining > 0 && order.length > 0) {
-      const share = Math.max(1, Math.ceil(remaining / order.length));
-      const again: number[] = [];
-      for (const p of order) {
-        if (remaining <= 0) break;
-        const o = this.owned.get(p)!;
-        const take = Math.min(share, remaining);
-        const rows = this.ctx.catalog.partitionStmts(this.meta, p).readFrom.all(o.pos, take) as RawRow[];
-        for (const row of rows) out.push(toRecord(this.topic, p, row));
-        if (rows.length > 0) o.pos = rows[rows.length - 1]![0] + 1;
-        remaining -= rows.length;
-        if (rows.length === take) again.push(p);
-      }
-      order = again;
-    }
-    return out;
+    return fairShare(ready, this.roundRobin++, max, (p, n) => {
+      const o = this.owned.get(p)!;
+      const rows = this.ctx.catalog.partitionStmts(this.meta, p).readFrom.all(o.pos, n) as RawRow[];
+      if (rows.length > 0) o.pos = rows[rows.length - 1]![0] + 1;
+      // A full page may be followed by more; a short one means the partition is drained for this poll.
+      return { records: rows.map((row) => toRecord(this.topic, p, row)), more: rows.length === n };
+    });
   }
 
   private sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
