@@ -214,9 +214,10 @@ class Archiver {
     let files = 0;
     for (const [i, key] of keys.entries()) {
       if (await this.lake.head(key)) continue;
-      const file = path.join(this.dir, `${i}.parquet`);
+      const name = `${d.firstSeq}-${d.lastSeq}-${i}`;
+      const file = path.join(this.dir, `${name}.parquet`);
       this.duck ??= await AuditDuck.open();
-      await this.duck.writeParquet([groups.get(key)!], file, path.join(this.dir, `${i}.ndjson`), this.level);
+      await this.duck.writeParquet([groups.get(key)!], file, path.join(this.dir, `${name}.ndjson`), this.level);
       try {
         if (await this.lake.putFile(key, file, { ifAbsent: true })) files++;
       } finally {
@@ -302,7 +303,7 @@ export async function verifyArchivedAudit(lake: ObjectStore, opts: { scratchDir?
     for (const b of [...batches.values()].sort((x, y) => x.first - y.first || x.last - y.last)) {
       if (b.first > next) return fail(next, `entries ${next}-${b.first - 1} are missing from the lake`);
       if (b.first < next) return fail(b.first, `batch ${b.first}-${b.last} overlaps entries already seen`);
-      const files = await localFiles(lake, b.keys, dir);
+      const files = await localFiles(lake, b.keys, dir, `${b.first}-${b.last}`);
       const rows = await duck.readParquet(files.map((f) => f.path));
       for (const f of files) if (f.temporary) await fsp.rm(f.path, { force: true });
       for (const row of rows) {
@@ -323,14 +324,15 @@ export async function verifyArchivedAudit(lake: ObjectStore, opts: { scratchDir?
 }
 
 /** Local paths of objects: in place on a local lake, downloaded otherwise. */
-async function localFiles(lake: ObjectStore, keys: readonly string[], dir: string): Promise<{ path: string; temporary: boolean }[]> {
+async function localFiles(lake: ObjectStore, keys: readonly string[], dir: string, batch: string): Promise<{ path: string; temporary: boolean }[]> {
   const out: { path: string; temporary: boolean }[] = [];
   for (const [i, key] of keys.entries()) {
     if (lake instanceof LocalObjectStore) {
       out.push({ path: lake.pathOf(key), temporary: false });
       continue;
     }
-    const file = path.join(dir, `${i}.parquet`);
+    // A path is never reused within one DuckDB instance (see AuditDuck.open): one name per batch and file.
+    const file = path.join(dir, `${batch}-${i}.parquet`);
     if (!(await lake.getToFile(key, file))) throw mismatch(`${lake.location}: ${key} disappeared while it was verified`);
     out.push({ path: file, temporary: true });
   }
