@@ -47,6 +47,12 @@ describe('components as separate processes', () => {
     assert.ok(list.every((a) => a.score < 20 && a.status === 'open'));
 
     const id = list[0]!.alert_id;
+    // Another force's view from the host: none of these alerts, and none of them can be changed (regression: the CLI
+    // changed any alert whatever --tenant said).
+    assert.deepEqual(await json<unknown[]>(['alerts', 'list', '--tenant', 'lyon']), [], 'tenant lyon has no alert');
+    const foreign = await runCli(['alerts', 'ack', id, '--by', 'officer.martin', '--tenant', 'lyon', ...data]);
+    assert.equal(foreign.code, 2, foreign.stderr);
+    assert.match(foreign.stderr, /DW_ALERT_NOT_FOUND/);
     const ack = await runCli(['alerts', 'ack', id, '--by', 'officer.martin', ...data]);
     assert.equal(ack.code, 0, ack.stderr);
     assert.match(ack.stdout, new RegExp(`${id}: acknowledged`));

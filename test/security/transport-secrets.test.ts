@@ -72,7 +72,14 @@ describe('secrets from files, HTTPS, NATS with TLS and a password (issue 7)', ()
       const admin = platform.takeBootstrapCredential()!;
       const login = await httpsGet(`${url}/v1/auth/login`, ca, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: admin.username, password: admin.password }) });
       assert.equal(login.status, 200, login.body);
-      assert.match(String(login.headers['set-cookie']), /; Secure/);
+      const setCookie = String(login.headers['set-cookie']);
+      assert.match(setCookie, /^__Host-dw_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/, `a __Host- cookie (Secure, Path=/, no Domain): ${setCookie}`);
+      const token = /^__Host-dw_session=([^;]+)/.exec(setCookie)![1]!;
+      const me = await httpsGet(`${url}/v1/auth/me`, ca, { headers: { cookie: `__Host-dw_session=${token}` } });
+      assert.equal(me.status, 200, me.body);
+      // The plain name is not read over HTTPS: only the prefixed cookie, which a sibling host cannot set, is a session.
+      const plain = await httpsGet(`${url}/v1/auth/me`, ca, { headers: { cookie: `dw_session=${token}` } });
+      assert.equal(plain.status, 401, plain.body);
       // No plain-HTTP answer on the same port.
       await assert.rejects(fetch(url.replace('https:', 'http:') + '/health', { signal: AbortSignal.timeout(3000) }));
     } finally {

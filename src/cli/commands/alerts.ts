@@ -3,7 +3,8 @@ import { AlertService, openAlertState, type Alert, type AlertState } from '../..
 import { dataPaths, type Config } from '../../config/index.ts';
 import { openStream, TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { printRows, formatOption, type OutputFormat } from '../format.ts';
-import { configFrom, intOption } from './common.ts';
+import { configFrom, configWithTenant, intOption, tenantOption } from './common.ts';
+import { NotFoundError } from '../../errors/index.ts';
 import { runService } from './run-service.ts';
 import { auditCli } from './audit-trail.ts';
 
@@ -25,9 +26,10 @@ export function registerAlerts(program: Command): void {
     .option('--drone <id>', 'only this drone')
     .addOption(new Option('--limit <n>', 'at most this many').default(50).argParser(intOption('--limit', 1)))
     .addOption(formatOption())
+    .addOption(tenantOption())
     .action(async (o: { status?: 'open' | 'acknowledged' | 'resolved'; drone?: string; limit: number; format: OutputFormat }, cmd: Command) => {
       // The alert state the services use: local alerts.db, or the shared KV bucket in distributed mode.
-      const config = configFrom(cmd);
+      const config = configWithTenant(cmd);
       const opened = await openAlertState(config, { dataDir: dataPaths(config).dataDir });
       const store: AlertState = opened.kind === 'local' ? opened.store : opened.state;
       try {
@@ -43,29 +45,38 @@ export function registerAlerts(program: Command): void {
   const change = (name: 'ack' | 'resolve' | 'assign', what: string): Command => alerts
     .command(`${name} <alertId>`)
     .description(what)
-    .requiredOption('--by <name>', 'who makes the change');
+    .requiredOption('--by <name>', 'who makes the change')
+    .addOption(tenantOption());
   change('ack', 'acknowledge an alert').option('--note <text>', 'note').action(async (id: string, o: { by: string; note?: string }, cmd: Command) => {
-    const config = configFrom(cmd);
+    const config = configWithTenant(cmd);
     auditCli(config, { action: 'alert.acknowledge', target: id, details: { by: o.by, note: o.note ?? null } });
-    await withService(config, (s) => s.acknowledge(id, o.by, o.note));
+    await withService(config, id, (s) => s.acknowledge(id, o.by, o.note));
   });
   change('resolve', 'resolve an alert').option('--note <text>', 'note').action(async (id: string, o: { by: string; note?: string }, cmd: Command) => {
-    const config = configFrom(cmd);
+    const config = configWithTenant(cmd);
     auditCli(config, { action: 'alert.resolve', target: id, details: { by: o.by, note: o.note ?? null } });
-    await withService(config, (s) => s.resolve(id, o.by, o.note));
+    await withService(config, id, (s) => s.resolve(id, o.by, o.note));
   });
   change('assign', 'assign an alert to an officer').requiredOption('--to <name>', 'assignee').action(async (id: string, o: { by: string; to: string }, cmd: Command) => {
-    const config = configFrom(cmd);
+    const config = configWithTenant(cmd);
     auditCli(config, { action: 'alert.assign', target: id, details: { by: o.by, assignee: o.to } });
-    await withService(config, (s) => s.assign(id, o.to, o.by));
+    await withService(config, id, (s) => s.assign(id, o.to, o.by));
   });
 }
 
-/** Lifecycle changes from the CLI go through the same AlertService as the API: store, then `alerts` topic. */
-async function withService(config: Config, fn: (s: AlertService<AlertState>) => Promise<{ alert: Alert }>): Promise<void> {
+/**
+ * Lifecycle changes from the CLI go through the same AlertService as the API: store, then `alerts` topic. Only an
+ * alert of the command's tenant (`--tenant`) can be changed, as over HTTP: another force's alert is "not found".
+ */
+async function withService(config: Config, alertId: string, fn: (s: AlertService<AlertState>) => Promise<{ alert: Alert }>): Promise<void> {
   const paths = dataPaths(config);
   const opened = await openAlertState(config, { dataDir: paths.dataDir });
   const store: AlertState = opened.kind === 'local' ? opened.store : opened.state;
+  const alert = await store.get(alertId);
+  if (!alert || alert.tenant !== config.tenant) {
+    await store.close();
+    throw new NotFoundError(`alert ${alertId} in tenant "${config.tenant}" (--tenant)`, 'DW_ALERT_NOT_FOUND');
+  }
   const stream = await openStream(config.stream.url, {
     dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats,
   });

@@ -7,7 +7,7 @@ import { DwError } from '../../errors/index.ts';
 import { formatResult, lakeFilesFor, type QueryCursor } from '../../lake/index.ts';
 import { createProgressBar } from '../../util/progress.ts';
 import { formatOption, type OutputFormat } from '../format.ts';
-import { configFrom, intOption, numberOption, untilSignal } from './common.ts';
+import { configWithTenant as commandConfig, intOption, numberOption, tenantOption, untilSignal } from './common.ts';
 import { auditCli } from './audit-trail.ts';
 
 /** The analysis service of a CLI run; every command reads and writes `config.tenant`'s data only (--tenant). */
@@ -16,14 +16,6 @@ function openAnalysis(config: Config, withSaved = false): AnalysisService {
   return new AnalysisService({ source: lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: config.lake.cacheBytes }), config: config.analysis, ...(withSaved ? { saved: openSavedQueryStore(paths.dataDir) } : {}) });
 }
 
-/** `--tenant`: whose data (default `tenant` of the configuration, DRONEWATCH_TENANT). */
-const tenantOption = (): Option => new Option('--tenant <tenant>', 'the tenant (police force) whose data to read (default: the configuration\'s tenant, DRONEWATCH_TENANT)');
-
-/** The configuration of an analysis command, with `--tenant` (given to it or to its parent command) applied. */
-function commandConfig(cmd: Command): Config {
-  const tenant = cmd.optsWithGlobals<{ tenant?: string }>().tenant;
-  return configFrom(cmd, tenant !== undefined ? { tenant } : {});
-}
 
 const rangeOptions = (): Option[] => [
   new Option('--from <iso>', 'read only the hour partitions from this instant on (rows of the boundary hour before it may appear: filter on ts)'),

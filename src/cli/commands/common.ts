@@ -1,9 +1,18 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
 import { createLogger, type Logger } from '../../util/log.ts';
 
 /** Global options (on the program) merged with the command's own flags into config keys. */
+/** `--tenant`: whose data a host command reads or changes (default `tenant` of the configuration, DRONEWATCH_TENANT). */
+export const tenantOption = (): Option => new Option('--tenant <tenant>', 'the tenant (police force) whose data to read or change (default: the configuration\'s tenant, DRONEWATCH_TENANT)');
+
+/** The configuration of a command, with `--tenant` (given to it or to its parent command) applied. */
+export function configWithTenant(cmd: Command): Config {
+  const tenant = cmd.optsWithGlobals<{ tenant?: string }>().tenant;
+  return configFrom(cmd, tenant !== undefined ? { tenant } : {});
+}
+
 export function configFrom(cmd: Command, flags: Record<string, unknown> = {}): Config {
   const g = cmd.optsWithGlobals<{ config?: string; data?: string; stream?: string; lake?: string }>();
   return loadConfig({

@@ -3,7 +3,7 @@ import { dataPaths } from '../../config/index.ts';
 import { listDeadLetters } from '../../ingest/index.ts';
 import { openStream, TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
-import { configFrom, dateOption, intOption } from './common.ts';
+import { configWithTenant, dateOption, intOption, tenantOption } from './common.ts';
 import { auditCli } from './audit-trail.ts';
 
 export function registerDeadLetters(program: Command): void {
@@ -13,8 +13,9 @@ export function registerDeadLetters(program: Command): void {
     .addOption(new Option('--limit <n>', 'at most this many, newest last').default(100).argParser(intOption('--limit', 1)))
     .addOption(new Option('--since <time>', 'only those received since').argParser(dateOption('--since')))
     .addOption(formatOption())
+    .addOption(tenantOption())
     .action(async (o: { limit: number; since?: Date; format: OutputFormat }, cmd: Command) => {
-      const config = configFrom(cmd);
+      const config = configWithTenant(cmd);
       const stream = await openStream(config.stream.url, {
         dataDir: dataPaths(config).dataDir, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats,
       });

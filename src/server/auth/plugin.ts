@@ -32,11 +32,25 @@ export interface AuthDeps {
 }
 
 export const SESSION_COOKIE = 'dw_session';
+/**
+ * Over HTTPS the cookie is `__Host-dw_session`: browsers accept that name only with `Secure`, `Path=/` and no
+ * `Domain`, so a sibling host or a plain-HTTP page of the same domain cannot plant or overwrite the session.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+
+export function sessionCookieName(secure: boolean): string {
+  return secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
 const ALWAYS = (): boolean => true;
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function authRequired(): DwError {
   return new DwError('DW_AUTH_REQUIRED', 'authentication required: log in (POST /v1/auth/login) or send a bearer token', { status: 401 });
+}
+
+/** The session token the request carries, if any (under the cookie name of this server's transport). */
+export function sessionTokenOf(req: FastifyRequest, secure: boolean): string | undefined {
+  return cookieValue(req, sessionCookieName(secure));
 }
 
 function cookieValue(req: FastifyRequest, name: string): string | undefined {
@@ -59,7 +73,7 @@ function authenticate(deps: AuthDeps, req: FastifyRequest): { principal: Princip
     if (!principal) throw new DwError('DW_AUTH_REQUIRED', 'invalid, expired or revoked bearer token', { status: 401 });
     return { principal };
   }
-  const session = cookieValue(req, SESSION_COOKIE);
+  const session = sessionTokenOf(req, deps.secureCookies === true);
   return session ? deps.security.resolveSession(session) : undefined;
 }
 
@@ -131,7 +145,7 @@ function denied(deps: AuthDeps, req: FastifyRequest, p: Principal, why: string):
 
 /** Set-Cookie value of a session: HttpOnly (no script reads it), SameSite=Strict (no cross-site sends it). */
 export function sessionCookie(token: string, maxAgeSeconds: number, secure: boolean): string {
-  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}${secure ? '; Secure' : ''}`;
+  return `${sessionCookieName(secure)}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}${secure ? '; Secure' : ''}`;
 }
 
 export type { FastifyReply };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DwError } from '../../errors/index.ts';
 import { LoginRateLimiter } from '../../security/index.ts';
-import { authRequired, SESSION_COOKIE, sessionCookie, type AuthDeps } from './plugin.ts';
+import { authRequired, sessionCookie, sessionTokenOf, type AuthDeps } from './plugin.ts';
 
 const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
 
@@ -40,8 +40,8 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
   });
 
   app.post('/v1/auth/logout', async (req, reply) => {
-    const cookie = req.headers.cookie?.split(';').map((c) => c.trim()).find((c) => c.startsWith(`${SESSION_COOKIE}=`));
-    if (cookie) security.deleteSession(decodeURIComponent(cookie.slice(SESSION_COOKIE.length + 1)));
+    const token = sessionTokenOf(req, auth.secureCookies === true);
+    if (token) security.deleteSession(token);
     const p = principalOf(req);
     audit.append({ actor: p.name, tenant: p.tenant, action: 'logout', ip: req.ip });
     reply.header('set-cookie', sessionCookie('', 0, auth.secureCookies === true));
