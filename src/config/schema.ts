@@ -93,6 +93,13 @@ export const configSchema = z.strictObject({
     /** Timestamps further in the future than this are rejected. */
     maxClockSkewMs: z.number().int().nonnegative().default(5 * 60_000),
     /**
+     * Per-drone HTTP ingestion limit (drone credentials; gateways are bounded by `maxLag` instead): each drone's bucket
+     * of `perDroneBurst` requests refills at this rate; beyond it, 429 DW_INGEST_RATE_LIMITED. 0 turns it off. A drone
+     * sends one report a minute, so the default (1/s, 600 at once) leaves room to flush ten hours of buffered reports.
+     */
+    perDroneRequestsPerSecond: z.number().nonnegative().default(1),
+    perDroneBurst: z.number().int().positive().default(600),
+    /**
      * `dronewatch ingest` on a NATS stream also takes the reports drones publish over MQTT (QoS 1 to
      * `drones/<droneId>/reports`, through nats-server's MQTT listener). Needs a `nats://` stream.url.
      */

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'DW_INGEST_TOO_LARGE'
   | 'DW_INGEST_MALFORMED'
   | 'DW_INGEST_BACKPRESSURE'
+  | 'DW_INGEST_RATE_LIMITED'
   | 'DW_STREAM_CLOSED'
   | 'DW_STREAM_TOPIC_UNKNOWN'
   | 'DW_STREAM_NOT_OWNER'
@@ -88,6 +89,15 @@ export class BackpressureError extends DwError {
   readonly retryAfterSeconds: number;
   constructor(message: string, retryAfterSeconds: number) {
     super('DW_INGEST_BACKPRESSURE', message, { status: 503 });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** One drone sent more than its ingestion limit allows (`ingest.perDroneRequestsPerSecond` / `perDroneBurst`). */
+export class IngestRateLimitedError extends DwError {
+  readonly retryAfterSeconds: number;
+  constructor(droneId: string, retryAfterSeconds: number) {
+    super('DW_INGEST_RATE_LIMITED', `drone "${droneId}" sends faster than its limit; retry after ${retryAfterSeconds} s (nothing of this request was stored)`, { status: 429 });
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -4,3 +4,4 @@ export type { IngestResult, RejectedItem } from './batch.ts';
 export {
   MAX_DEAD_LETTER_RAW_BYTES, deadLetterOf, deadLetterRaw, listDeadLetters, publishDeadLetters, type DeadLetter, type StoredDeadLetter,
 } from './dead-letters.ts';
+export { IngestRateLimiter, type IngestRateLimitOptions } from './rate-limit.ts';

@@ -7,7 +7,7 @@ import { AnalysisService, openSavedQueryStore } from '../analysis/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
 import { dataPaths, type Config } from '../config/index.ts';
 import { ConfigError, DwError } from '../errors/index.ts';
-import { Ingestor, listDeadLetters } from '../ingest/index.ts';
+import { IngestRateLimiter, Ingestor, listDeadLetters } from '../ingest/index.ts';
 import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
 import { FleetTracker } from '../fleet/index.ts';
 import { MqttBridge } from '../mqtt/index.ts';
@@ -81,6 +81,8 @@ export class Platform {
   private webhooks: WebhookSink | undefined;
   /** The analysis engine's view of the lake (holds the S3 connections of a lake on S3). */
   private lakeFiles: LakeFileSet | undefined;
+  /** One per process: every HTTP server of it counts a drone's requests in the same bucket. */
+  private ingestLimit: IngestRateLimiter | undefined;
   private topicFeed: TopicAlertFeed | undefined;
   private simulatorAbort: AbortController | undefined;
   private simulatorRun: Promise<unknown> | undefined;
@@ -197,7 +199,10 @@ export class Platform {
     }
     this.mqttBridge = await MqttBridge.start({
       servers: url.slice('nats://'.length).split(',').map((s) => (/^[a-z]+:\/\//.test(s.trim()) ? s.trim() : `nats://${s.trim()}`)),
-      ingest: this.countingIngest(), stream: this.stream, tenant: this.config.tenant, replicas: this.config.stream.replicas, security: this.config.stream.nats, logger: this.logger,
+      ingest: this.countingIngest(),
+      ...(this.config.ingest.perDroneRequestsPerSecond > 0
+        ? { ingestLimit: (this.ingestLimit ??= new IngestRateLimiter({ perSecond: this.config.ingest.perDroneRequestsPerSecond, burst: this.config.ingest.perDroneBurst })) }
+        : {}), stream: this.stream, tenant: this.config.tenant, replicas: this.config.stream.replicas, security: this.config.stream.nats, logger: this.logger,
     });
   }
 
@@ -241,6 +246,9 @@ export class Platform {
         ? { auth: { security: this.security, audit: this.audit, secureCookies: tls !== undefined, sessionTtlMs: this.config.security.sessionTtlHours * 3600_000 } }
         : {}),
       ingest: this.countingIngest(),
+      ...(this.config.ingest.perDroneRequestsPerSecond > 0
+        ? { ingestLimit: (this.ingestLimit ??= new IngestRateLimiter({ perSecond: this.config.ingest.perDroneRequestsPerSecond, burst: this.config.ingest.perDroneBurst })) }
+        : {}),
       status: (): PipelineStatus => this.status(),
       retryAfterSeconds: 2,
       ...(kind === 'api'

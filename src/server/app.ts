@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { isDwError } from '../errors/index.ts';
+import { IngestRateLimitedError, isDwError } from '../errors/index.ts';
 import type { Logger } from '../util/log.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -30,6 +30,7 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
   app.setErrorHandler((err, req, reply) => {
     if (isDwError(err)) {
       if (err.code === 'DW_INGEST_BACKPRESSURE') reply.header('retry-after', String(deps.retryAfterSeconds ?? 1));
+      if (err instanceof IngestRateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
       return reply.status(err.status).send(err.toJSON());
     }
     const e = err as { statusCode?: number; code?: string; message?: string; validation?: { instancePath: string; message?: string }[] };

@@ -97,6 +97,8 @@ export interface ServerDeps {
   feed?: AlertFeed;
   deadLetters?: DeadLetterApi;
   status?: () => PipelineStatus;
+  /** Per-drone ingestion limit (src/ingest/rate-limit.ts): applied to drone credentials; absent: no limit. */
+  ingestLimit?: { take(key: string): number };
   /** Seconds a client is told to wait when ingestion is overloaded. */
   retryAfterSeconds?: number;
   /** Largest request body accepted (a batch of reports). */

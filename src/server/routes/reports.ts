@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { BackpressureError } from '../../errors/index.ts';
+import { BackpressureError, IngestRateLimitedError } from '../../errors/index.ts';
 import type { ServerDeps } from '../types.ts';
 import { tenantOf } from '../auth/tenant.ts';
 
@@ -18,6 +18,12 @@ export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
     if (deps.status?.().overloaded) {
       throw new BackpressureError('consumers are too far behind; retry later', deps.retryAfterSeconds ?? 1);
     }
+    // One drone's credential cannot flood the stream: its requests are counted before its body is even read.
+    const p = req.principal;
+    if (deps.ingestLimit && p?.kind === 'drone' && p.droneId !== undefined && p.droneId !== '*') {
+      const wait = deps.ingestLimit.take(`${p.tenant}/${p.droneId}`);
+      if (wait > 0) throw new IngestRateLimitedError(p.droneId, wait);
+    }
     const type = String(req.headers['content-type'] ?? 'application/json');
     const ndjson = type.includes('ndjson');
     const body = req.body as Buffer | undefined;
@@ -25,7 +31,6 @@ export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
       return reply.status(400).send({ code: 'DW_INGEST_MALFORMED', message: 'empty body', errors: [{ field: '', reason: 'empty body' }] });
     }
     // The tenant and drone come from the credential, never from the body: a drone publishes only as itself.
-    const p = req.principal;
     const scope = { tenant: tenantOf(req, deps), ...(p?.droneId !== undefined ? { droneId: p.droneId } : {}) };
     const result = await ingest.ingestRaw(body, ndjson ? 'ndjson' : 'json', `http:${req.ip}`, scope);
     const status = result.rejected.length === 0 ? 202 : result.accepted.length === 0 ? 400 : 207;
