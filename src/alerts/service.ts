@@ -69,8 +69,8 @@ export class AlertService<S extends AlertState = AlertStore> {
         await publishAlertEvents(stream, this.opts.store, [event]);
       } catch (err) {
         this.topicReady = undefined;
-        // The change itself succeeded. SQLite: the event waits in the outbox for the worker's next drain. KV state: no
-        // outbox, the event is missing from the topic (docs/alerts.md, "State in distributed mode").
+        // The change itself succeeded, and its event waits in the outbox for an alert worker's next drain: the SQLite
+        // store's outbox table, or the alert record's `pending` events in the KV state (docs/alerts.md).
         this.logger.warn({ err, eventId: event.eventId }, 'alert event publish failed; the change is stored');
       }
     }

@@ -219,6 +219,39 @@ describe('alert state in JetStream KV', { skip, timeout: 120_000 }, () => {
     assert.ok(worker.stats().outboxRepublished >= failed, `the failed batch's ${failed} events were republished (${worker.stats().outboxRepublished})`);
   });
 
+  it("an API process dying between an officer's change and its publish: a worker publishes the event, once", async () => {
+    // Regression: the KV state had no outbox, so an acknowledgement made just before its API process died was in the
+    // state but never on the `alerts` topic (nor in the lake's alert events, nor in other processes' live feeds).
+    const tenant = 'apicrash';
+    const publisher = await natsStream(tenant);
+    const worker = new AlertWorker({ stream: await natsStream(tenant), store: await state(tenant), bus: new AlertBus(), config: RULES, waitMs: 20 });
+    closers.push(() => worker.stop());
+    await worker.start();
+    const t0 = Date.now();
+    await publishReports(publisher, [report({ droneId: 'crash-drone', ts: t0, citizens: [{ name: 'Ugo', score: 3 }], tenant })]);
+    const dying = await KvAlertState.connect({ servers: [nats.url], tenant, dedupWindowMs: WINDOW });
+    await waitFor('the alert in the dying process\'s view', () => dying.list({ droneId: 'crash-drone' }).length === 1);
+    const id = dying.list({ droneId: 'crash-drone' })[0]!.alertId;
+    // The state change alone, as an API process killed right after its KV write: no publish, no markPublished.
+    const ack = await dying.acknowledge(id, 'officer-9', 'en route');
+    await dying.close();
+    assert.deepEqual((await state(tenant)).pendingEvents().map((e) => e.eventId), [ack.eventId], 'the event waits in the alert record');
+
+    await waitFor('the worker to publish the acknowledgement', async () => (await readAlertTopic(publisher)).some((e) => e.eventId === ack.eventId), 15_000);
+    const onTopic = (await readAlertTopic(publisher)).filter((e) => e.eventId === ack.eventId);
+    assert.equal(onTopic.length, 1, 'published once');
+    assert.deepEqual([onTopic[0]!.type, onTopic[0]!.by, onTopic[0]!.alert.status], ['acknowledged', 'officer-9', 'acknowledged'], 'the event as the officer made it');
+    const observer = await state(tenant);
+    await waitFor('the record to forget the published event', () => observer.pendingEvents().length === 0);
+
+    // The normal path: the API publishes its change itself and clears it from the record; nothing is left to drain.
+    const api = new AlertService({ store: observer, stream: await natsStream(tenant), bus: new AlertBus() });
+    const resolved = await api.resolve(id, 'officer-9', 'calm');
+    assert.deepEqual(observer.pendingEvents(), [], 'cleared by the API right after its publish');
+    assert.equal((await readAlertTopic(publisher)).filter((e) => e.eventId === resolved.eventId).length, 1, 'the resolution once on the topic');
+    assert.equal((await observer.get(id))!.status, 'resolved');
+  });
+
   it('concurrent officer changes and sightings on one alert from two processes: no lost update', async () => {
     const worker = await state();
     const officers = await state();

@@ -7,7 +7,7 @@
  *   hold any character, keys may not: the pair is hashed into one token.
  */
 import { createHash } from 'node:crypto';
-import type { Alert } from '../types.ts';
+import type { Alert, AlertEvent } from '../types.ts';
 
 export const ALERT_PREFIX = 'a.';
 export const DEDUP_PREFIX = 'd.';
@@ -39,6 +39,11 @@ export interface AlertRecord {
   seen: { p: number; o: number } | null;
   /** The last RECENT_SIGHTINGS sightings `[reportId, 'r' (raised) | 'u' (updated)]`: their event ids, for republishing. */
   recent: [string, 'r' | 'u'][];
+  /**
+   * Lifecycle events (acknowledged, assigned, resolved) written with their change and not yet confirmed on the
+   * `alerts` topic: the outbox, inside the one key a compare-and-set writes atomically (see kv/pending.ts).
+   */
+  pending?: AlertEvent[];
 }
 
 export interface DedupEntry {

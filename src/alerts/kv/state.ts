@@ -24,6 +24,7 @@ import {
 } from './keys.ts';
 import { AlertWatch } from './watch.ts';
 import { AlertView } from './view.ts';
+import { MAX_PENDING_EVENTS, PendingEvents } from './pending.ts';
 
 export interface KvAlertStateOptions {
   /** NATS server URLs (the stream's). */
@@ -85,6 +86,7 @@ export class KvAlertState implements AlertState {
   readonly tenant: string;
   private readonly buckets = new Map<string, Promise<KV>>();
   private readonly view = new AlertView();
+  private readonly pending = new PendingEvents();
   private readonly retry: RetryOptions;
   private readonly now: () => number;
   private readonly logger: Logger;
@@ -104,7 +106,9 @@ export class KvAlertState implements AlertState {
 
   /** Drops from the view the alerts the bucket's TTL has removed (or is about to). */
   evictExpired(): number {
-    return this.view.evictBefore(this.now() - this.retentionMs);
+    const n = this.view.evictBefore(this.now() - this.retentionMs);
+    if (n > 0) this.pending.prune((id) => this.view.get(id) !== undefined);
+    return n;
   }
 
   /** Connects, opens (or creates) the tenant's bucket and waits until the local view holds every alert in it. */
@@ -121,7 +125,10 @@ export class KvAlertState implements AlertState {
     const state = new KvAlertState(nc, opts);
     try {
       const kv = await state.bucket(state.tenant);
-      state.watch = new AlertWatch(kv, (alertId, rec, rev) => state.view.apply(alertId, rec?.alert ?? null, rev), state.logger);
+      state.watch = new AlertWatch(kv, (alertId, rec, rev) => {
+        state.view.apply(alertId, rec?.alert ?? null, rev);
+        state.pending.apply(alertId, rec?.pending, rev);
+      }, state.logger);
       await state.watch.start(opts.requestTimeoutMs ?? 10_000);
       state.evictExpired();
       state.evictTimer = setInterval(() => state.evictExpired(), EVICT_EVERY_MS);
@@ -175,7 +182,8 @@ export class KvAlertState implements AlertState {
       if (cur && alreadyApplied(cur.rec, report.reportId, position)) return this.replay(kv, cur.rec, idx?.previous ?? [], report, c);
       if (cur && inDedupWindow(cur.rec.alert, report.ts, this.dedupWindowMs)) {
         const alert = mergeSighting(cur.rec.alert, report, c, at);
-        const rec: AlertRecord = { alert, version: cur.rec.version + 1, seen: advance(cur.rec.seen, position), recent: remember(cur.rec.recent, report.reportId, 'u') };
+        // `...cur.rec`: the record's pending lifecycle events stay until they are confirmed on the topic.
+        const rec: AlertRecord = { ...cur.rec, alert, version: cur.rec.version + 1, seen: advance(cur.rec.seen, position), recent: remember(cur.rec.recent, report.reportId, 'u') };
         if (!(await this.cas(kv, alert.alertId, rec, cur.rev))) {
           await backoff(attempt);
           continue;
@@ -242,26 +250,39 @@ export class KvAlertState implements AlertState {
     return this.transition(alertId, 'resolve', resolveChange(by, note), by);
   }
 
-  /** An officer's change, by compare-and-set: a sighting applied meanwhile makes it re-read and re-apply, not overwrite. */
+  /**
+   * An officer's change, by compare-and-set: a sighting applied meanwhile makes it re-read and re-apply, not
+   * overwrite. Its event is written in the same record (`pending`), so it reaches the topic even if this process
+   * dies before publishing it: the caller publishes it and calls markPublished; otherwise a worker's drain does.
+   */
   private async transition(alertId: string, action: LifecycleAction, change: LifecycleChange, by: string): Promise<AlertEvent> {
     const kv = await this.bucket(this.tenant);
     const at = this.now();
-    let written: AlertRecord | undefined;
+    const type = eventTypeOf(action);
+    let written: { rec: AlertRecord; event: AlertEvent } | undefined;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const cur = await this.readRecord(kv, alertId);
       if (!cur) throw new AlertNotFoundError(alertId);
       // Our previous attempt may have succeeded with its answer lost (timeout, failover): that is our change, not a rival's.
-      if (written && cur.rec.version === written.version && JSON.stringify(cur.rec.alert) === JSON.stringify(written.alert)) break;
+      // Whole-event comparison: a rival's change can have the same event id (same type, same version).
+      if (written && (cur.rec.pending?.some((e) => JSON.stringify(e) === JSON.stringify(written!.event))
+        || (cur.rec.version === written.rec.version && JSON.stringify(cur.rec.alert) === JSON.stringify(written.rec.alert)))) break;
       const next = change(cur.rec.alert, at);
       if (!next) throw new AlertTransitionError(alertId, cur.rec.alert.status, action);
-      written = { ...cur.rec, alert: { ...next.alert, updatedAt: at }, version: cur.rec.version + 1 };
-      if (await this.cas(kv, alertId, written, cur.rev)) break;
+      const alert = { ...next.alert, updatedAt: at };
+      const version = cur.rec.version + 1;
+      const event: AlertEvent = { eventId: eventIdOf(alertId, type, version), type, at, by, alert };
+      const pending = [...(cur.rec.pending ?? []), event];
+      if (pending.length > MAX_PENDING_EVENTS) {
+        this.logger.warn({ alertId, dropped: pending[0]!.eventId }, 'alert state: too many unpublished lifecycle events on one alert (is an alert worker running?); the oldest is dropped');
+        pending.shift();
+      }
+      written = { rec: { ...cur.rec, alert, version, pending }, event };
+      if (await this.cas(kv, alertId, written.rec, cur.rev)) break;
       await backoff(attempt);
       if (attempt === MAX_CAS_ATTEMPTS - 1) throw new StreamUnavailableError(`alert ${alertId}: ${MAX_CAS_ATTEMPTS} compare-and-set conflicts in a row`, 'concurrent writers');
     }
-    const w = written!;
-    const type = eventTypeOf(action);
-    return { eventId: eventIdOf(alertId, type, w.version), type, at, by, alert: w.alert };
+    return written!.event;
   }
 
   /** Reads the bucket, not the view: a change must start from the latest revision. */
@@ -283,12 +304,42 @@ export class KvAlertState implements AlertState {
     return this.view.reactionTimes(from, to, opts);
   }
 
-  /** No outbox: a lost publish is repaired by republishing on redelivery (AppliedSightings.republish). */
-  pendingEvents(): AlertEvent[] {
-    return [];
+  /**
+   * Lifecycle events still in their alerts' records (written by any process, seen through the watch), made at least
+   * `olderThanMs` ago. Sightings' events are not here: a lost publish of those is repaired by redelivery
+   * (AppliedSightings.republish).
+   */
+  pendingEvents(opts: { olderThanMs?: number; limit?: number } = {}): AlertEvent[] {
+    return this.pending.list(this.now() - (opts.olderThanMs ?? 0), opts.limit ?? 1000);
   }
 
-  markPublished(): void {}
+  /**
+   * Removes published lifecycle events from their records (compare-and-set; other events untouched). A lost race is
+   * retried; if it keeps failing the event stays and is published again later, which the topic's duplicate window
+   * drops. Events that are not pending (sightings') cost nothing.
+   */
+  async markPublished(eventIds: readonly string[]): Promise<void> {
+    const byAlert = new Map<string, Set<string>>();
+    for (const id of eventIds) {
+      const alertId = this.pending.alertOf(id);
+      if (alertId === undefined) continue;
+      let set = byAlert.get(alertId);
+      if (!set) byAlert.set(alertId, (set = new Set()));
+      set.add(id);
+    }
+    if (byAlert.size === 0) return;
+    const kv = await this.bucket(this.tenant);
+    for (const [alertId, ids] of byAlert) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const cur = await this.readRecord(kv, alertId);
+        if (!cur || !cur.rec.pending?.some((e) => ids.has(e.eventId))) break;
+        const left = cur.rec.pending.filter((e) => !ids.has(e.eventId));
+        const { pending: _published, ...rest } = cur.rec;
+        if (await this.cas(kv, alertId, left.length > 0 ? { ...rest, pending: left } : rest, cur.rev)) break;
+        await backoff(attempt);
+      }
+    }
+  }
 
   /** Nothing to forget: idempotency lives in each alert (AlertRecord.seen), not in a table. */
   prune(): number {
@@ -339,7 +390,10 @@ export class KvAlertState implements AlertState {
     const value = encodeJson(rec);
     try {
       const written = await withRetry(`alert state write ${key}`, this.retry, () => (rev === 0 ? kv.create(key, value) : kv.update(key, value, rev)));
-      if (rec.alert.tenant === this.tenant) this.view.apply(alertId, rec.alert, written);
+      if (rec.alert.tenant === this.tenant) {
+        this.view.apply(alertId, rec.alert, written);
+        this.pending.apply(alertId, rec.pending, written);
+      }
       return true;
     } catch (e) {
       if (lostRace(e)) return false;
