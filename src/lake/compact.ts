@@ -83,6 +83,8 @@ export interface CompactionResult {
   swept: number;
   /** Merges given up because an input vanished or retention condemned the hour meanwhile. */
   withdrawn: number;
+  /** Extra copies of a row (same report or event id) dropped by the merges. */
+  duplicates: number;
 }
 
 export interface StagedCompaction {
@@ -90,6 +92,8 @@ export interface StagedCompaction {
   /** Local merged file. */
   file: string;
   rows: number;
+  /** Copies of a row dropped (kept once). */
+  duplicates: number;
   bytes: number;
 }
 
@@ -129,21 +133,30 @@ export async function stageCompaction(store: ObjectStore, duck: Duck, scratch: S
   const inputs = await mapLimit(group.inputs, 4, async (f, i) => {
     const local = localFileOf(store, f.key);
     if (local) return local;
-    const file = path.join(dir, `in-${i}.parquet`);
+    // Zero-padded: file names order the copies of a row (see below) as the inputs are ordered, oldest first.
+    const file = path.join(dir, `in-${String(i).padStart(6, '0')}.parquet`);
     if (!(await store.getToFile(f.key, file))) throw new InputVanished(f.key);
     return file;
   });
   const file = path.join(dir, 'merged.parquet');
   let row: Record<string, unknown> | undefined;
+  let inputRows: Record<string, unknown> | undefined;
+  // Copies of one report (a drone's retry after the stream's duplicate window, stored twice) are in the same
+  // partition and hour, so in one merge: the merged file keeps the first stored copy, and the lake converges to
+  // exactly once per report id and tenant.
+  const source = `read_parquet(${sqlStringList(inputs)}, hive_partitioning = false, filename = '__dw_file')`;
   try {
-    [row] = await queryRows(duck.conn, `COPY (SELECT * FROM read_parquet(${sqlStringList(inputs)}, hive_partitioning = false) ORDER BY ${schema.orderBy})
-      TO ${sqlString(file)} (${parquetCopyOptions(level)})`);
+    [inputRows] = await queryRows(duck.conn, `SELECT count(*) AS n FROM ${source}`);
+    [row] = await queryRows(duck.conn, `COPY (SELECT * EXCLUDE (__dw_file) FROM ${source}
+      QUALIFY row_number() OVER (PARTITION BY ${schema.identity} ORDER BY ${schema.firstCopy}, __dw_file) = 1
+      ORDER BY ${schema.orderBy}) TO ${sqlString(file)} (${parquetCopyOptions(level)})`);
   } catch (e) {
     const gone = inputs.find((i) => !existsSync(i));
     throw gone ? new InputVanished(gone) : e;
   }
   for (const i of inputs) if (i.startsWith(dir)) await fsp.rm(i, { force: true });
-  return { group, file, rows: Number(row?.Count ?? 0), bytes: (await fsp.stat(file)).size };
+  const rows = Number(row?.Count ?? 0);
+  return { group, file, rows, duplicates: Number(inputRows?.n ?? rows) - rows, bytes: (await fsp.stat(file)).size };
 }
 
 /**
@@ -173,7 +186,7 @@ export async function compactLake(lake: LakeLocationOrStore, opts: CompactOption
 
 async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<CompactionResult> {
   const logger = opts.logger ?? silentLogger;
-  const result: CompactionResult = { table: opts.table, merged: 0, inputs: 0, rows: 0, bytesBefore: 0, bytesAfter: 0, swept: 0, withdrawn: 0 };
+  const result: CompactionResult = { table: opts.table, merged: 0, inputs: 0, rows: 0, bytesBefore: 0, bytesAfter: 0, swept: 0, withdrawn: 0, duplicates: 0 };
   await dropLegacyStaging(store, `${STAGING_DIR}/${opts.table}/compaction-`, undefined);
   const plan = await planCompaction(store, opts);
   await store.deleteMany(plan.sweep.map((f) => f.key));
@@ -201,9 +214,10 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
       result.merged++;
       result.inputs += group.inputs.length;
       result.rows += staged.rows;
+      result.duplicates += staged.duplicates;
       result.bytesBefore += group.inputs.reduce((s, f) => s + f.size, 0);
       result.bytesAfter += staged.bytes;
-      logger.info({ table: opts.table, dir: group.dir, partition: group.partition, files: group.inputs.length, rows: staged.rows }, 'lake: compacted');
+      logger.info({ table: opts.table, dir: group.dir, partition: group.partition, files: group.inputs.length, rows: staged.rows, duplicates: staged.duplicates }, 'lake: compacted');
     }
   } finally {
     duck.close();

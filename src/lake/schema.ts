@@ -58,6 +58,13 @@ export interface TableSchema {
   storedColumns: readonly (readonly [name: string, type: string])[];
   /** Row order within a file. */
   orderBy: string;
+  /**
+   * What identifies a row (SQL over stored columns): two rows with the same identity in one tenant are copies of one
+   * report or event (a retry after the stream's duplicate window), of which compaction keeps one.
+   */
+  identity: string;
+  /** Which copy compaction keeps: the first in this order (the first stored). */
+  firstCopy: string;
   /** SELECT list from a relation of stored columns (+ date, hour) to the view columns. */
   viewProjection: string;
 }
@@ -106,6 +113,9 @@ export const REPORTS_SCHEMA: TableSchema = {
     ['timestamp_raw', 'VARCHAR'],
   ],
   orderBy: 'drone_id, ts',
+  identity: `coalesce(report_id_raw, drone_id || ':' || CAST(epoch_ms(ts) AS VARCHAR))`,
+  // A copy has the same content (the id is drone + timestamp) but a later reception.
+  firstCopy: 'received_after_ms',
   viewProjection: [
     `coalesce(report_id_raw, drone_id || ':' || CAST(epoch_ms(ts) AS VARCHAR)) AS report_id`,
     'tenant',
@@ -202,6 +212,9 @@ export const ALERTS_SCHEMA: TableSchema = {
     ['note', 'VARCHAR'],
   ],
   orderBy: 'alert_id, "at", event_id',
+  identity: 'event_id',
+  // A republished event carries the alert as it was at republishing: the original comes first.
+  firstCopy: '"at"',
   viewProjection: '*',
 };
 

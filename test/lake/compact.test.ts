@@ -52,6 +52,25 @@ describe('lake compaction', () => {
     assert.equal(again.merged, 0, 'a second run has nothing to do');
   });
 
+  it('keeps one copy of a report stored twice (a retry after the duplicate window): the first received', async () => {
+    // Regression: a drone retrying more than 10 minutes later (its answer lost) got its report stored twice, and the
+    // lake kept both for ever. The copies share partition and hour, so the merge of that hour drops the later one.
+    const root = path.join(tmp.dir, 'copies');
+    const reports = new SampleFleet({ drones: 10, seed: 7, start: START }).reports(120);
+    const retried = reports.slice(10, 15).map((r) => ({ ...r, receivedAt: r.receivedAt + 45 * 60_000 }));
+    const w = await LakeWriter.open(root);
+    await w.write('reports', 0, recordsOf(reports.slice(0, 60), 0));
+    await w.write('reports', 0, recordsOf([...reports.slice(60), ...retried], 60));
+    await w.close();
+    assert.equal(await countRows(root, 'reports'), reports.length + retried.length, 'stored twice before compaction');
+    const r = await compactLake(root, { table: 'reports', minFiles: 2, olderThanMs: 0 });
+    assert.equal(r.duplicates, retried.length, JSON.stringify(r));
+    assert.equal(r.rows, reports.length, 'rows written by the merges');
+    const after = await reportsInLake(root);
+    assert.equal(after.length, reports.length, 'once each');
+    assert.deepStrictEqual(byId(after, (x) => x.reportId), byId(reports, (x) => x.reportId), 'the first received copies, unchanged');
+  });
+
   it('readers listing between the steps see every row exactly once', async () => {
     const root = path.join(tmp.dir, 'steps');
     const { reports } = await smallFilesLake(root);
