@@ -7,6 +7,7 @@ import os from 'node:os';
 import { benchAlertLatencyHttp } from './alert-latency-http.ts';
 import { benchAlerts } from './alerts.ts';
 import { benchAnalysis } from './analysis.ts';
+import { benchAuth } from './auth.ts';
 import { benchArchive } from './archive.ts';
 import { benchContract } from './contract.ts';
 import { benchE2E } from './e2e.ts';
@@ -29,6 +30,7 @@ const suites: [string, string, () => Promise<Record<string, number | string>>][]
   ['analysis', 'statistics over the lake: dronewatch vs DuckDB direct vs JSON lines in Node', () => benchAnalysis({ reports: quick ? 1_000_000 : 10_000_000 })],
   ['latency-http', 'alert latency report -> SSE subscriber vs bare SSE socket, 10k reports/s', () => benchAlertLatencyHttp({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
   ['nats', 'NATS JetStream: raw client vs NatsStream and the platform (throughput per group, alert latency); sync_interval always vs default, 1 and 3 nodes', () => benchNats(quick ? NATS_QUICK : NATS_DEFAULTS)],
+  ['auth', 'request authentication: KV credential copy and SQLite store vs SHA-256 + Map; per-drone limit vs Map', () => benchAuth({ drones: quick ? 1_000 : 5_000, lookups: quick ? 50_000 : 200_000 })],
   ['lake-s3', 'lake on Ceph RGW (S3) vs local disk: archive rows/s, query ms with a cold and a warm cache', () => benchLakeS3({ reports: quick ? 50_000 : 200_000 })],
 ];
 

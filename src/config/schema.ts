@@ -39,6 +39,12 @@ export const configSchema = z.strictObject({
      * deployment on one host (distributed mode by hand) point it at the same directory so they share accounts.
      */
     dir: z.string().min(1).optional(),
+    /**
+     * Where tenants, accounts, sessions, API tokens and drone credentials live: `local` (security.db in `dir`: one
+     * host), `kv` (JetStream KV: every process of a distributed deployment, on any host), or `auto` (`kv` on a
+     * nats:// stream, else `local`). The audit log stays per host (audit.db in `dir`), each copied to the lake.
+     */
+    store: z.enum(['auto', 'local', 'kv']).default('auto'),
     /** The first administrator, created on first start with a one-time password printed once. */
     bootstrapAdmin: z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,63}$/).default('admin'),
     /** Browser sessions last this long (absolute). Default one shift. */

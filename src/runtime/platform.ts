@@ -12,7 +12,7 @@ import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
 import { FleetTracker } from '../fleet/index.ts';
 import { MqttBridge } from '../mqtt/index.ts';
 import { DEFAULT_DASHBOARD_DIR, buildServer, type DashboardOptions, type IngestApi, type PipelineStatus } from '../server/index.ts';
-import { AuditLog, SecurityStore, generatePassword, type ScryptParams } from '../security/index.ts';
+import { AuditLog, generatePassword, openCredentialStore, type CredentialStore, type ScryptParams } from '../security/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
@@ -66,7 +66,7 @@ export class Platform {
   /** Where the HTTP server listens, once started. */
   address: string | undefined;
   /** Tenants, officers, drone credentials (`security.enabled`, HTTP processes). */
-  security: SecurityStore | undefined;
+  security: CredentialStore | undefined;
   /** The audit trail of every access to personal data and every change (with `security`). */
   audit: AuditLog | undefined;
   /**
@@ -136,9 +136,9 @@ export class Platform {
    */
   private async openSecurity(): Promise<void> {
     const dir = this.config.security.dir ?? dataPaths(this.config).dataDir;
-    this.security = SecurityStore.open(dir, this.scrypt ? { scrypt: this.scrypt } : {});
+    this.security = await openCredentialStore(this.config, { dir, logger: this.logger, ...(this.scrypt ? { scrypt: this.scrypt } : {}) });
     this.audit = AuditLog.open(dir);
-    this.security.ensureTenant(this.config.tenant);
+    await this.security.ensureTenant(this.config.tenant);
     const username = this.config.security.bootstrapAdmin;
     const password = generatePassword();
     if (await this.security.bootstrapAdmin(this.config.tenant, username, password)) {
@@ -394,7 +394,9 @@ export class Platform {
     await this.webhooks?.close();
     this.monitor.stop();
     await this.alertState?.close();
-    this.security?.close();
+    await this.security?.close();
+    // The last copy of this host's audit log, after the server closed: nothing is appended any more.
+    await this.auditCopy?.stop();
     this.audit?.close();
     await this.stream.close();
   }

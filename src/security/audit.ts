@@ -78,6 +78,11 @@ export function auditEntryHash(prevHash: string, e: AuditHashInput, detailsJson:
 }
 const entryHash = auditEntryHash;
 
+/** A log's id (see `AuditLog.logId`) from the hash of its entry 1. */
+export function auditLogIdOf(firstEntryHash: string): string {
+  return firstEntryHash.slice(0, 16);
+}
+
 const toEntry = (r: Row): AuditEntry => ({
   seq: r.seq, at: r.at, actor: r.actor, tenant: r.tenant, action: r.action as AuditAction, target: r.target,
   details: JSON.parse(r.details) as Record<string, unknown>, ip: r.ip, prevHash: r.prev_hash, hash: r.hash,
@@ -85,6 +90,7 @@ const toEntry = (r: Row): AuditEntry => ({
 
 export class AuditLog {
   private head: { seq: number; hash: string };
+  private id: string | undefined;
   private readonly insert: Database.Statement;
 
   private constructor(private readonly db: Database.Database) {
@@ -170,6 +176,20 @@ export class AuditLog {
       prev = e.hash;
     }
     return { ok: true, entries: n, head: prev };
+  }
+
+  /**
+   * The log's identity: the first 16 hex characters of entry 1's hash (which covers entry 1's time and content, so
+   * two logs never share it). It names this log's copy in a lake that holds the logs of several hosts. Undefined
+   * while the log is empty. Kept once read: entry 1 never changes in a sound log, and a log whose entry 1 was
+   * rewritten meanwhile must not quietly become another log in this process.
+   */
+  get logId(): string | undefined {
+    if (this.id === undefined) {
+      const first = this.db.prepare<[], { hash: string }>('SELECT hash FROM audit WHERE seq = 1').get();
+      if (first) this.id = auditLogIdOf(first.hash);
+    }
+    return this.id;
   }
 
   get lastHash(): string {

@@ -43,3 +43,15 @@ export function generatePassword(): string {
   const bytes = randomBytes(20);
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
 }
+
+/** One dummy scrypt hash per parameter set, made once: unknown users are checked against it (same time as a wrong password). */
+const dummies = new Map<string, string>();
+export function dummyHash(p: ScryptParams): string {
+  const key = `${p.log2N}/${p.r}/${p.p}`;
+  let h = dummies.get(key);
+  if (!h) {
+    h = ['scrypt', p.log2N, p.r, p.p, randomBytes(16).toString('base64url'), randomBytes(32).toString('base64url')].join('$');
+    dummies.set(key, h);
+  }
+  return h;
+}

@@ -2,71 +2,27 @@ import Database from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DwError, type FieldError } from '../errors/index.ts';
-import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
-import { isRole, permissionsOf, type Permission, type Role } from './roles.ts';
+import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
+import { isRole } from './roles.ts';
+import {
+  check, conflict, dronePrincipal, invalid, normalRoles, notFound, userPrincipal,
+  type ApiTokenInfo, type CredentialStore, type DroneCredential, type NewSession, type Principal, type Tenant, type User,
+} from './credentials.ts';
 import { SECURITY_SCHEMA } from './store-schema.ts';
 import { newToken, tokenHash, tokenKind } from './tokens.ts';
-
-export interface Tenant {
-  id: string;
-  name: string;
-  createdAt: string;
-}
-
-export interface User {
-  id: string;
-  tenant: string;
-  username: string;
-  roles: Role[];
-  disabled: boolean;
-  createdAt: string;
-}
-
-export interface DroneCredential {
-  tenant: string;
-  /** `*` for a gateway: it may publish for every drone of its tenant (the simulator, a radio relay). */
-  droneId: string;
-  createdAt: string;
-  revokedAt: string | null;
-}
-
-/** Who is calling, resolved from a session, an API token or a drone credential. */
-export interface Principal {
-  kind: 'user' | 'drone';
-  /** User name, or `drone:<droneId>`: what the audit log records as the actor. */
-  name: string;
-  tenant: string;
-  roles: readonly Role[];
-  permissions: ReadonlySet<Permission>;
-  /** Drones: the drone it may publish as (`*` = any drone of the tenant). */
-  droneId?: string | undefined;
-  userId?: string | undefined;
-}
-
-export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-export const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
-const DRONE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-
-function invalid(field: string, reason: string): DwError {
-  const details: FieldError[] = [{ field, reason }];
-  return new DwError('DW_REQUEST_INVALID', `${field}: ${reason}`, { status: 400, details });
-}
-
-function notFound(what: string): DwError {
-  return new DwError('DW_NOT_FOUND', `${what} not found`, { status: 404 });
-}
 
 interface UserRow { id: string; tenant: string; username: string; roles: string; password_hash: string; disabled: number; created_at: string }
 
 const toUser = (r: UserRow): User => ({ id: r.id, tenant: r.tenant, username: r.username, roles: r.roles.split(',').filter(isRole), disabled: r.disabled === 1, createdAt: r.created_at });
 
 /**
- * Tenants, officers, API tokens, sessions and drone credentials in `<dataDir>/security.db`. Secrets are stored as
- * hashes only (scrypt for passwords, SHA-256 for random tokens); a token is shown once, when it is created.
- * Every check reads the database, so a revocation or a disabled account takes effect on the next request.
+ * The credential store in `<dataDir>/security.db` (SQLite): the embedded mode, and processes sharing one host.
+ * Every check reads the database, so a revocation or a disabled account takes effect on the next request of any
+ * process sharing the file.
  */
-export class SecurityStore {
+export class SecurityStore implements CredentialStore {
+  readonly kind = 'local' as const;
+
   private constructor(private readonly db: Database.Database, private readonly scrypt: ScryptParams) {}
 
   static open(dataDir: string, opts: { scrypt?: ScryptParams } = {}): SecurityStore {
@@ -85,8 +41,8 @@ export class SecurityStore {
 
   // ---- tenants ----
   createTenant(id: string, name = id): Tenant {
-    if (!TENANT_ID.test(id)) throw invalid('tenant', 'must be 1-63 characters: lower-case letters, digits, - and _');
-    if (this.getTenant(id)) throw new DwError('DW_CONFLICT', `tenant "${id}" exists already`, { status: 409 });
+    check.tenantId(id);
+    if (this.getTenant(id)) throw conflict(`tenant "${id}"`);
     const createdAt = new Date().toISOString();
     this.db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(id, name, createdAt);
     return { id, name, createdAt };
@@ -94,7 +50,7 @@ export class SecurityStore {
 
   /** Creates the tenant unless it exists (start-up of a single-tenant deployment). */
   ensureTenant(id: string): Tenant {
-    if (!TENANT_ID.test(id)) throw invalid('tenant', 'must be 1-63 characters: lower-case letters, digits, - and _');
+    check.tenantId(id);
     // INSERT OR IGNORE: processes sharing the store may start at the same moment.
     this.db.prepare('INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES (?, ?, ?)').run(id, id, new Date().toISOString());
     return this.getTenant(id)!;
@@ -111,23 +67,17 @@ export class SecurityStore {
 
   // ---- users ----
   async createUser(input: { tenant: string; username: string; roles: readonly string[]; password: string }): Promise<User> {
-    if (!USERNAME.test(input.username)) throw invalid('username', 'must be 1-64 characters: lower-case letters, digits, . _ @ -');
-    if (input.roles.length === 0 || !input.roles.every(isRole)) throw invalid('roles', 'must be one or more of officer, analyst, supervisor, admin');
-    if (input.password.length < 12) throw invalid('password', 'must be at least 12 characters');
+    check.newUser(input);
     if (!this.getTenant(input.tenant)) throw invalid('tenant', `unknown tenant "${input.tenant}"`);
-    if (this.findUser(input.username)) throw new DwError('DW_CONFLICT', `user "${input.username}" exists already`, { status: 409 });
+    if (this.findUser(input.username)) throw conflict(`user "${input.username}"`);
     const hash = await hashPassword(input.password, this.scrypt);
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     this.db.prepare('INSERT INTO users (id, tenant, username, roles, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)')
-      .run(id, input.tenant, input.username, [...new Set(input.roles)].join(','), hash, createdAt);
+      .run(id, input.tenant, input.username, normalRoles(input.roles).join(','), hash, createdAt);
     return this.getUser(input.username);
   }
 
-  /**
-   * Creates the first administrator if, and only if, there is no user at all, atomically: several processes sharing
-   * one store (`security.dir`) may start at once, and exactly one of them creates it. True when this call did.
-   */
   async bootstrapAdmin(tenant: string, username: string, password: string): Promise<boolean> {
     if (this.countUsers() > 0) return false;
     const hash = await hashPassword(password, this.scrypt);
@@ -162,7 +112,6 @@ export class SecurityStore {
     return this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM users').get()!.n;
   }
 
-  /** Disabling also ends the user's sessions and API tokens at once. */
   setDisabled(username: string, disabled: boolean): User {
     const u = this.getUser(username);
     this.db.transaction(() => {
@@ -173,7 +122,7 @@ export class SecurityStore {
   }
 
   async setPassword(username: string, password: string): Promise<void> {
-    if (password.length < 12) throw invalid('password', 'must be at least 12 characters');
+    check.password(password);
     const u = this.getUser(username);
     const hash = await hashPassword(password, this.scrypt);
     this.db.transaction(() => {
@@ -182,17 +131,15 @@ export class SecurityStore {
     })();
   }
 
-  /** The user when the password matches and the account is enabled. Costs one scrypt whether or not the user exists. */
   async checkPassword(username: string, password: string): Promise<User | undefined> {
     const r = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?').get(username);
     // A dummy hash for unknown users: the answer takes as long as for a wrong password (no user enumeration by timing).
-    const ok = await verifyPassword(password, r?.password_hash ?? DUMMY_HASH.get(this.scrypt));
+    const ok = await verifyPassword(password, r?.password_hash ?? dummyHash(this.scrypt));
     return r && ok && r.disabled === 0 ? toUser(r) : undefined;
   }
 
   // ---- sessions ----
-  /** A browser session: the cookie value (secret) and its CSRF token (sent back in a header on every change). */
-  createSession(user: User, ttlMs: number): { token: string; csrf: string; expiresAt: number } {
+  createSession(user: User, ttlMs: number): NewSession {
     const token = newToken('sess');
     const csrf = randomBytes(32).toString('base64url');
     const expiresAt = Date.now() + ttlMs;
@@ -222,18 +169,17 @@ export class SecurityStore {
     return { id, token };
   }
 
-  listApiTokens(username: string): { id: string; name: string; createdAt: string; revokedAt: string | null }[] {
+  listApiTokens(username: string): ApiTokenInfo[] {
     const u = this.getUser(username);
     return this.db.prepare<[string], { id: string; name: string; created_at: string; revoked_at: string | null }>('SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY created_at')
       .all(u.id).map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at }));
   }
 
-  /** Whose token an id is (the audit log records the owner's tenant when it is revoked). */
-  findApiToken(id: string): { id: string; name: string; username: string; tenant: string; revokedAt: string | null } | undefined {
-    const r = this.db.prepare<[string], { id: string; name: string; username: string; tenant: string; revoked_at: string | null }>(
-      'SELECT t.id, t.name, u.username, u.tenant, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?',
+  findApiToken(id: string): (ApiTokenInfo & { username: string; tenant: string }) | undefined {
+    const r = this.db.prepare<[string], { id: string; name: string; username: string; tenant: string; created_at: string; revoked_at: string | null }>(
+      'SELECT t.id, t.name, u.username, u.tenant, t.created_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?',
     ).get(id);
-    return r ? { id: r.id, name: r.name, username: r.username, tenant: r.tenant, revokedAt: r.revoked_at } : undefined;
+    return r ? { id: r.id, name: r.name, username: r.username, tenant: r.tenant, createdAt: r.created_at, revokedAt: r.revoked_at } : undefined;
   }
 
   revokeApiToken(id: string): void {
@@ -241,10 +187,9 @@ export class SecurityStore {
   }
 
   // ---- drones ----
-  /** Issues a drone's credential (replacing any previous one: re-registering rotates it). */
   registerDrone(tenant: string, droneId: string): { token: string } {
     if (!this.getTenant(tenant)) throw invalid('tenant', `unknown tenant "${tenant}"`);
-    if (droneId !== '*' && !DRONE_ID.test(droneId)) throw invalid('droneId', 'must be 1-64 characters: letters, digits, . _ : -');
+    check.droneId(droneId);
     const token = newToken('drone');
     this.db.prepare(`INSERT INTO drones (tenant, drone_id, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)
       ON CONFLICT (tenant, drone_id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at, revoked_at = NULL`)
@@ -263,7 +208,6 @@ export class SecurityStore {
       .all(tenant).map((r) => ({ tenant: r.tenant, droneId: r.drone_id, createdAt: r.created_at, revokedAt: r.revoked_at }));
   }
 
-  /** Resolves a bearer token (API token or drone credential) to its principal, or undefined if unknown/revoked. */
   resolveBearer(token: string): Principal | undefined {
     const kind = tokenKind(token);
     if (kind === 'api') {
@@ -272,30 +216,8 @@ export class SecurityStore {
     }
     if (kind === 'drone') {
       const r = this.db.prepare<[string], { tenant: string; drone_id: string }>('SELECT tenant, drone_id FROM drones WHERE hash = ? AND revoked_at IS NULL').get(tokenHash(token));
-      if (!r) return undefined;
-      return {
-        kind: 'drone', name: r.drone_id === '*' ? 'gateway' : `drone:${r.drone_id}`, tenant: r.tenant, roles: [],
-        permissions: new Set<Permission>(r.drone_id === '*' ? ['ingest:any-drone'] : []), droneId: r.drone_id,
-      };
+      return r ? dronePrincipal(r.tenant, r.drone_id) : undefined;
     }
     return undefined;
   }
 }
-
-export function userPrincipal(u: User): Principal {
-  return { kind: 'user', name: u.username, tenant: u.tenant, roles: u.roles, permissions: permissionsOf(u.roles), userId: u.id };
-}
-
-/** One dummy scrypt hash per parameter set, computed once, for constant-time answers about unknown users. */
-const DUMMY_HASH = {
-  cache: new Map<string, string>(),
-  get(p: ScryptParams): string {
-    const key = `${p.log2N}/${p.r}/${p.p}`;
-    let h = this.cache.get(key);
-    if (!h) {
-      h = ['scrypt', p.log2N, p.r, p.p, randomBytes(16).toString('base64url'), randomBytes(32).toString('base64url')].join('$');
-      this.cache.set(key, h);
-    }
-    return h;
-  },
-};

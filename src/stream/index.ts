@@ -61,7 +61,7 @@ export async function openStream(url: string, opts: OpenStreamOptions): Promise<
 }
 
 /** `nats://a:4222,b:4222` -> ['nats://a:4222', 'nats://b:4222']; refuses empty entries and paths. */
-function natsServers(url: string): string[] {
+export function natsServers(url: string): string[] {
   const entries = url.slice('nats://'.length).split(',').map((e) => e.trim());
   const servers: string[] = [];
   for (const e of entries) {

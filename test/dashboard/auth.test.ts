@@ -51,7 +51,7 @@ describe('dashboard with authentication, in chromium', { skip }, () => {
     officer = await createUser(dw.platform, 'olive', 'officer');
     analyst = await createUser(dw.platform, 'ana', 'analyst');
     const res = await fetch(`${dw.url}/v1/reports`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...gatewayAuth(dw.platform) },
+      method: 'POST', headers: { 'content-type': 'application/json', ...(await gatewayAuth(dw.platform)) },
       body: JSON.stringify({ droneId: 'drone-auth-1', timestamp: new Date().toISOString(), position: { lat: 48.857, lon: 2.352 }, citizens: [{ name: 'Aline Auth', score: 3 }], words: ['bonjour'] }),
     });
     assert.equal(res.status, 202, 'the gateway credential publishes a report');
@@ -139,11 +139,11 @@ describe('dashboard with authentication, in chromium', { skip }, () => {
     await page.goto(`${dw.url}/#/`);
     await page.waitForSelector(`li[data-alert-id="${alertId}"]`, { timeout: 5000 });
     // Disabling a user ends their sessions at once (docs/security.md); the page learns it from its next request.
-    dw.platform.security!.setDisabled(officer.username, true);
+    await dw.platform.security!.setDisabled(officer.username, true);
     await page.getByLabel('Status').selectOption('all');
     await page.waitForSelector('form.login', { timeout: 10_000 });
     assert.match((await page.textContent('form.login')) ?? '', /Your session has ended/, 'the login page says why');
-    dw.platform.security!.setDisabled(officer.username, false);
+    await dw.platform.security!.setDisabled(officer.username, false);
     await logIn(page, officer);
     await page.waitForSelector(`li[data-alert-id="${alertId}"]`, { timeout: 10_000 });
     assert.equal(await page.evaluate(() => location.hash), '#/', 'back on the live page');

@@ -84,8 +84,8 @@ export async function createUser(platform: Platform, username: string, role: 'of
 }
 
 /** `authorization` header of a gateway credential: reports for any drone of the tenant, as a test posts them. */
-export function gatewayAuth(platform: Platform): { authorization: string } {
-  return { authorization: `Bearer ${platform.security!.registerDrone(TENANT, '*').token}` };
+export async function gatewayAuth(platform: Platform): Promise<{ authorization: string }> {
+  return { authorization: `Bearer ${(await platform.security!.registerDrone(TENANT, '*')).token}` };
 }
 
 /** Logs in through the login form the page shows (Enter submits), and waits for the dashboard's top bar. */

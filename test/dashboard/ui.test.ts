@@ -44,7 +44,7 @@ describe('officers\' dashboard on a tablet, by keyboard, in chromium', { skip },
     mkdirSync(path.join(tiles.dir, '12'), { recursive: true });
     dw = await startDashboardPlatform({ simulator: false, archive: true, config: { dashboard: { tileDir: tiles.dir } } });
     browser = await launchChromium();
-    gateway = gatewayAuth(dw.platform);
+    gateway = await gatewayAuth(dw.platform);
     ({ context, page } = await openDashboard(browser, dw.url, { width: 768, height: 1024 }, { login: dw.supervisor }));
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('request', (r) => {

@@ -60,8 +60,9 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     ]);
     const base = /listening on (http:\/\/\S+)/.exec(ingest!.banner)?.[1];
     assert.ok(base, `ingest banner names its address: ${ingest!.banner}`);
-    // Security is on: reports come through a gateway credential issued on the ingest process's host.
-    const gateway = await credential(['drones', 'register', '--gateway', '--tenant', 'default', '--data', path.join(tmp.dir, 'ingest')]);
+    // Security is on: reports come through a gateway credential issued by the CLI, on any host that reaches NATS
+    // (the credentials are in JetStream KV: security.store auto on a nats:// stream).
+    const gateway = await credential(['drones', 'register', '--gateway', '--tenant', 'default', ...dir('cli')]);
     const unauthenticated = await fetch(`${base}/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
     assert.equal(unauthenticated.status, 401, 'no credential, no ingestion');
     await unauthenticated.body?.cancel();
@@ -145,7 +146,7 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     assert.equal(other.length, 0, 'tenant default does not see tenant sim');
 
     // The API process follows the same tenant's reports live (the dashboard's fleet view), for that tenant's officers.
-    const data = ['--data', path.join(tmp.dir, 'serve')];
+    const data = dir('cli-host');
     await credential(['users', 'create', 'sim-officer', '--tenant', 'sim', '--role', 'officer', ...data], env);
     const token = await credential(['users', 'token', 'create', 'sim-officer', '--name', 'test', ...data], env);
     await waitUntil('serve to track the 5 simulated drones', async () => {

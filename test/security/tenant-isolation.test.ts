@@ -58,16 +58,16 @@ describe('tenant isolation over HTTP (issue 7)', () => {
     admin = platform.takeBootstrapCredential()!;
     assert.ok(admin, 'a first administrator was created');
     assert.equal(platform.takeBootstrapCredential(), undefined, 'its password is handed out once');
-    sec.createTenant('lyon');
+    await sec.createTenant('lyon');
     for (const [tenant, role] of [['paris', 'officer'], ['lyon', 'officer'], ['paris', 'analyst'], ['lyon', 'analyst']] as const) {
       const name = `${tenant}-${role}`;
       await sec.createUser({ tenant, username: name, roles: [role], password: 'a-long-password-1' });
-      tok[name] = sec.createApiToken(name, 'test').token;
+      tok[name] = (await sec.createApiToken(name, 'test')).token;
     }
     // The same drone id in both forces: ids are unique within a tenant only.
-    tok['paris-drone'] = sec.registerDrone('paris', 'drone-1').token;
-    tok['lyon-drone'] = sec.registerDrone('lyon', 'drone-1').token;
-    tok['lyon-gateway'] = sec.registerDrone('lyon', '*').token;
+    tok['paris-drone'] = (await sec.registerDrone('paris', 'drone-1')).token;
+    tok['lyon-drone'] = (await sec.registerDrone('lyon', 'drone-1')).token;
+    tok['lyon-gateway'] = (await sec.registerDrone('lyon', '*')).token;
   });
   after(async () => {
     await platform?.stop();
@@ -163,12 +163,12 @@ describe('tenant isolation over HTTP (issue 7)', () => {
   });
 
   it('a live feed ends when its credential is revoked (within the 5 s re-check)', async () => {
-    const { id, token } = platform.security!.createApiToken('paris-officer', 'short-lived');
+    const { id, token } = await platform.security!.createApiToken('paris-officer', 'short-lived');
     const feed = await fetch(`${url}/v1/alerts/stream`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(feed.status, 200);
     const reader = feed.body!.getReader();
     await reader.read(); // the banner: the stream is open
-    platform.security!.revokeApiToken(id);
+    await platform.security!.revokeApiToken(id);
     const ended = await Promise.race([
       (async () => {
         for (;;) if ((await reader.read()).done) return true;

@@ -8,7 +8,7 @@ import { cellText, csvCell, withLakeStore } from '../../lake/index.ts';
 import { archiveAuditLog, AUDIT_COLUMNS, AuditDuck, auditRow, verifyArchivedAudit, type AuditLog, type AuditRecord, type AuditRow } from '../../security/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom, dateOption, intOption } from './common.ts';
-import { cliActor, withSecurity } from './security.ts';
+import { cliActor, withAuditLog } from './security.ts';
 
 /**
  * `dronewatch audit`: read, verify, export and copy to the lake the audit log (`<dataDir>/audit.db`). Reading and
@@ -79,7 +79,7 @@ export function registerAudit(program: Command): void {
     .addOption(new Option('--limit <n>', 'at most this many entries').default(100).argParser(intOption('--limit', 1)))
     .addOption(formatOption())
     .action(async (o: { tenant?: string; actor?: string; action?: string; since?: Date; limit: number; format: OutputFormat }, cmd: Command) => {
-      await withSecurity(cmd, (_store, log) => {
+      await withAuditLog(cmd, (log) => {
         const q = { tenant: o.tenant, actor: o.actor, action: o.action, since: o.since?.toISOString(), limit: o.limit };
         // Recorded before the entries are shown, as the API does for every disclosure.
         log.append({ actor: cliActor(), tenant: o.tenant ?? '*', action: 'audit.read', details: JSON.parse(JSON.stringify(q)) as Record<string, unknown> });
@@ -93,14 +93,14 @@ export function registerAudit(program: Command): void {
 
   audit.command('verify').description('recompute the hash chain: exit 0 when intact, 1 with the first bad entry')
     // Not `--lake`: that is the global option naming the lake's location.
-    .addOption(new Option('--archived', 'verify the copy in the lake instead (`audit archive`), from its Parquet files alone, and that it matches this log'))
+    .addOption(new Option('--archived', 'verify the copies in the lake instead (`audit archive`; one per API host\'s log), each from its Parquet files alone, and that this host\'s matches this log'))
     .action(async (o: { archived?: boolean }, cmd: Command) => {
       const broken = (message: string, code: 'DW_AUDIT_CHAIN_BROKEN' | 'DW_AUDIT_LAKE_MISMATCH' = 'DW_AUDIT_CHAIN_BROKEN'): void => {
         process.stderr.write(`error: ${message} [${code}]\n`);
         process.exitCode = 1;
       };
       if (!o.archived) {
-        await withSecurity(cmd, (_store, log) => {
+        await withAuditLog(cmd, (log) => {
           const v = log.verify();
           if (v.ok) process.stdout.write(`audit log intact: ${v.entries} entries, head ${v.head}\n`);
           else broken(`audit log broken at entry ${v.firstBad}: it was changed, removed or reordered; entries from it on cannot be trusted`);
@@ -109,18 +109,32 @@ export function registerAudit(program: Command): void {
       }
       const paths = dataPaths(configFrom(cmd));
       const v = await withLakeStore(paths.lake, (store) => verifyArchivedAudit(store, { scratchDir: paths.lakeScratch }));
-      if (!v.ok) {
-        broken(`audit copy in ${paths.lake} broken at entry ${v.firstBad}: ${v.reason}`);
-        return;
-      }
-      await withSecurity(cmd, (_store, log, dir) => {
-        // The lake copy anchors the local log: a local log rewritten with fresh hashes no longer ends on the same one.
-        const local = v.entries === 0 ? undefined : log.scan({ afterSeq: v.entries - 1, toSeq: v.entries, limit: 1 })[0];
-        if (v.entries > 0 && local?.hash !== v.head) {
-          broken(`the audit log in ${dir} does not match its copy in the lake at entry ${v.entries} (${local ? 'another hash' : 'missing'}): one of them was rewritten`, 'DW_AUDIT_LAKE_MISMATCH');
-          return;
+      await withAuditLog(cmd, (log, dir) => {
+        // The lake holds the logs of every API host; this host's own (same log id) is also compared with audit.db.
+        const localId = log.logId;
+        for (const l of v.logs) {
+          if (!l.ok) {
+            broken(`audit copy of log ${l.logId} in ${paths.lake} broken at entry ${l.firstBad}: ${l.reason}`);
+            continue;
+          }
+          let matching = '';
+          if (l.logId === localId && l.entries > 0) {
+            // The lake copy anchors the local log: a local log rewritten with fresh hashes no longer ends on the same one.
+            const local = log.scan({ afterSeq: l.entries - 1, toSeq: l.entries, limit: 1 })[0];
+            if (local?.hash !== l.head) {
+              broken(`the audit log in ${dir} (log ${l.logId}) does not match its copy in the lake at entry ${l.entries} (${local ? 'another hash' : 'missing'}): one of them was rewritten`, 'DW_AUDIT_LAKE_MISMATCH');
+              continue;
+            }
+            matching = `, matching ${path.join(dir, 'audit.db')}`;
+          }
+          const pending = l.pendingFiles > 0 ? ` (${l.pendingFiles} files of a batch in progress not checked)` : '';
+          process.stdout.write(`audit copy of log ${l.logId} in ${paths.lake} intact: ${l.entries} entries, head ${l.head}${matching}${pending}\n`);
         }
-        process.stdout.write(`audit copy in ${paths.lake} intact: ${v.entries} entries, head ${v.head}, matching ${path.join(dir, 'audit.db')}${v.pendingFiles > 0 ? ` (${v.pendingFiles} files of a batch in progress not checked)` : ''}\n`);
+        if (localId !== undefined && !v.logs.some((l) => l.logId === localId)) {
+          process.stdout.write(`the audit log in ${dir} (log ${localId}, ${log.headSeq()} entries) has no copy in ${paths.lake} yet (\`dronewatch audit archive\`)\n`);
+        }
+        if (v.logs.length === 0) process.stdout.write(`no audit log copied to ${paths.lake} yet\n`);
+        if (v.ignoredFiles > 0) process.stdout.write(`${v.ignoredFiles} objects under audit/ in ${paths.lake} are no log's file (first layout, without a log id): ignored\n`);
       });
     });
 
@@ -133,7 +147,7 @@ export function registerAudit(program: Command): void {
       const target = path.resolve(o.to);
       if (!existsSync(path.dirname(target))) throw new DwError('DW_CONFIG_INVALID', `--to ${o.to}: the directory ${path.dirname(target)} does not exist`, { status: 400 });
       const q = { tenant: o.tenant, since: o.since?.toISOString() };
-      await withSecurity(cmd, async (_store, log) => {
+      await withAuditLog(cmd, async (log) => {
         log.append({ actor: cliActor(), tenant: o.tenant ?? '*', action: 'audit.export', target: target, details: JSON.parse(JSON.stringify({ format, ...q })) as Record<string, unknown> });
         // Written beside the target then renamed: the file is never seen half-written, and a failure leaves none.
         const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -161,7 +175,7 @@ export function registerAudit(program: Command): void {
   audit.command('archive').description('copy the entries not yet in the lake to it, as Parquet under audit/ (exactly once; the server does it periodically)')
     .action(async (_o: object, cmd: Command) => {
       const paths = dataPaths(configFrom(cmd));
-      await withSecurity(cmd, async (_store, log) => {
+      await withAuditLog(cmd, async (log) => {
         const r = await withLakeStore(paths.lake, (store) => archiveAuditLog(log, store, { scratchDir: paths.lakeScratch }));
         process.stdout.write(`audit: ${r.entries} entries copied to ${paths.lake} in ${r.files} files\n`);
       });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { dataPaths } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { AuditLog, generatePassword, isRole, ROLES, SecurityStore, type AuditInput } from '../../security/index.ts';
+import { AuditLog, generatePassword, isRole, openCredentialStore, ROLES, type AuditInput, type CredentialStore } from '../../security/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom } from './common.ts';
 
@@ -26,18 +26,33 @@ export function cliActor(): string {
   return `cli:${name || process.env.USER || process.env.LOGNAME || `uid-${process.getuid?.() ?? 'unknown'}`}`;
 }
 
-/** Runs `fn` with the security store and audit log (`security.dir`, default the data directory), closing both afterwards. */
-export async function withSecurity<T>(cmd: Command, fn: (store: SecurityStore, audit: AuditLog, dir: string) => Promise<T> | T): Promise<T> {
+/**
+ * Runs `fn` with the credential store (`security.store`: security.db in `security.dir`, or JetStream KV on a nats://
+ * stream) and this host's audit log (`security.dir`, default the data directory), closing both afterwards.
+ */
+export async function withSecurity<T>(cmd: Command, fn: (store: CredentialStore, audit: AuditLog, dir: string) => Promise<T> | T): Promise<T> {
   const config = configFrom(cmd);
   // Where the servers keep them (`security.dir`, default the data directory): the CLI must change the same files.
   const dir = path.resolve(config.security.dir ?? dataPaths(config).dataDir);
-  const store = SecurityStore.open(dir);
+  const store = await openCredentialStore(config, { dir });
   const audit = AuditLog.open(dir);
   try {
     return await fn(store, audit, dir);
   } finally {
     audit.close();
-    store.close();
+    await store.close();
+  }
+}
+
+/** Runs `fn` with this host's audit log only (`security.dir`): the audit commands need no credential store. */
+export async function withAuditLog<T>(cmd: Command, fn: (audit: AuditLog, dir: string) => Promise<T> | T): Promise<T> {
+  const config = configFrom(cmd);
+  const dir = path.resolve(config.security.dir ?? dataPaths(config).dataDir);
+  const audit = AuditLog.open(dir);
+  try {
+    return await fn(audit, dir);
+  } finally {
+    audit.close();
   }
 }
 
@@ -108,8 +123,8 @@ export function registerSecurity(program: Command): void {
   tenants.command('create <id>').description('create a tenant (id: lower-case letters, digits, - and _)')
     .addOption(new Option('--name <display name>', 'display name (default: the id)'))
     .action(async (id: string, o: { name?: string }, cmd: Command) => {
-      await withSecurity(cmd, (store, audit) => {
-        const t = store.createTenant(id, o.name ?? id);
+      await withSecurity(cmd, async (store, audit) => {
+        const t = await store.createTenant(id, o.name ?? id);
         record(audit, { tenant: t.id, action: 'tenant.create', target: t.id, details: { name: t.name } });
         process.stdout.write(`created tenant ${t.id} (${t.name})\n`);
       });
@@ -141,8 +156,8 @@ export function registerSecurity(program: Command): void {
   for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
     users.command(`${name} <username>`).description(disabled ? 'disable an account: its sessions end and its API tokens stop working at once' : 'enable a disabled account')
       .action(async (username: string, _o: object, cmd: Command) => {
-        await withSecurity(cmd, (store, audit) => {
-          const u = store.setDisabled(username, disabled);
+        await withSecurity(cmd, async (store, audit) => {
+          const u = await store.setDisabled(username, disabled);
           record(audit, { tenant: u.tenant, action: disabled ? 'user.disable' : 'user.enable', target: u.username });
           process.stdout.write(`${disabled ? 'disabled' : 'enabled'} user ${u.username}\n`);
         });
@@ -163,9 +178,9 @@ export function registerSecurity(program: Command): void {
   const tokens = users.command('token').description('API tokens: bearer credentials for scripts, acting as their user');
   tokens.command('create <username>').description('create an API token (printed once)').requiredOption('--name <name>', 'what it is for')
     .action(async (username: string, o: { name: string }, cmd: Command) => {
-      await withSecurity(cmd, (store, audit) => {
+      await withSecurity(cmd, async (store, audit) => {
         const u = store.getUser(username);
-        const t = store.createApiToken(username, o.name);
+        const t = await store.createApiToken(username, o.name);
         record(audit, { tenant: u.tenant, action: 'token.create', target: u.username, details: { tokenId: t.id, name: o.name } });
         process.stdout.write(`${t.token}\n`);
         process.stderr.write(`API token ${t.id} ("${o.name}") for ${u.username}, printed once above: only its hash is kept; revoke with \`dronewatch users token revoke ${t.id}\`\n`);
@@ -177,9 +192,9 @@ export function registerSecurity(program: Command): void {
     });
   tokens.command('revoke <id>').description('revoke an API token by id (effective on the next request)')
     .action(async (id: string, _o: object, cmd: Command) => {
-      await withSecurity(cmd, (store, audit) => {
+      await withSecurity(cmd, async (store, audit) => {
         const t = store.findApiToken(id);
-        store.revokeApiToken(id);
+        await store.revokeApiToken(id);
         record(audit, { tenant: t!.tenant, action: 'token.revoke', target: t!.username, details: { tokenId: id, name: t!.name } });
         process.stdout.write(`revoked API token ${id} of ${t!.username}\n`);
       });
@@ -191,8 +206,8 @@ export function registerSecurity(program: Command): void {
     .addOption(new Option('--gateway', 'a gateway credential (`*`): publishes for every drone of the tenant (simulator, radio relay)'))
     .action(async (droneId: string | undefined, o: { tenant: string; gateway?: boolean }, cmd: Command) => {
       const id = droneOf(droneId, o.gateway);
-      await withSecurity(cmd, (store, audit) => {
-        const { token } = store.registerDrone(o.tenant, id);
+      await withSecurity(cmd, async (store, audit) => {
+        const { token } = await store.registerDrone(o.tenant, id);
         record(audit, { tenant: o.tenant, action: 'drone.register', target: id, details: { gateway: id === '*' } });
         process.stdout.write(`${token}\n`);
         process.stderr.write(`${id === '*' ? 'gateway' : `drone ${id}`} of tenant ${o.tenant}: credential printed once above; only its hash is kept\n`);
@@ -203,8 +218,8 @@ export function registerSecurity(program: Command): void {
     .addOption(new Option('--gateway', 'the tenant\'s gateway credential (`*`)'))
     .action(async (droneId: string | undefined, o: { tenant: string; gateway?: boolean }, cmd: Command) => {
       const id = droneOf(droneId, o.gateway);
-      await withSecurity(cmd, (store, audit) => {
-        store.revokeDrone(o.tenant, id);
+      await withSecurity(cmd, async (store, audit) => {
+        await store.revokeDrone(o.tenant, id);
         record(audit, { tenant: o.tenant, action: 'drone.revoke', target: id });
         process.stdout.write(`revoked the credential of ${id === '*' ? 'the gateway' : `drone ${id}`} of tenant ${o.tenant}\n`);
       });

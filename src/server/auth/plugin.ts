@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DwError } from '../../errors/index.ts';
-import { LoginRateLimiter, safeEqual, type AuditLog, type Principal, type SecurityStore } from '../../security/index.ts';
+import { LoginRateLimiter, safeEqual, type AuditLog, type CredentialStore, type Principal } from '../../security/index.ts';
 import { ruleOf, type RouteRule } from './access.ts';
 
 declare module 'fastify' {
@@ -14,7 +14,7 @@ declare module 'fastify' {
      * long-lived answers (live feeds) call it periodically and end when a session is logged out, a user disabled or a
      * token revoked. Always true without authentication.
      */
-    stillAuthorized: () => boolean;
+    stillAuthorized: () => Promise<boolean>;
   }
   interface FastifyContextConfig {
     dwAccess?: RouteRule;
@@ -22,7 +22,7 @@ declare module 'fastify' {
 }
 
 export interface AuthDeps {
-  security: SecurityStore;
+  security: CredentialStore;
   audit: AuditLog;
   limiter?: LoginRateLimiter;
   /** Browser sessions last this long (absolute). Default 12 h: one shift. */
@@ -41,7 +41,7 @@ export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 export function sessionCookieName(secure: boolean): string {
   return secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
 }
-const ALWAYS = (): boolean => true;
+const ALWAYS = (): Promise<boolean> => Promise.resolve(true);
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function authRequired(): DwError {
@@ -64,11 +64,11 @@ function cookieValue(req: FastifyRequest, name: string): string | undefined {
 }
 
 /** Resolves the caller: a bearer token (API token, drone credential) or the session cookie (with its CSRF token). */
-function authenticate(deps: AuthDeps, req: FastifyRequest): { principal: Principal; csrf?: string } | undefined {
+async function authenticate(deps: AuthDeps, req: FastifyRequest): Promise<{ principal: Principal; csrf?: string } | undefined> {
   const auth = req.headers.authorization;
   if (auth !== undefined) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    const principal = m ? deps.security.resolveBearer(m[1]!) : undefined;
+    const principal = m ? await deps.security.resolveBearer(m[1]!) : undefined;
     // A bad bearer token is an error even when a cookie is present: the caller meant the token.
     if (!principal) throw new DwError('DW_AUTH_REQUIRED', 'invalid, expired or revoked bearer token', { status: 401 });
     return { principal };
@@ -85,7 +85,7 @@ function authenticate(deps: AuthDeps, req: FastifyRequest): { principal: Princip
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionCsrf', null);
-  app.decorateRequest('stillAuthorized', null as unknown as () => boolean);
+  app.decorateRequest('stillAuthorized', null as unknown as () => Promise<boolean>);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'OPTIONS') continue;
@@ -99,7 +99,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     req.stillAuthorized = ALWAYS;
     const rule = req.routeOptions.config?.dwAccess;
     if (!rule) return; // unknown URL: the 404 handler answers
-    const who = authenticate(deps, req);
+    const who = await authenticate(deps, req);
     req.principal = who?.principal ?? null;
     req.sessionCsrf = who?.csrf ?? null;
     const access = rule.access;
@@ -112,9 +112,9 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
         throw new DwError('DW_AUTH_CSRF', 'missing or wrong x-csrf-token header (changes made with a session cookie need the token the login answered with)', { status: 403 });
       }
     }
-    req.stillAuthorized = () => {
+    req.stillAuthorized = async () => {
       try {
-        const again = authenticate(deps, req)?.principal;
+        const again = (await authenticate(deps, req))?.principal;
         if (!again) return false;
         return access.kind !== 'permission' || again.permissions.has(access.permission);
       } catch {

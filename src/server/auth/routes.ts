@@ -33,7 +33,7 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
       throw new DwError('DW_AUTH_REQUIRED', 'wrong user name or password', { status: 401 });
     }
     limiter.recordSuccess(username);
-    const s = security.createSession(user, ttl);
+    const s = await security.createSession(user, ttl);
     audit.append({ actor: user.username, tenant: user.tenant, action: 'login.success', ip: req.ip });
     reply.header('set-cookie', sessionCookie(s.token, ttl / 1000, auth.secureCookies === true));
     return { username: user.username, tenant: user.tenant, roles: user.roles, csrf: s.csrf, expiresAt: new Date(s.expiresAt).toISOString() };
@@ -41,7 +41,7 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
 
   app.post('/v1/auth/logout', async (req, reply) => {
     const token = sessionTokenOf(req, auth.secureCookies === true);
-    if (token) security.deleteSession(token);
+    if (token) await security.deleteSession(token);
     const p = principalOf(req);
     audit.append({ actor: p.name, tenant: p.tenant, action: 'logout', ip: req.ip });
     reply.header('set-cookie', sessionCookie('', 0, auth.secureCookies === true));
@@ -95,7 +95,7 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
       const u = security.findUser(username);
       // Another tenant's user does not exist as far as this admin can tell.
       if (!u || u.tenant !== principalOf(req).tenant) throw new DwError('DW_NOT_FOUND', `user "${username}" not found`, { status: 404 });
-      return security.setDisabled(username, disabled);
+      return await security.setDisabled(username, disabled);
     });
   }
 
@@ -106,13 +106,13 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
     schema: { body: { type: 'object', additionalProperties: false, required: ['droneId'], properties: { droneId: { type: 'string', minLength: 1, maxLength: 64 } } } },
   }, async (req, reply) => {
     const { droneId } = req.body as { droneId: string };
-    const { token } = security.registerDrone(principalOf(req).tenant, droneId);
+    const { token } = await security.registerDrone(principalOf(req).tenant, droneId);
     // The only time the credential is ever shown.
     return reply.status(201).header('cache-control', 'no-store').send({ droneId, tenant: principalOf(req).tenant, token });
   });
 
   app.delete('/v1/drones/:droneId', async (req, reply) => {
-    security.revokeDrone(principalOf(req).tenant, (req.params as { droneId: string }).droneId);
+    await security.revokeDrone(principalOf(req).tenant, (req.params as { droneId: string }).droneId);
     return reply.status(204).send();
   });
 

@@ -36,7 +36,7 @@ export function openEventStream(req: FastifyRequest, reply: FastifyReply, banner
   const stillAuthorized = typeof req.stillAuthorized === 'function' ? req.stillAuthorized : undefined;
   const recheck = stillAuthorized
     ? setInterval(() => {
-      if (!stillAuthorized()) close();
+      void stillAuthorized().then((ok) => { if (!ok) close(); }, () => close());
     }, REAUTHORIZE_MS)
     : undefined;
   recheck?.unref();
