@@ -1,95 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
 import path from 'node:path';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { AnalysisService, listStats, openSavedQueryStore } from '../../src/analysis/index.ts';
+import { AnalysisService, listStats } from '../../src/analysis/index.ts';
 import { localLakeFiles } from '../../src/lake/index.ts';
 import { buildServer } from '../../src/server/index.ts';
-import { tempDir } from '../../src/testkit/index.ts';
-import { analysisConfig, archiveReports, arrayBufferOf, csvText, fromParquet, parseCsv, readParquet } from '../analysis/helpers.ts';
-import { SampleFleet } from '../lake/fixtures/sample.ts';
-
-const ENDLESS = 'SELECT sum(range) FROM range(100000000000)';
-const MAX_ROWS = 100;
-
-interface Envelope {
-  columns: string[];
-  columnTypes: string[];
-  rows: unknown[][];
-  rowCount: number;
-  truncated: boolean;
-  elapsedMs: number;
-}
-
-interface ErrorBody {
-  code: string;
-  message: string;
-  errors?: { field: string; reason: string }[];
-}
-
-async function eventually(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Waits until `cond` has held for `forMs` in a row. */
-async function steadily(cond: () => boolean, what: string, forMs: number, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  let since: number | undefined;
-  for (;;) {
-    if (!cond()) since = undefined;
-    else if (since === undefined) since = Date.now();
-    else if (Date.now() - since >= forMs) return;
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** An error answer: status, code, a message without a stack trace. */
-function assertError(res: LightMyRequestResponse, status: number, code: string, label: string): ErrorBody {
-  assert.equal(res.statusCode, status, `${label}: status (body ${res.body})`);
-  const body = res.json() as ErrorBody;
-  assert.equal(body.code, code, `${label}: code (message ${body.message})`);
-  assert.ok(typeof body.message === 'string' && body.message.length > 5, `${label}: a message`);
-  assert.ok(!/\n\s+at /.test(res.body) && !/node_modules|\.ts:\d+/.test(res.body), `${label}: no stack trace, got ${res.body}`);
-  return body;
-}
+import { analysisConfig, arrayBufferOf, csvText, fromParquet, parseCsv, readParquet } from '../analysis/helpers.ts';
+import { analysisApiFixture, assertError, ENDLESS, eventually, MAX_ROWS, type Envelope, type ErrorBody } from './analysis-api-fixture.ts';
 
 describe('analysis HTTP API (issue 3)', () => {
-  const tmp = tempDir('dw-analysis-api-');
-  const root = path.join(tmp.dir, 'lake');
-  // 7 drones, one report a minute each from 23:50: two days, ~70 reports on the first.
-  const reports = new SampleFleet({ drones: 7, seed: 3, citizens: 200, start: Date.UTC(2025, 0, 15, 23, 50), intervalMs: 60_000 }).reports(700);
-  const perDrone = new Map<string, number>();
-  for (const r of reports) perDrone.set(r.droneId, (perDrone.get(r.droneId) ?? 0) + 1);
-  const droneRows = [...perDrone].sort(([a], [b]) => (a < b ? -1 : 1)).map(([d, n]) => [d, n]);
-  const PER_DRONE = 'SELECT drone_id, count(*) AS n FROM reports GROUP BY drone_id ORDER BY drone_id';
-
-  let svc: AnalysisService;
-  let app: FastifyInstance;
-  const inject = (opts: InjectOptions): Promise<LightMyRequestResponse> => app.inject(opts);
-  const query = (payload: Record<string, unknown>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
-    inject({ method: 'POST', url: '/v1/query', payload, headers });
-
-  before(async () => {
-    await archiveReports(root, reports);
-    svc = new AnalysisService({
-      source: localLakeFiles(root),
-      config: analysisConfig({ maxRows: MAX_ROWS }),
-      saved: openSavedQueryStore(path.join(tmp.dir, 'data')),
-    });
-    app = await buildServer({ analysis: svc });
-  });
-  after(async () => {
-    await app?.close();
-    await svc?.close();
-    svc?.saved?.close();
-    tmp.cleanup();
-  });
+  const fx = analysisApiFixture('dw-analysis-api-');
+  const { root, reports, droneRows, PER_DRONE, inject, query } = fx;
 
   it('the fixture spans two days with more reports than maxRows', () => {
     const days = new Set(reports.map((r) => r.timestamp.slice(0, 10)));
@@ -269,8 +189,8 @@ describe('analysis HTTP API (issue 3)', () => {
       assert.match(runtime.message, /[Cc]onver/, 'DuckDB\'s conversion message');
       const forbidden: [string, string][] = [
         ['read_csv of /etc/passwd', `SELECT * FROM read_csv('/etc/passwd')`],
-        ['COPY', `COPY (SELECT 1) TO '${path.join(tmp.dir, 'copied.csv')}'`],
-        ['ATTACH', `ATTACH '${path.join(tmp.dir, 'x.db')}' AS x`],
+        ['COPY', `COPY (SELECT 1) TO '${path.join(fx.tmpDir, 'copied.csv')}'`],
+        ['ATTACH', `ATTACH '${path.join(fx.tmpDir, 'x.db')}' AS x`],
         ['SET', 'SET enable_external_access = true'],
         ['two statements', 'SELECT 1; SELECT 2'],
       ];
@@ -280,7 +200,7 @@ describe('analysis HTTP API (issue 3)', () => {
       const invalid = assertError(await query({ sql: 'SELECT 1', limit: 0 }), 400, 'DW_REQUEST_INVALID', 'limit 0');
       assert.deepEqual(invalid.errors?.map((e) => e.field), ['limit'], 'names the field');
       assertError(await query({ format: 'csv' }), 400, 'DW_REQUEST_INVALID', 'no sql');
-      assert.equal(svc.running, 0, 'no connection left open');
+      assert.equal(fx.svc.running, 0, 'no connection left open');
     });
 
     it('answers 408 DW_QUERY_TIMEOUT when timeoutMs runs out, in every format', async () => {
@@ -289,7 +209,7 @@ describe('analysis HTTP API (issue 3)', () => {
         const body = assertError(res, 408, 'DW_QUERY_TIMEOUT', `timeoutMs (${format})`);
         assert.match(body.message, /300 ms/, 'gives the limit');
       }
-      await eventually(() => svc.running === 0, 'connections released');
+      await eventually(() => fx.svc.running === 0, 'connections released');
     });
 
     // The timeout bounds a regression (a query without its time limit would run for minutes).
@@ -411,97 +331,6 @@ describe('analysis HTTP API (issue 3)', () => {
       assertError(await inject({ method: 'GET', url: '/v1/queries/per-drone/result' }), 404, 'DW_SAVED_QUERY_NOT_FOUND', 'no result');
       assertError(await inject({ method: 'DELETE', url: '/v1/queries/per-drone' }), 404, 'DW_SAVED_QUERY_NOT_FOUND', 'delete twice');
       assert.deepEqual((await inject({ method: 'GET', url: '/v1/queries' })).json(), { queries: [] }, 'empty list');
-    });
-  });
-
-  describe('over a real socket', () => {
-    let url: string;
-    let server: FastifyInstance;
-    before(async () => {
-      server = await buildServer({ analysis: svc });
-      await server.listen({ port: 0, host: '127.0.0.1' });
-      url = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
-    });
-    after(async () => server?.close());
-
-    it('an error after the answer has started cuts the connection: a partial answer never passes for a complete one', async () => {
-      // Tens of thousands of good rows, then a conversion error: the first rows are sent before it happens.
-      const failsLate = `SELECT range AS n, CASE WHEN range < 50000 THEN 'ok' ELSE CAST(CAST(range AS VARCHAR) || 'x' AS INTEGER)::VARCHAR END AS v
-        FROM range(100000)`;
-      for (const format of ['csv', 'ndjson', 'json']) {
-        const res = await fetch(`${url}/v1/export`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: failsLate, format }) });
-        if (res.status !== 200) {
-          // The error came before the first byte: then it is an ordinary error answer.
-          assert.equal(res.status, 400, `${format}: status`);
-          assert.equal(((await res.json()) as ErrorBody).code, 'DW_QUERY_FAILED', `${format}: code`);
-          continue;
-        }
-        await assert.rejects(res.text(), (e: Error) => e instanceof TypeError, `${format}: the body ends in an error, not in a clean end`);
-      }
-      await eventually(() => svc.running === 0, 'connections released');
-    });
-
-    for (const format of ['json', 'parquet']) {
-      it(`a client that disconnects mid-query gets the query interrupted (${format})`, async () => {
-        assert.equal(svc.running, 0, 'idle before');
-        const ac = new AbortController();
-        // No timeout applies here (analysis.timeoutSeconds is 120): only the disconnect can end the query early.
-        const pending = fetch(`${url}/v1/query`, {
-          method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: ENDLESS, format }),
-        });
-        pending.catch(() => {});
-        try {
-          // Parquet checks the SQL on a connection of its own first, then opens the exporter: wait for the query itself.
-          await steadily(() => svc.running === 1, 'the query to be running', 300);
-        } finally {
-          ac.abort();
-        }
-        await assert.rejects(pending, (e: Error) => e.name === 'AbortError', 'the client sees its own abort');
-        await eventually(() => svc.running === 0, 'the query connection to be released after the disconnect', 5_000);
-        const after = await fetch(`${url}/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT 1 AS one' }) });
-        assert.deepEqual(((await after.json()) as Envelope).rows, [[1]], 'the server still answers');
-      });
-    }
-  });
-
-  describe('tenants and time ranges', () => {
-    // Another police force's reports in the same lake, and a server whose requests all belong to it.
-    const lyon = new SampleFleet({ drones: 3, seed: 4, citizens: 50, start: Date.UTC(2025, 0, 16, 0, 10), intervalMs: 60_000, tenant: 'lyon' }).reports(60)
-      .map((r) => ({ ...r, droneId: `lyon-${r.droneId}`, reportId: `lyon-${r.reportId}` }));
-    let lyonApp: FastifyInstance;
-    before(async () => {
-      await archiveReports(root, lyon, reports.length);
-      lyonApp = await buildServer({ analysis: svc, tenant: 'lyon' });
-    });
-    after(async () => {
-      await lyonApp?.close();
-    });
-
-    it('each server\'s tenant sees its own rows, statistics and saved queries only', async () => {
-      const mine = await lyonApp.inject({ method: 'POST', url: '/v1/query', payload: { sql: 'SELECT DISTINCT tenant, count(*) OVER () FROM reports' } });
-      assert.deepEqual((mine.json() as Envelope).rows, [['lyon', lyon.length]], mine.body);
-      const theirs = await query({ sql: 'SELECT count(*) FROM reports WHERE drone_id LIKE \'lyon-%\' OR tenant = \'lyon\'' });
-      assert.deepEqual((theirs.json() as Envelope).rows, [[0]], 'the default tenant sees nothing of lyon');
-      const stat = await lyonApp.inject({ method: 'GET', url: '/v1/stats/reports-daily' });
-      assert.deepEqual((stat.json() as Envelope).rows.map((r) => r[1]), [lyon.length], stat.body);
-      assert.equal((await inject({ method: 'POST', url: '/v1/queries', payload: { name: 'only-default', sql: 'SELECT 1' } })).statusCode, 201);
-      assertError(await lyonApp.inject({ method: 'GET', url: '/v1/queries/only-default' }), 404, 'DW_SAVED_QUERY_NOT_FOUND', 'another tenant\'s saved query');
-      assert.deepEqual((await lyonApp.inject({ method: 'GET', url: '/v1/queries' })).json(), { queries: [] });
-      assert.equal((await inject({ method: 'DELETE', url: '/v1/queries/only-default' })).statusCode, 204);
-    });
-
-    it('from/to read only the hour partitions of the range (rows of the boundary hours included)', async () => {
-      const hour = reports.filter((r) => r.timestamp.startsWith('2025-01-16T00')).length;
-      assert.ok(hour > 0 && hour < reports.length, 'the hour holds some of the reports');
-      const res = await query({ sql: 'SELECT count(*) FROM reports', from: '2025-01-16T00:30:00Z', to: '2025-01-16T00:59:59Z' });
-      assert.deepEqual((res.json() as Envelope).rows, [[hour]], res.body);
-      const csv = await inject({ method: 'POST', url: '/v1/export', payload: { sql: 'SELECT report_id FROM reports', format: 'csv', from: '2025-01-16T00:00:00Z', to: '2025-01-16T00:10:00Z' } });
-      assert.equal(parseCsv(csv.body).length - 1, hour, 'the export is pruned the same way');
-      const pq = await query({ sql: 'SELECT count(*) AS n FROM reports', format: 'parquet', from: '2025-01-16T00:00:00Z', to: '2025-01-16T00:00:01Z' });
-      assert.equal(Number((await readParquet(arrayBufferOf(pq.rawPayload))).rows[0]!.n), hour, 'Parquet answers too');
-      const bad = assertError(await query({ sql: 'SELECT 1', from: 'yesterday' }), 400, 'DW_CONFIG_INVALID', 'a bad instant');
-      assert.deepEqual(bad.errors?.map((e) => e.field), ['from']);
-      assertError(await query({ sql: 'SELECT 1', from: '2025-01-17', to: '2025-01-16' }), 400, 'DW_CONFIG_INVALID', 'from after to');
     });
   });
 });
