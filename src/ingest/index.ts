@@ -2,6 +2,6 @@
 export { Ingestor, type BodyType, type IngestorOptions, type IngestScope } from './ingestor.ts';
 export type { IngestResult, RejectedItem } from './batch.ts';
 export {
-  MAX_DEAD_LETTER_RAW_BYTES, deadLetterOf, deadLetterRaw, listDeadLetters, publishDeadLetters, type DeadLetter, type StoredDeadLetter,
+  DEAD_LETTER_PART_BYTES, deadLetterOf, deadLetterRaw, listDeadLetters, publishDeadLetters, type DeadLetter, type StoredDeadLetter,
 } from './dead-letters.ts';
 export { IngestRateLimiter, type IngestRateLimitOptions } from './rate-limit.ts';

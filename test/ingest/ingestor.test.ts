@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { MAX_DEAD_LETTER_RAW_BYTES, Ingestor, deadLetterRaw, listDeadLetters } from '../../src/ingest/index.ts';
-import type { Stream } from '../../src/stream/index.ts';
+import { DEAD_LETTER_PART_BYTES, Ingestor, deadLetterRaw, listDeadLetters } from '../../src/ingest/index.ts';
+import { TOPICS, type Stream } from '../../src/stream/index.ts';
 import { NOW, validReport } from '../contract/fixtures.ts';
 import { openTestStream, storedReports } from './helpers.ts';
 
@@ -121,14 +121,21 @@ describe('Ingestor.ingestRaw', () => {
     }
   });
 
-  it('keeps only the first MiB of a huge rejected body, and says so', async () => {
-    const body = `{"droneId":"${'x'.repeat(MAX_DEAD_LETTER_RAW_BYTES + 100)}"}`;
+  it('keeps a huge rejected body whole, over several records, and lists it once (regression: cut at 1 MiB)', async () => {
+    const body = `{"droneId":"${'x'.repeat(3 * DEAD_LETTER_PART_BYTES + 100)}"}`;
     const res = await ingestor.ingestRaw(body, 'json', 'test');
     assert.equal(res.rejected[0]!.code, 'DW_INGEST_TOO_LARGE');
-    const [letter] = await listDeadLetters(stream, { limit: 1 });
-    assert.equal(letter!.truncated, true);
-    assert.equal(letter!.rawBytes, Buffer.byteLength(body));
-    assert.equal(deadLetterRaw(letter!).toString('utf8'), body.slice(0, MAX_DEAD_LETTER_RAW_BYTES));
+    const small = await ingestor.ingestRaw('{"droneId": 5}', 'json', 'test');
+    assert.equal(small.rejected.length, 1, 'a small letter after it');
+    const letters = await listDeadLetters(stream, { limit: 10 });
+    assert.equal(letters.length, 2, 'one letter each, whatever the number of records');
+    assert.equal(letters[0]!.truncated, false);
+    assert.equal(letters[0]!.rawBytes, Buffer.byteLength(body));
+    assert.equal(deadLetterRaw(letters[0]!).toString('utf8'), body, 'every byte');
+    assert.equal(deadLetterRaw(letters[1]!).toString('utf8'), '{"droneId": 5}');
+    assert.equal((await stream.read(TOPICS.deadLetters, { limit: 100 })).length, 5, 'four records for the big one, one for the small');
+    const first = await listDeadLetters(stream, { limit: 1 });
+    assert.equal(deadLetterRaw(first[0]!).length, Buffer.byteLength(body), 'a limit counts letters, and the one returned is whole');
   });
 
   it('acknowledges a retried report (same drone and instant, other spelling) as a duplicate, stored once', async () => {
