@@ -16,7 +16,8 @@ export type AuditAction =
   | 'fleet.read' | 'stats.list' | 'stat.run' | 'query.run' | 'export' | 'saved-query.save' | 'saved-query.delete' | 'saved-query.run'
   | 'dead-letters.read' | 'reaction-time.read'
   | 'user.create' | 'user.disable' | 'user.enable' | 'user.password' | 'token.create' | 'token.revoke'
-  | 'drone.register' | 'drone.revoke' | 'tenant.create' | 'audit.read' | 'audit.export' | 'access.denied';
+  | 'drone.register' | 'drone.revoke' | 'tenant.create' | 'audit.read' | 'audit.export' | 'access.denied'
+  | 'security.migrate';
 
 export interface AuditInput {
   actor: string;

@@ -111,6 +111,17 @@ export interface CredentialStore {
   resolveBearer(token: string): MaybePromise<Principal | undefined>;
 }
 
+/**
+ * Every long-lived credential of a store, secrets as their hashes only (sessions are not carried: they end with the
+ * move, officers log in again). What `dronewatch security migrate-to-kv` copies from security.db to JetStream KV.
+ */
+export interface CredentialDump {
+  tenants: Tenant[];
+  users: (User & { passwordHash: string })[];
+  apiTokens: (ApiTokenInfo & { username: string; hash: string })[];
+  drones: (DroneCredential & { hash: string })[];
+}
+
 export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const USERNAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/;
 export const DRONE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;

@@ -7,7 +7,7 @@ export { KvCredentialStore, type KvCredentialStoreOptions } from './kv-store.ts'
 export { credentialStoreKind, openCredentialStore } from './open.ts';
 export {
   userPrincipal, dronePrincipal, TENANT_ID, USERNAME,
-  type CredentialStore, type Tenant, type User, type Principal, type DroneCredential, type ApiTokenInfo, type NewSession,
+  type CredentialStore, type CredentialDump, type Tenant, type User, type Principal, type DroneCredential, type ApiTokenInfo, type NewSession,
 } from './credentials.ts';
 export { AuditLog, AUDIT_GENESIS, auditEntryHash, auditLogIdOf, type AuditAction, type AuditEntry, type AuditInput, type AuditQuery, type AuditRecord, type AuditHashInput } from './audit.ts';
 export { archiveAuditLog, type AuditArchiveOptions, type AuditArchiveResult } from './audit-archive.ts';

@@ -10,7 +10,7 @@ import { API_CODE, apiCode, withRetry, type RetryOptions } from '../stream/nats/
 import { silentLogger, type Logger } from '../util/log.ts';
 import {
   check, conflict, dronePrincipal, invalid, normalRoles, notFound, userPrincipal,
-  type ApiTokenInfo, type CredentialStore, type DroneCredential, type NewSession, type Principal, type Tenant, type User,
+  type ApiTokenInfo, type CredentialDump, type CredentialStore, type DroneCredential, type NewSession, type Principal, type Tenant, type User,
 } from './credentials.ts';
 import {
   CredentialsView, keys, SECURITY_BUCKET, SESSIONS_BUCKET, toUser, type StoredDrone, type StoredSession, type StoredToken, type StoredUser,
@@ -156,6 +156,24 @@ export class KvCredentialStore implements CredentialStore {
     const value = JSON.parse(dec.decode(e.value)) as T;
     this.view.apply(this.bucketOf(kv), key, value, e.revision);
     return value;
+  }
+
+  /**
+   * Copies credentials (a local store's `dump()`) in, keeping their ids and hashes so that every password, API token
+   * and drone credential keeps working. Keys that exist are left as they are (a re-run copies only what is missing).
+   */
+  async load(dump: CredentialDump): Promise<{ copied: number; existing: number }> {
+    let copied = 0;
+    let existing = 0;
+    const put = async (key: string, value: unknown): Promise<void> => {
+      if (await this.create(this.creds, key, value)) copied++;
+      else existing++;
+    };
+    for (const t of dump.tenants) await put(keys.tenant(t.id), t);
+    for (const u of dump.users) await put(keys.user(u.username), { id: u.id, tenant: u.tenant, username: u.username, roles: u.roles, disabled: u.disabled, createdAt: u.createdAt, passwordHash: u.passwordHash } satisfies StoredUser);
+    for (const t of dump.apiTokens) await put(keys.token(t.hash), { id: t.id, username: t.username, name: t.name, createdAt: t.createdAt, revokedAt: t.revokedAt } satisfies StoredToken);
+    for (const d of dump.drones) await put(keys.drone(d.tenant, d.droneId), { tenant: d.tenant, droneId: d.droneId, hash: d.hash, createdAt: d.createdAt, revokedAt: d.revokedAt } satisfies StoredDrone);
+    return { copied, existing };
   }
 
   // ---- tenants ----

@@ -6,7 +6,7 @@ import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptPar
 import { isRole } from './roles.ts';
 import {
   check, conflict, dronePrincipal, invalid, normalRoles, notFound, userPrincipal,
-  type ApiTokenInfo, type CredentialStore, type DroneCredential, type NewSession, type Principal, type Tenant, type User,
+  type ApiTokenInfo, type CredentialDump, type CredentialStore, type DroneCredential, type NewSession, type Principal, type Tenant, type User,
 } from './credentials.ts';
 import { SECURITY_SCHEMA } from './store-schema.ts';
 import { newToken, tokenHash, tokenKind } from './tokens.ts';
@@ -37,6 +37,18 @@ export class SecurityStore implements CredentialStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** Every long-lived credential, secrets as hashes (for `migrate-to-kv`). */
+  dump(): CredentialDump {
+    const users = this.db.prepare<[], UserRow>('SELECT * FROM users ORDER BY username').all().map((r) => ({ ...toUser(r), passwordHash: r.password_hash }));
+    const apiTokens = this.db.prepare<[], { id: string; name: string; username: string; hash: string; created_at: string; revoked_at: string | null }>(
+      'SELECT t.id, t.name, u.username, t.hash, t.created_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.created_at',
+    ).all().map((r) => ({ id: r.id, name: r.name, username: r.username, hash: r.hash, createdAt: r.created_at, revokedAt: r.revoked_at }));
+    const drones = this.db.prepare<[], { tenant: string; drone_id: string; hash: string; created_at: string; revoked_at: string | null }>(
+      'SELECT tenant, drone_id, hash, created_at, revoked_at FROM drones ORDER BY tenant, drone_id',
+    ).all().map((r) => ({ tenant: r.tenant, droneId: r.drone_id, hash: r.hash, createdAt: r.created_at, revokedAt: r.revoked_at }));
+    return { tenants: this.listTenants(), users, apiTokens, drones };
   }
 
   // ---- tenants ----

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { dataPaths } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { AuditLog, generatePassword, isRole, openCredentialStore, ROLES, type AuditInput, type CredentialStore } from '../../security/index.ts';
+import { AuditLog, generatePassword, isRole, KvCredentialStore, openCredentialStore, ROLES, SecurityStore, type AuditInput, type CredentialStore } from '../../security/index.ts';
+import { natsServers } from '../../stream/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom } from './common.ts';
 
@@ -198,6 +199,30 @@ export function registerSecurity(program: Command): void {
         record(audit, { tenant: t!.tenant, action: 'token.revoke', target: t!.username, details: { tokenId: id, name: t!.name } });
         process.stdout.write(`revoked API token ${id} of ${t!.username}\n`);
       });
+    });
+
+  program.command('security').description('the credential store itself (docs/security.md, "Distributed mode")')
+    .command('migrate-to-kv').description('copy the accounts (password hashes), API tokens and drone credentials of security.db (security.dir) into JetStream KV, for security.store kv; keys already there are kept, sessions are not copied (officers log in again)')
+    .action(async (_o: object, cmd: Command) => {
+      const config = configFrom(cmd);
+      if (!config.stream.url.startsWith('nats://')) throw invalid('migrate-to-kv copies into the NATS deployment\'s KV: give --stream nats://host:port (or DRONEWATCH_STREAM)');
+      const dir = path.resolve(config.security.dir ?? dataPaths(config).dataDir);
+      if (!existsSync(path.join(dir, 'security.db'))) throw invalid(`no security.db in ${dir}: give the data directory that holds it (--data, or security.dir)`);
+      const local = SecurityStore.open(dir);
+      const dump = local.dump();
+      local.close();
+      const kv = await KvCredentialStore.connect({ servers: natsServers(config.stream.url), replicas: config.stream.replicas, security: config.stream.nats });
+      const audit = AuditLog.open(dir);
+      try {
+        const r = await kv.load(dump);
+        const counts = { tenants: dump.tenants.length, users: dump.users.length, apiTokens: dump.apiTokens.length, drones: dump.drones.length, copied: r.copied, alreadyThere: r.existing };
+        record(audit, { tenant: '*', action: 'security.migrate', target: path.join(dir, 'security.db'), details: counts });
+        process.stdout.write(`copied ${r.copied} credentials to JetStream KV (${r.existing} were there already): ${counts.tenants} tenants, `
+          + `${counts.users} accounts, ${counts.apiTokens} API tokens, ${counts.drones} drone credentials from ${path.join(dir, 'security.db')}\n`);
+      } finally {
+        audit.close();
+        await kv.close();
+      }
     });
 
   const drones = program.command('drones').description('drone credentials: HTTP ingestion requires one (docs/security.md)');
