@@ -14,4 +14,4 @@ export { archiveAuditLog, type AuditArchiveOptions, type AuditArchiveResult } fr
 export { verifyArchivedAudit, type ArchivedAuditVerification, type ArchivedLogVerification } from './audit-archive-verify.ts';
 export { archivedAuditLogIds, readAuditCheckpoint, auditDataKey, parseAuditDataKey, AUDIT_LAKE_PREFIX } from './audit-lake-keys.ts';
 export { AuditDuck, AUDIT_COLUMNS, auditRow, type AuditRow, type AuditLakeRow } from './audit-parquet.ts';
-export { LoginRateLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from './rate-limit.ts';
+export { LoginRateLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimiter, type LoginLimits } from './rate-limit.ts';

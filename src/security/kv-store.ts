@@ -15,7 +15,9 @@ import {
 import {
   CredentialsView, keys, SECURITY_BUCKET, SESSIONS_BUCKET, toUser, type StoredDrone, type StoredSession, type StoredToken, type StoredUser,
 } from './kv-credentials-view.ts';
+import { KvLoginLimiter, LOGINS_BUCKET } from './kv-login-limiter.ts';
 import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
+import { DEFAULT_LOGIN_LIMITS, type LoginLimiter } from './rate-limit.ts';
 import { newToken, tokenHash, tokenKind } from './tokens.ts';
 
 export interface KvCredentialStoreOptions {
@@ -59,7 +61,13 @@ export class KvCredentialStore implements CredentialStore {
   private readonly scrypt: ScryptParams;
   private closed = false;
 
-  private constructor(private readonly nc: NatsConnection, private readonly creds: KV, private readonly sessions: KV, opts: KvCredentialStoreOptions) {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly creds: KV,
+    private readonly sessions: KV,
+    private readonly logins: KvLoginLimiter,
+    opts: KvCredentialStoreOptions,
+  ) {
     this.retry = { forMs: 30_000, closed: () => this.closed };
     this.scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   }
@@ -79,18 +87,28 @@ export class KvCredentialStore implements CredentialStore {
       const base = { history: 1, replicas: opts.replicas ?? 1, storage: StorageType.File, allow_direct: false, timeout };
       const creds = await withRetry(`bucket ${SECURITY_BUCKET}`, retry, () => kvm.create(SECURITY_BUCKET, base));
       const sessions = await withRetry(`bucket ${SESSIONS_BUCKET}`, retry, () => kvm.create(SESSIONS_BUCKET, { ...base, ttl: SESSIONS_TTL_MS }));
-      const store = new KvCredentialStore(nc, creds, sessions, opts);
+      // Failures older than the window do not count: the bucket forgets them by itself.
+      const logins = await withRetry(`bucket ${LOGINS_BUCKET}`, retry, () => kvm.create(LOGINS_BUCKET, { ...base, ttl: DEFAULT_LOGIN_LIMITS.windowMs }));
+      const store = new KvCredentialStore(nc, creds, sessions, new KvLoginLimiter(logins, { forMs: 30_000, closed: () => nc.isClosed() }), opts);
       const logger = opts.logger ?? silentLogger;
       for (const [kv, name] of [[creds, SECURITY_BUCKET], [sessions, SESSIONS_BUCKET]] as const) {
         const f = new KvFollower(kv, (key, value, rev) => store.view.apply(name, key, value === null ? null : JSON.parse(dec.decode(value)), rev), logger, 'credential store');
         store.followers.push(f);
         await f.start(timeout);
       }
+      const f = new KvFollower(logins, (key, value, rev) => store.logins.apply(key, value, rev), logger, 'login limiter');
+      store.followers.push(f);
+      await f.start(timeout);
       return store;
     } catch (e) {
       await nc.close().catch(() => undefined);
       throw e;
     }
+  }
+
+  /** The failed-login limiter counted across every process of the deployment (bucket `dw_login_failures`). */
+  loginLimiter(): LoginLimiter {
+    return this.logins;
   }
 
   async close(): Promise<void> {

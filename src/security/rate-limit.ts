@@ -1,9 +1,17 @@
 /**
  * Failed-login limiter: a sliding window of failures per key (the account, and separately the client address), so
  * password guessing is slowed both against one account and from one address spraying many. Success does not reset
- * the address counter (an attacker with one valid account must not unlock guessing on others). In memory: each API
- * process limits on its own, which bounds the rate per process; documented in docs/security.md.
+ * the address counter (an attacker with one valid account must not unlock guessing on others).
+ * Two implementations: `LoginRateLimiter` (in memory, one process: embedded mode) and the KV credential store's
+ * (`KvCredentialStore.loginLimiter()`: counted across every API host of a distributed deployment).
  */
+export interface LoginLimiter {
+  /** Seconds to wait before another attempt for this account/address, or 0 when allowed. */
+  retryAfterSeconds(account: string, address: string): number | Promise<number>;
+  recordFailure(account: string, address: string): void | Promise<void>;
+  recordSuccess(account: string): void | Promise<void>;
+}
+
 export interface LoginLimits {
   /** Failures allowed per account within the window. */
   perAccount: number;
@@ -14,18 +22,20 @@ export interface LoginLimits {
 
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perAccount: 5, perAddress: 20, windowMs: 15 * 60_000 };
 
-export class LoginRateLimiter {
+/** Seconds until `max` failures of the window are no longer within it, or 0 (shared by both limiters). */
+export function waitFor(failures: readonly number[], max: number, windowMs: number, t: number): number {
+  const xs = failures.filter((x) => x > t - windowMs);
+  return xs.length >= max ? Math.ceil((xs[xs.length - max]! + windowMs - t) / 1000) : 0;
+}
+
+export class LoginRateLimiter implements LoginLimiter {
   private readonly failures = new Map<string, number[]>();
 
   constructor(private readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS, private readonly now: () => number = Date.now) {}
 
-  /** Seconds to wait before another attempt for this account/address, or 0 when allowed. */
   retryAfterSeconds(account: string, address: string): number {
     const t = this.now();
-    const wait = (key: string, max: number): number => {
-      const xs = this.recent(key, t);
-      return xs.length >= max ? Math.ceil((xs[xs.length - max]! + this.limits.windowMs - t) / 1000) : 0;
-    };
+    const wait = (key: string, max: number): number => waitFor(this.failures.get(key) ?? [], max, this.limits.windowMs, t);
     return Math.max(wait(`a:${account}`, this.limits.perAccount), wait(`ip:${address}`, this.limits.perAddress));
   }
 

@@ -85,6 +85,21 @@ describe('API processes on several hosts (security.store kv)', { skip, timeout: 
     }
   });
 
+  it('failed logins count across hosts: guesses spread over both meet one limit (5 per account)', async () => {
+    const attempt = (i: number) => fetch(`${url(i)}/v1/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: admin.username, password: 'not-the-password' }),
+    });
+    for (let n = 0; n < 5; n++) assert.equal((await attempt(n % 2)).status, 401, `guess ${n + 1} is answered (wrong password)`);
+    // Host A made 3 of the 5 guesses, host B 2: each alone is under the limit, together they reach it. One more
+    // attempt on B, once A's failures had time to arrive (milliseconds; 1 s given), must be refused: a retry loop
+    // here would let B reach the limit with its own failures and prove nothing.
+    await new Promise((r) => setTimeout(r, 1000));
+    const res = await attempt(1);
+    assert.equal(res.status, 429, `host B counts host A's failures: ${await res.clone().text()}`);
+    assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After');
+    assert.equal((await attempt(0)).status, 429, 'and host A refuses too');
+  });
+
   it('each host copies its own audit log to the lake; the lake verifies both chains', async () => {
     for (const h of hosts.splice(0)) await h.stop(); // a stopping API process copies its log
     const v = await verifyArchivedAudit(new LocalObjectStore(lake));

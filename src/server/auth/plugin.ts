@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DwError } from '../../errors/index.ts';
-import { LoginRateLimiter, safeEqual, type AuditLog, type CredentialStore, type Principal } from '../../security/index.ts';
+import { safeEqual, type AuditLog, type CredentialStore, type LoginLimiter, type Principal } from '../../security/index.ts';
 import { ruleOf, type RouteRule } from './access.ts';
 
 declare module 'fastify' {
@@ -24,7 +24,8 @@ declare module 'fastify' {
 export interface AuthDeps {
   security: CredentialStore;
   audit: AuditLog;
-  limiter?: LoginRateLimiter;
+  /** Failed-login limiter; default one in memory (per process). */
+  limiter?: LoginLimiter;
   /** Browser sessions last this long (absolute). Default 12 h: one shift. */
   sessionTtlMs?: number;
   /** Cookies get `Secure` (HTTPS only). On when the server runs TLS. */
