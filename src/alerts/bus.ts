@@ -93,7 +93,8 @@ export function streamAlertFeed(stream: Stream, bus: AlertBus, opts: AlertFeedOp
   const logger = opts.logger ?? silentLogger;
   const abort = new AbortController();
   let consumer: StreamConsumer | undefined;
-  const ready = stream.consumer({ topic: TOPICS.alerts, group, start: 'latest' }).then((c) => {
+  // Transient: a feed never commits and starts at the end again, so its group goes with its process.
+  const ready = stream.consumer({ topic: TOPICS.alerts, group, start: 'latest', transient: true }).then((c) => {
     consumer = c;
   });
   const loop = (async () => {

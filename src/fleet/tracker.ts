@@ -69,6 +69,8 @@ const decoder = new TextDecoder();
  */
 export class FleetTracker {
   readonly group: string;
+  /** Whether the group is this process's own (the default, random): then it is transient. */
+  private readonly ownGroup: boolean;
   private readonly opts: Required<Omit<FleetTrackerOptions, 'tenant' | 'group' | 'logger' | 'now' | 'stream'>>;
   private readonly stream: Stream;
   private readonly tenant: string | undefined;
@@ -100,6 +102,7 @@ export class FleetTracker {
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.group = opts.group ?? `fleet-${randomUUID().slice(0, 8)}`;
+    this.ownGroup = opts.group === undefined;
     this.opts = {
       trackLength: Math.max(1, Math.floor(opts.trackLength ?? 20)),
       maxDrones: Math.max(1, Math.floor(opts.maxDrones ?? 100_000)),
@@ -115,7 +118,8 @@ export class FleetTracker {
   async start(): Promise<void> {
     if (this.consumer) return;
     const start: StartPosition = this.opts.lookbackMs > 0 ? { time: this.now() - this.opts.lookbackMs } : 'latest';
-    this.consumer = await this.stream.consumer({ topic: TOPICS.reports, group: this.group, start });
+    // The default group is this process's own: it goes with the process (transient), never read again after.
+    this.consumer = await this.stream.consumer({ topic: TOPICS.reports, group: this.group, start, transient: this.ownGroup });
     this.loop = this.run(this.consumer);
     this.timers.push(setInterval(() => this.flush(), this.opts.flushIntervalMs));
     this.timers.push(setInterval(() => this.tick(), this.opts.statsIntervalMs));

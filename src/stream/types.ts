@@ -66,6 +66,13 @@ export interface ConsumerOptions {
   sessionTimeoutMs?: number;
   /** Identifies this member in assignment listings; default a random id. */
   memberId?: string;
+  /**
+   * A group that lives only as long as its members (a process's private feed, which starts at 'latest' and never
+   * needs its position again): its state is deleted when its last member closes, and a transient group whose
+   * members all died without closing is deleted when another transient group of the topic is created, once their
+   * leases have expired. Default false: a group's committed positions outlive its members.
+   */
+  transient?: boolean;
 }
 
 export interface PollOptions {
@@ -133,6 +140,8 @@ export interface Stream {
   read(topic: string, opts?: ReadOptions): Promise<StreamRecord[]>;
   /** Per-partition lag of a consumer group. */
   lag(topic: string, group: string): Promise<PartitionLag[]>;
+  /** Consumer groups that have state on the topic (positions, members), by name. */
+  groups(topic: string): Promise<string[]>;
   /** Applies retention now (implementations also apply it periodically by themselves). */
   enforceRetention(): Promise<void>;
   close(): Promise<void>;

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { partitionOf, type OutgoingRecord, type PublishAck, type Stream, type StreamRecord } from '../../src/stream/index.ts';
+import { groupLifecycleConformance } from './conformance-groups.ts';
 import { assertIncreasingPerPartition, dec, drain, drainPair, enc, expectCode, pos, rec, settle, text, uniq } from './conformance-helpers.ts';
 
 export interface StreamFixture {
@@ -433,5 +434,7 @@ export function runStreamConformance(name: string, factory: StreamFactory): void
         await again.close();
       }
     }));
+
+    groupLifecycleConformance(withStream, TEST_TIMEOUT);
   });
 }

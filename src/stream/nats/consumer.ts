@@ -7,6 +7,7 @@ import type { Logger } from '../../util/log.ts';
 import { StreamNotOwnerError } from '../errors.ts';
 import type { CommitPosition, ConsumerOptions, PollOptions, StartPosition, StreamConsumer, StreamRecord } from '../types.ts';
 import { GroupMember } from './group.ts';
+import { joinTransient, leaveTransient } from './transient-groups.ts';
 import { GroupState } from './group-state.ts';
 import { durableName, groupPrefix, partitionFilter } from './names.ts';
 import { checkPosition, type Positions } from './positions.ts';
@@ -44,6 +45,7 @@ export class NatsConsumer implements StreamConsumer {
   readonly group: string;
   readonly memberId: string;
   private readonly start: StartPosition;
+  private readonly transient: boolean;
   private readonly leaseMs: number;
   private readonly renewEveryMs: number;
   private readonly owned = new Map<number, Owned>();
@@ -65,6 +67,7 @@ export class NatsConsumer implements StreamConsumer {
     this.group = opts.group;
     this.memberId = opts.memberId ?? `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.start = opts.start ?? 'earliest';
+    this.transient = opts.transient === true;
     checkPosition(this.start);
     this.leaseMs = opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     if (!(this.leaseMs > 0)) throw new RangeError(`sessionTimeoutMs must be positive, got ${this.leaseMs}`);
@@ -80,6 +83,7 @@ export class NatsConsumer implements StreamConsumer {
     try {
       await c.state.start();
       const now = Date.now();
+      if (c.transient) await joinTransient(ctx.kv, meta.name, ctx.tenant, c.group, now, ctx.logger);
       await c.member.join(now, ctx.joinTimeoutMs);
       c.lastRenew = now;
       await c.sync(true);
@@ -147,7 +151,10 @@ export class NatsConsumer implements StreamConsumer {
     await Promise.all([...this.owned.values()].map((o) => o.reader.stop()));
     this.owned.clear();
     try {
-      if (!this.ctx.closed()) await this.member.leave(epochs);
+      if (!this.ctx.closed()) {
+        await this.member.leave(epochs);
+        if (this.transient) await leaveTransient(this.ctx.kv, this.topic, this.ctx.tenant, this.group, this.memberId, Date.now());
+      }
     } catch (e) {
       // The lease expires by itself; the others take the partitions after the session timeout.
       this.ctx.logger.warn({ err: e, topic: this.topic, group: this.group }, 'stream consumer: leaving the group failed');

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../../util/log.ts';
 import type { ConsumerOptions, OutgoingRecord, PartitionLag, PublishAck, ReadOptions, Stream, StreamConsumer, StreamRecord, TopicConfig } from '../types.ts';
 import { NatsConsumer, type NatsConsumerContext } from './consumer.ts';
 import { checkTenant, durableName, groupPrefix, GROUPS_BUCKET, partitionFilter, partitionKey } from './names.ts';
+import { listGroups } from './transient-groups.ts';
 import { Positions } from './positions.ts';
 import { NatsPublisher } from './publish.ts';
 import { readRecords } from './read.ts';
@@ -166,6 +167,13 @@ export class NatsStream implements Stream {
     this.ensureOpen();
     const meta = await this.catalog.get(topic);
     return withRetry(`read ${topic}`, this.retry, () => readRecords({ js: this.js, jsm: this.jsm, meta, tenant: this.tenant, replicas: this.replicas }, opts));
+  }
+
+  async groups(topic: string): Promise<string[]> {
+    this.ensureOpen();
+    await this.catalog.get(topic);
+    const kv = await this.groupsKv();
+    return withRetry(`groups of ${topic}`, this.retry, () => listGroups(kv, topic, this.tenant));
   }
 
   async lag(topic: string, group: string): Promise<PartitionLag[]> {

@@ -37,6 +37,7 @@ export class SqliteConsumer implements StreamConsumer {
   readonly group: string;
   readonly memberId: string;
   private readonly start: StartPosition;
+  private readonly transient: boolean;
   private readonly leaseMs: number;
   /** A poll renews the lease when the last renewal is older than this, bounding heartbeat writes. */
   private readonly renewEveryMs: number;
@@ -54,6 +55,7 @@ export class SqliteConsumer implements StreamConsumer {
     this.group = opts.group;
     this.memberId = opts.memberId ?? `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.start = opts.start ?? 'earliest';
+    this.transient = opts.transient === true;
     this.leaseMs = opts.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     if (!(this.leaseMs > 0)) throw new RangeError(`sessionTimeoutMs must be positive, got ${this.leaseMs}`);
     this.renewEveryMs = this.leaseMs / 10;
@@ -156,7 +158,7 @@ export class SqliteConsumer implements StreamConsumer {
   }
 
   private rebalance(now: number): void {
-    const view: MembershipView = this.ctx.groups.rebalance(this.meta, this.group, this.memberId, now, this.leaseMs, (p) => this.resolveInitial(p));
+    const view: MembershipView = this.ctx.groups.rebalance(this.meta, this.group, this.memberId, now, this.leaseMs, (p) => this.resolveInitial(p), this.transient);
     this.lastRenew = now;
     this.generation = view.generation;
     const current = new Set<number>();

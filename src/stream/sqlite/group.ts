@@ -36,7 +36,7 @@ type Row = { partition: number; member_id: string | null; epoch: number; committ
  */
 export class GroupStore {
   private readonly s: Record<string, Database.Statement>;
-  private readonly rebalanceTx: (meta: TopicMeta, group: string, member: string, now: number, leaseMs: number, startOf: StartResolver) => MembershipView;
+  private readonly rebalanceTx: (meta: TopicMeta, group: string, member: string, now: number, leaseMs: number, startOf: StartResolver, transient: boolean) => MembershipView;
   private readonly commitTx: (meta: TopicMeta, group: string, member: string, positions: Map<number, { offset: number; epoch: number }>, now: number, leaseMs: number) => number[];
   private readonly leaveTx: (meta: TopicMeta, group: string, member: string) => void;
 
@@ -60,6 +60,16 @@ export class GroupStore {
       owner: p('SELECT member_id, epoch FROM group_partitions WHERE topic_id = ? AND grp = ? AND partition = ?').raw(true),
       setCommitted: p('UPDATE group_partitions SET committed = ? WHERE topic_id = ? AND grp = ? AND partition = ?'),
       committedOf: p('SELECT partition, committed FROM group_partitions WHERE topic_id = ? AND grp = ?'),
+      markTransient: p('INSERT OR IGNORE INTO transient_groups (topic_id, grp) VALUES (?, ?)'),
+      isTransient: p('SELECT 1 FROM transient_groups WHERE topic_id = ? AND grp = ?').pluck(true),
+      anyMember: p('SELECT 1 FROM members WHERE topic_id = ? AND grp = ? LIMIT 1').pluck(true),
+      deadTransient: p(`SELECT grp FROM transient_groups tg WHERE topic_id = ? AND grp <> ?
+        AND NOT EXISTS (SELECT 1 FROM members m WHERE m.topic_id = tg.topic_id AND m.grp = tg.grp AND m.expires_at >= ?)`).pluck(true),
+      dropGroup: p('DELETE FROM groups WHERE topic_id = ? AND grp = ?'),
+      dropPartitions: p('DELETE FROM group_partitions WHERE topic_id = ? AND grp = ?'),
+      dropMembers: p('DELETE FROM members WHERE topic_id = ? AND grp = ?'),
+      dropTransient: p('DELETE FROM transient_groups WHERE topic_id = ? AND grp = ?'),
+      groups: p('SELECT grp FROM groups WHERE topic_id = ? ORDER BY grp').pluck(true),
     };
     this.rebalanceTx = db.transaction(this.rebalanceIn.bind(this)).immediate as never;
     this.commitTx = db.transaction(this.commitIn.bind(this)).immediate as never;
@@ -71,8 +81,13 @@ export class GroupStore {
    * that the group never committed gets its start position recorded as the committed offset (start - 1) in the same
    * transaction: the group's start is fixed once, so a later owner does not skip records (as 'latest' would).
    */
-  rebalance(meta: TopicMeta, group: string, member: string, now: number, leaseMs: number, startOf: StartResolver): MembershipView {
-    return this.rebalanceTx(meta, group, member, now, leaseMs, startOf);
+  rebalance(meta: TopicMeta, group: string, member: string, now: number, leaseMs: number, startOf: StartResolver, transient = false): MembershipView {
+    return this.rebalanceTx(meta, group, member, now, leaseMs, startOf, transient);
+  }
+
+  /** Groups with state on the topic, by name. */
+  groups(meta: TopicMeta): string[] {
+    return this.s.groups!.all(meta.id) as string[];
   }
 
   /** Current generation of the group (cheap read; -1 when the group does not exist). */
@@ -109,12 +124,17 @@ export class GroupStore {
     return out;
   }
 
-  private rebalanceIn(meta: TopicMeta, group: string, member: string, now: number, leaseMs: number, startOf: StartResolver): MembershipView {
+  private rebalanceIn(meta: TopicMeta, group: string, member: string, now: number, leaseMs: number, startOf: StartResolver, transient: boolean): MembershipView {
     const s = this.s;
     const t = meta.id;
     let changed = false;
     if (s.insertGroup!.run(t, group).changes > 0) {
       for (let p = 0; p < meta.partitions; p++) s.insertPartition!.run(t, group, p);
+      if (transient) {
+        s.markTransient!.run(t, group);
+        // A new transient group (a process starting) removes those whose members all died without leaving.
+        for (const dead of s.deadTransient!.all(t, group, now) as string[]) this.drop(t, dead);
+      }
     }
     if (s.selectMember!.get(t, group, member) === undefined) {
       s.insertMember!.run(t, group, member, now + leaseMs, now);
@@ -178,6 +198,12 @@ export class GroupStore {
     const s = this.s;
     const gone = s.deleteMember!.run(meta.id, group, member).changes;
     const freed = s.freeOf!.run(meta.id, group, member).changes;
+    if (s.isTransient!.get(meta.id, group) !== undefined && s.anyMember!.get(meta.id, group) === undefined) return this.drop(meta.id, group);
     if (gone + freed > 0) s.bump!.run(meta.id, group);
+  }
+
+  /** Deletes every row of a group. */
+  private drop(topicId: number, group: string): void {
+    for (const st of ['dropPartitions', 'dropMembers', 'dropTransient', 'dropGroup']) this.s[st]!.run(topicId, group);
   }
 }

@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS groups (
   generation INTEGER NOT NULL,
   PRIMARY KEY (topic_id, grp)
 ) WITHOUT ROWID;
+-- Groups that exist only while they have members (ConsumerOptions.transient): deleted with their last member.
+CREATE TABLE IF NOT EXISTS transient_groups (
+  topic_id INTEGER NOT NULL,
+  grp TEXT NOT NULL,
+  PRIMARY KEY (topic_id, grp)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS members (
   topic_id INTEGER NOT NULL,
   grp TEXT NOT NULL,

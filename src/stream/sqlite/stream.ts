@@ -38,7 +38,7 @@ export class SqliteStream implements Stream {
   private readonly db: Db;
   private readonly catalog: TopicCatalog;
   private readonly publisher: Publisher;
-  private readonly groups: GroupStore;
+  private readonly groupStore: GroupStore;
   private readonly retention: Retention;
   private readonly notifier: FileNotifier;
   private readonly notifierKey: string;
@@ -58,7 +58,7 @@ export class SqliteStream implements Stream {
     this.logger = opts.logger ?? silentLogger;
     this.db = openDb(this.file, { sync: opts.sync ?? 'normal', busyTimeoutMs: opts.busyTimeoutMs ?? 5000 });
     this.catalog = new TopicCatalog(this.db);
-    this.groups = new GroupStore(this.db);
+    this.groupStore = new GroupStore(this.db);
     this.notifierKey = realpathSync(this.file);
     this.notifier = acquireNotifier(this.notifierKey);
     this.publisher = new Publisher(this.db, this.catalog, (topics) => { for (const t of topics) this.notifier.notify(t); });
@@ -68,7 +68,7 @@ export class SqliteStream implements Stream {
     this.claimMaintenance = this.db.prepare("UPDATE meta SET value = ? WHERE key = 'maintenance_at' AND value <= ?");
     this.consumerCtx = {
       catalog: this.catalog,
-      groups: this.groups,
+      groups: this.groupStore,
       notifier: this.notifier,
       logger: this.logger,
       nextOffsets: (meta) => this.nextOffsets(meta),
@@ -138,11 +138,16 @@ export class SqliteStream implements Stream {
     return out.length > limit ? out.slice(0, limit) : out;
   }
 
+  async groups(topic: string): Promise<string[]> {
+    this.ensureOpen();
+    return this.groupStore.groups(this.catalog.get(topic));
+  }
+
   async lag(topic: string, group: string): Promise<PartitionLag[]> {
     this.ensureOpen();
     const meta = this.catalog.get(topic);
     const next = this.nextOffsets(meta);
-    const committed = this.groups.committed(meta, group);
+    const committed = this.groupStore.committed(meta, group);
     const out: PartitionLag[] = [];
     for (let p = 0; p < meta.partitions; p++) {
       const n = next[p] ?? 0;
@@ -163,7 +168,7 @@ export class SqliteStream implements Stream {
   /** Live members and partition owners of a group (inspection). */
   async describeGroup(topic: string, group: string): Promise<{ members: string[]; owners: (string | null)[] }> {
     this.ensureOpen();
-    return this.groups.describe(this.catalog.get(topic), group);
+    return this.groupStore.describe(this.catalog.get(topic), group);
   }
 
   async close(): Promise<void> {
