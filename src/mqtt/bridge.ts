@@ -27,7 +27,17 @@ export interface MqttBridgeOptions {
   inboxMaxAgeMs?: number;
   /** Messages handed to this process at once (and processed concurrently). Default 500. */
   maxInFlight?: number;
+  /** Publish an acknowledgement per message on `drones/<droneId>/acks` once it is stored. Default true. */
+  acks?: boolean;
   logger?: Logger;
+}
+
+/** What a drone receives on `drones/<droneId>/acks` for each message it published, once the message is stored. */
+export interface MqttAck {
+  /** Reports now on the `reports` topic (`duplicate`: it was already there; a resend). */
+  accepted: { reportId: string; duplicate: boolean }[];
+  /** Reports refused and kept as dead letters: resending them does not help. */
+  rejected: { index: number; code: string; reason: string }[];
 }
 
 export interface MqttBridgeStats {
@@ -39,6 +49,8 @@ export interface MqttBridgeStats {
   rejected: number;
   /** Messages handed back for redelivery after a failure to publish. */
   retried: number;
+  /** Acknowledgements published to drones (`drones/<droneId>/acks`). */
+  acked: number;
 }
 
 const ACK_WAIT_MS = 30_000;
@@ -54,7 +66,7 @@ const RETRY_DELAY_MS = 1000;
 export class MqttBridge {
   private readonly logger: Logger;
   private readonly queue: JsMsg[] = [];
-  private readonly counters: MqttBridgeStats = { received: 0, accepted: 0, rejected: 0, retried: 0 };
+  private readonly counters: MqttBridgeStats = { received: 0, accepted: 0, rejected: 0, retried: 0, acked: 0 };
   private messages: ConsumerMessages | undefined;
   private draining: Promise<void> | undefined;
   private stopped = false;
@@ -142,11 +154,33 @@ export class MqttBridge {
       await publishDeadLetters(this.opts.stream, [letter]);
       this.counters.rejected++;
       this.logger.warn({ source, reason: letter.reason }, 'mqtt bridge: report rejected');
+      if (droneId !== undefined) this.acknowledge(droneId, { accepted: [], rejected: [{ index: 0, code: letter.code, reason: letter.reason }] });
       return;
     }
     const r = await this.opts.ingest.ingestRaw(m.data, 'json', source);
     this.counters.accepted += r.accepted.length;
     this.counters.rejected += r.rejected.length;
+    this.acknowledge(droneId!, {
+      accepted: r.accepted.map((a) => ({ reportId: a.reportId, duplicate: a.duplicate })),
+      rejected: r.rejected.map((x) => ({ index: x.index, code: x.code, reason: x.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join('; ') })),
+    });
+  }
+
+  /**
+   * The application-level acknowledgement a drone waits for (docs/ARCHITECTURE.md, "MQTT"): nats-server's PUBACK
+   * comes before the report is stored, so a drone that must not lose a report keeps it until this message, published
+   * on `drones.<droneId>.acks` (MQTT topic `drones/<droneId>/acks`) once the report is on the `reports` topic (or a
+   * dead letter). A core publish: if it is lost, the drone sends the report again and the report id makes that a
+   * duplicate, acknowledged again.
+   */
+  private acknowledge(droneId: string, body: MqttAck): void {
+    if (this.opts.acks === false) return;
+    try {
+      this.nc.publish(`drones.${droneId}.acks`, JSON.stringify(body));
+      this.counters.acked++;
+    } catch (err) {
+      this.logger.warn({ err, droneId }, 'mqtt bridge: acknowledgement not sent (the drone will send the report again)');
+    }
   }
 
   /** Stops taking messages, finishes (and acknowledges) those in hand, and closes the connection. */

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
+import type { MqttAck } from '../../src/mqtt/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
 import { TOPICS, openStream, type Stream } from '../../src/stream/index.ts';
@@ -28,7 +29,7 @@ function accountsConfig(): string {
     jetstream: enabled
     users: [
       { user: "${u.service[0]}", password: "${u.service[1]}" }
-      { user: "${u.drone[0]}", password: "${u.drone[1]}", permissions: { publish: { allow: ["drones.drone-1.reports"] }, subscribe: { deny: [">"] } } }
+      { user: "${u.drone[0]}", password: "${u.drone[1]}", permissions: { publish: { allow: ["drones.drone-1.reports"] }, subscribe: { allow: ["drones.drone-1.acks"] } } }
     ]
   }`;
   return `accounts {\n${account('PARIS', USERS.paris)}\n${account('LYON', USERS.lyon)}\n}\n`;
@@ -108,6 +109,32 @@ describe('MQTT drones of two forces, one NATS account each', { skip, timeout: 90
     await new Promise((r) => setTimeout(r, 500)); // anything refused would have arrived by now
     assert.deepEqual(await citizens(observers[0]!), ['paris:Paris Citizen']);
     assert.deepEqual(await citizens(observers[1]!), ['lyon:Lyon Citizen']);
+  });
+
+  it('a drone gets the acknowledgement of its own reports only, in its own force', async () => {
+    const [user, password] = USERS.paris.drone;
+    const c = await mqtt.connectAsync(mqttUrl, { username: user, password, clientId: `${user}-acks`, reconnectPeriod: 0, connectTimeout: 5000 });
+    try {
+      const got: { topic: string; body: MqttAck }[] = [];
+      c.on('message', (topic, payload) => got.push({ topic, body: JSON.parse(payload.toString('utf8')) as MqttAck }));
+      const own = await c.subscribeAsync('drones/drone-1/acks', { qos: 0 });
+      assert.notEqual(own[0]?.qos, 128, 'its own acknowledgements may be read');
+      // mqtt.js rejects a SUBACK failure (granted QoS 128).
+      await assert.rejects(c.subscribeAsync('drones/drone-2/acks', { qos: 0 }), /Subscribe error/, 'another drone\'s acknowledgements may not be read');
+      const body = report('drone-1', 'Acked Citizen');
+      await c.publishAsync('drones/drone-1/reports', body, { qos: 1 });
+      const id = `drone-1:${Date.parse((JSON.parse(body) as { timestamp: string }).timestamp)}`;
+      await waitUntil('the acknowledgement', () => got.some((a) => a.body.accepted.some((x) => x.reportId === id)), 20_000);
+      // Lyon's drone-1 reports too: its acknowledgement stays in Lyon's account.
+      const lyon = await mqtt.connectAsync(mqttUrl, { username: USERS.lyon.drone[0], password: USERS.lyon.drone[1], clientId: 'lyon-acks', reconnectPeriod: 0, connectTimeout: 5000 });
+      await lyon.publishAsync('drones/drone-1/reports', report('drone-1', 'Lyon Acked'), { qos: 1 });
+      await lyon.endAsync();
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(got.every((a) => a.topic === 'drones/drone-1/acks'), 'only its own topic');
+      assert.equal(got.flatMap((a) => a.body.accepted).length, 1, `only Paris's report: ${JSON.stringify(got)}`);
+    } finally {
+      await c.endAsync();
+    }
   });
 
   it('revoking a drone (its user removed, config reloaded) closes its connection at once and refuses it after', async () => {

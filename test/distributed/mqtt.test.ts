@@ -14,7 +14,7 @@ import type { AlertEvent } from '../../src/alerts/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
 import { listDeadLetters } from '../../src/ingest/index.ts';
-import { MQTT_INBOX_STREAM, droneIdMismatch, droneOfSubject } from '../../src/mqtt/index.ts';
+import { MQTT_INBOX_STREAM, droneIdMismatch, droneOfSubject, type MqttAck } from '../../src/mqtt/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
 import { NatsStream, TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
@@ -54,6 +54,10 @@ describe('MQTT ingestion through nats-server and `dronewatch ingest --mqtt`', { 
 
     const { reports, low } = makeReports({ drones: 6, perDrone: 10, lowEvery: 7, prefix: 'mq' });
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${node.mqttPort}`, { clientId: 'drone-fleet-test', clean: true, reconnectPeriod: 0 });
+    // The application-level acknowledgements (a PUBACK does not mean stored): one message per report message.
+    const acks: { topic: string; body: MqttAck }[] = [];
+    client.on('message', (topic, payload) => acks.push({ topic, body: JSON.parse(payload.toString('utf8')) as MqttAck }));
+    await client.subscribeAsync('drones/+/acks', { qos: 1 });
     try {
       // Each publish resolves on PUBACK (QoS 1); they pipeline.
       await Promise.all(reports.map((r) => client.publishAsync(`drones/${r.droneId}/reports`, JSON.stringify(r), { qos: 1 })));
@@ -62,9 +66,16 @@ describe('MQTT ingestion through nats-server and `dronewatch ingest --mqtt`', { 
       await client.publishAsync('drones/mq-0/reports', '{"droneId": "mq-0", "timestamp": ', { qos: 1 });
       const stolen = { ...reports[1]!, droneId: 'mq-1', timestamp: new Date(Date.now() - 5000).toISOString() };
       await client.publishAsync('drones/mq-0/reports', JSON.stringify(stolen), { qos: 1 });
+      await waitUntil('an acknowledgement for every message', () => acks.length >= reports.length + 3, 20_000);
     } finally {
       await client.endAsync();
     }
+    const acked = acks.flatMap((a) => a.body.accepted.map((x) => x.reportId)).sort();
+    assert.deepEqual(acked, reports.map((r) => `${r.droneId}:${Date.parse(r.timestamp)}`).sort(), 'every stored report is acknowledged, by its id');
+    assert.ok(acks.every((a) => a.body.accepted.every((x) => a.topic === `drones/${x.reportId.split(':')[0]}/acks`)), 'on its own drone\'s topic');
+    const refused = acks.flatMap((a) => a.body.rejected.map((x) => `${a.topic} ${x.code}`)).sort();
+    assert.equal(refused.length, 3, `the 3 refused messages are acknowledged as refused: ${refused.join(' | ')}`);
+    assert.ok(refused.every((r) => r.startsWith('drones/mq-0/acks DW_INGEST_')), refused.join(' | '));
 
     observer = await NatsStream.connect({ servers: nats!.url });
     const reportIds = async (): Promise<string[]> => (await observer!.read(TOPICS.reports, { limit: 10_000 }))
