@@ -6,6 +6,7 @@ import { registerSimulate } from './simulate.ts';
 import { registerAnalysis } from './analysis.ts';
 import { registerSecurity } from './security.ts';
 import { registerAudit } from './audit.ts';
+import { registerStream } from './stream.ts';
 import { registerUp } from './up.ts';
 import { registerWorkers } from './workers.ts';
 
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerWorkers(program);
   registerLake(program);
   registerDeadLetters(program);
+  registerStream(program);
   registerAnalysis(program);
   registerSecurity(program);
   registerAudit(program);
