@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
 import { natsSecurityOptions, type NatsClientSecurity } from '../stream/index.ts';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
@@ -34,6 +35,8 @@ export interface MqttBridgeOptions {
 
 /** What a drone receives on `drones/<droneId>/acks` for each message it published, once the message is stored. */
 export interface MqttAck {
+  /** Which message: the SHA-256 (hex) of its payload, as the drone can compute it for what it sent. */
+  message: string;
   /** Reports now on the `reports` topic (`duplicate`: it was already there; a resend). */
   accepted: { reportId: string; duplicate: boolean }[];
   /** Reports refused and kept as dead letters: resending them does not help. */
@@ -54,6 +57,11 @@ export interface MqttBridgeStats {
 }
 
 const ACK_WAIT_MS = 30_000;
+
+/** The id of a message in its acknowledgement: SHA-256 of the payload bytes, hex. */
+export function messageHash(payload: Uint8Array | string): string {
+  return createHash('sha256').update(payload).digest('hex');
+}
 const RETRY_DELAY_MS = 1000;
 
 /**
@@ -154,13 +162,14 @@ export class MqttBridge {
       await publishDeadLetters(this.opts.stream, [letter]);
       this.counters.rejected++;
       this.logger.warn({ source, reason: letter.reason }, 'mqtt bridge: report rejected');
-      if (droneId !== undefined) this.acknowledge(droneId, { accepted: [], rejected: [{ index: 0, code: letter.code, reason: letter.reason }] });
+      if (droneId !== undefined) this.acknowledge(droneId, { message: messageHash(m.data), accepted: [], rejected: [{ index: 0, code: letter.code, reason: letter.reason }] });
       return;
     }
     const r = await this.opts.ingest.ingestRaw(m.data, 'json', source);
     this.counters.accepted += r.accepted.length;
     this.counters.rejected += r.rejected.length;
     this.acknowledge(droneId!, {
+      message: messageHash(m.data),
       accepted: r.accepted.map((a) => ({ reportId: a.reportId, duplicate: a.duplicate })),
       rejected: r.rejected.map((x) => ({ index: x.index, code: x.code, reason: x.errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join('; ') })),
     });

@@ -15,6 +15,7 @@ import { Platform } from '../../src/runtime/platform.ts';
 import { NatsStream, TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { waitUntil } from './helpers.ts';
+import { runCli } from '../cli/helpers.ts';
 
 const skip = natsServerOrSkip();
 const N = 600;
@@ -36,6 +37,23 @@ describe('MQTT acknowledgements across a nats-server crash', { skip, timeout: 12
     await ingest?.stop();
     await nats?.stop();
     tmp.cleanup();
+  });
+
+  it('the simulator as MQTT drones: each report kept until acknowledged, all stored once (dronewatch simulate --target mqtt://)', async () => {
+    const node = nats.nodes[0]!;
+    const observer = await NatsStream.connect({ servers: nats.url });
+    try {
+      const before = (await observer.read(TOPICS.reports, { limit: 100_000 })).length;
+      const r = await runCli(['simulate', '--target', `mqtt://127.0.0.1:${node.mqttPort}`, '--drones', '3', '--seed', '5', '--from', '2026-10-01', '--days', '0.01']);
+      assert.equal(r.code, 0, r.stderr);
+      const sent = Number(/sent (\d+) reports to mqtt:/.exec(r.stdout)?.[1]);
+      assert.ok(sent > 0, r.stdout);
+      // The command returned only once every report was acknowledged: they are all on the topic already.
+      const after = (await observer.read(TOPICS.reports, { limit: 100_000 })).length;
+      assert.equal(after - before, sent, `${sent} simulated reports stored`);
+    } finally {
+      await observer.close();
+    }
   });
 
   it('a drone that resends until acknowledged loses no report; the resends are stored once', async () => {
@@ -63,7 +81,7 @@ describe('MQTT acknowledgements across a nats-server crash', { skip, timeout: 12
       // What survived the crash without any resend: PUBACKed reports missing here were lost by the server.
       const observer = await NatsStream.connect({ servers: nats.url });
       await new Promise((res) => setTimeout(res, 3000));
-      const survived = (await observer.read(TOPICS.reports, { limit: 10_000 })).length;
+      const survived = (await observer.read(TOPICS.reports, { limit: 10_000 })).filter((r) => r.key === 'crash-drone').length;
       await observer.close();
       process.stdout.write(`# PUBACKed ${N}, on the reports topic after the restart before any resend: ${survived}\n`);
       // Resend what is not acknowledged, as a drone does, until nothing is pending.
@@ -79,7 +97,8 @@ describe('MQTT acknowledgements across a nats-server crash', { skip, timeout: 12
     }
     const observer = await NatsStream.connect({ servers: nats.url });
     try {
-      const ids = (await observer.read(TOPICS.reports, { limit: 10_000 })).map((r) => (JSON.parse(Buffer.from(r.value).toString('utf8')) as { reportId: string }).reportId);
+      const ids = (await observer.read(TOPICS.reports, { limit: 10_000 })).map((r) => (JSON.parse(Buffer.from(r.value).toString('utf8')) as { reportId: string }).reportId)
+        .filter((id) => id.startsWith('crash-drone:'));
       assert.equal(ids.length, N, `every report once on the reports topic (${ids.length} records)`);
       assert.deepEqual([...new Set(ids)].sort(), reports.map(idOf).sort());
     } finally {

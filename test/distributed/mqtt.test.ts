@@ -14,7 +14,7 @@ import type { AlertEvent } from '../../src/alerts/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
 import { listDeadLetters } from '../../src/ingest/index.ts';
-import { MQTT_INBOX_STREAM, droneIdMismatch, droneOfSubject, type MqttAck } from '../../src/mqtt/index.ts';
+import { MQTT_INBOX_STREAM, droneIdMismatch, droneOfSubject, messageHash, type MqttAck } from '../../src/mqtt/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
 import { NatsStream, TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
@@ -56,11 +56,13 @@ describe('MQTT ingestion through nats-server and `dronewatch ingest --mqtt`', { 
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${node.mqttPort}`, { clientId: 'drone-fleet-test', clean: true, reconnectPeriod: 0 });
     // The application-level acknowledgements (a PUBACK does not mean stored): one message per report message.
     const acks: { topic: string; body: MqttAck }[] = [];
+    const sentPayloads: string[] = [];
     client.on('message', (topic, payload) => acks.push({ topic, body: JSON.parse(payload.toString('utf8')) as MqttAck }));
     await client.subscribeAsync('drones/+/acks', { qos: 1 });
     try {
       // Each publish resolves on PUBACK (QoS 1); they pipeline.
       await Promise.all(reports.map((r) => client.publishAsync(`drones/${r.droneId}/reports`, JSON.stringify(r), { qos: 1 })));
+      sentPayloads.push(...reports.map((r) => JSON.stringify(r)));
       const invalid = { ...reports[0]!, citizens: [{ name: 'X', score: 140 }] };
       await client.publishAsync(`drones/${invalid.droneId}/reports`, JSON.stringify(invalid), { qos: 1 });
       await client.publishAsync('drones/mq-0/reports', '{"droneId": "mq-0", "timestamp": ', { qos: 1 });
@@ -73,6 +75,8 @@ describe('MQTT ingestion through nats-server and `dronewatch ingest --mqtt`', { 
     const acked = acks.flatMap((a) => a.body.accepted.map((x) => x.reportId)).sort();
     assert.deepEqual(acked, reports.map((r) => `${r.droneId}:${Date.parse(r.timestamp)}`).sort(), 'every stored report is acknowledged, by its id');
     assert.ok(acks.every((a) => a.body.accepted.every((x) => a.topic === `drones/${x.reportId.split(':')[0]}/acks`)), 'on its own drone\'s topic');
+    const named = new Set(acks.map((a) => a.body.message));
+    assert.ok(sentPayloads.every((p) => named.has(messageHash(p))), 'each acknowledgement names its message by the SHA-256 of the payload the drone sent');
     const refused = acks.flatMap((a) => a.body.rejected.map((x) => `${a.topic} ${x.code}`)).sort();
     assert.equal(refused.length, 3, `the 3 refused messages are acknowledged as refused: ${refused.join(' | ')}`);
     assert.ok(refused.every((r) => r.startsWith('drones/mq-0/acks DW_INGEST_')), refused.join(' | '));

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../errors/index.ts';
-import { httpSink, runSimulator, type SimulatorProgress } from '../../simulator/index.ts';
+import { httpSink, mqttSink, runSimulator, type ReportSink, type SimulatorMode, type SimulatorProgress } from '../../simulator/index.ts';
 import { createProgressBar, type ProgressBar } from '../../util/progress.ts';
 import { configFrom, dateOption, given, intOption, numberOption } from './common.ts';
 import { runService } from './run-service.ts';
@@ -14,6 +14,7 @@ interface SimulateOpts {
   days?: number;
   target?: string;
   token?: string;
+  mqttUser?: string;
 }
 
 export function registerSimulate(program: Command): void {
@@ -26,18 +27,27 @@ export function registerSimulate(program: Command): void {
     .option('--realtime', 'one report per drone per real minute')
     .addOption(new Option('--from <date>', 'backfill: first simulated day (e.g. 2026-11-01)').argParser(dateOption('--from')))
     .addOption(new Option('--days <n>', 'backfill: number of days').argParser(numberOption('--days')))
-    .addOption(new Option('--target <url>', 'post reports to this dronewatch HTTP API instead of the stream'))
-    .addOption(new Option('--token <token>', 'bearer token for --target').env('DRONEWATCH_TOKEN'))
+    .addOption(new Option('--target <url>', 'send reports to a dronewatch HTTP API (http[s]://...) or, as drones in the field do, to nats-server\'s MQTT listener (mqtt://host:1883: each report kept until acknowledged on drones/<id>/acks), instead of the stream'))
+    .addOption(new Option('--token <token>', 'bearer token for an HTTP --target').env('DRONEWATCH_TOKEN'))
+    .addOption(new Option('--mqtt-user <name>', 'MQTT user for an mqtt:// --target (password: DRONEWATCH_MQTT_PASSWORD)'))
     .action(async (opts: SimulateOpts, cmd: Command) => {
       const config = configFrom(cmd, given(opts, { drones: 'simulator.drones', speed: 'simulator.speed', seed: 'simulator.seed' }));
       const backfill = opts.from !== undefined || opts.days !== undefined;
       if (backfill && (opts.realtime || opts.speed !== undefined)) {
         throw new ConfigError('--from/--days (backfill) cannot be combined with --realtime or --speed');
       }
-      const mode = backfill ? 'backfill' : opts.realtime ? 'realtime' : 'accelerated';
+      const mode: SimulatorMode = backfill ? 'backfill' : opts.realtime ? 'realtime' : 'accelerated';
       const days = opts.days ?? 1;
       if (opts.target) {
-        await simulateToHttp(opts.target, opts.token, { ...config.simulator, mode, days, ...(opts.from ? { from: opts.from } : {}) });
+        const o = { ...config.simulator, mode, days, ...(opts.from ? { from: opts.from } : {}) };
+        if (/^mqtts?:\/\//.test(opts.target)) {
+          const password = process.env.DRONEWATCH_MQTT_PASSWORD;
+          await simulateTo(opts.target, (signal) => mqttSink(opts.target!, {
+            signal, ...(opts.mqttUser !== undefined ? { username: opts.mqttUser } : {}), ...(password !== undefined ? { password } : {}),
+          }), o);
+        } else {
+          await simulateTo(opts.target, async (signal) => httpSink(opts.target!, { ...(opts.token ? { token: opts.token } : {}), signal }), o);
+        }
         return;
       }
       const progress = backfillProgress(mode);
@@ -69,7 +79,7 @@ function backfillProgress(mode: string): { onProgress: (p: SimulatorProgress) =>
   };
 }
 
-async function simulateToHttp(target: string, token: string | undefined, o: {
+async function simulateTo(target: string, sinkOf: (signal: AbortSignal) => Promise<ReportSink & { close?: () => Promise<void> }>, o: {
   drones: number; seed: number; bbox: [number, number, number, number]; speed: number; mode: 'realtime' | 'accelerated' | 'backfill'; days: number; from?: Date;
 }): Promise<void> {
   const abort = new AbortController();
@@ -77,18 +87,20 @@ async function simulateToHttp(target: string, token: string | undefined, o: {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const progress = backfillProgress(o.mode);
+  const sink = await sinkOf(abort.signal);
   try {
     const { emitted } = await runSimulator({
       drones: o.drones, seed: o.seed, bbox: o.bbox, mode: o.mode,
       ...(o.mode === 'accelerated' ? { speed: o.speed } : {}),
       ...(o.mode === 'backfill' ? { days: o.days, ...(o.from ? { from: o.from } : {}) } : {}),
-      sink: httpSink(target, { ...(token ? { token } : {}), signal: abort.signal }),
+      sink,
       signal: abort.signal,
       onProgress: progress.onProgress,
     });
     progress.done();
     process.stdout.write(`sent ${emitted} reports to ${target}\n`);
   } finally {
+    await sink.close?.();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
