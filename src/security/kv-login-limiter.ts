@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import { API_CODE, apiCode, withRetry, type RetryOptions } from '../stream/nats/retry.ts';
+import { lostRace, withRetry, type RetryOptions } from '../stream/nats/retry.ts';
 import { DEFAULT_LOGIN_LIMITS, waitFor, type LoginLimiter, type LoginLimits } from './rate-limit.ts';
 
 export const LOGINS_BUCKET = 'dw_login_failures';
@@ -66,7 +66,7 @@ export class KvLoginLimiter implements LoginLimiter {
         this.failures.set(key, { rev, times: next });
         return;
       } catch (err) {
-        if (apiCode(err) !== API_CODE.wrongLastSequence && apiCode(err) !== 10164) throw err;
+        if (!lostRace(err)) throw err;
       }
     }
   }

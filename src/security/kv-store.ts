@@ -6,7 +6,7 @@ import { StreamUnavailableError } from '../stream/errors.ts';
 import { natsSecurityOptions, type NatsClientSecurity } from '../stream/nats/client-security.ts';
 import { KvFollower } from '../stream/nats/kv-follow.ts';
 // The NATS adapter's error classification: a lost compare-and-set (or a create of an existing key) looks the same here.
-import { API_CODE, apiCode, withRetry, type RetryOptions } from '../stream/nats/retry.ts';
+import { lostRace, withRetry, type RetryOptions } from '../stream/nats/retry.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import {
   check, conflict, dronePrincipal, invalid, normalRoles, notFound, userPrincipal,
@@ -39,11 +39,6 @@ const SESSIONS_TTL_MS = 7 * 24 * 3600_000 + 3600_000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const json = (v: unknown): Uint8Array => enc.encode(JSON.stringify(v));
-
-/** A lost compare-and-set, or a create of a key that exists. */
-function lostRace(e: unknown): boolean {
-  return apiCode(e) === API_CODE.wrongLastSequence || apiCode(e) === 10164;
-}
 
 /**
  * The credential store of a distributed deployment, in JetStream KV (layout: kv-credentials-view.ts): every API and

@@ -6,7 +6,7 @@ import { StreamUnavailableError } from '../../stream/errors.ts';
 import { natsSecurityOptions, type NatsClientSecurity } from '../../stream/nats/client-security.ts';
 // The NATS adapter's error classification (which failures are transient, what a lost compare-and-set looks like):
 // the same server, the same answers.
-import { API_CODE, apiCode, withRetry, type RetryOptions } from '../../stream/nats/retry.ts';
+import { lostRace, withRetry, type RetryOptions } from '../../stream/nats/retry.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { AlertNotFoundError, AlertTransitionError } from '../errors.ts';
 import { alertIdOf, eventIdOf } from '../ids.ts';
@@ -68,11 +68,6 @@ const EVICT_EVERY_MS = 60_000;
 /** After a lost compare-and-set: a short random pause, so writers racing on one key do not keep colliding in step. */
 function backoff(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * (attempt + 1))));
-}
-
-/** A compare-and-set lost to another writer, or a create of a key that exists. */
-function lostRace(e: unknown): boolean {
-  return apiCode(e) === API_CODE.wrongLastSequence || apiCode(e) === 10164;
 }
 
 /**

@@ -8,15 +8,10 @@ import type { KV } from '@nats-io/kv';
 import type { Logger } from '../../util/log.ts';
 import type { GroupState, MemberValue, PartitionEntry, PartitionValue } from './group-state.ts';
 import { memberKey, partitionKey } from './names.ts';
-import { API_CODE, apiCode } from './retry.ts';
+import { lostRace } from './retry.ts';
 
 const enc = new TextEncoder();
 const json = (v: unknown): Uint8Array => enc.encode(JSON.stringify(v));
-
-/** A compare-and-set lost to another writer (or the key was created meanwhile). */
-function lostRace(e: unknown): boolean {
-  return apiCode(e) === API_CODE.wrongLastSequence || apiCode(e) === 10164;
-}
 
 export class GroupMember {
   private readonly key: string;

@@ -7,7 +7,6 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
-/** JetStream API error code of an error, if it is one. */
 /** JetStream API error codes this adapter handles (nats-server server/errors.json). */
 export const API_CODE = {
   streamNotFound: JetStreamApiCodes.StreamNotFound,
@@ -21,10 +20,19 @@ export const API_CODE = {
   consumerNameInUse: 10013,
   /** KV compare-and-set lost: "wrong last sequence" */
   wrongLastSequence: JetStreamApiCodes.StreamWrongLastSequence,
+  /** The same, for a key whose last sequence the server answers as unknown (a KV create of a key written meanwhile). */
+  wrongLastSequenceUnknown: JetStreamApiCodes.StreamWrongLastSequenceUnknown,
 } as const;
 
+/** JetStream API error code of an error, if it is one. */
 export function apiCode(e: unknown): number | undefined {
   return e instanceof JetStreamApiError ? e.code : undefined;
+}
+
+/** A KV compare-and-set lost to another writer, or a create of a key that exists: re-read and try again. */
+export function lostRace(e: unknown): boolean {
+  const code = apiCode(e);
+  return code === API_CODE.wrongLastSequence || code === API_CODE.wrongLastSequenceUnknown;
 }
 
 export function isNotFound(e: unknown): boolean {
