@@ -1,7 +1,6 @@
-import path from 'node:path';
-import { dataPaths, type Config } from '../../config/index.ts';
+import type { Config } from '../../config/index.ts';
 import { AuditLog, type AuditInput } from '../../security/index.ts';
-import { cliActor } from './security.ts';
+import { cliActor, securityDir } from './security.ts';
 
 /**
  * Records a CLI access to personal data (alerts, dead letters, queries, statistics, exports) in the same audit log
@@ -10,7 +9,7 @@ import { cliActor } from './security.ts';
  */
 export function auditCli(config: Config, entry: Omit<AuditInput, 'actor' | 'tenant'> & { tenant?: string }): void {
   if (!config.security.enabled) return;
-  const audit = AuditLog.open(path.resolve(config.security.dir ?? dataPaths(config).dataDir));
+  const audit = AuditLog.open(securityDir(config));
   try {
     audit.append({ actor: cliActor(), tenant: entry.tenant ?? config.tenant, ...entry });
   } finally {

@@ -2,10 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { dataPaths } from '../../config/index.ts';
+import { dataPaths, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
 import { AuditLog, generatePassword, isRole, KvCredentialStore, openCredentialStore, ROLES, SecurityStore, type AuditInput, type CredentialStore } from '../../security/index.ts';
-import { natsServers } from '../../stream/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom } from './common.ts';
 
@@ -31,10 +30,14 @@ export function cliActor(): string {
  * Runs `fn` with the credential store (`security.store`: security.db in `security.dir`, or JetStream KV on a nats://
  * stream) and this host's audit log (`security.dir`, default the data directory), closing both afterwards.
  */
+/** Where the servers keep security.db and audit.db (`security.dir`, default the data directory): the CLI must use the same files. */
+export function securityDir(config: Config): string {
+  return path.resolve(config.security.dir ?? dataPaths(config).dataDir);
+}
+
 export async function withSecurity<T>(cmd: Command, fn: (store: CredentialStore, audit: AuditLog, dir: string) => Promise<T> | T): Promise<T> {
   const config = configFrom(cmd);
-  // Where the servers keep them (`security.dir`, default the data directory): the CLI must change the same files.
-  const dir = path.resolve(config.security.dir ?? dataPaths(config).dataDir);
+  const dir = securityDir(config);
   const store = await openCredentialStore(config, { dir });
   const audit = AuditLog.open(dir);
   try {
@@ -48,7 +51,7 @@ export async function withSecurity<T>(cmd: Command, fn: (store: CredentialStore,
 /** Runs `fn` with this host's audit log only (`security.dir`): the audit commands need no credential store. */
 export async function withAuditLog<T>(cmd: Command, fn: (audit: AuditLog, dir: string) => Promise<T> | T): Promise<T> {
   const config = configFrom(cmd);
-  const dir = path.resolve(config.security.dir ?? dataPaths(config).dataDir);
+  const dir = securityDir(config);
   const audit = AuditLog.open(dir);
   try {
     return await fn(audit, dir);
@@ -206,12 +209,14 @@ export function registerSecurity(program: Command): void {
     .action(async (_o: object, cmd: Command) => {
       const config = configFrom(cmd);
       if (!config.stream.url.startsWith('nats://')) throw invalid('migrate-to-kv copies into the NATS deployment\'s KV: give --stream nats://host:port (or DRONEWATCH_STREAM)');
-      const dir = path.resolve(config.security.dir ?? dataPaths(config).dataDir);
+      const dir = securityDir(config);
       if (!existsSync(path.join(dir, 'security.db'))) throw invalid(`no security.db in ${dir}: give the data directory that holds it (--data, or security.dir)`);
       const local = SecurityStore.open(dir);
       const dump = local.dump();
       local.close();
-      const kv = await KvCredentialStore.connect({ servers: natsServers(config.stream.url), replicas: config.stream.replicas, security: config.stream.nats });
+      // The KV store as the servers open it, without the check that refuses an unmigrated one: this is the migration.
+      const kv = await openCredentialStore({ ...config, security: { ...config.security, store: 'kv' } }, { dir, unmigrated: 'allow' });
+      if (!(kv instanceof KvCredentialStore)) throw invalid('migrate-to-kv: the credential store opened is not JetStream KV');
       const audit = AuditLog.open(dir);
       try {
         const r = await kv.load(dump);

@@ -96,6 +96,11 @@ export function kvToken(s: string): string {
   return `=${Buffer.from(s, 'utf8').toString('base64url')}`;
 }
 
+/** The string a `kvToken` holds. */
+export function decodeKvToken(token: string): string {
+  return token.startsWith('=') ? Buffer.from(token.slice(1), 'base64url').toString('utf8') : token;
+}
+
 export function memberKey(prefix: string, memberId: string): string {
   return `${prefix}.m.${kvToken(memberId)}`;
 }

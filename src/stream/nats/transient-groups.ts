@@ -8,7 +8,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '../../util/log.ts';
 import type { MemberValue } from './group-state.ts';
-import { groupPrefix } from './names.ts';
+import { decodeKvToken, groupPrefix } from './names.ts';
 
 const dec = new TextDecoder();
 
@@ -61,7 +61,7 @@ export async function listGroups(kv: KV, topic: string, tenant: string): Promise
   const names = new Set<string>();
   for (const key of await keysOf(kv, `${topic}.${tenant}.>`)) {
     const token = key.split('.')[2];
-    if (token !== undefined) names.add(token.startsWith('=') ? Buffer.from(token.slice(1), 'base64url').toString('utf8') : token);
+    if (token !== undefined) names.add(decodeKvToken(token));
   }
   return [...names].sort();
 }
