@@ -71,8 +71,11 @@ export async function mqttSink(url: string, opts: MqttSinkOptions = {}): Promise
     if (batch.length === 0) return;
     const started = Date.now();
     const refused: string[] = [];
+    const hashes: string[] = [];
     const acked = batch.map((r) => new Promise<void>((resolve) => {
       const payload = JSON.stringify(r);
+      const hash = messageHash(payload);
+      hashes.push(hash);
       const entry: Pending = {
         topic: `drones/${r.droneId}/reports`, payload, sentAt: 0,
         settle: (ack) => {
@@ -80,7 +83,7 @@ export async function mqttSink(url: string, opts: MqttSinkOptions = {}): Promise
           resolve();
         },
       };
-      pending.set(messageHash(payload), entry);
+      pending.set(hash, entry);
       send(entry);
     }));
     const all = Promise.all(acked);
@@ -91,8 +94,10 @@ export async function mqttSink(url: string, opts: MqttSinkOptions = {}): Promise
       await Promise.race([all, new Promise((r) => setTimeout(r, Math.min(1000, resendAfterMs)))]);
       if (done) break;
       const now = Date.now();
-      const mine = new Set(batch.map((r) => messageHash(JSON.stringify(r))));
-      const late = [...pending.entries()].filter(([h, p]) => mine.has(h) && now - p.sentAt >= resendAfterMs);
+      const late = hashes.flatMap((h) => {
+        const p = pending.get(h);
+        return p && now - p.sentAt >= resendAfterMs ? [[h, p] as const] : [];
+      });
       if (now - started > maxRetryMs) {
         for (const [h] of late) pending.delete(h);
         throw new SinkFailedError(`${late.length} reports not acknowledged on drones/<id>/acks after ${Math.round(maxRetryMs / 1000)} s (${url})`, undefined);

@@ -13,30 +13,31 @@ export const MAX_PENDING_EVENTS = 64;
  */
 export class PendingEvents {
   private readonly byAlert = new Map<string, { rev: number; events: readonly AlertEvent[] }>();
-  private readonly alertOfEvent = new Map<string, string>();
+  /** Every pending event by id, with its alert: what a drain and markPublished look at (byAlert holds every alert). */
+  private readonly pending = new Map<string, { alertId: string; event: AlertEvent }>();
 
   apply(alertId: string, events: readonly AlertEvent[] | undefined, rev: number): void {
     const known = this.byAlert.get(alertId);
     if (known && known.rev >= rev) return;
-    if (known) for (const e of known.events) this.alertOfEvent.delete(e.eventId);
+    if (known) for (const e of known.events) this.pending.delete(e.eventId);
     if (!events || events.length === 0) {
       // The revision is kept (with no events) so that a late, older watch entry cannot bring events back.
       this.byAlert.set(alertId, { rev, events: [] });
       return;
     }
     this.byAlert.set(alertId, { rev, events });
-    for (const e of events) this.alertOfEvent.set(e.eventId, alertId);
+    for (const e of events) this.pending.set(e.eventId, { alertId, event: e });
   }
 
   /** The alert a pending event belongs to; undefined for any other event (a sighting's, or one already confirmed). */
   alertOf(eventId: string): string | undefined {
-    return this.alertOfEvent.get(eventId);
+    return this.pending.get(eventId)?.alertId;
   }
 
   /** Pending events made at or before `before` (epoch ms), oldest first, at most `limit`. */
   list(before: number, limit: number): AlertEvent[] {
     const out: AlertEvent[] = [];
-    for (const { events } of this.byAlert.values()) for (const e of events) if (e.at <= before) out.push(e);
+    for (const { event } of this.pending.values()) if (event.at <= before) out.push(event);
     return out.sort((a, b) => a.at - b.at).slice(0, limit);
   }
 
@@ -44,12 +45,12 @@ export class PendingEvents {
   prune(keep: (alertId: string) => boolean): void {
     for (const [alertId, known] of this.byAlert) {
       if (keep(alertId)) continue;
-      for (const e of known.events) this.alertOfEvent.delete(e.eventId);
+      for (const e of known.events) this.pending.delete(e.eventId);
       this.byAlert.delete(alertId);
     }
   }
 
   get size(): number {
-    return this.alertOfEvent.size;
+    return this.pending.size;
   }
 }
