@@ -100,9 +100,10 @@ export async function listDeadLetters(stream: Stream, opts: { limit: number; sin
     j.letter.truncated = have.length < j.chunks.length;
   };
   let from: StartPosition = opts.since === undefined ? 'earliest' : { time: opts.since };
-  const page = opts.tenant === undefined ? opts.limit : Math.max(opts.limit, 1000);
+  // Other tenants' letters are skipped, and a letter may span several records: read more than `limit` at a time.
+  const page = Math.max(opts.tenant === undefined ? opts.limit : Math.max(opts.limit, 1000), 16);
   for (;;) {
-    const records = await stream.read(TOPICS.deadLetters, { from, limit: Math.max(page, 16) });
+    const records = await stream.read(TOPICS.deadLetters, { from, limit: page });
     for (const r of records) {
       const value = JSON.parse(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8')) as DeadLetter | DeadLetterPart;
       if (opts.tenant !== undefined && value.tenant !== opts.tenant) continue;
@@ -125,7 +126,7 @@ export async function listDeadLetters(stream: Stream, opts: { limit: number; sin
       }
     }
     // Done when enough letters are complete, or the topic has no more records.
-    if ((out.length >= opts.limit && joining.size === 0) || records.length < Math.max(page, 16)) break;
+    if ((out.length >= opts.limit && joining.size === 0) || records.length < page) break;
     from = { offset: records[records.length - 1]!.offset + 1 };
   }
   // Letters whose first records were removed by retention, or still being written: what is there.

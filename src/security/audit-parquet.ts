@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { AuditRecord } from './audit.ts';
+import type { AuditRecord, AuditRow } from './audit.ts';
 
 /**
  * Audit entries as Parquet, for the lake copy and `dronewatch audit export`. Every hashed field is kept as the exact
@@ -17,19 +17,7 @@ const JSON_COLUMNS = `{${AUDIT_COLUMNS.map((c) => `"${c}": '${c === 'seq' ? 'BIG
 /** Quoted: `at` is a DuckDB keyword. */
 const SELECT_LIST = AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ');
 
-/** An entry as a row of the files: snake_case, `details` as the hashed JSON text. */
-export interface AuditRow {
-  seq: number;
-  at: string;
-  actor: string;
-  tenant: string;
-  action: string;
-  target: string | null;
-  details: string;
-  ip: string | null;
-  prev_hash: string;
-  hash: string;
-}
+export type { AuditRow };
 
 /** A row of a lake file: the entry and the log it belongs to. */
 export type AuditLakeRow = AuditRow & { log_id: string | null };

@@ -70,7 +70,12 @@ export interface AuditHashInput {
 export const AUDIT_GENESIS = '0'.repeat(64);
 const GENESIS = AUDIT_GENESIS;
 
-interface Row { seq: number; at: string; actor: string; tenant: string; action: string; target: string | null; details: string; ip: string | null; prev_hash: string; hash: string }
+/** An entry as stored, in the log's table and in its Parquet copies: snake_case, `details` as the hashed JSON text. */
+export interface AuditRow extends AuditHashInput {
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
 
 /** The chain's hash of one entry. Exported so that copies of the log (the lake's) are verified by this very function. */
 export function auditEntryHash(prevHash: string, e: AuditHashInput, detailsJson: string): string {
@@ -84,7 +89,7 @@ export function auditLogIdOf(firstEntryHash: string): string {
   return firstEntryHash.slice(0, 16);
 }
 
-const toEntry = (r: Row): AuditEntry => ({
+const toEntry = (r: AuditRow): AuditEntry => ({
   seq: r.seq, at: r.at, actor: r.actor, tenant: r.tenant, action: r.action as AuditAction, target: r.target,
   details: JSON.parse(r.details) as Record<string, unknown>, ip: r.ip, prevHash: r.prev_hash, hash: r.hash,
 });
@@ -143,7 +148,7 @@ export class AuditLog {
     if (q.since !== undefined) { where.push('at >= ?'); args.push(q.since); }
     args.push(Math.min(q.limit ?? 1000, 100_000));
     const sql = `SELECT * FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    return this.db.prepare<(string | number)[], Row>(sql).all(...args).map(toEntry);
+    return this.db.prepare<(string | number)[], AuditRow>(sql).all(...args).map(toEntry);
   }
 
   /**
@@ -157,7 +162,7 @@ export class AuditLog {
     if (q.tenant !== undefined) { where.push('tenant = ?'); args.push(q.tenant); }
     if (q.since !== undefined) { where.push('at >= ?'); args.push(q.since); }
     args.push(q.limit);
-    return this.db.prepare<(string | number)[], Row>(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args)
+    return this.db.prepare<(string | number)[], AuditRow>(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args)
       .map((r) => ({ ...toEntry(r), detailsJson: r.details }));
   }
 
@@ -170,7 +175,7 @@ export class AuditLog {
   verify(): { ok: boolean; entries: number; head: string; firstBad?: number } {
     let prev = GENESIS;
     let n = 0;
-    for (const r of this.db.prepare<[], Row>('SELECT * FROM audit ORDER BY seq').iterate()) {
+    for (const r of this.db.prepare<[], AuditRow>('SELECT * FROM audit ORDER BY seq').iterate()) {
       const e = toEntry(r);
       n++;
       if (e.seq !== n || e.prevHash !== prev || entryHash(prev, e, r.details) !== e.hash) return { ok: false, entries: n, head: prev, firstBad: e.seq };

@@ -67,7 +67,7 @@ export class KvCredentialStore implements CredentialStore {
     this.scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   }
 
-  /** Connects, opens (or creates) both buckets and waits until the local copy holds everything in them. */
+  /** Connects, opens (or creates) its three buckets and waits until the local copies hold everything in them. */
   static async connect(opts: KvCredentialStoreOptions): Promise<KvCredentialStore> {
     const timeout = opts.requestTimeoutMs ?? 10_000;
     let nc: NatsConnection;
@@ -84,7 +84,7 @@ export class KvCredentialStore implements CredentialStore {
       const sessions = await withRetry(`bucket ${SESSIONS_BUCKET}`, retry, () => kvm.create(SESSIONS_BUCKET, { ...base, ttl: SESSIONS_TTL_MS }));
       // Failures older than the window do not count: the bucket forgets them by itself.
       const logins = await withRetry(`bucket ${LOGINS_BUCKET}`, retry, () => kvm.create(LOGINS_BUCKET, { ...base, ttl: DEFAULT_LOGIN_LIMITS.windowMs }));
-      const store = new KvCredentialStore(nc, creds, sessions, new KvLoginLimiter(logins, { forMs: 30_000, closed: () => nc.isClosed() }), opts);
+      const store = new KvCredentialStore(nc, creds, sessions, new KvLoginLimiter(logins, retry), opts);
       const logger = opts.logger ?? silentLogger;
       for (const [kv, name] of [[creds, SECURITY_BUCKET], [sessions, SESSIONS_BUCKET]] as const) {
         const f = new KvFollower(kv, (key, value, rev) => store.view.apply(name, key, value === null ? null : JSON.parse(dec.decode(value)), rev), logger, 'credential store');
