@@ -12,7 +12,7 @@ import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
 import { FleetTracker } from '../fleet/index.ts';
 import { MqttBridge } from '../mqtt/index.ts';
 import { DEFAULT_DASHBOARD_DIR, buildServer, type DashboardOptions, type IngestApi, type PipelineStatus } from '../server/index.ts';
-import { AuditLog, generatePassword, KvCredentialStore, openCredentialStore, type CredentialStore, type ScryptParams } from '../security/index.ts';
+import { AuditLog, generatePassword, openCredentialStore, type CredentialStore, type ScryptParams } from '../security/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
@@ -247,7 +247,7 @@ export class Platform {
             auth: {
               security: this.security, audit: this.audit, secureCookies: tls !== undefined, sessionTtlMs: this.config.security.sessionTtlHours * 3600_000,
               // Distributed mode: failed logins counted across every API host; embedded: in this process.
-              ...(this.security instanceof KvCredentialStore ? { limiter: this.security.loginLimiter() } : {}),
+              limiter: this.security.loginLimiter(),
             },
           }
         : {}),

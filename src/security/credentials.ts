@@ -1,4 +1,5 @@
 import { DwError, type FieldError } from '../errors/index.ts';
+import type { LoginLimiter } from './rate-limit.ts';
 import { isRole, permissionsOf, type Permission, type Role } from './roles.ts';
 
 /**
@@ -109,6 +110,9 @@ export interface CredentialStore {
   listDrones(tenant: string): DroneCredential[];
   /** Resolves a bearer token (API token or drone credential) to its principal, or undefined if unknown/revoked. */
   resolveBearer(token: string): MaybePromise<Principal | undefined>;
+
+  /** The failed-login limiter that goes with the store: in this process (SQLite), or across every host (KV). */
+  loginLimiter(): LoginLimiter;
 }
 
 /**

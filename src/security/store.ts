@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
+import { LoginRateLimiter, type LoginLimiter } from './rate-limit.ts';
 import { isRole } from './roles.ts';
 import {
   check, conflict, dronePrincipal, invalid, normalRoles, notFound, userPrincipal,
@@ -22,6 +23,7 @@ const toUser = (r: UserRow): User => ({ id: r.id, tenant: r.tenant, username: r.
  */
 export class SecurityStore implements CredentialStore {
   readonly kind = 'local' as const;
+  private readonly limiter = new LoginRateLimiter();
 
   private constructor(private readonly db: Database.Database, private readonly scrypt: ScryptParams) {}
 
@@ -33,6 +35,11 @@ export class SecurityStore implements CredentialStore {
     db.pragma('foreign_keys = ON');
     db.exec(SECURITY_SCHEMA);
     return new SecurityStore(db, opts.scrypt ?? DEFAULT_SCRYPT);
+  }
+
+  /** Failed logins are counted in this process (the store on one host; docs/security.md). */
+  loginLimiter(): LoginLimiter {
+    return this.limiter;
   }
 
   close(): void {
