@@ -6,8 +6,22 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
+# The trixie source reuses the machine's own Debian archive address (deb822 `URIs:` or one-line `deb` entry of its
+# main suite), so this script names no host and follows whatever mirror the machine is configured with.
 if ! grep -rqs 'trixie' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  echo 'deb http://deb.debian.org/debian trixie main' > /etc/apt/sources.list.d/dronewatch-trixie.list
+  archive=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+    /^URIs:/ { uri = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /-/) suite = 1 }
+    /^$/ { if (uri != "" && suite && uri !~ /security/ && found == "") found = uri; uri = ""; suite = 0 }
+    END { if (uri != "" && suite && uri !~ /security/ && found == "") found = uri; print found }')
+  if [ -z "$archive" ]; then
+    archive=$(grep -hE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+      | awk '$3 !~ /-/ && $2 !~ /security/ { print $2; exit }')
+  fi
+  if [ -z "$archive" ]; then
+    echo "no Debian archive found in the machine's apt sources: cannot add trixie for nats-server" >&2
+    exit 1
+  fi
+  echo "deb $archive trixie main" > /etc/apt/sources.list.d/dronewatch-trixie.list
 fi
 cat > /etc/apt/preferences.d/dronewatch-trixie <<'PIN'
 Package: *

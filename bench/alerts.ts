@@ -8,12 +8,13 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AlertBus, AlertWorker, openAlertStore } from '../src/alerts/index.ts';
+import { AlertBus, AlertWorker } from '../src/alerts/index.ts';
 import type { AcceptedReport } from '../src/contract/types.ts';
-import { openStream, partitionOf } from '../src/stream/index.ts';
+import { partitionOf } from '../src/stream/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../src/stream/topics.ts';
 import type { OutgoingRecord, Stream } from '../src/stream/types.ts';
 import { tempDir } from '../src/testkit/index.ts';
+import { openAlertStore, openStream } from '../src/backend/index.ts';
 
 const WARMUP_MS = 500;
 const TICK_MS = 5;

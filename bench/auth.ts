@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { IngestRateLimiter } from '../src/ingest/index.ts';
-import { KvCredentialStore, SecurityStore, type CredentialStore } from '../src/security/index.ts';
+import { type CredentialStore } from '../src/security/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir } from '../src/testkit/index.ts';
 import { isMain, printTable } from './util.ts';
+import { KvCredentialStore, SecurityStore } from '../src/backend/index.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 

@@ -9,9 +9,9 @@ import { validateConfig } from '../src/config/index.ts';
 import { Platform, type PlatformComponents } from '../src/runtime/platform.ts';
 import type { Report } from '../src/contract/index.ts';
 import { Fleet } from '../src/simulator/index.ts';
-import { openStream } from '../src/stream/index.ts';
 import { tempDir } from '../src/testkit/index.ts';
 import { isMain, printTable } from './util.ts';
+import { openStream } from '../src/backend/index.ts';
 
 const BATCH = 5000;
 

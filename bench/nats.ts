@@ -15,15 +15,16 @@ import os from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AlertBus, AlertWorker, openAlertStore } from '../src/alerts/index.ts';
+import { AlertBus, AlertWorker } from '../src/alerts/index.ts';
 import { validateConfig } from '../src/config/index.ts';
 import type { AcceptedReport, Report } from '../src/contract/index.ts';
 import { Platform } from '../src/runtime/platform.ts';
 import { Fleet } from '../src/simulator/index.ts';
-import { DEFAULT_TOPIC_CONFIG, NatsStream, TOPICS, type OutgoingRecord } from '../src/stream/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS, type OutgoingRecord } from '../src/stream/index.ts';
 import { startNatsServer, tempDir, type NatsTestServer } from '../src/testkit/index.ts';
 import { rawConnect, rawLatency, rawPublish, rawPublishConsume, rawStream, TICK_MS, type RawClient } from './nats-raw.ts';
 import { isMain, percentile, printTable } from './util.ts';
+import { openAlertStore, NatsStream } from '../src/backend/index.ts';
 
 const enc = new TextEncoder();
 const WARMUP_MS = 1000;

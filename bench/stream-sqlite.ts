@@ -6,8 +6,9 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { SqliteStream, type OutgoingRecord } from '../src/stream/index.ts';
+import { type OutgoingRecord } from '../src/stream/index.ts';
 import { tempDir } from '../src/testkit/index.ts';
+import { SqliteStream } from '../src/backend/index.ts';
 
 const BATCH = 1000;
 const VALUE_BYTES = 300;

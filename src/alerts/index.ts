@@ -1,6 +1,5 @@
 export type { Alert, AlertEvent, AlertEventType, AlertStatus, Severity } from './types.ts';
 export { compileRules, evaluateReport, SCORE_RULE, type AlertCandidate, type AlertsConfig, type CompiledRules } from './rules.ts';
-export { AlertStore, openAlertStore, type AlertListQuery, type AlertStoreOptions, type ReportCandidates } from './store.ts';
 export { AlertNotFoundError, AlertTransitionError } from './errors.ts';
 export { alertIdOf, eventIdOf } from './ids.ts';
 export { AlertBus, streamAlertFeed, type AlertBusOptions, type AlertFeed, type AlertFeedOptions, type AlertListener } from './bus.ts';
@@ -11,6 +10,4 @@ export {
   WebhookSink, signWebhookBody, type WebhookSinkOptions, type WebhookStats, type WebhookTarget, type WebhookTargetStats,
 } from './webhooks.ts';
 export { summariseDurations, quantile, type ReactionTimes, type DurationSummary } from './reaction.ts';
-export type { AlertState, AppliedSightings, MaybePromise } from './state.ts';
-export { KvAlertState, alertBucketName, type KvAlertStateOptions, type AlertRecord } from './kv/index.ts';
-export { alertStateKind, openAlertState, type OpenedAlertState } from './open.ts';
+export type { AlertState, AlertListQuery, AppliedSightings, MaybePromise, ReportCandidates } from './state.ts';

@@ -2,12 +2,12 @@ import type { Stream } from '../stream/types.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import type { AlertBus } from './bus.ts';
 import { ensureAlertsTopic, publishAlertEvents } from './publish.ts';
-import type { AlertListQuery, AlertStore } from './store.ts';
+import type { AlertListQuery } from './state.ts';
 import type { AlertState } from './state.ts';
 import type { AlertEvent } from './types.ts';
 import type { WebhookSink } from './webhooks.ts';
 
-export interface AlertServiceOptions<S extends AlertState = AlertStore> {
+export interface AlertServiceOptions<S extends AlertState = AlertState> {
   /** The SQLite store (reads answer synchronously) or the KV state (reads answer with promises). */
   store: S;
   /** Where lifecycle events are published (`alerts` topic). Without it they stay in the store's outbox for the worker. */
@@ -22,7 +22,7 @@ export interface AlertServiceOptions<S extends AlertState = AlertStore> {
  * worker announces new alerts (bus, webhooks, `alerts` topic). The event is in the store's outbox from the same
  * transaction, so if the publish fails or the process dies, the alert worker publishes it later.
  */
-export class AlertService<S extends AlertState = AlertStore> {
+export class AlertService<S extends AlertState = AlertState> {
   private readonly opts: AlertServiceOptions<S>;
   private readonly logger: Logger;
   private topicReady: Promise<void> | undefined;

@@ -1,5 +1,6 @@
 import type { ReactionTimes } from './reaction.ts';
-import type { AlertListQuery, ReportCandidates } from './store.ts';
+import type { AcceptedReport } from '../contract/types.ts';
+import type { AlertCandidate } from './rules.ts';
 import type { Alert, AlertEvent, AlertStatus } from './types.ts';
 
 /**
@@ -7,6 +8,31 @@ import type { Alert, AlertEvent, AlertStatus } from './types.ts';
  * checks `instanceof Promise` instead of awaiting, so the embedded mode pays no extra microtask per batch.
  */
 export type MaybePromise<T> = T | Promise<T>;
+
+/** A report and what the rules said about it. */
+export interface ReportCandidates {
+  report: AcceptedReport;
+  candidates: readonly AlertCandidate[];
+  /**
+   * Where the report is on the `reports` topic. The KV state uses it for idempotency (a drone's reports are in one
+   * partition, in order, so an alert that applied offset N has applied every sighting of its drone up to N); the
+   * SQLite store keeps its `applied` table and ignores it.
+   */
+  position?: { partition: number; offset: number };
+}
+
+export interface AlertListQuery {
+  status?: AlertStatus | readonly AlertStatus[];
+  tenant?: string;
+  droneId?: string;
+  citizen?: string;
+  /** Only alerts raised at or after this epoch ms. */
+  since?: number;
+  /** Only alerts whose latest position is inside [minLat, minLon, maxLat, maxLon]. */
+  bbox?: readonly [number, number, number, number];
+  /** Default 100, at most 10,000. */
+  limit?: number;
+}
 
 /** What applying a batch of sightings gives. */
 export interface AppliedSightings {
@@ -22,7 +48,7 @@ export interface AppliedSightings {
 
 /**
  * Where alerts live: the SQLite AlertStore (embedded mode, one process or processes sharing a data directory) or the
- * JetStream KV state (distributed mode, src/alerts/kv/), shared by every alert worker and API process.
+ * JetStream KV state (distributed mode, src/backend/nats/alerts/), shared by every alert worker and API process.
  * The alert worker, AlertService and the platform use only this.
  */
 export interface AlertState {

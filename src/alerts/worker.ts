@@ -6,14 +6,14 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import type { AlertBus } from './bus.ts';
 import { drainOutbox, ensureAlertsTopic, publishAlertEvents } from './publish.ts';
 import { compileRules, evaluateReport, type AlertsConfig, type CompiledRules } from './rules.ts';
-import type { ReportCandidates } from './store.ts';
+import type { ReportCandidates } from './state.ts';
 import type { AlertState, AppliedSightings } from './state.ts';
 import type { AlertEvent } from './types.ts';
 import type { WebhookSink } from './webhooks.ts';
 
 export interface AlertWorkerOptions {
   stream: Stream;
-  /** The SQLite AlertStore (embedded) or the JetStream KV state shared by every worker (distributed, src/alerts/kv/). */
+  /** The SQLite AlertStore (embedded) or the JetStream KV state shared by every worker (distributed, src/backend/nats/alerts/). */
   store: AlertState;
   /** The `alerts` config section. The dedup window is the store's (open it with `dedupWindowMs` from the same config). */
   config: Pick<AlertsConfig, 'threshold' | 'criticalThreshold' | 'wordRules'> & { dedupWindowMs?: number };

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
-import { natsSecurityOptions, type NatsClientSecurity } from '../stream/index.ts';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { InvalidReportError } from '../errors/index.ts';
 import type { IngestResult } from '../ingest/index.ts';
 import { deadLetterOf, publishDeadLetters, type BodyType } from '../ingest/index.ts';
 import type { Stream } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
+import { natsSecurityOptions, type NatsClientSecurity } from '../backend/index.ts';
 
 /** JetStream stream that captures what drones publish over MQTT (`drones/<droneId>/reports` -> `drones.<droneId>.reports`). */
 export const MQTT_INBOX_STREAM = 'DRONES_INBOX';

@@ -4,10 +4,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ArchiveWorker, type ArchiveStats } from '../archive/index.ts';
-import { dataPaths, validateConfig } from '../config/index.ts';
-import { openStream } from '../stream/index.ts';
+import { validateConfig } from '../config/index.ts';
 import { createLogger } from '../util/log.ts';
 import { archiveWorkerOptions } from './archive-host.ts';
+import { openBackend } from '../backend/index.ts';
 
 export type ArchiveThreadMessage =
   | { type: 'ready' }
@@ -20,11 +20,9 @@ const post = (m: ArchiveThreadMessage): void => port.postMessage(m);
 
 try {
   const config = validateConfig((workerData as { config: unknown }).config);
-  const paths = dataPaths(config);
   const logger = createLogger('archive');
-  const stream = await openStream(config.stream.url, {
-    dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats, logger,
-  });
+  const backend = await openBackend(config, { logger });
+  const stream = await backend.stream();
   const worker = new ArchiveWorker(archiveWorkerOptions(config, stream, logger));
   await worker.start();
   const timer = setInterval(() => post({ type: 'stats', stats: worker.stats() }), 250);
@@ -33,7 +31,7 @@ try {
     clearInterval(timer);
     void (async () => {
       await worker.stop();
-      await stream.close();
+      await backend.close();
       post({ type: 'stopped', stats: worker.stats() });
       port.close();
     })();

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AlertBus, AlertService, AlertWorker, WebhookSink, openAlertState, streamAlertFeed, type AlertState, type AlertStore, type KvAlertState } from '../alerts/index.ts';
+import { AlertBus, AlertService, AlertWorker, WebhookSink, streamAlertFeed, type AlertState } from '../alerts/index.ts';
 import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
-import { AnalysisService, openSavedQueryStore } from '../analysis/index.ts';
+import { AnalysisService } from '../analysis/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
+import { AlertStore, natsServers, openBackend, type Backend } from '../backend/index.ts';
 import { dataPaths, type Config } from '../config/index.ts';
 import { ConfigError, DwError } from '../errors/index.ts';
 import { IngestRateLimiter, Ingestor, listDeadLetters } from '../ingest/index.ts';
@@ -12,9 +13,9 @@ import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
 import { FleetTracker } from '../fleet/index.ts';
 import { MqttBridge } from '../mqtt/index.ts';
 import { DEFAULT_DASHBOARD_DIR, buildServer, type DashboardOptions, type IngestApi, type PipelineStatus } from '../server/index.ts';
-import { AuditLog, generatePassword, openCredentialStore, type CredentialStore, type ScryptParams } from '../security/index.ts';
+import { AuditLog, generatePassword, type CredentialStore, type ScryptParams } from '../security/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
-import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream, type TopicConfig } from '../stream/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS, type Stream, type TopicConfig } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { archiveWorkerOptions, ArchiveThread, type ArchiveRunner } from './archive-host.ts';
 import { startAuditCopy, type AuditCopy } from './audit-copy.ts';
@@ -45,16 +46,18 @@ export interface PlatformComponents {
  * is the low-latency path from the alert worker to live subscribers).
  */
 export class Platform {
+  /** Everything this process shares with the others of its deployment (src/backend/). */
+  readonly backend: Backend;
   readonly stream: Stream;
   readonly config: Config;
   readonly bus = new AlertBus();
   readonly ingestor: Ingestor;
   /** The SQLite store (alerts.state local); undefined with the shared KV state. */
   alertStore: AlertStore | undefined;
-  alertService: AlertService | undefined;
+  alertService: AlertService<AlertStore> | undefined;
   /** The alert state in use (either kind) and the API over it (docs/alerts.md, "State in distributed mode"). */
   alertState: AlertState | undefined;
-  alertApi: AlertService | AlertService<KvAlertState> | undefined;
+  alertApi: AlertService | undefined;
   alertWorker: AlertWorker | undefined;
   archiveWorker: ArchiveRunner | undefined;
   server: FastifyInstance | undefined;
@@ -74,7 +77,6 @@ export class Platform {
    * them once, then they exist nowhere in clear. Read it with takeBootstrapCredential().
    */
   private bootstrapCredential: { username: string; password: string; tenant: string } | undefined;
-  private readonly scrypt: ScryptParams | undefined;
   private auditCopy: AuditCopy | undefined;
   private readonly logger: Logger;
   private readonly monitor: PipelineMonitor;
@@ -91,11 +93,11 @@ export class Platform {
   private lastOpenAlerts = 0;
   private stopped = false;
 
-  private constructor(stream: Stream, config: Config, logger: Logger, scrypt: ScryptParams | undefined) {
+  private constructor(backend: Backend, stream: Stream, config: Config, logger: Logger) {
+    this.backend = backend;
     this.stream = stream;
     this.config = config;
     this.logger = logger;
-    this.scrypt = scrypt;
     this.ingestor = new Ingestor({
       stream,
       tenant: config.tenant,
@@ -108,11 +110,9 @@ export class Platform {
 
   /** `scrypt`: password hashing cost (tests lower it; the default is the production one, docs/security.md). */
   static async open(config: Config, opts: { logger?: Logger; scrypt?: ScryptParams } = {}): Promise<Platform> {
-    const paths = dataPaths(config);
     const logger = opts.logger ?? silentLogger;
-    const stream = await openStream(config.stream.url, {
-      dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats, logger,
-    });
+    const backend = await openBackend(config, { logger, ...(opts.scrypt ? { scrypt: opts.scrypt } : {}) });
+    const stream = await backend.stream();
     const withPartitions = (c: TopicConfig): TopicConfig => ({ ...c, partitions: c.partitions > 1 ? config.stream.partitions : 1 });
     await stream.ensureTopic(TOPICS.reports, {
       ...withPartitions(DEFAULT_TOPIC_CONFIG.reports),
@@ -120,7 +120,7 @@ export class Platform {
     });
     await stream.ensureTopic(TOPICS.alerts, withPartitions(DEFAULT_TOPIC_CONFIG.alerts));
     await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
-    return new Platform(stream, config, logger, opts.scrypt);
+    return new Platform(backend, stream, config, logger);
   }
 
   /** The first administrator's one-time password, once (undefined afterwards, and when the store already had users). */
@@ -136,7 +136,7 @@ export class Platform {
    */
   private async openSecurity(): Promise<void> {
     const dir = this.config.security.dir ?? dataPaths(this.config).dataDir;
-    this.security = await openCredentialStore(this.config, { dir, logger: this.logger, ...(this.scrypt ? { scrypt: this.scrypt } : {}) });
+    this.security = await this.backend.credentials();
     this.audit = AuditLog.open(dir);
     await this.security.ensureTenant(this.config.tenant);
     const username = this.config.security.bootstrapAdmin;
@@ -150,18 +150,16 @@ export class Platform {
   /** Starts the given components; resolves when each is running. */
   async start(components: PlatformComponents): Promise<this> {
     const { config, stream, logger } = this;
-    const paths = dataPaths(config);
     const needsStore = components.alerts || components.http === 'api';
     if (needsStore) {
-      const opened = await openAlertState(config, { dataDir: paths.dataDir, logger });
+      const state = this.alertState = await this.backend.alertState();
       if (config.alerts.webhooks.length > 0) this.webhooks = new WebhookSink({ webhooks: config.alerts.webhooks, logger });
       const announce = { stream, bus: this.bus, ...(this.webhooks ? { webhooks: this.webhooks } : {}), logger };
-      if (opened.kind === 'local') {
-        this.alertState = this.alertStore = opened.store;
-        this.alertApi = this.alertService = new AlertService({ store: opened.store, ...announce });
+      if (state instanceof AlertStore) {
+        this.alertStore = state;
+        this.alertApi = this.alertService = new AlertService({ store: state, ...announce });
       } else {
-        this.alertState = opened.state;
-        this.alertApi = new AlertService({ store: opened.state, ...announce });
+        this.alertApi = new AlertService({ store: state, ...announce });
       }
     }
     if (components.alerts) {
@@ -192,13 +190,13 @@ export class Platform {
 
   private async startMqtt(): Promise<void> {
     const url = this.config.stream.url;
-    if (!url.startsWith('nats://')) {
+    if (this.backend.kind !== 'nats') {
       throw new ConfigError(`ingest.mqtt needs a NATS stream (stream.url nats://host:port), not "${url}": drones publish through nats-server's MQTT listener`, [
         { field: 'ingest.mqtt', reason: 'requires a nats:// stream.url' },
       ]);
     }
     this.mqttBridge = await MqttBridge.start({
-      servers: url.slice('nats://'.length).split(',').map((s) => (/^[a-z]+:\/\//.test(s.trim()) ? s.trim() : `nats://${s.trim()}`)),
+      servers: natsServers(url),
       ingest: this.countingIngest(),
       ...(this.config.ingest.perDroneRequestsPerSecond > 0
         ? { ingestLimit: (this.ingestLimit ??= new IngestRateLimiter({ perSecond: this.config.ingest.perDroneRequestsPerSecond, burst: this.config.ingest.perDroneBurst })) }
@@ -207,9 +205,9 @@ export class Platform {
   }
 
   private countingIngest(): IngestApi {
-    // A NATS stream is opened for one tenant (its subjects, consumers and KV keys are in that tenant's namespace):
-    // its ingest process takes reports of that tenant only. The embedded stream carries every tenant's.
-    const onlyTenant = this.config.stream.url.startsWith('nats://') ? this.config.tenant : undefined;
+    // A NATS or Kafka stream is opened for one tenant (its subjects or topics, groups and shared state are in that
+    // tenant's namespace): its ingest process takes reports of that tenant only. The embedded stream carries every tenant's.
+    const onlyTenant = this.backend.tenantScope;
     return {
       ingestRaw: async (body, type, source, scope) => {
         if (onlyTenant !== undefined && scope?.tenant !== undefined && scope.tenant !== onlyTenant) {
@@ -228,7 +226,7 @@ export class Platform {
       const paths = dataPaths(this.config);
       this.analysis = new AnalysisService({
         source: (this.lakeFiles = lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: this.config.lake.cacheBytes, logger: this.logger })),
-        config: this.config.analysis, saved: openSavedQueryStore(paths.dataDir), logger: this.logger,
+        config: this.config.analysis, saved: this.backend.savedQueries(), logger: this.logger,
       });
       const d = this.config.dashboard;
       this.fleet = new FleetTracker({
@@ -391,7 +389,6 @@ export class Platform {
     await this.mqttBridge?.stop();
     await this.fleet?.stop();
     await this.analysis?.close();
-    this.analysis?.saved?.close();
     await this.lakeFiles?.close();
     await this.topicFeed?.stop();
     await this.alertWorker?.stop();
@@ -399,11 +396,10 @@ export class Platform {
     await this.webhooks?.flush(5000);
     await this.webhooks?.close();
     this.monitor.stop();
-    await this.alertState?.close();
-    await this.security?.close();
     // The last copy of this host's audit log, after the server closed: nothing is appended any more.
     await this.auditCopy?.stop();
     this.audit?.close();
-    await this.stream.close();
+    // Alert state, credentials, saved queries, then the stream.
+    await this.backend.close();
   }
 }

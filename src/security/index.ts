@@ -2,9 +2,6 @@
 export { hashPassword, verifyPassword, generatePassword, dummyHash, DEFAULT_SCRYPT, type ScryptParams } from './passwords.ts';
 export { newToken, tokenHash, tokenKind, safeEqual, type TokenKind } from './tokens.ts';
 export { ROLES, PERMISSIONS, isRole, permissionsOf, grants, type Role, type Permission } from './roles.ts';
-export { SecurityStore } from './store.ts';
-export { KvCredentialStore, type KvCredentialStoreOptions } from './kv-store.ts';
-export { credentialStoreKind, openCredentialStore } from './open.ts';
 export {
   userPrincipal, dronePrincipal, TENANT_ID, USERNAME,
   type CredentialStore, type CredentialDump, type Tenant, type User, type Principal, type DroneCredential, type ApiTokenInfo, type NewSession,

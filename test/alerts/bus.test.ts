@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AlertBus, type AlertEvent } from '../../src/alerts/index.ts';
-import { compileRules, evaluateReport, openAlertStore } from '../../src/alerts/index.ts';
+import { compileRules, evaluateReport } from '../../src/alerts/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { alertsConfig, report } from './helpers.ts';
+import { openAlertStore } from '../../src/backend/index.ts';
 
 function events(n: number): AlertEvent[] {
   const tmp = tempDir();

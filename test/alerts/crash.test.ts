@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openAlertStore } from '../../src/alerts/index.ts';
-import { openStream } from '../../src/stream/index.ts';
 import { TOPICS } from '../../src/stream/topics.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { expectedAlerts, generateReports } from './expected.ts';
 import { publishReports, readAlertTopic, totalLag, waitFor } from './helpers.ts';
+import { openAlertStore, openStream } from '../../src/backend/index.ts';
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'worker-process.ts');
 const WINDOW = 60_000;

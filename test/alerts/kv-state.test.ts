@@ -1,21 +1,19 @@
 /**
- * The shared alert state of distributed mode (src/alerts/kv/) against a real nats-server: two alert workers on one
+ * The shared alert state of distributed mode (src/backend/nats/alerts/) against a real nats-server: two alert workers on one
  * NatsStream group with a rebalance, redelivery after a crash between the KV write and the topic publish, officers'
  * changes from another process's API, and concurrent writers. Skipped without nats-server >= 2.10 (fails with CI=true).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AlertBus, AlertService, AlertWorker, KvAlertState, compileRules, evaluateReport, type AlertEvent, type ReportCandidates,
-} from '../../src/alerts/index.ts';
+import { AlertBus, AlertService, AlertWorker, compileRules, evaluateReport, type AlertEvent, type ReportCandidates } from '../../src/alerts/index.ts';
 import type { AcceptedReport } from '../../src/contract/types.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { NatsStream } from '../../src/stream/index.ts';
 import { TOPICS } from '../../src/stream/topics.ts';
 import { natsServerOrSkip, startNatsServer, type NatsTestServer } from '../../src/testkit/index.ts';
 import { expectedAlerts, generateReports } from './expected.ts';
 import { publishReports, readAlertTopic, report, totalLag, waitFor } from './helpers.ts';
+import { KvAlertState, NatsStream } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 const WINDOW = 60_000;

@@ -1,12 +1,11 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import {
-  AlertStore, alertIdOf, compileRules, evaluateReport, openAlertStore, type AlertEvent,
-} from '../../src/alerts/index.ts';
+import { alertIdOf, compileRules, evaluateReport, type AlertEvent } from '../../src/alerts/index.ts';
 import { isDwError } from '../../src/errors/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { alertsConfig, manualClock, report } from './helpers.ts';
+import { AlertStore, openAlertStore } from '../../src/backend/index.ts';
 
 const rules = compileRules(alertsConfig);
 const W = alertsConfig.dedupWindowMs;

@@ -1,14 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AlertBus, AlertService, AlertWorker, openAlertStore, streamAlertFeed, type AlertEvent, type AlertStore,
-} from '../../src/alerts/index.ts';
-import { openStream } from '../../src/stream/index.ts';
+import { AlertBus, AlertService, AlertWorker, streamAlertFeed, type AlertEvent } from '../../src/alerts/index.ts';
 import { TOPICS } from '../../src/stream/topics.ts';
 import type { Stream } from '../../src/stream/types.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { expectedAlerts, generateReports } from './expected.ts';
 import { publishReports, readAlertTopic, report, totalLag, waitFor } from './helpers.ts';
+import { openAlertStore, type AlertStore, openStream } from '../../src/backend/index.ts';
 
 const WINDOW = 60_000;
 

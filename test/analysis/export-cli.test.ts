@@ -2,11 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { openSavedQueryStore, type SavedQuery } from '../../src/analysis/index.ts';
+import { type SavedQuery } from '../../src/analysis/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { runCli, type CliResult } from '../cli/helpers.ts';
 import { SampleFleet } from '../lake/fixtures/sample.ts';
 import { archiveReports, fromParquet, parseCsv, readParquet } from './helpers.ts';
+import { openSavedQueryStore } from '../../src/backend/index.ts';
 
 /** Each CLI run starts a process (~2 s of CPU): independent runs go in parallel, and each checks several things. */
 describe('dronewatch export, queries and query --limit (issue 3)', () => {

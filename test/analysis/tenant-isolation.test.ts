@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { AnalysisService, openSavedQueryStore } from '../../src/analysis/index.ts';
+import { AnalysisService } from '../../src/analysis/index.ts';
 import { snapshotKey } from '../../src/analysis/snapshots.ts';
 import { isDwError } from '../../src/errors/index.ts';
 import { LakeWriter, listLiveFiles, localLakeFiles, type QueryCursor } from '../../src/lake/index.ts';
@@ -16,6 +16,7 @@ import { tempDir } from '../../src/testkit/index.ts';
 import { SampleFleet, sampleAlertEvents } from '../lake/fixtures/sample.ts';
 import { recordsOf } from '../lake/helpers.ts';
 import { analysisConfig, parseCsv, readParquet } from './helpers.ts';
+import { openSavedQueryStore } from '../../src/backend/index.ts';
 
 const A = 'paris';
 const B = 'lyon';

@@ -10,11 +10,11 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LakeFileSource } from '../../src/lake/index.ts';
 import { listAll, openObjectStore } from '../../src/objectstore/index.ts';
-import { openStream } from '../../src/stream/index.ts';
 import { SampleFleet, sampleAlertEvents, mulberry32 } from '../lake/fixtures/sample.ts';
 import { lakeRows } from '../lake/helpers.ts';
 import { spawnFixture, kill, type Child } from './child.ts';
 import { publishAll, totalLag, waitFor } from './helpers.ts';
+import { openStream } from '../../src/backend/index.ts';
 
 type Run = { selfCrash: [step: string, atBatch: number] } | { parentKill: 'random' | 'after-marker' };
 

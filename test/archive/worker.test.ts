@@ -4,11 +4,12 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ArchiveWorker } from '../../src/archive/index.ts';
 import { LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
-import { SqliteStream, TOPICS } from '../../src/stream/index.ts';
+import { TOPICS } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { SampleFleet, sampleAlertEvents } from '../lake/fixtures/sample.ts';
 import { alertEventsInLake, byId, countRows, lakeRows, reportsInLake } from '../lake/helpers.ts';
 import { publishAll, totalLag, waitFor } from './helpers.ts';
+import { SqliteStream } from '../../src/backend/index.ts';
 
 describe('archive worker (real SQLite stream, real lake)', () => {
   const tmp = tempDir('dw-archive-');

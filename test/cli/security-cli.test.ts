@@ -10,10 +10,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AuditLog, auditEntryHash, AUDIT_GENESIS, SecurityStore, type AuditRecord } from '../../src/security/index.ts';
+import { AuditLog, auditEntryHash, AUDIT_GENESIS, type AuditRecord } from '../../src/security/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { fromParquet, parseCsv, readParquet } from '../analysis/helpers.ts';
 import { BIN, type CliResult } from './helpers.ts';
+import { SecurityStore } from '../../src/backend/index.ts';
 
 describe('dronewatch tenants, users, drones and audit (issue 7)', () => {
   const tmp = tempDir('dw-security-cli-');

@@ -1,9 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { SqliteStream, TOPICS } from '../../src/stream/index.ts';
+import { TOPICS } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { runCli } from './helpers.ts';
+import { SqliteStream } from '../../src/backend/index.ts';
 
 describe('dronewatch stream groups', () => {
   const tmp = tempDir('dw-cli-groups-');

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FleetTracker, RateCounter, type DronePosition } from '../../src/fleet/index.ts';
-import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream } from '../../src/stream/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS, type Stream } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
+import { openStream } from '../../src/backend/index.ts';
 
 const enc = new TextEncoder();
 const T0 = Date.parse('2026-11-27T10:00:00Z');

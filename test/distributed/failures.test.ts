@@ -18,10 +18,10 @@ import { validateConfig } from '../../src/config/index.ts';
 import { isDwError } from '../../src/errors/index.ts';
 import type { AcceptedReport, Report } from '../../src/contract/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
-import { NatsStream } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { expectedAlerts, generateReports } from '../alerts/expected.ts';
 import { lakeCounts, raisedPerAlert, startService, waitUntil, type Service } from './helpers.ts';
+import { NatsStream } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 const THRESHOLD = 20;

@@ -12,10 +12,11 @@ import mqtt from 'mqtt';
 import { validateConfig } from '../../src/config/index.ts';
 import type { MqttAck } from '../../src/mqtt/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
-import { NatsStream, TOPICS } from '../../src/stream/index.ts';
+import { TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { waitUntil } from './helpers.ts';
 import { runCli } from '../cli/helpers.ts';
+import { NatsStream } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 const N = 600;

@@ -13,9 +13,10 @@ import mqtt from 'mqtt';
 import type { MqttAck } from '../../src/mqtt/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
-import { TOPICS, openStream, type Stream } from '../../src/stream/index.ts';
+import { TOPICS, type Stream } from '../../src/stream/index.ts';
 import { findNatsServer, freePorts, natsServerOrSkip, tempDir } from '../../src/testkit/index.ts';
 import { waitUntil } from './helpers.ts';
+import { openStream } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 

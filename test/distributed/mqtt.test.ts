@@ -16,9 +16,10 @@ import { ConfigError } from '../../src/errors/index.ts';
 import { listDeadLetters } from '../../src/ingest/index.ts';
 import { MQTT_INBOX_STREAM, droneIdMismatch, droneOfSubject, messageHash, type MqttAck } from '../../src/mqtt/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
-import { NatsStream, TOPICS } from '../../src/stream/index.ts';
+import { TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { makeReports, startService, waitUntil, type Service } from './helpers.ts';
+import { NatsStream } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 

@@ -7,14 +7,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { KvAlertState } from '../../src/alerts/index.ts';
 import type { AlertEvent } from '../../src/alerts/index.ts';
 import { listDeadLetters } from '../../src/ingest/index.ts';
 import { openLakeQuery } from '../../src/lake/index.ts';
-import { NatsStream, TOPICS } from '../../src/stream/index.ts';
+import { TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, spawnTsx } from '../../src/testkit/index.ts';
 import { BIN, killChild, makeReports, startService, ProcessHarness, waitUntil, type Service } from './helpers.ts';
 import { runCli } from '../cli/helpers.ts';
+import { KvAlertState, NatsStream } from '../../src/backend/index.ts';
 
 /** A credential printed once by the security CLI (`drones register`, `users token create`), run on a process's data dir. */
 async function credential(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {

@@ -6,8 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEAD_LETTER_PART_BYTES, Ingestor, deadLetterRaw, listDeadLetters } from '../../src/ingest/index.ts';
-import { DEFAULT_TOPIC_CONFIG, NatsStream, TOPICS } from '../../src/stream/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, type NatsTestServer } from '../../src/testkit/index.ts';
+import { NatsStream } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 

@@ -1,6 +1,7 @@
-import { DEFAULT_TOPIC_CONFIG, TOPICS, openStream, type Stream } from '../../src/stream/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS, type Stream } from '../../src/stream/index.ts';
 import type { AcceptedReport } from '../../src/contract/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
+import { openStream } from '../../src/backend/index.ts';
 
 /** A real embedded stream in a temp dir with every platform topic created. */
 export async function openTestStream(topics: (keyof typeof TOPICS)[] = ['reports', 'alerts', 'deadLetters']): Promise<{ stream: Stream; cleanup: () => Promise<void> }> {

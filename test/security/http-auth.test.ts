@@ -2,14 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { AlertBus, AlertService, openAlertStore, type AlertStore } from '../../src/alerts/index.ts';
+import { AlertBus, AlertService } from '../../src/alerts/index.ts';
 import { AnalysisService } from '../../src/analysis/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { localLakeFiles } from '../../src/lake/index.ts';
-import { AuditLog, LoginRateLimiter, permissionsOf, ROLES, SecurityStore, type Role } from '../../src/security/index.ts';
+import { AuditLog, LoginRateLimiter, permissionsOf, ROLES, type Role } from '../../src/security/index.ts';
 import { buildServer } from '../../src/server/index.ts';
 import { ACCESS } from '../../src/server/auth/access.ts';
 import { tempDir } from '../../src/testkit/index.ts';
+import { openAlertStore, type AlertStore, SecurityStore } from '../../src/backend/index.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 const PASSWORD = 'a-long-password-1';

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/index.ts';
 import { IngestRateLimiter, Ingestor, listDeadLetters } from '../../src/ingest/index.ts';
-import { AuditLog, SecurityStore } from '../../src/security/index.ts';
+import { AuditLog } from '../../src/security/index.ts';
 import { buildServer } from '../../src/server/index.ts';
 import type { Stream } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { NOW, validReport } from '../contract/fixtures.ts';
 import { openTestStream, storedReports } from '../ingest/helpers.ts';
+import { SecurityStore } from '../../src/backend/index.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 

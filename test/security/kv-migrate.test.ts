@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { validateConfig } from '../../src/config/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
-import { AuditLog, KvCredentialStore, SecurityStore } from '../../src/security/index.ts';
+import { AuditLog } from '../../src/security/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { runCli } from '../cli/helpers.ts';
 import { FAST } from './credentials-suite.ts';
+import { KvCredentialStore, SecurityStore } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 

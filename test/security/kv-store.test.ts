@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { KvCredentialStore } from '../../src/security/kv-store.ts';
+import { KvCredentialStore } from '../../src/backend/nats/security/credential-store.ts';
 import { natsServerOrSkip, startNatsServer } from '../../src/testkit/index.ts';
 import { bootstrapRace, credentialStoreConformance, FAST, type CredentialBackend } from './credentials-suite.ts';
 

@@ -2,9 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { hashPassword, SecurityStore, verifyPassword } from '../../src/security/index.ts';
+import { hashPassword, verifyPassword } from '../../src/security/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { bootstrapRace, credentialStoreConformance, FAST, type CredentialBackend } from './credentials-suite.ts';
+import { SecurityStore } from '../../src/backend/index.ts';
 
 describe('passwords', () => {
   it('hashes with scrypt at OWASP parameters by default and verifies in constant time', async () => {

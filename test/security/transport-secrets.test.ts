@@ -7,8 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig, validateConfig } from '../../src/config/index.ts';
 import { isDwError } from '../../src/errors/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
-import { TOPICS, openStream } from '../../src/stream/index.ts';
+import { TOPICS } from '../../src/stream/index.ts';
 import { findNatsServer, freePorts, natsServerOrSkip, tempDir } from '../../src/testkit/index.ts';
+import { openStream } from '../../src/backend/index.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { AnalysisService, openSavedQueryStore } from '../../src/analysis/index.ts';
+import { AnalysisService } from '../../src/analysis/index.ts';
 import type { AcceptedReport } from '../../src/contract/types.ts';
 import { localLakeFiles } from '../../src/lake/index.ts';
 import { buildServer } from '../../src/server/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { analysisConfig, archiveReports } from '../analysis/helpers.ts';
 import { SampleFleet } from '../lake/fixtures/sample.ts';
+import { openSavedQueryStore } from '../../src/backend/index.ts';
 
 export const ENDLESS = 'SELECT sum(range) FROM range(100000000000)';
 export const MAX_ROWS = 100;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DedupIndex, idHash } from '../../src/stream/sqlite/dedup.ts';
+import { DedupIndex, idHash } from '../../src/backend/sqlite/stream/dedup.ts';
 
 function candidates(index: DedupIndex, hash: number): [number, number][] {
   const seen: [number, number][] = [];

@@ -5,9 +5,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteStream } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { spawnFixture, stop, waitUntil, type Child } from './child.ts';
+import { SqliteStream } from '../../src/backend/index.ts';
 
 describe('sqlite stream: durability', () => {
   const tmp = tempDir('dw-stream-dur-');

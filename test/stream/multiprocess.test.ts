@@ -6,9 +6,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { partitionOf, SqliteStream, type PublishAck } from '../../src/stream/index.ts';
+import { partitionOf, type PublishAck } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { spawnFixture, stop, waitUntil, type Child } from './child.ts';
+import { SqliteStream } from '../../src/backend/index.ts';
 
 type Event =
   | { t: 'assign'; p: number[] }

@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { NatsStream, partitionOf, type PublishAck, type StreamRecord } from '../../src/stream/index.ts';
+import { partitionOf, type PublishAck, type StreamRecord } from '../../src/stream/index.ts';
 import { natsServerOrSkip, startNatsServer, type NatsTestServer } from '../../src/testkit/index.ts';
 import { spawnFixture, stop, waitUntil, type Child } from './child.ts';
+import { NatsStream } from '../../src/backend/index.ts';
 
 type Event =
   | { t: 'assign'; p: number[] }

@@ -9,10 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { NatsStream, openStream, type Stream } from '../../src/stream/index.ts';
+import { type Stream } from '../../src/stream/index.ts';
 import { findNatsServer, freePorts, natsServerOrSkip, startNatsServer, type NatsTestServer } from '../../src/testkit/index.ts';
 import { runStreamConformance } from './conformance.ts';
 import { drain, rec, text, uniq } from './conformance-helpers.ts';
+import { NatsStream, openStream } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 

@@ -6,8 +6,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { openStream, SqliteStream, type Stream } from '../../src/stream/index.ts';
+import { type Stream } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
+import { openStream, SqliteStream } from '../../src/backend/index.ts';
 
 const enc = new TextEncoder();
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { SqliteStream, type Stream } from '../../src/stream/index.ts';
+import { type Stream } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { runStreamConformance } from './conformance.ts';
+import { SqliteStream } from '../../src/backend/index.ts';
 
 runStreamConformance('sqlite', async () => {
   const tmp = tempDir('dw-stream-');

@@ -7,9 +7,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NatsStream, SqliteStream, type Stream } from '../../src/stream/index.ts';
+import { type Stream } from '../../src/stream/index.ts';
 import { killChild, natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { spawnFixture, waitUntil, type Child } from './child.ts';
+import { NatsStream, SqliteStream } from '../../src/backend/index.ts';
 
 const SESSION_MS = 1000;
 

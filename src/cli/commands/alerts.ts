@@ -1,12 +1,13 @@
 import { Option, type Command } from 'commander';
-import { AlertService, openAlertState, type Alert, type AlertState } from '../../alerts/index.ts';
-import { dataPaths, type Config } from '../../config/index.ts';
-import { openStream, TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
+import { AlertService, type Alert } from '../../alerts/index.ts';
+import type { Config } from '../../config/index.ts';
+import { TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { printRows, formatOption, type OutputFormat } from '../format.ts';
 import { configFrom, configWithTenant, intOption, tenantOption } from './common.ts';
 import { NotFoundError } from '../../errors/index.ts';
 import { runService } from './run-service.ts';
 import { auditCli } from './audit-trail.ts';
+import { withBackend } from './backend.ts';
 
 export function registerAlerts(program: Command): void {
   const alerts = program.command('alerts').description('the alert consumer (default: run it) and the alert lifecycle');
@@ -30,16 +31,13 @@ export function registerAlerts(program: Command): void {
     .action(async (o: { status?: 'open' | 'acknowledged' | 'resolved'; drone?: string; limit: number; format: OutputFormat }, cmd: Command) => {
       // The alert state the services use: local alerts.db, or the shared KV bucket in distributed mode.
       const config = configWithTenant(cmd);
-      const opened = await openAlertState(config, { dataDir: dataPaths(config).dataDir });
-      const store: AlertState = opened.kind === 'local' ? opened.store : opened.state;
-      try {
+      await withBackend(config, async (backend) => {
+        const store = await backend.alertState();
         auditCli(config, { action: 'alert.list', details: { status: o.status ?? null, droneId: o.drone ?? null, limit: o.limit } });
         // The configured tenant's (`--tenant`), as every other view.
         const list = await store.list({ tenant: config.tenant, limit: o.limit, ...(o.status ? { status: o.status } : {}), ...(o.drone ? { droneId: o.drone } : {}) });
         printRows(list.map(alertRow), o.format);
-      } finally {
-        await store.close();
-      }
+      });
     });
 
   const change = (name: 'ack' | 'resolve' | 'assign', what: string): Command => alerts
@@ -68,26 +66,18 @@ export function registerAlerts(program: Command): void {
  * Lifecycle changes from the CLI go through the same AlertService as the API: store, then `alerts` topic. Only an
  * alert of the command's tenant (`--tenant`) can be changed, as over HTTP: another force's alert is "not found".
  */
-async function withService(config: Config, alertId: string, fn: (s: AlertService<AlertState>) => Promise<{ alert: Alert }>): Promise<void> {
-  const paths = dataPaths(config);
-  const opened = await openAlertState(config, { dataDir: paths.dataDir });
-  const store: AlertState = opened.kind === 'local' ? opened.store : opened.state;
-  const alert = await store.get(alertId);
-  if (!alert || alert.tenant !== config.tenant) {
-    await store.close();
-    throw new NotFoundError(`alert ${alertId} in tenant "${config.tenant}" (--tenant)`, 'DW_ALERT_NOT_FOUND');
-  }
-  const stream = await openStream(config.stream.url, {
-    dataDir: paths.dataDir, sync: config.stream.sync, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats,
-  });
-  try {
+async function withService(config: Config, alertId: string, fn: (s: AlertService) => Promise<{ alert: Alert }>): Promise<void> {
+  await withBackend(config, async (backend) => {
+    const store = await backend.alertState();
+    const alert = await store.get(alertId);
+    if (!alert || alert.tenant !== config.tenant) {
+      throw new NotFoundError(`alert ${alertId} in tenant "${config.tenant}" (--tenant)`, 'DW_ALERT_NOT_FOUND');
+    }
+    const stream = await backend.stream();
     await stream.ensureTopic(TOPICS.alerts, { ...DEFAULT_TOPIC_CONFIG.alerts, partitions: config.stream.partitions });
-    const { alert } = await fn(new AlertService({ store, stream }));
-    process.stdout.write(`${alert.alertId}: ${alert.status}${alert.assignee ? `, assigned to ${alert.assignee}` : ''}\n`);
-  } finally {
-    await store.close();
-    await stream.close();
-  }
+    const { alert: changed } = await fn(new AlertService({ store, stream }));
+    process.stdout.write(`${changed.alertId}: ${changed.status}${changed.assignee ? `, assigned to ${changed.assignee}` : ''}\n`);
+  });
 }
 
 function alertRow(a: Alert): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { AnalysisService, EXPORT_FORMATS, encodeRows, getStat, listStats, openSavedQueryStore, rangeOf, type ExportFormat, type StatParams } from '../../analysis/index.ts';
+import { AnalysisService, EXPORT_FORMATS, encodeRows, getStat, listStats, rangeOf, type ExportFormat, type StatParams } from '../../analysis/index.ts';
 import { dataPaths, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
 import { formatResult, lakeFilesFor, type QueryCursor } from '../../lake/index.ts';
@@ -9,6 +9,7 @@ import { createProgressBar } from '../../util/progress.ts';
 import { formatOption, type OutputFormat } from '../format.ts';
 import { configWithTenant as commandConfig, intOption, numberOption, tenantOption, untilSignal } from './common.ts';
 import { auditCli } from './audit-trail.ts';
+import { openSavedQueryStore } from '../../backend/index.ts';
 
 /** The analysis service of a CLI run; every command reads and writes `config.tenant`'s data only (--tenant). */
 function openAnalysis(config: Config, withSaved = false): AnalysisService {

@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
-import { dataPaths } from '../../config/index.ts';
 import { listDeadLetters } from '../../ingest/index.ts';
-import { openStream, TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
+import { TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configWithTenant, dateOption, intOption, tenantOption } from './common.ts';
 import { auditCli } from './audit-trail.ts';
+import { withBackend } from './backend.ts';
 
 export function registerDeadLetters(program: Command): void {
   program
@@ -16,10 +16,8 @@ export function registerDeadLetters(program: Command): void {
     .addOption(tenantOption())
     .action(async (o: { limit: number; since?: Date; format: OutputFormat }, cmd: Command) => {
       const config = configWithTenant(cmd);
-      const stream = await openStream(config.stream.url, {
-        dataDir: dataPaths(config).dataDir, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats,
-      });
-      try {
+      await withBackend(config, async (backend) => {
+        const stream = await backend.stream();
         await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
         auditCli(config, { action: 'dead-letters.read', details: { limit: o.limit, since: o.since?.toISOString() ?? null } });
         const letters = await listDeadLetters(stream, { limit: o.limit, tenant: config.tenant, ...(o.since ? { since: o.since.getTime() } : {}) });
@@ -30,9 +28,7 @@ export function registerDeadLetters(program: Command): void {
           reason: l.reason,
           raw: o.format === 'json' ? Buffer.from(l.rawBase64, 'base64').toString('utf8') : truncate(Buffer.from(l.rawBase64, 'base64').toString('utf8'), 80),
         })), o.format);
-      } finally {
-        await stream.close();
-      }
+      });
     });
 }
 

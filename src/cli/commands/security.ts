@@ -4,9 +4,11 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { dataPaths, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { AuditLog, generatePassword, isRole, KvCredentialStore, openCredentialStore, ROLES, SecurityStore, type AuditInput, type CredentialStore } from '../../security/index.ts';
+import { AuditLog, generatePassword, isRole, ROLES, type AuditInput, type CredentialStore } from '../../security/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom } from './common.ts';
+import { KvCredentialStore, SecurityStore, openBackend } from '../../backend/index.ts';
+import { withBackend } from './backend.ts';
 
 /**
  * `tenants`, `users` and `drones`: administration straight on `<dataDir>/security.db`. The CLI acts with the rights
@@ -38,14 +40,15 @@ export function securityDir(config: Config): string {
 export async function withSecurity<T>(cmd: Command, fn: (store: CredentialStore, audit: AuditLog, dir: string) => Promise<T> | T): Promise<T> {
   const config = configFrom(cmd);
   const dir = securityDir(config);
-  const store = await openCredentialStore(config, { dir });
-  const audit = AuditLog.open(dir);
-  try {
-    return await fn(store, audit, dir);
-  } finally {
-    audit.close();
-    await store.close();
-  }
+  return withBackend(config, async (backend) => {
+    const store = await backend.credentials();
+    const audit = AuditLog.open(dir);
+    try {
+      return await fn(store, audit, dir);
+    } finally {
+      audit.close();
+    }
+  });
 }
 
 /** Runs `fn` with this host's audit log only (`security.dir`): the audit commands need no credential store. */
@@ -215,8 +218,12 @@ export function registerSecurity(program: Command): void {
       const dump = local.dump();
       local.close();
       // The KV store as the servers open it, without the check that refuses an unmigrated one: this is the migration.
-      const kv = await openCredentialStore({ ...config, security: { ...config.security, store: 'kv' } }, { dir, unmigrated: 'allow' });
-      if (!(kv instanceof KvCredentialStore)) throw invalid('migrate-to-kv: the credential store opened is not JetStream KV');
+      const backend = await openBackend({ ...config, security: { ...config.security, store: 'kv' } });
+      const kv = await backend.credentials({ unmigrated: 'allow' });
+      if (!(kv instanceof KvCredentialStore)) {
+        await backend.close();
+        throw invalid('migrate-to-kv: the credential store opened is not JetStream KV');
+      }
       const audit = AuditLog.open(dir);
       try {
         const r = await kv.load(dump);
@@ -226,7 +233,7 @@ export function registerSecurity(program: Command): void {
           + `${counts.users} accounts, ${counts.apiTokens} API tokens, ${counts.drones} drone credentials from ${path.join(dir, 'security.db')}\n`);
       } finally {
         audit.close();
-        await kv.close();
+        await backend.close();
       }
     });
 

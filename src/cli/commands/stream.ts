@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
-import { dataPaths } from '../../config/index.ts';
 import { UnknownTopicError } from '../../errors/index.ts';
-import { openStream, TOPICS } from '../../stream/index.ts';
+import { TOPICS } from '../../stream/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configWithTenant, tenantOption } from './common.ts';
+import { withBackend } from './backend.ts';
 
 /**
  * `stream groups`: the consumer groups of each topic and how far behind they are, for the operator (is the pipeline
@@ -17,10 +17,8 @@ export function registerStream(program: Command): void {
     .addOption(formatOption())
     .action(async (o: { topic?: string; format: OutputFormat }, cmd: Command) => {
       const config = configWithTenant(cmd);
-      const s = await openStream(config.stream.url, {
-        dataDir: dataPaths(config).dataDir, tenant: config.tenant, replicas: config.stream.replicas, nats: config.stream.nats,
-      });
-      try {
+      await withBackend(config, async (backend) => {
+        const s = await backend.stream();
         const rows: Record<string, unknown>[] = [];
         for (const topic of o.topic ? [o.topic] : Object.values(TOPICS)) {
           // A topic nobody created yet has no groups.
@@ -37,8 +35,6 @@ export function registerStream(program: Command): void {
           }
         }
         printRows(rows, o.format);
-      } finally {
-        await s.close();
-      }
+      });
     });
 }

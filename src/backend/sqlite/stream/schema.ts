@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ConfigError } from '../../errors/index.ts';
+import { ConfigError } from '../../../errors/index.ts';
 
 export type Db = Database.Database;
 export type SyncLevel = 'normal' | 'full';

@@ -2,15 +2,15 @@ import Database from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
-import { LoginRateLimiter, type LoginLimiter } from './rate-limit.ts';
-import { isRole } from './roles.ts';
+import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from '../../../security/passwords.ts';
+import { LoginRateLimiter, type LoginLimiter } from '../../../security/rate-limit.ts';
+import { isRole } from '../../../security/roles.ts';
 import {
   check, conflict, dronePrincipal, invalid, normalRoles, notFound, userPrincipal,
   type ApiTokenInfo, type CredentialDump, type CredentialStore, type DroneCredential, type NewSession, type Principal, type Tenant, type User,
-} from './credentials.ts';
-import { SECURITY_SCHEMA } from './store-schema.ts';
-import { newToken, tokenHash, tokenKind } from './tokens.ts';
+} from '../../../security/credentials.ts';
+import { SECURITY_SCHEMA } from './schema.ts';
+import { newToken, tokenHash, tokenKind } from '../../../security/tokens.ts';
 
 interface UserRow { id: string; tenant: string; username: string; roles: string; password_hash: string; disabled: number; created_at: string }
 

@@ -1,20 +1,20 @@
-import { WalCheckpointer } from '../util/wal-checkpointer.ts';
+import { WalCheckpointer } from '../../../util/wal-checkpointer.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { AcceptedReport } from '../contract/types.ts';
-import { AlertNotFoundError, AlertTransitionError } from './errors.ts';
-import { eventIdOf } from './ids.ts';
-import type { AlertCandidate } from './rules.ts';
+import type { AcceptedReport } from '../../../contract/types.ts';
+import { AlertNotFoundError, AlertTransitionError } from '../../../alerts/errors.ts';
+import { eventIdOf } from '../../../alerts/ids.ts';
+import type { AlertCandidate } from '../../../alerts/rules.ts';
 import {
   acknowledgeChange, alertFromSighting, assignChange, mergeSighting, resolveChange, type LifecycleAction, type LifecycleChange,
-} from './sighting.ts';
-import type { AlertState, AppliedSightings } from './state.ts';
+} from '../../../alerts/sighting.ts';
+import type { AlertListQuery, AlertState, AppliedSightings, ReportCandidates } from '../../../alerts/state.ts';
 import {
   ALERT_COLUMNS, INSERT_ALERT_SQL, SCHEMA_SQL, UPDATE_ALERT_SQL, alertFromRow, rowFromAlert, type AlertRow,
-} from './store-schema.ts';
-import type { Alert, AlertEvent, AlertEventType, AlertStatus } from './types.ts';
-import { summariseDurations, type ReactionTimes } from './reaction.ts';
+} from './schema.ts';
+import type { Alert, AlertEvent, AlertEventType, AlertStatus } from '../../../alerts/types.ts';
+import { summariseDurations, type ReactionTimes } from '../../../alerts/reaction.ts';
 
 export interface AlertStoreOptions {
   /** Database file; default `<dataDir>/alerts.db`. One of `file` or `dataDir` is required. */
@@ -28,31 +28,6 @@ export interface AlertStoreOptions {
   sync?: 'normal' | 'full';
   /** Clock for `raisedAt`/`updatedAt`/event times (tests). */
   now?: () => number;
-}
-
-/** A report and what the rules said about it. */
-export interface ReportCandidates {
-  report: AcceptedReport;
-  candidates: readonly AlertCandidate[];
-  /**
-   * Where the report is on the `reports` topic. The KV state uses it for idempotency (a drone's reports are in one
-   * partition, in order, so an alert that applied offset N has applied every sighting of its drone up to N); the
-   * SQLite store keeps its `applied` table and ignores it.
-   */
-  position?: { partition: number; offset: number };
-}
-
-export interface AlertListQuery {
-  status?: AlertStatus | readonly AlertStatus[];
-  tenant?: string;
-  droneId?: string;
-  citizen?: string;
-  /** Only alerts raised at or after this epoch ms. */
-  since?: number;
-  /** Only alerts whose latest position is inside [minLat, minLon, maxLat, maxLon]. */
-  bbox?: readonly [number, number, number, number];
-  /** Default 100, at most 10,000. */
-  limit?: number;
 }
 
 export function openAlertStore(opts: AlertStoreOptions): AlertStore {

@@ -1,4 +1,4 @@
-import type { StartPosition } from '../types.ts';
+import type { StartPosition } from '../../../stream/types.ts';
 import type { PartitionStmts } from './catalog.ts';
 
 export interface PartitionBounds {

@@ -1,5 +1,5 @@
-import { UnknownTopicError } from '../../errors/index.ts';
-import type { TopicConfig } from '../types.ts';
+import { UnknownTopicError } from '../../../errors/index.ts';
+import type { TopicConfig } from '../../../stream/types.ts';
 import { recordsTable, recordsTableDdl, type Db } from './schema.ts';
 import type Database from 'better-sqlite3';
 

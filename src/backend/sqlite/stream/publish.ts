@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { partitionOf, type OutgoingRecord, type PublishAck } from '../types.ts';
+import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
 import type { TopicCatalog, TopicMeta } from './catalog.ts';
 import { DedupIndex, idHash } from './dedup.ts';
 import { boundsOf, resolveStart } from './positions.ts';

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { fairShare } from '../fair-share.ts';
+import { fairShare } from '../../../stream/fair-share.ts';
 import os from 'node:os';
-import { StreamClosedError } from '../../errors/index.ts';
-import { StreamNotOwnerError } from '../errors.ts';
-import type { CommitPosition, ConsumerOptions, PollOptions, StartPosition, StreamConsumer, StreamRecord } from '../types.ts';
+import { StreamClosedError } from '../../../errors/index.ts';
+import { StreamNotOwnerError } from '../../../stream/errors.ts';
+import type { CommitPosition, ConsumerOptions, PollOptions, StartPosition, StreamConsumer, StreamRecord } from '../../../stream/types.ts';
 import type { TopicCatalog, TopicMeta } from './catalog.ts';
 import type { GroupStore, MembershipView } from './group.ts';
 import type { FileNotifier } from './notifier.ts';
 import { boundsOf, resolveStart } from './positions.ts';
 import { toRecord, type RawRow } from './rows.ts';
-import type { Logger } from '../../util/log.ts';
+import type { Logger } from '../../../util/log.ts';
 
 /** What a consumer needs from its stream. */
 export interface ConsumerContext {

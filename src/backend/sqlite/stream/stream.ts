@@ -1,10 +1,10 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { StreamClosedError } from '../../errors/index.ts';
-import { silentLogger, type Logger } from '../../util/log.ts';
-import { WalCheckpointer } from '../../util/wal-checkpointer.ts';
-import type { ConsumerOptions, OutgoingRecord, PartitionLag, PublishAck, ReadOptions, Stream, StreamConsumer, StreamRecord, TopicConfig } from '../types.ts';
+import { StreamClosedError } from '../../../errors/index.ts';
+import { silentLogger, type Logger } from '../../../util/log.ts';
+import { WalCheckpointer } from '../../../util/wal-checkpointer.ts';
+import type { ConsumerOptions, OutgoingRecord, PartitionLag, PublishAck, ReadOptions, Stream, StreamConsumer, StreamRecord, TopicConfig } from '../../../stream/types.ts';
 import { TopicCatalog, type TopicMeta } from './catalog.ts';
 import { SqliteConsumer, type ConsumerContext } from './consumer.ts';
 import { GroupStore } from './group.ts';

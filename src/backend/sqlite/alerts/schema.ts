@@ -1,4 +1,4 @@
-import type { Alert, AlertStatus, Severity } from './types.ts';
+import type { Alert, AlertStatus, Severity } from '../../../alerts/types.ts';
 
 /**
  * Tables of `<dataDir>/alerts.db`:

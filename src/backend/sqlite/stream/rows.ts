@@ -1,4 +1,4 @@
-import type { Headers, StreamRecord } from '../types.ts';
+import type { Headers, StreamRecord } from '../../../stream/types.ts';
 
 /** A record row as read with raw statements: [off, ts, key, value, headers JSON or null]. */
 export type RawRow = [number, number, string, Buffer, string | null];
