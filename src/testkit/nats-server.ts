@@ -15,10 +15,9 @@ import { tempDir } from './tmp.ts';
 export const MIN_NATS_SERVER_VERSION = [2, 10, 0] as const;
 
 export const NATS_INSTALL_HINT =
-  'install nats-server >= 2.10 from Debian trixie (Debian 12 ships 2.9, which is refused): as root, ' +
-  "echo 'deb http://deb.debian.org/debian trixie main' > /etc/apt/sources.list.d/dronewatch-trixie.list, " +
-  'pin trixie at priority 50 in /etc/apt/preferences.d/ (so nothing else is upgraded), apt-get update, ' +
-  'apt-get install -t trixie nats-server; .ci/install-system-packages.sh does exactly this. ' +
+  'install nats-server >= 2.10 from Debian trixie (Debian 12 ships 2.9, which is refused): as root, add a trixie ' +
+  "source on the machine's own Debian archive, pin trixie at priority 50 in /etc/apt/preferences.d/ (so nothing " +
+  'else is upgraded), apt-get update, apt-get install -t trixie nats-server; .ci/install-system-packages.sh does exactly this. ' +
   'Or point NATS_SERVER_BIN at a nats-server >= 2.10 binary.';
 
 /** Ports used by Ceph daemons on the same machines (mon 3300/6789, osd/mgr 6800-7300): never handed out. */
