@@ -167,6 +167,10 @@ const DEFAULTS = validateConfig({});
 
 export { SqliteStream, AlertStore, openAlertStore, SecurityStore, openSavedQueryStore, type SqliteStreamOptions, type SyncLevel, type AlertStoreOptions } from './sqlite/index.ts';
 export {
-  NatsStream, natsServers, natsSecurityOptions, KvAlertState, alertBucketName, KvCredentialStore,
-  type NatsStreamOptions, type NatsClientSecurity, type KvAlertStateOptions, type AlertRecord, type KvCredentialStoreOptions,
+  NatsStream, natsServers, natsSecurityOptions, connectKvAlertState, connectKvCredentialStore, NatsKvStore,
+  type NatsStreamOptions, type NatsClientSecurity,
 } from './nats/index.ts';
+export {
+  KvAlertState, alertBucketName, KvCredentialStore, KvConflictError,
+  type KvAlertStateOptions, type AlertRecord, type KvCredentialStoreOptions, type SharedKv, type SharedKvStore,
+} from './shared/index.ts';

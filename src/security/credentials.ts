@@ -68,7 +68,7 @@ export interface NewSession {
 
 export interface CredentialStore {
   /** `local` (SQLite) or `nats` (JetStream KV). */
-  readonly kind: 'local' | 'nats';
+  readonly kind: 'local' | 'nats' | 'kafka';
   close(): MaybePromise<void>;
 
   createTenant(id: string, name?: string): MaybePromise<Tenant>;

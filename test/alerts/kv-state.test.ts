@@ -13,7 +13,7 @@ import { TOPICS } from '../../src/stream/topics.ts';
 import { natsServerOrSkip, startNatsServer, type NatsTestServer } from '../../src/testkit/index.ts';
 import { expectedAlerts, generateReports } from './expected.ts';
 import { publishReports, readAlertTopic, report, totalLag, waitFor } from './helpers.ts';
-import { KvAlertState, NatsStream } from '../../src/backend/index.ts';
+import { connectKvAlertState, KvAlertState, NatsStream } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 const WINDOW = 60_000;
@@ -28,7 +28,7 @@ describe('alert state in JetStream KV', { skip, timeout: 120_000 }, () => {
   let nats: NatsTestServer;
   const closers: (() => Promise<unknown>)[] = [];
   const state = async (tenant = 'default'): Promise<KvAlertState> => {
-    const s = await KvAlertState.connect({ servers: [nats.url], tenant, dedupWindowMs: WINDOW });
+    const s = await connectKvAlertState({ servers: [nats.url], tenant, dedupWindowMs: WINDOW });
     closers.push(() => s.close());
     return s;
   };
@@ -116,7 +116,7 @@ describe('alert state in JetStream KV', { skip, timeout: 120_000 }, () => {
   });
 
   it('the bucket expires alerts after the state retention (TTL), so it stays bounded', async () => {
-    const s = await KvAlertState.connect({ servers: [nats.url], tenant: 'ttl', dedupWindowMs: WINDOW, retentionMs: 3 * 3600_000 });
+    const s = await connectKvAlertState({ servers: [nats.url], tenant: 'ttl', dedupWindowMs: WINDOW, retentionMs: 3 * 3600_000 });
     closers.push(() => s.close());
     const nc = await connect({ servers: nats.url });
     try {
@@ -227,7 +227,7 @@ describe('alert state in JetStream KV', { skip, timeout: 120_000 }, () => {
     await worker.start();
     const t0 = Date.now();
     await publishReports(publisher, [report({ droneId: 'crash-drone', ts: t0, citizens: [{ name: 'Ugo', score: 3 }], tenant })]);
-    const dying = await KvAlertState.connect({ servers: [nats.url], tenant, dedupWindowMs: WINDOW });
+    const dying = await connectKvAlertState({ servers: [nats.url], tenant, dedupWindowMs: WINDOW });
     await waitFor('the alert in the dying process\'s view', () => dying.list({ droneId: 'crash-drone' }).length === 1);
     const id = dying.list({ droneId: 'crash-drone' })[0]!.alertId;
     // The state change alone, as an API process killed right after its KV write: no publish, no markPublished.

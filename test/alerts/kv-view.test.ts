@@ -1,11 +1,11 @@
 /**
- * The KV state's in-memory view (src/backend/nats/alerts/view.ts) answers lists, counts and reaction times like the SQLite
+ * The KV state's in-memory view (src/backend/shared/alerts/view.ts) answers lists, counts and reaction times like the SQLite
  * store: the same alerts in both, the same queries, the same answers.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRules, evaluateReport, type AlertListQuery } from '../../src/alerts/index.ts';
-import { AlertView } from '../../src/backend/nats/alerts/view.ts';
+import { AlertView } from '../../src/backend/shared/alerts/view.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { generateReports } from './expected.ts';
 import { manualClock } from './helpers.ts';

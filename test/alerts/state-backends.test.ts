@@ -4,7 +4,7 @@
  */
 import { after, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
-import { KvAlertState, openAlertStore } from '../../src/backend/index.ts';
+import { connectKvAlertState, KvAlertState, openAlertStore } from '../../src/backend/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { runAlertStateConformance } from './state-conformance.ts';
 
@@ -43,7 +43,7 @@ if (skip) {
     const tenant = `t${randomUUID().slice(0, 8)}`;
     const opened: KvAlertState[] = [];
     const open = async (): Promise<KvAlertState> => {
-      const s = await KvAlertState.connect({ servers: [url], tenant, dedupWindowMs: WINDOW });
+      const s = await connectKvAlertState({ servers: [url], tenant, dedupWindowMs: WINDOW });
       opened.push(s);
       return s;
     };

@@ -14,7 +14,7 @@ import { TOPICS } from '../../src/stream/index.ts';
 import { natsServerOrSkip, spawnTsx } from '../../src/testkit/index.ts';
 import { BIN, killChild, makeReports, startService, ProcessHarness, waitUntil, type Service } from './helpers.ts';
 import { runCli } from '../cli/helpers.ts';
-import { KvAlertState, NatsStream } from '../../src/backend/index.ts';
+import { connectKvAlertState, KvAlertState, NatsStream } from '../../src/backend/index.ts';
 
 /** A credential printed once by the security CLI (`drones register`, `users token create`), run on a process's data dir. */
 async function credential(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
@@ -103,7 +103,7 @@ describe('distributed mode: ingest, 2 alert workers and archive as separate proc
     for (const [id, n] of perReport) assert.equal(n, 1, `report ${id} raised ${n} alerts`);
 
     // The two workers share the alert state (alerts.state auto = JetStream KV on NATS): it holds every alert once.
-    const state = await KvAlertState.connect({ servers: [url] });
+    const state = await connectKvAlertState({ servers: [url] });
     try {
       const ids = state.list({ limit: 10_000 }).map((a) => a.firstReportId);
       assert.deepEqual(ids.sort(), [...low].sort(), 'the shared alert state holds each alert once');

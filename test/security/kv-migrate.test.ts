@@ -12,7 +12,7 @@ import { AuditLog } from '../../src/security/index.ts';
 import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
 import { runCli } from '../cli/helpers.ts';
 import { FAST } from './credentials-suite.ts';
-import { KvCredentialStore, SecurityStore } from '../../src/backend/index.ts';
+import { connectKvCredentialStore, KvCredentialStore, SecurityStore } from '../../src/backend/index.ts';
 
 const skip = natsServerOrSkip();
 
@@ -68,7 +68,7 @@ describe('credentials from security.db to JetStream KV', { skip, timeout: 120_00
     const again = await runCli(args);
     assert.match(again.stdout, /copied 0 credentials to JetStream KV \(7 were there already\)/, 'a re-run copies nothing');
 
-    const kv = await KvCredentialStore.connect({ servers: [nats.url], scrypt: FAST });
+    const kv = await connectKvCredentialStore({ servers: [nats.url], scrypt: FAST });
     try {
       assert.equal((await kv.checkPassword('lucie@paris', 'lucie-password-1'))?.tenant, 'paris', 'the same password logs in');
       assert.equal(await kv.checkPassword('marc', 'marc-password-12'), undefined, 'a disabled account stays disabled');

@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { KvCredentialStore } from '../../src/backend/nats/security/credential-store.ts';
+import { connectKvCredentialStore, KvCredentialStore } from '../../src/backend/index.ts';
 import { natsServerOrSkip, startNatsServer } from '../../src/testkit/index.ts';
 import { bootstrapRace, credentialStoreConformance, FAST, type CredentialBackend } from './credentials-suite.ts';
 
@@ -14,7 +14,7 @@ const skip = natsServerOrSkip();
 async function kvBackend(): Promise<CredentialBackend> {
   const nats = await startNatsServer();
   return {
-    open: () => KvCredentialStore.connect({ servers: [nats.url], scrypt: FAST }),
+    open: () => connectKvCredentialStore({ servers: [nats.url], scrypt: FAST }),
     // The server's JetStream files (the buckets' streams): a secret must be in none of them.
     rawBytes: () => readdirSync(nats.dir, { recursive: true }).map(String).map((f) => path.join(nats.dir, f))
       .filter((f) => { try { return readFileSync(f).length >= 0; } catch { return false; } })

@@ -2,14 +2,39 @@
 import { ConfigError } from '../../errors/index.ts';
 import type { Stream } from '../../stream/types.ts';
 import type { BackendConfig, BackendOptions, BackendParts } from '../types.ts';
-import { KvAlertState } from './alerts/index.ts';
-import { KvCredentialStore } from './security/credential-store.ts';
+import { KvAlertState, KvCredentialStore, type KvAlertStateOptions, type KvCredentialStoreOptions } from '../shared/index.ts';
+import { NatsKvStore, type NatsKvStoreOptions } from './kv.ts';
 import { NatsStream } from './stream/index.ts';
+import type { NatsClientSecurity } from './stream/client-security.ts';
 
 export { NatsStream, type NatsStreamOptions } from './stream/index.ts';
 export { natsSecurityOptions, type NatsClientSecurity } from './stream/client-security.ts';
-export { KvAlertState, alertBucketName, type KvAlertStateOptions, type AlertRecord } from './alerts/index.ts';
-export { KvCredentialStore, type KvCredentialStoreOptions } from './security/credential-store.ts';
+export { NatsKvStore, type NatsKvStoreOptions } from './kv.ts';
+
+/** Where a NATS deployment's shared state is: the stream's servers, credentials and replicas. */
+export interface NatsKvTarget {
+  servers: string[];
+  security?: NatsClientSecurity | undefined;
+  replicas?: number;
+  requestTimeoutMs?: number;
+}
+
+/** The alert state in JetStream KV (bucket `dw_alerts_<tenant>`), on its own connection. */
+export async function connectKvAlertState(o: NatsKvTarget & Omit<KvAlertStateOptions, 'store'>): Promise<KvAlertState> {
+  return KvAlertState.open({ ...o, store: await NatsKvStore.connect(kvStoreOptions(o, 'dronewatch-alerts')) });
+}
+
+/** The credential store in JetStream KV (buckets `dw_security`, `dw_sessions`, `dw_login_failures`), on its own connection. */
+export async function connectKvCredentialStore(o: NatsKvTarget & Omit<KvCredentialStoreOptions, 'store' | 'backend'>): Promise<KvCredentialStore> {
+  return KvCredentialStore.open({ ...o, backend: 'nats', store: await NatsKvStore.connect(kvStoreOptions(o, 'dronewatch-security')) });
+}
+
+function kvStoreOptions(o: NatsKvTarget, name: string): NatsKvStoreOptions {
+  return {
+    servers: o.servers, name, ...(o.security ? { security: o.security } : {}), ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+    ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+  };
+}
 
 /** `nats://a:4222,b:4222` -> ['nats://a:4222', 'nats://b:4222']; refuses empty entries and paths. */
 export function natsServers(url: string): string[] {
@@ -36,11 +61,11 @@ export function natsBackend(config: BackendConfig, opts: BackendOptions): Backen
     stream: (): Promise<Stream> => NatsStream.connect({
       servers, tenant: config.tenant, replicas: config.stream.replicas, ...(config.stream.nats ? { security: config.stream.nats } : {}), ...logger,
     }),
-    sharedAlertState: () => KvAlertState.connect({
+    sharedAlertState: () => connectKvAlertState({
       servers, tenant: config.tenant, replicas: config.stream.replicas, dedupWindowMs: config.alerts.dedupWindowMs, security: config.stream.nats,
       retentionMs: config.alerts.stateRetentionHours * 3600_000, ...logger,
     }),
-    sharedCredentials: () => KvCredentialStore.connect({
+    sharedCredentials: () => connectKvCredentialStore({
       servers, replicas: config.stream.replicas, security: config.stream.nats, ...(opts.scrypt ? { scrypt: opts.scrypt } : {}), ...logger,
     }),
   };

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { fairShare } from '../fair-share.ts';
+import { fairShare } from '../../../stream/fair-share.ts';
 import os from 'node:os';
 import type { KV } from '@nats-io/kv';
-import { StreamClosedError } from '../../errors/index.ts';
-import type { Logger } from '../../util/log.ts';
-import { StreamNotOwnerError } from '../errors.ts';
-import type { CommitPosition, ConsumerOptions, PollOptions, StartPosition, StreamConsumer, StreamRecord } from '../types.ts';
+import { StreamClosedError } from '../../../errors/index.ts';
+import type { Logger } from '../../../util/log.ts';
+import { StreamNotOwnerError } from '../../../stream/errors.ts';
+import type { CommitPosition, ConsumerOptions, PollOptions, StartPosition, StreamConsumer, StreamRecord } from '../../../stream/types.ts';
 import { GroupMember } from './group.ts';
 import { joinTransient, leaveTransient } from './transient-groups.ts';
 import { GroupState } from './group-state.ts';

@@ -7,7 +7,7 @@
  */
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
-import type { Logger } from '../../util/log.ts';
+import type { Logger } from '../../../util/log.ts';
 
 export interface MemberEntry {
   id: string;

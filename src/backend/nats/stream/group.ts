@@ -5,7 +5,7 @@
  * the member itself, like the embedded log's (clocks must agree to well within a session timeout).
  */
 import type { KV } from '@nats-io/kv';
-import type { Logger } from '../../util/log.ts';
+import type { Logger } from '../../../util/log.ts';
 import type { GroupState, MemberValue, PartitionEntry, PartitionValue } from './group-state.ts';
 import { memberKey, partitionKey } from './names.ts';
 import { lostRace } from './retry.ts';

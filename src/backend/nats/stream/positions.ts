@@ -5,7 +5,7 @@
  */
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import type { StartPosition } from '../types.ts';
+import type { StartPosition } from '../../../stream/types.ts';
 import { API_CODE, apiCode } from './retry.ts';
 
 /** Probes are deleted right after use; this only cleans up after a crash between create and delete. */

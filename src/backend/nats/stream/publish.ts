@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/transport-node';
-import { StreamClosedError } from '../../errors/index.ts';
-import { partitionOf, type OutgoingRecord, type PublishAck } from '../types.ts';
+import { StreamClosedError } from '../../../errors/index.ts';
+import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
 import { parseSubject, recordSubject } from './names.ts';
 import { toNatsHeaders } from './records.ts';
-import { StreamUnavailableError } from '../errors.ts';
+import { StreamUnavailableError } from '../../../stream/errors.ts';
 import { isTransient } from './retry.ts';
 import type { TopicMeta } from './topics.ts';
 

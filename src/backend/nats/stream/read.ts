@@ -6,7 +6,7 @@
  */
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import type { ReadOptions, StreamRecord } from '../types.ts';
+import type { ReadOptions, StreamRecord } from '../../../stream/types.ts';
 import { partitionFilter, tenantFilter } from './names.ts';
 import { checkPosition, startConfig } from './positions.ts';
 import { msgToRecord } from './records.ts';

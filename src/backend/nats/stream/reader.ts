@@ -16,8 +16,8 @@
  */
 import { AckPolicy, ReplayPolicy, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import type { Logger } from '../../util/log.ts';
-import type { StreamRecord } from '../types.ts';
+import type { Logger } from '../../../util/log.ts';
+import type { StreamRecord } from '../../../stream/types.ts';
 import { msgToRecord } from './records.ts';
 import { startConfig } from './positions.ts';
 import { API_CODE, apiCode, errorText, isTransient } from './retry.ts';

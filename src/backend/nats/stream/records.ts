@@ -1,7 +1,7 @@
 /** Record <-> NATS message: subject (partition, key), headers, append time. */
 import type { JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import type { Headers, StreamRecord } from '../types.ts';
+import type { Headers, StreamRecord } from '../../../stream/types.ts';
 import { parseSubject } from './names.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { StreamClosedError } from '../../errors/index.ts';
-import { StreamUnavailableError } from '../errors.ts';
+import { StreamClosedError } from '../../../errors/index.ts';
+import { StreamUnavailableError } from '../../../stream/errors.ts';
 
 export function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -2,16 +2,16 @@ import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type Je
 import { natsSecurityOptions, type NatsClientSecurity } from './client-security.ts';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { StreamClosedError } from '../../errors/index.ts';
-import { silentLogger, type Logger } from '../../util/log.ts';
-import type { ConsumerOptions, OutgoingRecord, PartitionLag, PublishAck, ReadOptions, Stream, StreamConsumer, StreamRecord, TopicConfig } from '../types.ts';
+import { StreamClosedError } from '../../../errors/index.ts';
+import { silentLogger, type Logger } from '../../../util/log.ts';
+import type { ConsumerOptions, OutgoingRecord, PartitionLag, PublishAck, ReadOptions, Stream, StreamConsumer, StreamRecord, TopicConfig } from '../../../stream/types.ts';
 import { NatsConsumer, type NatsConsumerContext } from './consumer.ts';
 import { checkTenant, durableName, groupPrefix, GROUPS_BUCKET, partitionFilter, partitionKey } from './names.ts';
 import { listGroups } from './transient-groups.ts';
 import { Positions } from './positions.ts';
 import { NatsPublisher } from './publish.ts';
 import { readRecords } from './read.ts';
-import { StreamUnavailableError } from '../errors.ts';
+import { StreamUnavailableError } from '../../../stream/errors.ts';
 import { isNotFound, withRetry, type RetryOptions } from './retry.ts';
 import { TopicCatalog, type TopicMeta } from './topics.ts';
 

@@ -1,8 +1,8 @@
 /** Topic <-> JetStream stream: one stream per topic, settings in the stream config, partition count in its metadata. */
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { UnknownTopicError } from '../../errors/index.ts';
-import type { TopicConfig } from '../types.ts';
+import { UnknownTopicError } from '../../../errors/index.ts';
+import type { TopicConfig } from '../../../stream/types.ts';
 import { streamName } from './names.ts';
 import { API_CODE, apiCode, withRetry, type RetryOptions } from './retry.ts';
 

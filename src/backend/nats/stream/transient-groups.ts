@@ -6,7 +6,7 @@
  * threshold). Without this, each API process start left a `feed-*` and a `fleet-*` group behind for ever.
  */
 import type { KV } from '@nats-io/kv';
-import type { Logger } from '../../util/log.ts';
+import type { Logger } from '../../../util/log.ts';
 import type { MemberValue } from './group-state.ts';
 import { decodeKvToken, groupPrefix } from './names.ts';
 

@@ -1,6 +1,5 @@
-import type { KV } from '@nats-io/kv';
-import { lostRace, withRetry, type RetryOptions } from '../stream/nats/retry.ts';
-import { DEFAULT_LOGIN_LIMITS, waitFor, type LoginLimiter, type LoginLimits } from './rate-limit.ts';
+import { KvConflictError, type SharedKv } from '../kv.ts';
+import { DEFAULT_LOGIN_LIMITS, waitFor, type LoginLimiter, type LoginLimits } from '../../../security/rate-limit.ts';
 
 export const LOGINS_BUCKET = 'dw_login_failures';
 
@@ -18,8 +17,7 @@ export class KvLoginLimiter implements LoginLimiter {
   readonly failures = new Map<string, { rev: number; times: number[] }>();
 
   constructor(
-    private readonly kv: KV,
-    private readonly retry: RetryOptions,
+    private readonly kv: SharedKv,
     readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS,
     private readonly now: () => number = Date.now,
   ) {}
@@ -47,7 +45,7 @@ export class KvLoginLimiter implements LoginLimiter {
 
   async recordSuccess(account: string): Promise<void> {
     const key = `a.${b64(account)}`;
-    await withRetry(`login failures ${key}`, this.retry, () => this.kv.delete(key));
+    await this.kv.delete(key);
     // A delete answers no revision: clear the key at the revision known; the watch then brings the delete itself and
     // any later failure from another host (both newer).
     this.failures.set(key, { rev: this.failures.get(key)?.rev ?? 0, times: [] });
@@ -56,17 +54,16 @@ export class KvLoginLimiter implements LoginLimiter {
   /** Adds a failure time to a key by compare-and-set (concurrent failures on several hosts all count). */
   private async append(key: string, t: number): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const e = await withRetry(`login failures ${key}`, this.retry, () => this.kv.get(key));
-      const live = e !== null && e.operation === 'PUT';
-      const cur = live ? (JSON.parse(dec.decode(e.value)) as number[]) : [];
+      const e = await this.kv.get(key);
+      const cur = e ? (JSON.parse(dec.decode(e.value)) as number[]) : [];
       const next = [...cur.filter((x) => x > t - this.limits.windowMs), t].slice(-Math.max(this.limits.perAccount, this.limits.perAddress));
       try {
         const value = enc.encode(JSON.stringify(next));
-        const rev = await withRetry(`login failures ${key}`, this.retry, () => (live ? this.kv.update(key, value, e.revision) : this.kv.create(key, value)));
+        const rev = await (e ? this.kv.update(key, value, e.revision) : this.kv.create(key, value));
         this.failures.set(key, { rev, times: next });
         return;
       } catch (err) {
-        if (!lostRace(err)) throw err;
+        if (!(err instanceof KvConflictError)) throw err;
       }
     }
   }

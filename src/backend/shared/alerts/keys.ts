@@ -1,5 +1,5 @@
 /**
- * Layout of the alert state in JetStream KV (docs/alerts.md, "State in distributed mode"):
+ * Layout of the alert state in a shared KV bucket (JetStream KV, or a log-backed bucket on Kafka) (docs/alerts.md, "State in distributed mode"):
  * - bucket `dw_alerts_<tenant>`: one per tenant, so a tenant's alerts can be listed, watched, replicated, secured
  *   and deleted on their own;
  * - `a.<alertId>`: an AlertRecord, changed only by compare-and-set on its revision (sightings and officers alike);
@@ -7,7 +7,7 @@
  *   hold any character, keys may not: the pair is hashed into one token.
  */
 import { createHash } from 'node:crypto';
-import type { Alert, AlertEvent } from '../types.ts';
+import type { Alert, AlertEvent } from '../../../alerts/types.ts';
 
 export const ALERT_PREFIX = 'a.';
 export const DEDUP_PREFIX = 'd.';

@@ -1,6 +1,6 @@
-import { summariseDurations, type ReactionTimes } from '../reaction.ts';
-import type { AlertListQuery } from '../store.ts';
-import type { Alert, AlertStatus } from '../types.ts';
+import { summariseDurations, type ReactionTimes } from '../../../alerts/reaction.ts';
+import type { AlertListQuery } from '../../../alerts/state.ts';
+import type { Alert, AlertStatus } from '../../../alerts/types.ts';
 
 /**
  * A process's copy of one tenant's alerts, fed by a KV watch (current values, then every change) and by the

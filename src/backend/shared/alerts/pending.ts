@@ -1,4 +1,4 @@
-import type { AlertEvent } from '../types.ts';
+import type { AlertEvent } from '../../../alerts/types.ts';
 
 /** Lifecycle events an alert record holds at most before the oldest is dropped (nobody drains: no worker running). */
 export const MAX_PENDING_EVENTS = 64;

@@ -1,5 +1,5 @@
-import { isRole, type Role } from './roles.ts';
-import type { Tenant, User } from './credentials.ts';
+import { isRole, type Role } from '../../../security/roles.ts';
+import type { Tenant, User } from '../../../security/credentials.ts';
 
 /**
  * Layout of the credential store in JetStream KV (docs/security.md, "Distributed mode"):

@@ -1,24 +1,18 @@
-import { StorageType, jetstream } from '@nats-io/jetstream';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { AcceptedReport } from '../../contract/types.ts';
-import { StreamUnavailableError } from '../../stream/errors.ts';
-import { natsSecurityOptions, type NatsClientSecurity } from '../../stream/nats/client-security.ts';
-// The NATS adapter's error classification (which failures are transient, what a lost compare-and-set looks like):
-// the same server, the same answers.
-import { lostRace, withRetry, type RetryOptions } from '../../stream/nats/retry.ts';
-import { silentLogger, type Logger } from '../../util/log.ts';
-import { AlertNotFoundError, AlertTransitionError } from '../errors.ts';
-import { alertIdOf, eventIdOf } from '../ids.ts';
-import type { ReactionTimes } from '../reaction.ts';
-import type { AlertCandidate } from '../rules.ts';
+import type { AcceptedReport } from '../../../contract/types.ts';
+import { StreamUnavailableError } from '../../../stream/errors.ts';
+import { KvConflictError, type KvEntry, type SharedKv, type SharedKvStore } from '../kv.ts';
+import { silentLogger, type Logger } from '../../../util/log.ts';
+import { AlertNotFoundError, AlertTransitionError } from '../../../alerts/errors.ts';
+import { alertIdOf, eventIdOf } from '../../../alerts/ids.ts';
+import type { ReactionTimes } from '../../../alerts/reaction.ts';
+import type { AlertCandidate } from '../../../alerts/rules.ts';
 import {
   acknowledgeChange, alertFromSighting, assignChange, inDedupWindow, mergeSighting, resolveChange,
   type LifecycleAction, type LifecycleChange,
-} from '../sighting.ts';
-import type { AlertState, AppliedSightings } from '../state.ts';
-import type { AlertListQuery, ReportCandidates } from '../store.ts';
-import type { Alert, AlertEvent, AlertStatus } from '../types.ts';
+} from '../../../alerts/sighting.ts';
+import type { AlertState, AppliedSightings } from '../../../alerts/state.ts';
+import type { AlertListQuery, ReportCandidates } from '../../../alerts/state.ts';
+import type { Alert, AlertEvent, AlertStatus } from '../../../alerts/types.ts';
 import {
   PREVIOUS_ALERTS, RECENT_SIGHTINGS, alertKey, bucketName, decodeJson, dedupKey, encodeJson, type AlertRecord, type DedupEntry,
 } from './keys.ts';
@@ -27,24 +21,18 @@ import { AlertView } from './view.ts';
 import { MAX_PENDING_EVENTS, PendingEvents } from './pending.ts';
 
 export interface KvAlertStateOptions {
-  /** NATS server URLs (the stream's). */
-  servers: string[];
-  /** Credentials and TLS (config `stream.nats`), as the stream's own connection uses them. */
-  security?: NatsClientSecurity;
+  /** Where the buckets are (JetStream KV, or log-backed buckets on Kafka); the state closes it when it closes. */
+  store: SharedKvStore;
   /** The tenant whose bucket this process reads (API) and whose alerts officers change through it. Default `default`. */
   tenant?: string;
-  /** Replicas of the buckets it creates (config stream.replicas). Default 1. */
-  replicas?: number;
   dedupWindowMs?: number;
   /**
    * How long an alert stays in the state after its last change (bucket TTL, and the view's memory). Older alerts live
    * on in the lake (`alerts`, `alert_events`). Default 8 days: the dashboard's reaction-time panel compares 7.
    */
   retentionMs?: number;
-  /** KV request timeout. Default 10 000 ms (1 s times out under load, see the notes on NATS). */
+  /** How long the view may take to catch up with the bucket at start. Default 10 000 ms. */
   requestTimeoutMs?: number;
-  /** How long transient failures (leader election, reconnect) are retried. Default 30 000 ms. */
-  retryForMs?: number;
   /** Sightings of different (drone, citizen) pairs applied concurrently within a batch. Default 32. */
   concurrency?: number;
   now?: () => number;
@@ -71,7 +59,7 @@ function backoff(attempt: number): Promise<void> {
 }
 
 /**
- * Alert state shared by every process of a distributed deployment, in JetStream KV (layout: keys.ts; design and
+ * Alert state shared by every process of a distributed deployment, in a shared KV (layout: keys.ts; design and
  * guarantees: docs/alerts.md, "State in distributed mode"). Every change is a compare-and-set on the alert's key, so
  * a worker's sighting and an officer's acknowledgement never overwrite each other, whichever process makes them,
  * and a partition moving to another worker moves nothing: the alerts of its drones are already in the bucket.
@@ -79,10 +67,9 @@ function backoff(attempt: number): Promise<void> {
 export class KvAlertState implements AlertState {
   readonly dedupWindowMs: number;
   readonly tenant: string;
-  private readonly buckets = new Map<string, Promise<KV>>();
+  private readonly buckets = new Map<string, Promise<SharedKv>>();
   private readonly view = new AlertView();
   private readonly pending = new PendingEvents();
-  private readonly retry: RetryOptions;
   private readonly now: () => number;
   private readonly logger: Logger;
   private watch: AlertWatch | undefined;
@@ -90,12 +77,11 @@ export class KvAlertState implements AlertState {
   private closed = false;
   readonly retentionMs: number;
 
-  private constructor(private readonly nc: NatsConnection, private readonly opts: KvAlertStateOptions) {
+  private constructor(private readonly opts: KvAlertStateOptions) {
     this.tenant = opts.tenant ?? 'default';
     this.dedupWindowMs = opts.dedupWindowMs ?? 10 * 60_000;
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger ?? silentLogger;
-    this.retry = { forMs: opts.retryForMs ?? 30_000, closed: () => this.closed };
     this.retentionMs = opts.retentionMs ?? DEFAULT_STATE_RETENTION_MS;
   }
 
@@ -106,18 +92,9 @@ export class KvAlertState implements AlertState {
     return n;
   }
 
-  /** Connects, opens (or creates) the tenant's bucket and waits until the local view holds every alert in it. */
-  static async connect(opts: KvAlertStateOptions): Promise<KvAlertState> {
-    let nc: NatsConnection;
-    try {
-      nc = await connect({
-        servers: opts.servers, name: 'dronewatch-alerts', noAsyncTraces: true, maxReconnectAttempts: -1, timeout: opts.requestTimeoutMs ?? 10_000,
-        ...natsSecurityOptions(opts.security),
-      });
-    } catch (e) {
-      throw new StreamUnavailableError(`connecting to ${opts.servers.join(',')} for the alert state`, e);
-    }
-    const state = new KvAlertState(nc, opts);
+  /** Opens (or creates) the tenant's bucket and waits until the local view holds every alert in it. */
+  static async open(opts: KvAlertStateOptions): Promise<KvAlertState> {
+    const state = new KvAlertState(opts);
     try {
       const kv = await state.bucket(state.tenant);
       state.watch = new AlertWatch(kv, (alertId, rec, rev) => {
@@ -193,9 +170,9 @@ export class KvAlertState implements AlertState {
         const previous = idx ? [idx.alertId, ...(idx.previous ?? [])].slice(0, PREVIOUS_ALERTS) : [];
         const entry = encodeJson({ alertId: alert.alertId, previous });
         try {
-          await withRetry('alert dedup index', this.retry, () => (idxEntry ? kv.update(dk, entry, idxEntry.revision) : kv.create(dk, entry)));
+          await (idxEntry ? kv.update(dk, entry, idxEntry.revision) : kv.create(dk, entry));
         } catch (e) {
-          if (!lostRace(e)) throw e;
+          if (!(e instanceof KvConflictError)) throw e;
           await backoff(attempt);
           continue;
         }
@@ -216,7 +193,7 @@ export class KvAlertState implements AlertState {
    * (a raise) by the alert id the sighting itself gives. Not found: the sighting is older than all that remembers,
    * far beyond any redelivery, and nothing is republished.
    */
-  private async replay(kv: KV, latest: AlertRecord, previous: readonly string[], report: AcceptedReport, c: AlertCandidate): Promise<Outcome> {
+  private async replay(kv: SharedKv, latest: AlertRecord, previous: readonly string[], report: AcceptedReport, c: AlertCandidate): Promise<Outcome> {
     const candidates = [latest];
     const own = alertIdOf(report.tenant, report.reportId, c.citizen);
     for (const id of previous.includes(own) ? previous : [...previous, own]) {
@@ -346,52 +323,42 @@ export class KvAlertState implements AlertState {
     this.closed = true;
     if (this.evictTimer) clearInterval(this.evictTimer);
     this.watch?.stop();
-    await this.nc.close().catch(() => undefined);
+    await this.opts.store.close();
   }
 
-  private bucket(tenant: string): Promise<KV> {
+  private bucket(tenant: string): Promise<SharedKv> {
     let b = this.buckets.get(tenant);
     if (!b) {
-      const kvm = new Kvm(jetstream(this.nc, { timeout: this.opts.requestTimeoutMs ?? 10_000 }));
-      b = withRetry(`alert bucket ${bucketName(tenant)}`, this.retry, () => kvm.create(bucketName(tenant), {
-        history: 1,
-        // Alerts (and dedup index entries) not changed for this long expire: the bucket stays bounded, the lake keeps all.
-        ttl: this.retentionMs,
-        replicas: this.opts.replicas ?? 1,
-        storage: StorageType.File,
-        // Reads go to the leader: a compare-and-set must never start from a follower's stale revision.
-        allow_direct: false,
-        timeout: this.opts.requestTimeoutMs ?? 10_000,
-      }));
+      // Alerts (and dedup index entries) not changed for this long expire: the bucket stays bounded, the lake keeps all.
+      b = this.opts.store.bucket(bucketName(tenant), { ttlMs: this.retentionMs });
       this.buckets.set(tenant, b);
       b.catch(() => this.buckets.delete(tenant));
     }
     return b;
   }
 
-  private async kvGet(kv: KV, key: string): Promise<KvEntry | undefined> {
-    const e = await withRetry(`alert state get ${key}`, this.retry, () => kv.get(key));
-    return e && e.operation === 'PUT' ? e : undefined;
+  private async kvGet(kv: SharedKv, key: string): Promise<KvEntry | undefined> {
+    return (await kv.get(key)) ?? undefined;
   }
 
-  private async readRecord(kv: KV, alertId: string): Promise<{ rec: AlertRecord; rev: number } | undefined> {
+  private async readRecord(kv: SharedKv, alertId: string): Promise<{ rec: AlertRecord; rev: number } | undefined> {
     const e = await this.kvGet(kv, alertKey(alertId));
     return e ? { rec: decodeJson<AlertRecord>(e.value), rev: e.revision } : undefined;
   }
 
   /** Writes an alert if its key is still at `rev` (0: does not exist); false when another writer came first. */
-  private async cas(kv: KV, alertId: string, rec: AlertRecord, rev: number): Promise<boolean> {
+  private async cas(kv: SharedKv, alertId: string, rec: AlertRecord, rev: number): Promise<boolean> {
     const key = alertKey(alertId);
     const value = encodeJson(rec);
     try {
-      const written = await withRetry(`alert state write ${key}`, this.retry, () => (rev === 0 ? kv.create(key, value) : kv.update(key, value, rev)));
+      const written = await (rev === 0 ? kv.create(key, value) : kv.update(key, value, rev));
       if (rec.alert.tenant === this.tenant) {
         this.view.apply(alertId, rec.alert, written);
         this.pending.apply(alertId, rec.pending, written);
       }
       return true;
     } catch (e) {
-      if (lostRace(e)) return false;
+      if (e instanceof KvConflictError) return false;
       throw e;
     }
   }

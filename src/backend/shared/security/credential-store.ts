@@ -1,34 +1,26 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { StorageType, jetstream } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { StreamUnavailableError } from '../stream/errors.ts';
-import { natsSecurityOptions, type NatsClientSecurity } from '../stream/nats/client-security.ts';
-import { KvFollower } from '../stream/nats/kv-follow.ts';
-// The NATS adapter's error classification: a lost compare-and-set (or a create of an existing key) looks the same here.
-import { lostRace, withRetry, type RetryOptions } from '../stream/nats/retry.ts';
-import { silentLogger, type Logger } from '../util/log.ts';
+import { StreamUnavailableError } from '../../../stream/errors.ts';
+import { KvConflictError, type KvFollowing, type SharedKv as KV, type SharedKvStore } from '../kv.ts';
+import { silentLogger, type Logger } from '../../../util/log.ts';
 import {
   check, conflict, dronePrincipal, invalid, normalRoles, notFound, userPrincipal,
   type ApiTokenInfo, type CredentialDump, type CredentialStore, type DroneCredential, type NewSession, type Principal, type Tenant, type User,
-} from './credentials.ts';
+} from '../../../security/credentials.ts';
 import {
   CredentialsView, keys, SECURITY_BUCKET, SESSIONS_BUCKET, toUser, type StoredDrone, type StoredSession, type StoredToken, type StoredUser,
-} from './kv-credentials-view.ts';
-import { KvLoginLimiter, LOGINS_BUCKET } from './kv-login-limiter.ts';
-import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
-import { DEFAULT_LOGIN_LIMITS, type LoginLimiter } from './rate-limit.ts';
-import { newToken, tokenHash, tokenKind } from './tokens.ts';
+} from './credentials-view.ts';
+import { KvLoginLimiter, LOGINS_BUCKET } from './login-limiter.ts';
+import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from '../../../security/passwords.ts';
+import { DEFAULT_LOGIN_LIMITS, type LoginLimiter } from '../../../security/rate-limit.ts';
+import { newToken, tokenHash, tokenKind } from '../../../security/tokens.ts';
 
 export interface KvCredentialStoreOptions {
-  /** NATS server URLs (the stream's). */
-  servers: string[];
-  /** Credentials and TLS (config `stream.nats`). */
-  security?: NatsClientSecurity;
-  /** Replicas of the buckets it creates (config stream.replicas). Default 1. */
-  replicas?: number;
+  /** Where the buckets are (JetStream KV, or log-backed buckets on Kafka); the store closes it when it closes. */
+  store: SharedKvStore;
+  /** Which backend holds them, for `kind`. */
+  backend: 'nats' | 'kafka';
   scrypt?: ScryptParams;
-  /** KV request timeout. Default 10 000 ms. */
+  /** How long the local copies may take to catch up with the buckets at start. Default 10 000 ms. */
   requestTimeoutMs?: number;
   logger?: Logger;
 }
@@ -41,7 +33,7 @@ const dec = new TextDecoder();
 const json = (v: unknown): Uint8Array => enc.encode(JSON.stringify(v));
 
 /**
- * The credential store of a distributed deployment, in JetStream KV (layout: kv-credentials-view.ts): every API and
+ * The credential store of a distributed deployment, in shared KV buckets (layout: credentials-view.ts): every API and
  * ingest process, on any host, authenticates against the same tenants, accounts, tokens, drones and sessions.
  * Each process follows both buckets into a local copy, so checks cost no request; a change made by any process
  * (a revoked token, a disabled account, a logout) reaches the others within the watch's latency (milliseconds).
@@ -49,54 +41,40 @@ const json = (v: unknown): Uint8Array => enc.encode(JSON.stringify(v));
  * Uniqueness (tenant ids, usernames, the first admin) rests on KV create, which exactly one writer wins.
  */
 export class KvCredentialStore implements CredentialStore {
-  readonly kind = 'nats' as const;
+  readonly kind: 'nats' | 'kafka';
   private readonly view = new CredentialsView();
-  private readonly followers: KvFollower[] = [];
-  private readonly retry: RetryOptions;
+  private readonly followers: KvFollowing[] = [];
   private readonly scrypt: ScryptParams;
   private closed = false;
 
   private constructor(
-    private readonly nc: NatsConnection,
+    private readonly store: SharedKvStore,
     private readonly creds: KV,
     private readonly sessions: KV,
     private readonly logins: KvLoginLimiter,
     opts: KvCredentialStoreOptions,
   ) {
-    this.retry = { forMs: 30_000, closed: () => this.closed };
+    this.kind = opts.backend;
     this.scrypt = opts.scrypt ?? DEFAULT_SCRYPT;
   }
 
-  /** Connects, opens (or creates) its three buckets and waits until the local copies hold everything in them. */
-  static async connect(opts: KvCredentialStoreOptions): Promise<KvCredentialStore> {
-    const timeout = opts.requestTimeoutMs ?? 10_000;
-    let nc: NatsConnection;
+  /** Opens (or creates) its three buckets and waits until the local copies hold everything in them. */
+  static async open(opts: KvCredentialStoreOptions): Promise<KvCredentialStore> {
+    const timeoutMs = opts.requestTimeoutMs ?? 10_000;
     try {
-      nc = await connect({ servers: opts.servers, name: 'dronewatch-security', noAsyncTraces: true, maxReconnectAttempts: -1, timeout, ...natsSecurityOptions(opts.security) });
-    } catch (e) {
-      throw new StreamUnavailableError(`connecting to ${opts.servers.join(',')} for the credential store`, e);
-    }
-    try {
-      const kvm = new Kvm(jetstream(nc, { timeout }));
-      const retry: RetryOptions = { forMs: 30_000, closed: () => nc.isClosed() };
-      const base = { history: 1, replicas: opts.replicas ?? 1, storage: StorageType.File, allow_direct: false, timeout };
-      const creds = await withRetry(`bucket ${SECURITY_BUCKET}`, retry, () => kvm.create(SECURITY_BUCKET, base));
-      const sessions = await withRetry(`bucket ${SESSIONS_BUCKET}`, retry, () => kvm.create(SESSIONS_BUCKET, { ...base, ttl: SESSIONS_TTL_MS }));
+      const creds = await opts.store.bucket(SECURITY_BUCKET);
+      const sessions = await opts.store.bucket(SESSIONS_BUCKET, { ttlMs: SESSIONS_TTL_MS });
       // Failures older than the window do not count: the bucket forgets them by itself.
-      const logins = await withRetry(`bucket ${LOGINS_BUCKET}`, retry, () => kvm.create(LOGINS_BUCKET, { ...base, ttl: DEFAULT_LOGIN_LIMITS.windowMs }));
-      const store = new KvCredentialStore(nc, creds, sessions, new KvLoginLimiter(logins, retry), opts);
+      const logins = await opts.store.bucket(LOGINS_BUCKET, { ttlMs: DEFAULT_LOGIN_LIMITS.windowMs });
+      const store = new KvCredentialStore(opts.store, creds, sessions, new KvLoginLimiter(logins), opts);
       const logger = opts.logger ?? silentLogger;
       for (const [kv, name] of [[creds, SECURITY_BUCKET], [sessions, SESSIONS_BUCKET]] as const) {
-        const f = new KvFollower(kv, (key, value, rev) => store.view.apply(name, key, value === null ? null : JSON.parse(dec.decode(value)), rev), logger, 'credential store');
-        store.followers.push(f);
-        await f.start(timeout);
+        store.followers.push(await kv.follow((key, value, rev) => store.view.apply(name, key, value === null ? null : JSON.parse(dec.decode(value)), rev), { timeoutMs, logger, what: 'credential store' }));
       }
-      const f = new KvFollower(logins, (key, value, rev) => store.logins.apply(key, value, rev), logger, 'login limiter');
-      store.followers.push(f);
-      await f.start(timeout);
+      store.followers.push(await logins.follow((key, value, rev) => store.logins.apply(key, value, rev), { timeoutMs, logger, what: 'login limiter' }));
       return store;
     } catch (e) {
-      await nc.close().catch(() => undefined);
+      await opts.store.close().catch(() => undefined);
       throw e;
     }
   }
@@ -110,7 +88,7 @@ export class KvCredentialStore implements CredentialStore {
     if (this.closed) return;
     this.closed = true;
     for (const f of this.followers) f.stop();
-    await this.nc.close().catch(() => undefined);
+    await this.store.close();
   }
 
   // ---- writes: each applied to the local copy with its revision as soon as the server acknowledged it ----
@@ -121,17 +99,17 @@ export class KvCredentialStore implements CredentialStore {
   /** Creates a key; false if it exists. */
   private async create(kv: KV, key: string, value: unknown): Promise<boolean> {
     try {
-      const rev = await withRetry(`credential store create ${key}`, this.retry, () => kv.create(key, json(value)));
+      const rev = await kv.create(key, json(value));
       this.view.apply(this.bucketOf(kv), key, value, rev);
       return true;
     } catch (e) {
-      if (lostRace(e)) return false;
+      if (e instanceof KvConflictError) return false;
       throw e;
     }
   }
 
   private async put(kv: KV, key: string, value: unknown): Promise<void> {
-    const rev = await withRetry(`credential store put ${key}`, this.retry, () => kv.put(key, json(value)));
+    const rev = await kv.put(key, json(value));
     this.view.apply(this.bucketOf(kv), key, value, rev);
   }
 
@@ -140,23 +118,23 @@ export class KvCredentialStore implements CredentialStore {
    * (highest revision): a session id is random and never written again, and this host refuses it from now on.
    */
   private async removeSession(key: string): Promise<void> {
-    await withRetry(`credential store delete ${key}`, this.retry, () => this.sessions.delete(key));
+    await this.sessions.delete(key);
     this.view.apply(SESSIONS_BUCKET, key, null, Number.MAX_SAFE_INTEGER);
   }
 
   /** Reads the key from the server, changes it with `fn` and writes it back if nobody wrote meanwhile (retried). */
   private async update<T>(kv: KV, key: string, fn: (cur: T) => T | undefined): Promise<T | undefined> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const e = await withRetry(`credential store get ${key}`, this.retry, () => kv.get(key));
-      if (!e || e.operation !== 'PUT') return undefined;
+      const e = await kv.get(key);
+      if (!e) return undefined;
       const next = fn(JSON.parse(dec.decode(e.value)) as T);
       if (next === undefined) return undefined;
       try {
-        const rev = await withRetry(`credential store update ${key}`, this.retry, () => kv.update(key, json(next), e.revision));
+        const rev = await kv.update(key, json(next), e.revision);
         this.view.apply(this.bucketOf(kv), key, next, rev);
         return next;
       } catch (err) {
-        if (!lostRace(err)) throw err;
+        if (!(err instanceof KvConflictError)) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 20));
       }
     }
@@ -164,8 +142,8 @@ export class KvCredentialStore implements CredentialStore {
   }
 
   private async read<T>(kv: KV, key: string): Promise<T | undefined> {
-    const e = await withRetry(`credential store get ${key}`, this.retry, () => kv.get(key));
-    if (!e || e.operation !== 'PUT') return undefined;
+    const e = await kv.get(key);
+    if (!e) return undefined;
     const value = JSON.parse(dec.decode(e.value)) as T;
     this.view.apply(this.bucketOf(kv), key, value, e.revision);
     return value;
