@@ -171,6 +171,6 @@ export {
   type NatsStreamOptions, type NatsClientSecurity,
 } from './nats/index.ts';
 export {
-  KvAlertState, alertBucketName, KvCredentialStore, KvConflictError,
+  KvAlertState, alertBucketName, KvCredentialStore, KvConflictError, LogKvStore,
   type KvAlertStateOptions, type AlertRecord, type KvCredentialStoreOptions, type SharedKv, type SharedKvStore,
 } from './shared/index.ts';
