@@ -1,0 +1,2 @@
+export { KafkaStream, type KafkaStreamOptions } from './stream.ts';
+export { kafkaBrokers } from './url.ts';

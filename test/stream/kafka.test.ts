@@ -1,0 +1,149 @@
+/**
+ * KafkaStream against a real Kafka 4 broker (one KRaft node, fresh log dir) started once for the file: the stream
+ * conformance suite, then what is specific to Kafka (kafka:// URLs, topic layout and configs, tenants).
+ * Skipped with the install hint when the Kafka jars or Java 17 are missing (fails with CI=true).
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Admin, ConfigResourceTypes } from '@platformatic/kafka';
+import { KafkaStream, kafkaBrokers } from '../../src/backend/kafka/index.ts';
+import type { Stream } from '../../src/stream/types.ts';
+import { freePorts, kafkaOrSkip, startKafka, type KafkaTestCluster } from '../../src/testkit/index.ts';
+import { runStreamConformance } from './conformance.ts';
+import { drain, rec, text, uniq } from './conformance-helpers.ts';
+
+const skip = kafkaOrSkip();
+
+/** Admin calls through their callback form: the client's promises need Node 22 (see src/backend/kafka/client.ts). */
+function call<T>(fn: (cb: (e: Error | null, v?: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => fn((e, v) => (e ? reject(e) : resolve(v as T))));
+}
+
+if (skip) {
+  describe('stream conformance: kafka', () => {
+    it('needs Kafka 4 jars and Java >= 17', { skip }, () => undefined);
+  });
+} else {
+  let cluster: Promise<KafkaTestCluster> | undefined;
+  // The conformance suite's members use sessionTimeoutMs 5000: below Kafka's default minimum of 6 s.
+  const clusterOnce = (): Promise<KafkaTestCluster> => (cluster ??= startKafka({ nodes: 1, overrides: { 'group.min.session.timeout.ms': 1000 } }));
+  after(async () => {
+    if (cluster) await (await cluster).stop();
+  });
+  const brokersOf = async (): Promise<string[]> => (await clusterOnce()).bootstrap.split(',');
+
+  runStreamConformance('kafka', async () => {
+    const brokers = await brokersOf();
+    const opened: Stream[] = [];
+    const open = async (): Promise<Stream> => {
+      const s = await KafkaStream.connect({ brokers, tenant: 'test' });
+      opened.push(s);
+      return s;
+    };
+    return {
+      stream: await open(),
+      reopen: open,
+      cleanup: async () => {
+        for (const s of opened) await s.close();
+      },
+    };
+  });
+
+  describe('kafka stream specifics', { timeout: 60_000 }, () => {
+    it('parses kafka:// URLs and refuses bad ones naming stream.url', () => {
+      assert.deepEqual(kafkaBrokers('kafka://10.0.0.1:9092'), ['10.0.0.1:9092']);
+      assert.deepEqual(kafkaBrokers('kafka://k1.example:9092,k2.example:9093/'), ['k1.example:9092', 'k2.example:9093']);
+      for (const bad of ['nats://h:4222', 'kafka://', 'kafka://host', 'kafka://host:99999', 'kafka://u:p@host:9092', 'kafka://h:9092/path', 'kafka://h:9092,,h2:9092']) {
+        assert.throws(() => kafkaBrokers(bad), (e: unknown) => {
+          const err = e as { code?: string; details?: { field: string }[] };
+          assert.equal(err.code, 'DW_CONFIG_INVALID', `${bad}: ${String(e)}`);
+          assert.equal(err.details?.[0]?.field, 'stream.url', bad);
+          return true;
+        });
+      }
+    });
+
+    it('creates the Kafka topic with its partitions, replication factor and retention', { timeout: 20_000 }, async () => {
+      const brokers = await brokersOf();
+      const s = await KafkaStream.connect({ brokers, tenant: 'lyon', replicas: 1 });
+      const admin = new Admin({ clientId: 'kafka-test', bootstrapBrokers: brokers });
+      try {
+        assert.equal(s.name, `kafka:${brokers.join(',')}`);
+        const t = uniq('layout');
+        await s.ensureTopic(t, { partitions: 4, duplicateWindowMs: 60_000, retention: { maxAgeMs: 3_600_000, maxBytes: 4_000_000 } });
+        const name = `dw.lyon.${t}`;
+        const md = await call<Awaited<ReturnType<Admin['metadata']>>>((cb) => admin.metadata({ topics: [name] }, cb));
+        const topic = md.topics.get(name);
+        assert.equal(topic?.partitionsCount, 4, 'the topic has the partitions asked for');
+        assert.ok(topic!.partitions.every((p) => p.replicas.length === 1), 'replication factor 1');
+        const [desc] = await call<Awaited<ReturnType<Admin['describeConfigs']>>>((cb) => admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: name }] }, cb));
+        const cfg = new Map(desc!.configs.map((c) => [c.name, c.value]));
+        assert.equal(cfg.get('retention.ms'), '3600000', 'maxAgeMs becomes retention.ms');
+        assert.equal(cfg.get('retention.bytes'), '1000000', 'maxBytes is shared by the partitions (retention.bytes is per partition)');
+        assert.equal(cfg.get('message.timestamp.type'), 'LogAppendTime', 'timestamps are append times');
+        assert.equal(cfg.get('cleanup.policy'), 'delete');
+        assert.equal(cfg.get('min.insync.replicas'), '1');
+        // Records carry their key's partition (partitionOf), and the id rides in a header hidden from readers.
+        const [ack] = await s.publish(t, [rec('drone-7', 'a', { id: 'r1', headers: { '~mine': 'x' } })]);
+        const [back] = await s.read(t, { partition: ack!.partition });
+        assert.deepEqual({ ...back!.headers }, { '~mine': 'x' }, 'a caller header starting with ~ reads back unchanged');
+      } finally {
+        await call((cb) => admin.close(cb));
+        await s.close();
+      }
+    });
+
+    it('keeps tenants apart on a shared topic name, groups included', { timeout: 20_000 }, async () => {
+      const brokers = await brokersOf();
+      const paris = await KafkaStream.connect({ brokers, tenant: 'paris' });
+      const lyon = await KafkaStream.connect({ brokers, tenant: 'lyon' });
+      try {
+        const t = uniq('tenants');
+        await paris.ensureTopic(t, { partitions: 2 });
+        await lyon.ensureTopic(t, { partitions: 2 });
+        await paris.publish(t, [rec('d1', 'paris-1'), rec('d2', 'paris-2')]);
+        await lyon.publish(t, [rec('d1', 'lyon-1')]);
+        assert.deepEqual((await paris.read(t)).map(text).sort(), ['paris-1', 'paris-2']);
+        assert.deepEqual((await lyon.read(t)).map(text), ['lyon-1']);
+        const g = uniq('g');
+        const c = await lyon.consumer({ topic: t, group: g });
+        assert.deepEqual((await drain(c, 1)).map(text), ['lyon-1']);
+        assert.deepEqual(await paris.groups(t), [], 'the lyon group is not a paris group');
+        assert.equal((await paris.lag(t, g)).reduce((n, l) => n + l.lag, 0), 2, 'the same group name in paris is another group');
+        await c.close();
+      } finally {
+        await paris.close();
+        await lyon.close();
+      }
+    });
+
+    it('de-duplicates ids published by another process (another stream), and after a restart', { timeout: 20_000 }, async () => {
+      const brokers = await brokersOf();
+      const a = await KafkaStream.connect({ brokers, tenant: 'dedup' });
+      const b = await KafkaStream.connect({ brokers, tenant: 'dedup' });
+      try {
+        const t = uniq('dedup');
+        await a.ensureTopic(t, { partitions: 3, duplicateWindowMs: 60_000 });
+        const [first] = await a.publish(t, [rec('drone-1', 'one', { id: 'report-1' })]);
+        // b never called ensureTopic: the window comes from the catalog topic.
+        const [again] = await b.publish(t, [rec('drone-1', 'one again', { id: 'report-1' })]);
+        assert.deepEqual(again, { partition: first!.partition, offset: first!.offset, duplicate: true });
+        const [fresh] = await b.publish(t, [rec('drone-1', 'two', { id: 'report-2' })]);
+        const [echo] = await a.publish(t, [rec('drone-1', 'two again', { id: 'report-2' })]);
+        assert.deepEqual(echo, { ...fresh!, duplicate: true }, 'a catches up with what b appended');
+        assert.deepEqual((await a.read(t)).map(text), ['one', 'two']);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('fails with DW_STREAM_UNAVAILABLE when no broker answers', { timeout: 20_000 }, async () => {
+      const [port] = await freePorts(1);
+      await assert.rejects(KafkaStream.connect({ brokers: [`127.0.0.1:${port}`], retryForMs: 1000 }), (e: unknown) => {
+        assert.equal((e as { code?: string }).code, 'DW_STREAM_UNAVAILABLE', String(e));
+        return true;
+      });
+    });
+  });
+}
