@@ -18,17 +18,18 @@ export interface SavedQueryInput {
 
 /**
  * Saved queries: named SQL officers keep and re-run, per tenant (a name is unique within its tenant; another tenant's
- * query of the same name is simply not there). One interface; the SQLite one is in src/backend/sqlite/saved-queries.ts.
+ * query of the same name is simply not there). Reads answer at once (from a local copy where the store is shared);
+ * writes may wait for the shared store. SQLite: src/backend/sqlite/saved-queries.ts; shared: src/backend/shared/.
  */
 export interface SavedQueryStore {
   list(tenant: string): SavedQuery[];
   /** DW_SAVED_QUERY_NOT_FOUND when the tenant has none of that name. */
   get(tenant: string, name: string): SavedQuery;
   /** Creates a query; DW_SAVED_QUERY_EXISTS when the name is taken in the tenant, unless `replace`. */
-  save(tenant: string, input: SavedQueryInput, opts?: { replace?: boolean }): SavedQuery;
+  save(tenant: string, input: SavedQueryInput, opts?: { replace?: boolean }): SavedQuery | Promise<SavedQuery>;
   /** DW_SAVED_QUERY_NOT_FOUND when there is none. */
-  delete(tenant: string, name: string): void;
-  close(): void;
+  delete(tenant: string, name: string): void | Promise<void>;
+  close(): void | Promise<void>;
 }
 
 export const SAVED_QUERY_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;

@@ -93,14 +93,7 @@ export async function openBackend(config: BackendConfig, opts: BackendOptions = 
     await refuseUnmigrated(shared, securityDir, o);
     return shared;
   };
-  let saved: SavedQueryStore | undefined;
-  const savedQueries = (): SavedQueryStore => {
-    if (!saved) {
-      const s = (saved = openSavedQueryStore(dataDir));
-      closers.push(() => s.close());
-    }
-    return saved;
-  };
+  const savedQueries = once<SavedQueryStore>(async () => parts.sharedSavedQueries?.() ?? openSavedQueryStore(dataDir), (s) => s.close());
   let closed = false;
   return {
     kind,
@@ -171,6 +164,6 @@ export {
   type NatsStreamOptions, type NatsClientSecurity,
 } from './nats/index.ts';
 export {
-  KvAlertState, alertBucketName, KvCredentialStore, KvConflictError, LogKvStore,
+  KvAlertState, alertBucketName, KvCredentialStore, KvConflictError, LogKvStore, KvSavedQueryStore,
   type KvAlertStateOptions, type AlertRecord, type KvCredentialStoreOptions, type SharedKv, type SharedKvStore,
 } from './shared/index.ts';

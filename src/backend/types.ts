@@ -43,8 +43,8 @@ export interface Backend {
   alertState(): Promise<AlertState>;
   /** `security.store`: SQLite security.db in `security.dir` (`local`), or the backend's shared store. */
   credentials(opts?: CredentialOptions): Promise<CredentialStore>;
-  /** Officers' saved queries. */
-  savedQueries(): SavedQueryStore;
+  /** Officers' saved queries: SQLite analysis.db, or the backend's shared store where it has one that the deployment opted into. */
+  savedQueries(): Promise<SavedQueryStore>;
   close(): Promise<void>;
 }
 
@@ -55,4 +55,6 @@ export interface BackendParts {
   sharedAlertState?: () => Promise<AlertState>;
   /** The shared credential store; absent where the backend has none yet. */
   sharedCredentials?: (opts: CredentialOptions) => Promise<CredentialStore>;
+  /** Saved queries shared by every host; absent: analysis.db under the data directory. */
+  sharedSavedQueries?: () => Promise<SavedQueryStore>;
 }

@@ -226,7 +226,7 @@ export class Platform {
       const paths = dataPaths(this.config);
       this.analysis = new AnalysisService({
         source: (this.lakeFiles = lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: this.config.lake.cacheBytes, logger: this.logger })),
-        config: this.config.analysis, saved: this.backend.savedQueries(), logger: this.logger,
+        config: this.config.analysis, saved: await this.backend.savedQueries(), logger: this.logger,
       });
       const d = this.config.dashboard;
       this.fleet = new FleetTracker({

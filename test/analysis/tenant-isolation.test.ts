@@ -119,7 +119,7 @@ describe('tenant isolation of analysis', () => {
     assert.throws(() => saved.get(B, 'mine'), notFound);
     assert.throws(() => saved.delete(B, 'mine'), notFound);
     // The name is free in B (no replace needed), and saving it there leaves A's alone.
-    assert.equal(saved.save(B, { name: 'mine', sql: 'SELECT count(*) FROM reports' }).tenant, B);
+    assert.equal((await saved.save(B, { name: 'mine', sql: 'SELECT count(*) FROM reports' })).tenant, B);
     assert.equal(saved.get(A, 'mine').sql, 'SELECT drone_id FROM reports');
     assert.throws(() => saved.save(A, { name: 'mine', sql: 'SELECT 1' }), (e: unknown) => isDwError(e) && e.code === 'DW_SAVED_QUERY_EXISTS');
   });

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { checkSavedQueryInput, SavedQueryNotFoundError, type SavedQuery, type SavedQueryStore } from '../../analysis/saved-queries.ts';
+import { checkSavedQueryInput, SavedQueryNotFoundError, type SavedQuery, type SavedQueryInput, type SavedQueryStore } from '../../analysis/saved-queries.ts';
 import { DwError } from '../../errors/index.ts';
 import { checkTenant } from '../../lake/index.ts';
 
@@ -20,7 +20,14 @@ const fromRow = (r: Row): SavedQuery => ({ tenant: r.tenant, name: r.name, sql: 
  * Saved queries in `<dataDir>/analysis.db`. A database from before tenants (no tenant column) is migrated: its
  * queries go to `legacyTenant` (default `default`, the single tenant of those deployments).
  */
-export function openSavedQueryStore(dataDir: string, opts: { legacyTenant?: string } = {}): SavedQueryStore {
+/** The SQLite store answers every call at once. */
+export interface LocalSavedQueryStore extends SavedQueryStore {
+  save(tenant: string, input: SavedQueryInput, opts?: { replace?: boolean }): SavedQuery;
+  delete(tenant: string, name: string): void;
+  close(): void;
+}
+
+export function openSavedQueryStore(dataDir: string, opts: { legacyTenant?: string } = {}): LocalSavedQueryStore {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(path.join(dataDir, 'analysis.db'));
   db.pragma('journal_mode = WAL');
@@ -75,6 +82,6 @@ export function openSavedQueryStore(dataDir: string, opts: { legacyTenant?: stri
     delete(tenant, name) {
       if (remove.run(checkTenant(tenant), name).changes === 0) throw new SavedQueryNotFoundError(name);
     },
-    close: () => db.close(),
+    close: () => { db.close(); },
   };
 }

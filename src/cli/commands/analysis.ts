@@ -9,12 +9,25 @@ import { createProgressBar } from '../../util/progress.ts';
 import { formatOption, type OutputFormat } from '../format.ts';
 import { configWithTenant as commandConfig, intOption, numberOption, tenantOption, untilSignal } from './common.ts';
 import { auditCli } from './audit-trail.ts';
-import { openSavedQueryStore } from '../../backend/index.ts';
+import { openBackend, type Backend } from '../../backend/index.ts';
+import type { SavedQueryStore } from '../../analysis/index.ts';
 
 /** The analysis service of a CLI run; every command reads and writes `config.tenant`'s data only (--tenant). */
-function openAnalysis(config: Config, withSaved = false): AnalysisService {
+function openAnalysis(config: Config, saved?: SavedQueryStore): AnalysisService {
   const paths = dataPaths(config);
-  return new AnalysisService({ source: lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: config.lake.cacheBytes }), config: config.analysis, ...(withSaved ? { saved: openSavedQueryStore(paths.dataDir) } : {}) });
+  return new AnalysisService({ source: lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: config.lake.cacheBytes }), config: config.analysis, ...(saved ? { saved } : {}) });
+}
+
+/** The deployment's backend when the command reads saved queries (they live where the backend keeps shared state). */
+async function savedQueriesOf(config: Config, wanted: boolean): Promise<{ backend?: Backend; saved?: SavedQueryStore }> {
+  if (!wanted) return {};
+  const backend = await openBackend(config);
+  try {
+    return { backend, saved: await backend.savedQueries() };
+  } catch (e) {
+    await backend.close();
+    throw e;
+  }
 }
 
 
@@ -143,7 +156,8 @@ export function registerAnalysis(program: Command): void {
       // Checked before the query runs: otherwise the error would name the hidden temporary file written beside it.
       if (!existsSync(path.dirname(path.resolve(o.to)))) throw new DwError('DW_CONFIG_INVALID', `--to ${o.to}: the directory ${path.dirname(path.resolve(o.to))} does not exist`, { status: 400 });
       const config = withLimits(commandConfig(cmd), { ...(o.timeout !== undefined ? { timeout: o.timeout } : {}) });
-      const analysis = openAnalysis(config, o.saved !== undefined);
+      const { backend, saved } = await savedQueriesOf(config, o.saved !== undefined);
+      const analysis = openAnalysis(config, saved);
       try {
         let sql: string;
         // A statistic's period is [from, until): its pruning stops before the hour starting at `until`.
@@ -164,7 +178,7 @@ export function registerAnalysis(program: Command): void {
         process.stdout.write(`${o.to}: ${r.rows.toLocaleString('en-US')} rows, ${r.bytes.toLocaleString('en-US')} bytes (${format})\n`);
       } finally {
         await analysis.close();
-        analysis.saved?.close();
+        await backend?.close();
       }
     });
 
@@ -172,12 +186,13 @@ export function registerAnalysis(program: Command): void {
     .addOption(tenantOption());
   const withSaved = async <T>(cmd: Command, fn: (a: AnalysisService, tenant: string) => Promise<T>): Promise<T> => {
     const config = commandConfig(cmd);
-    const analysis = openAnalysis(config, true);
+    const { backend, saved } = await savedQueriesOf(config, true);
+    const analysis = openAnalysis(config, saved);
     try {
       return await fn(analysis, config.tenant);
     } finally {
       await analysis.close();
-      analysis.saved?.close();
+      await backend?.close();
     }
   };
   queries.command('list').description('list saved queries').addOption(formatOption()).action(async (o: { format: OutputFormat }, cmd: Command) => {
@@ -197,7 +212,7 @@ export function registerAnalysis(program: Command): void {
     .action(async (name: string, sql: string, o: { description?: string; replace?: boolean }, cmd: Command) => {
       await withSaved(cmd, async (a, tenant) => {
         await a.validate(tenant, sql);
-        const q = a.saved!.save(tenant, { name, sql, description: o.description }, { replace: o.replace === true });
+        const q = await a.saved!.save(tenant, { name, sql, description: o.description }, { replace: o.replace === true });
         process.stdout.write(`saved ${q.name}\n`);
       });
     });
@@ -206,19 +221,20 @@ export function registerAnalysis(program: Command): void {
     .action(async (name: string, o: { format: OutputFormat; limit?: number; timeout?: number; from?: string; to?: string }, cmd: Command) => {
       const config = commandConfig(cmd);
       const range = rangeOf(o.from, o.to);
-      const analysis = openAnalysis(withLimits(config, o), true);
+      const { backend, saved } = await savedQueriesOf(config, true);
+      const analysis = openAnalysis(withLimits(config, o), saved);
       try {
         const { sql } = analysis.saved!.get(config.tenant, name);
         auditCli(config, { action: 'saved-query.run', target: name, details: { sql, from: o.from ?? null, to: o.to ?? null } });
         await interruptible(async (signal) => printCursor(await analysis.query(config.tenant, sql, { signal, range }), o.format));
       } finally {
         await analysis.close();
-        analysis.saved?.close();
+        await backend?.close();
       }
     });
   queries.command('delete <name>').description('delete a saved query').action(async (name: string, _o: object, cmd: Command) => {
     await withSaved(cmd, async (a, tenant) => {
-      a.saved!.delete(tenant, name);
+      await a.saved!.delete(tenant, name);
       process.stdout.write(`deleted ${name}\n`);
     });
   });

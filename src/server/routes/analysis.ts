@@ -153,7 +153,7 @@ export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (a
     const b = req.body as { name: string; sql: string; description?: string };
     const tenant = tenantOf(req, deps);
     await analysis.validate(tenant, b.sql);
-    return reply.status(201).send(saved.save(tenant, b));
+    return reply.status(201).send(await saved.save(tenant, b));
   });
 
   app.put('/v1/queries/:name', { schema: { params: queryName, body: savedBody } }, async (req) => {
@@ -162,13 +162,13 @@ export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (a
     if (b.name !== undefined && b.name !== name) throw new DwError('DW_REQUEST_INVALID', `name: "${b.name}" differs from the URL's "${name}"`, { status: 400, details: [{ field: 'name', reason: 'must match the URL' }] });
     const tenant = tenantOf(req, deps);
     await analysis.validate(tenant, b.sql);
-    return saved.save(tenant, { name, sql: b.sql, ...(b.description !== undefined ? { description: b.description } : {}) }, { replace: true });
+    return await saved.save(tenant, { name, sql: b.sql, ...(b.description !== undefined ? { description: b.description } : {}) }, { replace: true });
   });
 
   app.get('/v1/queries/:name', { schema: { params: queryName } }, async (req) => saved.get(tenantOf(req, deps), (req.params as { name: string }).name));
 
   app.delete('/v1/queries/:name', { schema: { params: queryName } }, async (req, reply) => {
-    saved.delete(tenantOf(req, deps), (req.params as { name: string }).name);
+    await saved.delete(tenantOf(req, deps), (req.params as { name: string }).name);
     return reply.status(204).send();
   });
 
