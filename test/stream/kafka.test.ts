@@ -117,7 +117,7 @@ if (skip) {
       }
     });
 
-    it('de-duplicates ids published by another process (another stream), and after a restart', { timeout: 20_000 }, async () => {
+    it('de-duplicates ids appended by another stream (another process, or this one before a restart)', { timeout: 20_000 }, async () => {
       const brokers = await brokersOf();
       const a = await KafkaStream.connect({ brokers, tenant: 'dedup' });
       const b = await KafkaStream.connect({ brokers, tenant: 'dedup' });

@@ -28,7 +28,7 @@ export interface KafkaStreamOptions {
 const RETRY_DELAY_MS = 250;
 
 /**
- * The Stream interface on Apache Kafka (docs/stream.md): one Kafka topic per topic and tenant (`dw.<tenant>.<topic>`),
+ * The Stream interface (src/stream/types.ts) on Apache Kafka: one Kafka topic per topic and tenant (`dw.<tenant>.<topic>`),
  * created with its partitions, replication factor and retention; the record's partition is partitionOf(key); offsets
  * are Kafka offsets; consumer groups are the broker's (consumer.ts); publishing goes through the idempotent producer
  * with acks=all, batching and lz4 compression (publish.ts), with de-duplication by id (dedup.ts).
