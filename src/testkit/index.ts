@@ -8,3 +8,8 @@ export {
   type NatsTestServer, type NatsNode, type StartNatsOptions, type NatsNodeConfig,
 } from './nats-server.ts';
 export { CHROMIUM_ARGS, CHROMIUM_INSTALL_HINT, CHROMIUM_PATH, chromiumOrSkip, launchChromium } from './browser.ts';
+export {
+  startKafka, kafkaOrSkip, findKafka, KAFKA_INSTALL_HINT, KAFKA_TEST_JVM_OPTIONS, MIN_KAFKA_JAVA_VERSION,
+  type KafkaTestCluster, type KafkaNode, type StartKafkaOptions, type KafkaInstallation,
+} from './kafka.ts';
+export { kafkaServerProperties, kafkaLog4j2Properties, kafkaProductionNode, type KafkaNodeConfig, type KafkaVoter } from './kafka-config.ts';
