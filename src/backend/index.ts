@@ -12,18 +12,20 @@ import type { CredentialStore } from '../security/credentials.ts';
 import type { Stream } from '../stream/types.ts';
 import { validateConfig } from '../config/load.ts';
 import type { Logger } from '../util/log.ts';
+import { kafkaBackend } from './kafka/backend.ts';
 import { natsBackend, type NatsClientSecurity } from './nats/index.ts';
 import { openAlertStore, openSavedQueryStore, SecurityStore, sqliteBackend } from './sqlite/index.ts';
 import type { Backend, BackendConfig, BackendKind, BackendOptions, BackendParts, CredentialOptions } from './types.ts';
 
 export type { Backend, BackendConfig, BackendKind, BackendOptions, CredentialOptions } from './types.ts';
 
-const SCHEMES = '"sqlite", "sqlite:/absolute/path.db" or "nats://host:port[,host:port]"';
+const SCHEMES = '"sqlite", "sqlite:/absolute/path.db", "nats://host:port[,host:port]" or "kafka://host:port[,host:port]"';
 
 /** The backend a stream URL names; a ConfigError naming `stream.url` for anything else. */
 export function backendKindOf(url: string): BackendKind {
   if (url === 'sqlite' || url.startsWith('sqlite:')) return 'sqlite';
   if (url.startsWith('nats://')) return 'nats';
+  if (url.startsWith('kafka://')) return 'kafka';
   throw new ConfigError(`stream.url "${url.replace(/\/\/[^@/]*@/, '//')}" is not supported: use ${SCHEMES}`, [
     { field: 'stream.url', reason: 'unknown stream URL scheme' },
   ]);
@@ -33,7 +35,7 @@ function partsOf(kind: BackendKind, config: BackendConfig, opts: BackendOptions)
   switch (kind) {
     case 'sqlite': return sqliteBackend(config, opts);
     case 'nats': return natsBackend(config, opts);
-    case 'kafka': throw new ConfigError('stream.url kafka:// is not available yet', [{ field: 'stream.url', reason: 'kafka backend not built' }]);
+    case 'kafka': return kafkaBackend(config, opts);
   }
 }
 
@@ -44,7 +46,7 @@ function partsOf(kind: BackendKind, config: BackendConfig, opts: BackendOptions)
  */
 export function sharedStateKind(setting: 'auto' | 'local' | 'kv', kind: BackendKind, available: boolean, field: string): 'local' | 'shared' {
   if (setting === 'kv' && !available) {
-    throw new ConfigError(`${field} "kv" needs a backend with shared state (stream.url nats://host:port), not the ${kind} backend`, [
+    throw new ConfigError(`${field} "kv" needs a backend with shared state (stream.url nats:// or kafka://), not the ${kind} backend`, [
       { field, reason: `no shared store on the ${kind} backend` },
     ]);
   }
@@ -158,6 +160,7 @@ export async function openStream(url: string, o: OpenStreamOptions): Promise<Str
 
 const DEFAULTS = validateConfig({});
 
+export { KafkaStream, kafkaBrokers, DEPLOYMENT_SCOPE, type KafkaStreamOptions } from './kafka/index.ts';
 export { SqliteStream, AlertStore, openAlertStore, SecurityStore, openSavedQueryStore, type SqliteStreamOptions, type SyncLevel, type AlertStoreOptions } from './sqlite/index.ts';
 export {
   NatsStream, natsServers, natsSecurityOptions, connectKvAlertState, connectKvCredentialStore, NatsKvStore,

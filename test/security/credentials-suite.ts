@@ -13,7 +13,7 @@ export interface CredentialBackend {
   /** A new store on the shared backing (processes sharing `security.dir`, or connected to one NATS deployment). */
   open(): Promise<CredentialStore>;
   /** Everything the backing keeps on disk, as text, to search for secrets. */
-  rawBytes(): string;
+  rawBytes(): string | Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -160,7 +160,7 @@ export function credentialStoreConformance(name: string, backend: () => Promise<
       const api = await store.createApiToken('bob', 'cli');
       const s = await store.createSession(store.getUser('bob'), 60_000);
       await new Promise((r) => setTimeout(r, 100)); // written through to disk
-      const raw = b.rawBytes();
+      const raw = await b.rawBytes();
       assert.ok(raw.includes('drone-x') || raw.includes(Buffer.from('drone-x').toString('base64url')), 'the dump holds the store (sanity)');
       for (const secret of [token, api.token, s.token, 'bob-password-12', 'alice-password-1']) {
         assert.equal(raw.includes(secret), false, `secret kept in clear: ${secret.slice(0, 8)}`);

@@ -19,6 +19,12 @@ const TENANT_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export const NAMESPACE = 'dw';
 
+/**
+ * The namespace of deployment-wide state (credentials, saved queries: every tenant's processes share them), in place
+ * of a tenant: `dw._deployment.<topic>`. No tenant can be called so (a tenant id cannot start with `_`).
+ */
+export const DEPLOYMENT_SCOPE = '_deployment';
+
 export function checkTopic(topic: string): void {
   if (typeof topic !== 'string' || !TOPIC_RE.test(topic)) {
     throw new RangeError(`topic "${topic}" cannot be a Kafka topic here: use 1-64 characters of a-z, 0-9, "_" and "-", starting with a letter or digit`);
@@ -26,6 +32,7 @@ export function checkTopic(topic: string): void {
 }
 
 export function checkTenant(tenant: string): void {
+  if (tenant === DEPLOYMENT_SCOPE) return;
   if (typeof tenant !== 'string' || !TENANT_RE.test(tenant)) throw new RangeError(`tenant "${tenant}" must match ${TENANT_RE}`);
 }
 

@@ -211,7 +211,7 @@ export function registerSecurity(program: Command): void {
     .command('migrate-to-kv').description('copy the accounts (password hashes), API tokens and drone credentials of security.db (security.dir) into JetStream KV, for security.store kv; keys already there are kept, sessions are not copied (officers log in again)')
     .action(async (_o: object, cmd: Command) => {
       const config = configFrom(cmd);
-      if (!config.stream.url.startsWith('nats://')) throw invalid('migrate-to-kv copies into the NATS deployment\'s KV: give --stream nats://host:port (or DRONEWATCH_STREAM)');
+      if (!/^(nats|kafka):\/\//.test(config.stream.url)) throw invalid('migrate-to-kv copies into the deployment\'s shared store: give --stream nats://host:port or kafka://host:port (or DRONEWATCH_STREAM)');
       const dir = securityDir(config);
       if (!existsSync(path.join(dir, 'security.db'))) throw invalid(`no security.db in ${dir}: give the data directory that holds it (--data, or security.dir)`);
       const local = SecurityStore.open(dir);
@@ -222,14 +222,14 @@ export function registerSecurity(program: Command): void {
       const kv = await backend.credentials({ unmigrated: 'allow' });
       if (!(kv instanceof KvCredentialStore)) {
         await backend.close();
-        throw invalid('migrate-to-kv: the credential store opened is not JetStream KV');
+        throw invalid('migrate-to-kv: the credential store opened is not a shared one');
       }
       const audit = AuditLog.open(dir);
       try {
         const r = await kv.load(dump);
         const counts = { tenants: dump.tenants.length, users: dump.users.length, apiTokens: dump.apiTokens.length, drones: dump.drones.length, copied: r.copied, alreadyThere: r.existing };
         record(audit, { tenant: '*', action: 'security.migrate', target: path.join(dir, 'security.db'), details: counts });
-        process.stdout.write(`copied ${r.copied} credentials to JetStream KV (${r.existing} were there already): ${counts.tenants} tenants, `
+        process.stdout.write(`copied ${r.copied} credentials to ${kv.kind === 'nats' ? 'JetStream KV' : 'Kafka'} (${r.existing} were there already): ${counts.tenants} tenants, `
           + `${counts.users} accounts, ${counts.apiTokens} API tokens, ${counts.drones} drone credentials from ${path.join(dir, 'security.db')}\n`);
       } finally {
         audit.close();
