@@ -17,3 +17,9 @@ export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** An invalid report yields at most this many field errors (the last one then says that more were left out). */
 export const MAX_FIELD_ERRORS = 100;
+
+/**
+ * Arrays and objects inside each other at most this deep in one report (a valid report nests 3: the report, `citizens`,
+ * a citizen). Checked on the text before it is parsed, so nothing recursive ever sees deeper input (docs/report-format.md).
+ */
+export const MAX_NESTING_DEPTH = 32;

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'DW_INGEST_INVALID'
   | 'DW_INGEST_TOO_LARGE'
   | 'DW_INGEST_MALFORMED'
+  | 'DW_INGEST_TOO_DEEP'
   | 'DW_INGEST_BACKPRESSURE'
   | 'DW_INGEST_RATE_LIMITED'
   | 'DW_STREAM_CLOSED'
@@ -82,6 +83,14 @@ export class ReportTooLargeError extends DwError {
 export class MalformedReportError extends DwError {
   constructor(reason: string) {
     super('DW_INGEST_MALFORMED', `not valid JSON: ${reason}`, { status: 400, details: [{ field: '', reason: `not valid JSON: ${reason}` }] });
+  }
+}
+
+/** JSON nested deeper than the report format allows (`field`: where, from the report; empty: the report itself). */
+export class NestingTooDeepError extends DwError {
+  constructor(field: string, max: number) {
+    const reason = `nests arrays and objects more than ${max} levels deep`;
+    super('DW_INGEST_TOO_DEEP', field ? `${field}: ${reason}` : reason, { status: 400, details: [{ field, reason }] });
   }
 }
 

@@ -1,5 +1,5 @@
 import {
-  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_MAX_REPORT_BYTES, decodeJsonBytes, parseJsonText, utf8LargerThan, validateReport,
+  DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_MAX_REPORT_BYTES, decodeJsonBytes, parseJsonArray, parseJsonText, utf8LargerThan, validateReport,
   type Report, type ValidateOptions,
 } from '../contract/index.ts';
 import { DwError, InvalidReportError, ReportTooLargeError } from '../errors/index.ts';
@@ -132,18 +132,27 @@ export class Ingestor {
     this.acceptValid(batch, index, result.report, result.ts, JSON.stringify(result.report), raw);
   }
 
-  /** A JSON array body: parsed whole (malformed = one dead letter with the whole body), then element by element. */
+  /**
+   * A JSON array body: parsed whole (malformed = one dead letter with the whole body), then element by element. An
+   * element nested too deep is refused unparsed, its exact text kept as its dead letter; the others go on as usual.
+   */
   private ingestArray(batch: IngestBatch, opts: ValidateOptions, raw: Buffer): void {
-    let items: unknown;
+    let parsed;
     try {
-      items = parseJsonText(decodeJsonBytes(raw));
+      parsed = parseJsonArray(decodeJsonBytes(raw));
     } catch (e) {
       if (e instanceof DwError) return batch.reject(0, e, raw);
       throw e;
     }
-    const list = items as unknown[]; // a successful parse of text starting with `[` is an array
-    for (let i = 0; i < list.length; i++) {
-      const item = list[i];
+    const { items, refused } = parsed;
+    let next = 0;
+    for (let i = 0; i < items.length; i++) {
+      if (refused[next]?.index === i) {
+        const r = refused[next++]!;
+        batch.reject(i, r.error, r.text);
+        continue;
+      }
+      const item = items[i];
       this.ingestValue(batch, opts, i, item, JSON.stringify(item));
     }
   }
