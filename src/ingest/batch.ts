@@ -48,9 +48,10 @@ export class IngestBatch {
     this.reportIds.push(reportId);
   }
 
-  reject(index: number, error: DwError, raw: Uint8Array | string): void {
+  /** `cut`: `raw` is only the beginning of the item (a body over the body limit), which was `rawBytes` long as received. */
+  reject(index: number, error: DwError, raw: Uint8Array | string, cut?: { rawBytes: number }): void {
     const errors = error.details ?? [];
     this.rejected.push({ index, code: error.code, errors });
-    this.letters.push(deadLetterOf(error, raw, { receivedAt: this.receivedAt, source: this.source, tenant: this.tenant, index }));
+    this.letters.push(deadLetterOf(error, raw, { receivedAt: this.receivedAt, source: this.source, tenant: this.tenant, index }, cut));
   }
 }

@@ -22,11 +22,12 @@ export interface DeadLetter {
   errors: FieldError[];
   /** The rejected bytes: the NDJSON line, the array element re-serialised, or the whole body (single or malformed). */
   rawBase64: string;
-  /** Size of the rejected item in bytes. */
+  /** Size of the rejected item in bytes (of a body over the body limit: the bytes received, reading stops one past the limit). */
   rawBytes: number;
   /**
-   * True when rawBase64 does not hold every byte: only when some records of a letter split over several were already
-   * removed by the topic's retention when it was read. Nothing is cut when it is stored.
+   * True when rawBase64 does not hold every byte: a body over the request body limit (only its first 64 KiB are kept),
+   * or a letter split over several records some of which the topic's retention removed before it was read. Nothing
+   * else is cut when it is stored.
    */
   truncated: boolean;
 }
@@ -42,7 +43,8 @@ export interface StoredDeadLetter extends DeadLetter {
 /** Raw bytes per record of the topic: a bigger item is split over several records (base64 makes a record ~700 KB). */
 export const DEAD_LETTER_PART_BYTES = 512 * 1024;
 
-export function deadLetterOf(error: DwError, raw: Uint8Array | string, where: { receivedAt: number; source: string; tenant: string; index: number }): DeadLetter {
+/** `cut`: `raw` is only the beginning of the item, `rawBytes` long as received (the letter is then `truncated`). */
+export function deadLetterOf(error: DwError, raw: Uint8Array | string, where: { receivedAt: number; source: string; tenant: string; index: number }, cut?: { rawBytes: number }): DeadLetter {
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   return {
     receivedAt: where.receivedAt,
@@ -53,8 +55,8 @@ export function deadLetterOf(error: DwError, raw: Uint8Array | string, where: { 
     reason: error.message,
     errors: error.details ?? [],
     rawBase64: bytes.toString('base64'),
-    rawBytes: bytes.length,
-    truncated: false,
+    rawBytes: cut?.rawBytes ?? bytes.length,
+    truncated: cut !== undefined,
   };
 }
 
@@ -97,7 +99,7 @@ export async function listDeadLetters(stream: Stream, opts: { limit: number; sin
   const finish = (j: { letter: StoredDeadLetter; chunks: (Buffer | undefined)[] }): void => {
     const have = j.chunks.filter((c): c is Buffer => c !== undefined);
     j.letter.rawBase64 = Buffer.concat(have).toString('base64');
-    j.letter.truncated = have.length < j.chunks.length;
+    j.letter.truncated ||= have.length < j.chunks.length;
   };
   let from: StartPosition = opts.since === undefined ? 'earliest' : { time: opts.since };
   // Other tenants' letters are skipped, and a letter may span several records: read more than `limit` at a time.

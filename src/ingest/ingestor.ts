@@ -15,6 +15,11 @@ export interface IngestorOptions {
   tenant: string;
   /** Largest report in bytes. Default 64 KiB. */
   maxReportBytes?: number;
+  /**
+   * Largest body in bytes (a batch of reports). Default DEFAULT_MAX_BODY_BYTES (32 MiB), the HTTP request body limit:
+   * the HTTP route stops reading a body one byte past it and hands over what it read, which this refuses.
+   */
+  maxBodyBytes?: number;
   /** How far in the future a timestamp may be. Default 5 minutes. */
   maxClockSkewMs?: number;
   /** Clock, epoch ms (tests inject one). Default Date.now. */
@@ -23,6 +28,12 @@ export interface IngestorOptions {
 }
 
 export type BodyType = 'json' | 'ndjson';
+
+/** Largest body accepted by default: the HTTP request body limit too (src/server/app.ts), so both are one number. */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/** Bytes of a body over maxBodyBytes kept in its dead letter: enough to see who sent what, not the whole of it. */
+export const OVERSIZED_BODY_KEPT_BYTES = 64 * 1024;
 
 /**
  * Who is publishing, from its credential (HTTP ingestion with authentication on, the MQTT bridge): the tenant its
@@ -44,6 +55,7 @@ export class Ingestor {
   private readonly tenant: string;
   private readonly tenantJson: string;
   private readonly maxReportBytes: number;
+  private readonly maxBodyBytes: number;
   private readonly maxClockSkewMs: number;
   private readonly now: () => number;
   private readonly logger: Logger;
@@ -54,6 +66,7 @@ export class Ingestor {
     this.tenant = opts.tenant;
     this.tenantJson = JSON.stringify(opts.tenant);
     this.maxReportBytes = opts.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES;
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.maxClockSkewMs = opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger ?? silentLogger;
@@ -62,20 +75,29 @@ export class Ingestor {
   /**
    * Ingests a request body: `json` is one report or an array of reports; `ndjson` is one report per line (blank
    * lines ignored). Each report is checked on its own; the result lists every item by its position in the body.
+   * A body that cannot be taken apart into items is rejected whole (one dead letter, index 0): over maxBodyBytes
+   * (its first OVERSIZED_BODY_KEPT_BYTES kept), empty or blank (no report in it), or not JSON.
    */
   async ingestRaw(body: Uint8Array | string, contentType: BodyType, source: string, scope: IngestScope = {}): Promise<IngestResult> {
     const batch = this.newBatch(source, scope);
     const opts = this.validateOptions(batch);
     const bytes = asBuffer(body);
-    if (contentType === 'ndjson') {
+    if (contentType !== 'ndjson' && contentType !== 'json') throw new TypeError(`Ingestor: unsupported body type ${String(contentType)}`);
+    if (bytes.length > this.maxBodyBytes) {
+      const error = new DwError('DW_INGEST_TOO_LARGE', `body is over ${this.maxBodyBytes} bytes, the limit of a request body; nothing of it was stored (its first ${OVERSIZED_BODY_KEPT_BYTES} bytes are in the dead letters)`, {
+        status: 413, details: [{ field: '', reason: `a body must be at most ${this.maxBodyBytes} bytes` }],
+      });
+      batch.reject(0, error, bytes.subarray(0, OVERSIZED_BODY_KEPT_BYTES), { rawBytes: bytes.length });
+    } else if (isBlank(bytes)) {
+      batch.reject(0, new DwError('DW_INGEST_MALFORMED', 'empty body: it holds no report', { status: 400, details: [{ field: '', reason: 'empty body: it holds no report' }] }), bytes);
+    } else if (contentType === 'ndjson') {
       forEachLine(bytes, (line, n) => {
         if (!isBlank(line)) this.ingestText(batch, opts, n, line);
       });
-    } else if (contentType === 'json') {
-      if (startsWithArray(bytes)) this.ingestArray(batch, opts, bytes);
-      else this.ingestText(batch, opts, 0, bytes);
+    } else if (startsWithArray(bytes)) {
+      this.ingestArray(batch, opts, bytes);
     } else {
-      throw new TypeError(`Ingestor: unsupported body type ${String(contentType)}`);
+      this.ingestText(batch, opts, 0, bytes);
     }
     return this.commit(batch);
   }

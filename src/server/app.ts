@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { IngestRateLimitedError, isDwError } from '../errors/index.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../ingest/index.ts';
 import type { Logger } from '../util/log.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -23,7 +24,7 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
     // Per-request logs would cost more than ingestion itself at thousands of requests/s.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: deps.bodyLimit ?? 32 * 1024 * 1024,
+    bodyLimit: deps.bodyLimit ?? DEFAULT_MAX_BODY_BYTES,
     return503OnClosing: true,
   });
 
@@ -39,7 +40,9 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
       return reply.status(400).send({ code: 'DW_REQUEST_INVALID', message: errors.map((x) => `${x.field || 'body'}: ${x.reason}`).join('; '), errors });
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.status(e.statusCode).send({ code: e.code ?? 'DW_REQUEST_INVALID', message: e.message ?? 'bad request' });
+      // Fastify's own refusals (FST_ERR_CTP_BODY_TOO_LARGE 413, FST_ERR_CTP_INVALID_MEDIA_TYPE 415, an empty JSON
+      // body...) keep their status; their code is not one of ours, so clients see the documented one.
+      return reply.status(e.statusCode).send({ code: 'DW_REQUEST_INVALID', message: e.message ?? 'bad request' });
     }
     req.log.error({ err }, 'request failed');
     return reply.status(500).send({ code: 'DW_INTERNAL', message: 'internal error; see the server log' });

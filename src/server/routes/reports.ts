@@ -1,20 +1,51 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { BackpressureError, IngestRateLimitedError } from '../../errors/index.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/index.ts';
 import type { ServerDeps } from '../types.ts';
 import { tenantOf } from '../auth/tenant.ts';
+import { readBodyUpTo } from './reports-body.ts';
 
 /**
  * POST /v1/reports: one report (JSON), an array of reports (JSON) or a batch (NDJSON).
  * 202 when every report was accepted, 400 when none was, 207 when some were; each rejected one is in the dead letters.
+ *
+ * Every body reaches the ingestor, which is where report input is judged and every rejection becomes a dead letter:
+ * an empty body, a body over the limit (read one byte past it, then no further) and a body with any Content-Type,
+ * even an empty or unparseable one. Fastify's own content-type and body-size checks would answer before that, with
+ * codes of their own and nothing kept, so this route reads the body itself.
  */
 export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app, { deps }) => {
   const ingest = deps.ingest!;
-  // The body goes to the ingestor as raw bytes: it validates each report and keeps rejected bytes exactly as sent.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'application/x-ndjson', 'application/ndjson'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
+  /** The Content-Type each request came with, before onRequest below takes it away from fastify. */
+  const sentTypes = new WeakMap<FastifyRequest, string>();
+  /** Requests whose body was not read to its end: their connection cannot carry another request. */
+  const cut = new WeakSet<FastifyRequest>();
 
-  app.post('/v1/reports', async (req, reply) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (req, payload, done) => {
+    readBodyUpTo(payload, bodyLimit + 1).then(({ body, complete }) => {
+      if (!complete) cut.add(req);
+      done(null, body);
+    }, (e: Error & { statusCode?: number }) => {
+      // The client went away in the middle of its body: no one is left to answer, nothing complete to judge.
+      e.statusCode ??= 400;
+      done(e, undefined);
+    });
+  });
+
+  app.post('/v1/reports', {
+    onRequest: async (req) => {
+      // Fastify answers 415 to a Content-Type it cannot parse (`''`, `foo`) before any parser runs. The type only says
+      // JSON or NDJSON here, and anything but NDJSON is read as JSON (as when it is absent).
+      const type = req.headers['content-type'];
+      if (type !== undefined) {
+        sentTypes.set(req, type);
+        delete req.headers['content-type'];
+      }
+    },
+  }, async (req, reply) => {
+    if (cut.has(req)) reply.header('connection', 'close');
     if (deps.status?.().overloaded) {
       throw new BackpressureError('consumers are too far behind; retry later', deps.retryAfterSeconds ?? 1);
     }
@@ -24,12 +55,8 @@ export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
       const wait = deps.ingestLimit.take(`${p.tenant}/${p.droneId}`);
       if (wait > 0) throw new IngestRateLimitedError(p.droneId, wait);
     }
-    const type = String(req.headers['content-type'] ?? 'application/json');
-    const ndjson = type.includes('ndjson');
-    const body = req.body as Buffer | undefined;
-    if (!body || body.length === 0) {
-      return reply.status(400).send({ code: 'DW_INGEST_MALFORMED', message: 'empty body', errors: [{ field: '', reason: 'empty body' }] });
-    }
+    const ndjson = (sentTypes.get(req) ?? '').toLowerCase().includes('ndjson');
+    const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
     // The tenant and drone come from the credential, never from the body: a drone publishes only as itself.
     const scope = { tenant: tenantOf(req, deps), ...(p?.droneId !== undefined ? { droneId: p.droneId } : {}) };
     const result = await ingest.ingestRaw(body, ndjson ? 'ndjson' : 'json', `http:${req.ip}`, scope);
