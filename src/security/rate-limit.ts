@@ -8,8 +8,16 @@
 export interface LoginLimiter {
   /** Seconds to wait before another attempt for this account/address, or 0 when allowed. */
   retryAfterSeconds(account: string, address: string): number | Promise<number>;
+  /**
+   * Admits one attempt, or refuses it (the seconds to wait; nothing is counted then). An admitted attempt counts as a
+   * failure at once, before its password is checked, so that attempts running concurrently (on this host or another)
+   * see each other: checking first and counting after let 60 simultaneous guesses through a limit of 5 (regression).
+   * A success takes its attempt back (recordSuccess).
+   */
+  admit(account: string, address: string): number | Promise<number>;
   recordFailure(account: string, address: string): void | Promise<void>;
-  recordSuccess(account: string): void | Promise<void>;
+  /** Clears the account's failures, and takes the admitted attempt back from the address's count. */
+  recordSuccess(account: string, address?: string): void | Promise<void>;
 }
 
 export interface LoginLimits {
@@ -39,14 +47,23 @@ export class LoginRateLimiter implements LoginLimiter {
     return Math.max(wait(`a:${account}`, this.limits.perAccount), wait(`ip:${address}`, this.limits.perAddress));
   }
 
+  /** Synchronous: no other attempt of this process runs between the check and the count. */
+  admit(account: string, address: string): number {
+    const wait = this.retryAfterSeconds(account, address);
+    if (wait > 0) return wait;
+    this.recordFailure(account, address);
+    return 0;
+  }
+
   recordFailure(account: string, address: string): void {
     const t = this.now();
     for (const key of [`a:${account}`, `ip:${address}`]) this.failures.set(key, [...this.recent(key, t), t]);
     if (this.failures.size > 100_000) this.prune(t);
   }
 
-  recordSuccess(account: string): void {
+  recordSuccess(account: string, address?: string): void {
     this.failures.delete(`a:${account}`);
+    if (address !== undefined) this.failures.get(`ip:${address}`)?.pop();
   }
 
   private recent(key: string, t: number): number[] {

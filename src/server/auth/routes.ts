@@ -20,19 +20,19 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
     schema: { body: { type: 'object', additionalProperties: false, required: ['username', 'password'], properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 1024 } } } },
   }, async (req, reply) => {
     const { username, password } = req.body as { username: string; password: string };
-    const wait = await limiter.retryAfterSeconds(username, req.ip);
+    // Counted before the password is checked (and taken back on success): concurrent guesses see each other.
+    const wait = await limiter.admit(username, req.ip);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
       throw new DwError('DW_AUTH_RATE_LIMITED', `too many failed logins; try again in ${wait} s`, { status: 429 });
     }
     const user = await security.checkPassword(username, password);
     if (!user) {
-      await limiter.recordFailure(username, req.ip);
       audit.append({ actor: username, tenant: security.findUser(username)?.tenant ?? '-', action: 'login.failure', ip: req.ip });
       // The same answer for an unknown user, a wrong password and a disabled account: no account enumeration.
       throw new DwError('DW_AUTH_REQUIRED', 'wrong user name or password', { status: 401 });
     }
-    await limiter.recordSuccess(username);
+    await limiter.recordSuccess(username, req.ip);
     const s = await security.createSession(user, ttl);
     audit.append({ actor: user.username, tenant: user.tenant, action: 'login.success', ip: req.ip });
     reply.header('set-cookie', sessionCookie(s.token, ttl / 1000, auth.secureCookies === true));
@@ -63,15 +63,15 @@ export const authRoutes: FastifyPluginAsync<{ auth: AuthDeps }> = async (app, { 
     const p = principalOf(req);
     if (p.kind !== 'user') throw new DwError('DW_AUTH_FORBIDDEN', 'forbidden: only officers have a password', { status: 403 });
     const { currentPassword, newPassword } = req.body as { currentPassword: string; newPassword: string };
-    const wait = await limiter.retryAfterSeconds(p.name, req.ip);
+    const wait = await limiter.admit(p.name, req.ip);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
       throw new DwError('DW_AUTH_RATE_LIMITED', `too many failed attempts; try again in ${wait} s`, { status: 429 });
     }
     if (!(await security.checkPassword(p.name, currentPassword))) {
-      await limiter.recordFailure(p.name, req.ip);
       throw new DwError('DW_AUTH_REQUIRED', 'wrong current password', { status: 401 });
     }
+    await limiter.recordSuccess(p.name, req.ip);
     await security.setPassword(p.name, newPassword);
     audit.append({ actor: p.name, tenant: p.tenant, action: 'user.password', target: p.name, ip: req.ip });
     reply.header('set-cookie', sessionCookie('', 0, auth.secureCookies === true));
