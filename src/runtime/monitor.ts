@@ -3,6 +3,8 @@ import { TOPICS, type Stream } from '../stream/index.ts';
 /** Consumer groups whose lag decides backpressure: the two consumers every report must go through. */
 const WATCHED_GROUPS = ['alerts', 'archive'] as const;
 const REFRESH_MS = 500;
+/** The stream counts as unreachable when no lag could be read for this long (ten refreshes). */
+const UNREACHABLE_AFTER_MS = 5000;
 
 /**
  * Watches the lag of the alert and archive groups on the `reports` topic. Reading lag costs a query, so it is
@@ -10,6 +12,9 @@ const REFRESH_MS = 500;
  */
 export class PipelineMonitor {
   private lag: Record<string, number> = {};
+  /** When the lag was last read, and why the last attempt failed (if it did). */
+  private readAt = Date.now();
+  private lastError: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
   private readonly waiters = new Set<() => void>();
@@ -29,8 +34,12 @@ export class PipelineMonitor {
     for (const w of this.waiters) w();
   }
 
-  current(): { lag: Record<string, number>; overloaded: boolean } {
-    return { lag: this.lag, overloaded: Object.values(this.lag).some((n) => n > this.opts.maxLag) };
+  current(): { lag: Record<string, number>; overloaded: boolean; reachable: boolean; error?: string } {
+    const reachable = Date.now() - this.readAt < UNREACHABLE_AFTER_MS;
+    return {
+      lag: this.lag, overloaded: Object.values(this.lag).some((n) => n > this.opts.maxLag), reachable,
+      ...(!reachable && this.lastError !== undefined ? { error: this.lastError } : {}),
+    };
   }
 
   /** The in-process producer's backpressure: waits while a consumer group is too far behind. */
@@ -53,9 +62,12 @@ export class PipelineMonitor {
         next[group] = parts.reduce((n, p) => n + p.lag, 0);
       }
       this.lag = next;
+      this.readAt = Date.now();
+      this.lastError = undefined;
       if (!this.current().overloaded) for (const w of this.waiters) w();
-    } catch {
-      // The stream is closing or busy: keep the last figures.
+    } catch (e) {
+      // The stream is closing, busy or unreachable: keep the last figures; readiness says so after a while.
+      this.lastError = e instanceof Error ? e.message : String(e);
     } finally {
       this.refreshing = false;
     }

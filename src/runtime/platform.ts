@@ -351,6 +351,7 @@ export class Platform {
     return {
       lag: m.lag,
       overloaded: m.overloaded,
+      reachable: m.reachable,
       components: {
         ...(this.alertWorker ? { alerts: this.alertWorker.stats() } : {}),
         ...(this.archiveWorker ? { archive: this.archiveWorker.stats() } : {}),

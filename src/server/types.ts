@@ -52,6 +52,8 @@ export interface PipelineStatus {
   lag: Record<string, number>;
   /** True when a consumer group is too far behind: ingestion answers 503. */
   overloaded: boolean;
+  /** False when the stream has not answered for a while (GET /health/ready answers 503). */
+  reachable?: boolean;
   components: Record<string, unknown>;
 }
 

@@ -11,4 +11,17 @@ export const healthRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
       ...(status ? { lag: status.lag, components: status.components } : {}),
     };
   });
+
+  // For orchestrators (Kubernetes probes, load balancers): live = the process serves HTTP (restart it otherwise);
+  // ready = it can do its work now: the stream answers and the consumers keep up (send it traffic otherwise).
+  app.get('/health/live', async () => ({ status: 'live', uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
+  app.get('/health/ready', async (_req, reply) => {
+    const status = deps.status?.();
+    const reasons: string[] = [];
+    // Public route: no addresses or error texts (the process logs those).
+    if (status?.reachable === false) reasons.push('stream unreachable');
+    if (status?.overloaded) reasons.push(`consumers behind: ${Object.entries(status.lag).map(([g, n]) => `${g} ${n}`).join(', ')}`);
+    if (reasons.length > 0) return reply.status(503).send({ status: 'not ready', reasons });
+    return { status: 'ready', ...(status ? { lag: status.lag } : {}) };
+  });
 };
