@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { tempDir } from '../../src/testkit/index.ts';
 import { WalCheckpointer } from '../../src/util/wal-checkpointer.ts';
@@ -50,5 +51,29 @@ describe('WAL checkpoints in a worker thread', () => {
     assert.equal(c.active, false);
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
     db.close();
+  });
+  it('runs one thread per database file: connections of the process share it, a worker thread started later relies on it', async () => {
+    const file = path.join(tmp.dir, 'c.db');
+    const a = open(file);
+    const b = open(file);
+    const ca = await WalCheckpointer.start(a, file, 50);
+    const cb = await WalCheckpointer.start(b, file, 50);
+    assert.equal(ca.active && cb.active, true);
+    assert.equal(b.pragma('wal_autocheckpoint', { simple: true }), 0);
+    const child = new Worker(new URL('../../src/runtime/thread-entry.js', import.meta.url), {
+      workerData: { module: new URL('./fixtures/wal-checkpointer-thread.ts', import.meta.url).href, file },
+    });
+    const seen = await new Promise<{ active: boolean; auto: number }>((resolve, reject) => { child.once('message', resolve); child.once('error', reject); });
+    assert.deepEqual(seen, { active: true, auto: 16384 }, 'the thread started no checkpointer: it keeps only a high fallback threshold');
+    await ca.stop();
+    assert.equal(cb.active, true, 'the thread keeps running for the other connection');
+    await write(b, 10);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(statSync(file).size > 5 * 2 ** 20, `database file is ${statSync(file).size} bytes: checkpoints did not run`);
+    await cb.stop();
+    assert.equal(cb.active, false);
+    assert.equal(b.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    a.close();
+    b.close();
   });
 });
