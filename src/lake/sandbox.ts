@@ -3,27 +3,14 @@ import { DwError } from '../errors/index.ts';
 import { openDuck, sqlString, sqlStringList } from './duck.ts';
 import { checkTenant, type LakeTable } from './layout.ts';
 import { HIVE_TYPES, LATEST_ALERTS_SQL, SCHEMAS, SIGHTINGS_SQL, WORDS_SQL } from './schema.ts';
+import { QueryError } from './sandbox-errors.ts';
+import { pragmaName, pragmaRefusal, refusalOf, scrubPaths } from './sandbox-guard.ts';
+import { interruptGuard, type InterruptGuard } from './sandbox-interrupt.ts';
+
+export { QueryCancelledError, QueryError, QueryTimeoutError } from './sandbox-errors.ts';
 
 /** The local Parquet files each table's views read: the whole input of the analysis engine. */
 export type LakeFiles = Record<LakeTable, readonly string[]>;
-
-export class QueryError extends DwError {
-  constructor(message: string, cause?: unknown) {
-    super('DW_QUERY_FAILED', message, { status: 400, cause });
-  }
-}
-
-export class QueryTimeoutError extends DwError {
-  constructor(timeoutMs: number) {
-    super('DW_QUERY_TIMEOUT', `query stopped after its time limit of ${timeoutMs} ms (raise it with timeoutMs / --timeout, or narrow the query)`, { status: 408 });
-  }
-}
-
-export class QueryCancelledError extends DwError {
-  constructor() {
-    super('DW_QUERY_CANCELLED', 'query cancelled', { status: 499 });
-  }
-}
 
 export interface SandboxOptions {
   /**
@@ -69,6 +56,9 @@ export interface QueryCursor extends AsyncIterable<unknown[][]> {
 
 /** EXPLAIN is left out on purpose: EXPLAIN ANALYZE executes its statement, whatever it is. */
 const READ_ONLY = new Set<number>([StatementType.SELECT]);
+
+/** The views a query reads the lake through: the only tables it may name (sandbox-guard.ts). */
+const VIEWS: ReadonlySet<string> = new Set(['reports', 'sightings', 'words', 'alert_events', 'alerts']);
 
 /** A relation with the stored columns of a table plus date/hour, over the given files (or empty with the same columns). */
 function sourceOf(table: LakeTable, files: readonly string[]): string {
@@ -135,6 +125,7 @@ export class LakeSandbox {
       await conn.run(`CREATE VIEW alerts AS ${LATEST_ALERTS_SQL}`);
       await conn.run(`CREATE VIEW sightings AS ${SIGHTINGS_SQL}`);
       await conn.run(`CREATE VIEW words AS ${WORDS_SQL}`);
+      // VIEWS names exactly these: a view added above and not there could not be read.
       const allowed = [...files.reports, ...files.alerts, ...(opts.exportFile ? [opts.exportFile] : [])];
       await conn.run(`SET allowed_paths = ${allowed.length > 0 ? sqlStringList(allowed) : `[${sqlString('/nonexistent')}]`}`);
       // Turning external access off adds the spill directory (default `.tmp` under the process's working directory) to
@@ -146,7 +137,7 @@ export class LakeSandbox {
       await conn.run('SET lock_configuration = true');
     } catch (e) {
       duck.close();
-      throw e instanceof DwError ? e : new QueryError(`cannot open the lake for queries: ${(e as Error).message}`, e);
+      throw e instanceof DwError ? e : new QueryError(scrubPaths(`cannot open the lake for queries: ${(e as Error).message}`, [...files.reports, ...files.alerts]), e);
     }
     return new LakeSandbox(duck.instance, conn, files, opts.exportFile);
   }
@@ -166,7 +157,7 @@ export class LakeSandbox {
   /** Starts a query; iterate the cursor for its rows. The connection closes when iteration ends, breaks or throws. */
   async cursor(sql: string, opts: CursorOptions = {}): Promise<QueryCursor> {
     const conn = await this.acquire();
-    const guard = interruptGuard(conn, opts);
+    const guard = interruptGuard(conn, opts, (e) => this.failure(e));
     try {
       const stmt = await this.prepare(conn, sql);
       const result = await guard.wrap(() => stmt.stream());
@@ -194,14 +185,14 @@ export class LakeSandbox {
   async copyToParquet(sql: string, opts: Omit<CursorOptions, 'limit'> = {}): Promise<number> {
     if (!this.exportFile) throw new DwError('DW_INTERNAL', 'this lake sandbox was opened without an export file');
     const conn = await this.acquire();
-    const guard = interruptGuard(conn, opts);
+    const guard = interruptGuard(conn, opts, (e) => this.failure(e));
     try {
       await this.prepare(conn, sql);
       // A trailing `;` is fine on its own but not inside COPY ( ... ); the newline ends a trailing `--` comment.
       const body = sql.replace(/[\s;]+$/, '');
       const copy = `COPY (\n${body}\n) TO ${sqlString(this.exportFile)} (FORMAT parquet, COMPRESSION zstd)`;
-      const check = await conn.extractStatements(copy).catch((e: Error) => {
-        throw new QueryError(e.message, e);
+      const check = await conn.extractStatements(copy).catch((e: unknown) => {
+        throw this.failure(e);
       });
       if (check.count !== 1 || (await check.prepare(0)).statementType !== StatementType.COPY) throw new QueryError('the query cannot be exported (it does not fit in COPY (...) TO)');
       const reader = await guard.wrap(() => conn.runAndReadAll(copy));
@@ -253,7 +244,24 @@ export class LakeSandbox {
     this.instance.closeSync();
   }
 
+  /** A QueryError from DuckDB's error, without this sandbox's file paths in its message. */
+  private failure(e: unknown): QueryError {
+    return new QueryError(scrubPaths((e as Error).message, this.secretPaths()), e);
+  }
+
+  private secretPaths(): string[] {
+    return [...this.files.reports, ...this.files.alerts, ...(this.exportFile ? [this.exportFile] : [])];
+  }
+
+  /**
+   * Parses, binds and checks `sql`: exactly one read-only statement, reading only the lake's views and nothing that
+   * shows the server's paths or settings (sandbox-guard.ts).
+   */
   private async prepare(conn: DuckDBConnection, sql: string) {
+    // DuckDB reads SQL as a C string: it would stop at a NUL and run only the text before it, while the caller (and
+    // the audit log) hold the whole text as what ran.
+    const nul = sql.indexOf('\0');
+    if (nul >= 0) throw new QueryError(`the SQL contains a NUL character (U+0000) at position ${nul}: DuckDB would run only the text before it, so it is refused`);
     let extracted;
     try {
       extracted = await conn.extractStatements(sql);
@@ -264,11 +272,23 @@ export class LakeSandbox {
       throw new QueryError(message.startsWith('Failed to extract statements') ? message : `expected exactly one SQL statement, got none (${message})`, e);
     }
     if (extracted.count !== 1) throw new QueryError(`expected exactly one SQL statement, got ${extracted.count}`);
-    const stmt = await extracted.prepare(0).catch((e: Error) => {
-      throw new QueryError(e.message, e);
+    const stmt = await extracted.prepare(0).catch((e: unknown) => {
+      throw this.failure(e);
     });
     if (!READ_ONLY.has(stmt.statementType)) throw new QueryError('only read-only queries (SELECT) are allowed on the lake');
+    const refusal = await this.refusal(conn, sql);
+    if (refusal !== undefined) throw new QueryError(refusal);
     return stmt;
+  }
+
+  /** Why the guard refuses `sql` (one SELECT, as prepared), judged on DuckDB's parse tree of it; undefined if it may run. */
+  private async refusal(conn: DuckDBConnection, sql: string): Promise<string | undefined> {
+    const reader = await conn.runAndReadAll('SELECT json_serialize_sql(CAST($1 AS VARCHAR))', [sql]);
+    const tree = JSON.parse(String(reader.getRowsJS()[0]?.[0] ?? 'null')) as { error?: boolean; statements?: unknown[] } | null;
+    // Statements DuckDB prepares as a SELECT but cannot serialise are PRAGMAs it rewrites into one.
+    if (!tree || tree.error || !Array.isArray(tree.statements)) return pragmaRefusal(pragmaName(sql));
+    if (tree.statements.length !== 1) return `expected exactly one SQL statement, got ${tree.statements.length}`;
+    return refusalOf(tree.statements as Parameters<typeof refusalOf>[0], VIEWS);
   }
 
   private cursorOver(conn: DuckDBConnection, guard: InterruptGuard, result: Awaited<ReturnType<DuckDBConnection['stream']>>, limit: number | undefined): QueryCursor {
@@ -348,52 +368,4 @@ export class LakeSandbox {
       },
     };
   }
-}
-
-interface InterruptGuard {
-  /**
-   * Starts a DuckDB call and awaits it, turning an interrupt into the timeout or cancel error that caused it. Once
-   * interrupted, later calls are not started at all: the connection is closed right after, and closing it while DuckDB
-   * still works on it corrupts memory.
-   */
-  wrap<T>(op: () => Promise<T>): Promise<T>;
-  cancel(): void;
-  dispose(): void;
-}
-
-function interruptGuard(conn: DuckDBConnection, opts: Pick<CursorOptions, 'timeoutMs' | 'signal'>): InterruptGuard {
-  let reason: 'timeout' | 'cancel' | undefined;
-  let disposed = false;
-  const interrupt = (why: 'timeout' | 'cancel'): void => {
-    // Once disposed, the connection may be closed: interrupting it then would touch freed memory.
-    if (reason || disposed) return;
-    reason = why;
-    conn.interrupt();
-  };
-  const timer = opts.timeoutMs && opts.timeoutMs > 0 ? setTimeout(() => interrupt('timeout'), opts.timeoutMs) : undefined;
-  timer?.unref();
-  const onAbort = (): void => interrupt('cancel');
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  if (opts.signal?.aborted) reason = 'cancel';
-  const failure = (): DwError => (reason === 'timeout' ? new QueryTimeoutError(opts.timeoutMs ?? 0) : new QueryCancelledError());
-  return {
-    async wrap(op) {
-      if (reason) throw failure();
-      try {
-        const v = await op();
-        if (reason) throw failure();
-        return v;
-      } catch (e) {
-        if (reason) throw failure();
-        if (e instanceof DwError) throw e;
-        throw new QueryError((e as Error).message, e);
-      }
-    },
-    cancel: () => interrupt('cancel'),
-    dispose() {
-      disposed = true;
-      if (timer) clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-    },
-  };
 }

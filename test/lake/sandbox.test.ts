@@ -195,10 +195,10 @@ describe('lake query sandbox (issue 3)', () => {
     // PRAGMAs that DuckDB rewrites into SELECTs over the catalog are read-only introspection, like DESCRIBE.
     assert.deepEqual((await q.run('PRAGMA show_tables')).rows.map((r) => r[0]).filter((t) => t === 'reports'), ['reports']);
     assert.deepEqual((await q.run('PRAGMA database_list')).rows.map((r) => r[2]), [null], 'in-memory database, no file');
-    const settings = await q.run(
-      `SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'lock_configuration') ORDER BY name`,
-    );
-    assert.deepEqual(settings.rows, [['enable_external_access', 'false'], ['lock_configuration', 'true']]);
+    // The settings themselves are not readable (they hold the server's paths: test/lake/sandbox-paths.test.ts); that
+    // they are locked is shown by the SET / RESET / PRAGMA attempts above, every one refused.
+    await assert.rejects(q.run(`SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'lock_configuration')`),
+      (e: Error & { code?: string }) => e.code === 'DW_QUERY_FAILED');
   });
 
   it('does not open the spill directory to queries', async () => {
@@ -219,8 +219,6 @@ describe('lake query sandbox (issue 3)', () => {
       for (const sql of [`SELECT * FROM read_csv(${lit(path.join(cwd, '.tmp', 'leak.csv'))})`, `SELECT * FROM glob(${lit(path.join(cwd, '.tmp', '*'))})`]) {
         await assert.rejects(inCwd.run(sql), (e: Error & { code?: string }) => e.code === 'DW_QUERY_FAILED' && /disabled/.test(e.message), sql);
       }
-      const dirs = await inCwd.run(`SELECT value FROM duckdb_settings() WHERE name = 'allowed_directories'`);
-      assert.deepEqual(dirs.rows, [['[]']]);
       assert.equal((await inCwd.run('SELECT count(*) FROM reports')).rows[0]![0], reports.length);
     } finally {
       await inCwd.close();
