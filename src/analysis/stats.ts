@@ -6,12 +6,16 @@ import type { LakeQuery, QueryResult, TimeRange } from '../lake/index.ts';
 
 /**
  * Ready-made statistics: one documented SQL file per statistic in ./stats/ (officers read and adapt them), with
- * named placeholders (`:from`, `:to`, `:cell`, `:minutes`, `:limit`). LakeQuery.run() takes SQL text only, so the
- * runner validates every parameter and substitutes a SQL literal it builds itself, never the user's text.
+ * named placeholders (`:from`, `:to`, `:cell`, `:minutes`, `:limit`, `:tz`, and `:stop_words`, the list of
+ * ./stopwords/*.txt). LakeQuery.run() takes SQL text only, so the runner validates every parameter and substitutes a
+ * SQL literal it builds itself, never the user's text.
  */
-const STATS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stats');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const STATS_DIR = path.join(HERE, 'stats');
+const STOP_WORDS_DIR = path.join(HERE, 'stopwords');
 
-export type StatOption = 'cell' | 'minutes' | 'limit';
+export type StatOption = 'cell' | 'minutes' | 'limit' | 'tz';
+type NumberOption = Exclude<StatOption, 'tz'>;
 
 export interface StatInfo {
   name: string;
@@ -29,15 +33,19 @@ export interface StatParams {
   cell?: string | number | undefined;
   minutes?: string | number | undefined;
   limit?: string | number | undefined;
+  /** IANA time zone of the hours and days of a statistic that groups by them (default UTC). */
+  tz?: string | undefined;
 }
 
-const OPTIONS: Record<StatOption, { default: number; min: number; max: number; integer: boolean; minExclusive: boolean }> = {
-  cell: { default: 0.005, min: 0, max: 10, integer: false, minExclusive: true },
+const OPTIONS: Record<NumberOption, { default: number; min: number; max: number; integer: boolean; minExclusive: boolean }> = {
+  // Cell corners are rounded to 9 decimals (hotspots.sql): a micro-degree (0.1 m) is the finest cell that keeps them apart.
+  cell: { default: 0.005, min: 0.000001, max: 10, integer: false, minExclusive: false },
   minutes: { default: 10, min: 0, max: 525_600, integer: false, minExclusive: true },
   limit: { default: 20, min: 1, max: 100_000, integer: true, minExclusive: false },
 };
 
-const PLACEHOLDER = /(?<![:\w]):(from|to|cell|minutes|limit)\b/g;
+const OPTION_NAMES: readonly StatOption[] = ['cell', 'minutes', 'limit', 'tz'];
+const PLACEHOLDER = /(?<![:\w]):(from|to|cell|minutes|limit|tz|stop_words)\b/g;
 
 let cache: StatInfo[] | undefined;
 
@@ -53,7 +61,7 @@ function parseStatFile(file: string): StatInfo {
   const description = header('answers');
   if (name !== file.replace(/\.sql$/, '') || !description) throw new DwError('DW_INTERNAL', `stats/${file}: header must give "-- name: ${file.replace(/\.sql$/, '')}" and "-- answers: ..."`);
   const used = new Set([...sql.matchAll(PLACEHOLDER)].map((m) => m[1]!));
-  const options = (Object.keys(OPTIONS) as StatOption[]).filter((o) => used.has(o));
+  const options = OPTION_NAMES.filter((o) => used.has(o));
   return { name, description, options, sql };
 }
 
@@ -82,7 +90,7 @@ function timestampLiteral(d: Date | undefined, fallback: string): string {
   return `CAST('${iso.slice(0, 23).replace('T', ' ')}' AS TIMESTAMP)`;
 }
 
-function numberParam(name: StatOption, v: string | number | undefined): number {
+function numberParam(name: NumberOption, v: string | number | undefined): number {
   const spec = OPTIONS[name];
   if (v === undefined) return spec.default;
   const n = typeof v === 'number' ? v : v.trim() === '' ? Number.NaN : Number(v);
@@ -94,10 +102,43 @@ function numberParam(name: StatOption, v: string | number | undefined): number {
   return n;
 }
 
+/**
+ * An IANA time zone name (Europe/Paris, UTC, America/New_York): checked against the zones this Node knows, and
+ * written into the SQL only after that check (letters, digits, '/', '_', '+', '-').
+ */
+function timeZoneParam(v: string | undefined): string {
+  if (v === undefined) return 'UTC';
+  const ok = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(v) && (() => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: v });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!ok) throw paramError('tz', `must be an IANA time zone such as Europe/Paris or UTC, got "${v}"`);
+  return v;
+}
+
+let stopWords: string[] | undefined;
+
+/** Every word of the stop-word lists (./stopwords/<language>.txt), in lower case, sorted. */
+export function listStopWords(): { language: string; words: string[] }[] {
+  return readdirSync(STOP_WORDS_DIR).filter((f) => f.endsWith('.txt')).sort().map((f) => ({
+    language: f.replace(/\.txt$/, ''),
+    words: readFileSync(path.join(STOP_WORDS_DIR, f), 'utf8').split('\n').map((l) => l.trim().toLowerCase()).filter((l) => l !== '' && !l.startsWith('#')),
+  }));
+}
+
+function stopWordsLiteral(): string {
+  stopWords ??= [...new Set(listStopWords().flatMap((l) => l.words))].sort();
+  return `[${stopWords.map((w) => `'${w.replace(/'/g, "''")}'`).join(', ')}]::VARCHAR[]`;
+}
+
 /** The statistic's SQL with every placeholder replaced by a validated literal. */
 export function statSql(name: string, params: StatParams = {}): string {
   const stat = getStat(name);
-  for (const o of Object.keys(OPTIONS) as StatOption[]) {
+  for (const o of OPTION_NAMES) {
     if (params[o] !== undefined && !stat.options.includes(o)) throw paramError(o, `not a parameter of "${name}" (it takes ${['from', 'to', ...stat.options].map((x) => `--${x}`).join(', ')})`);
   }
   const from = instant('from', params.from);
@@ -108,7 +149,11 @@ export function statSql(name: string, params: StatParams = {}): string {
     to: timestampLiteral(to, 'infinity'),
   };
   // String(n) of a finite number is a valid DuckDB numeric literal (exponent form included); DOUBLE keeps it exact.
-  for (const o of stat.options) literals[o] = o === 'limit' ? String(numberParam(o, params[o])) : `CAST(${String(numberParam(o, params[o]))} AS DOUBLE)`;
+  for (const o of stat.options) {
+    if (o === 'tz') literals[o] = `'${timeZoneParam(params.tz)}'`;
+    else literals[o] = o === 'limit' ? String(numberParam(o, params[o])) : `CAST(${String(numberParam(o, params[o]))} AS DOUBLE)`;
+  }
+  literals.stop_words = stopWordsLiteral();
   return stat.sql.replace(PLACEHOLDER, (_m, p: string) => literals[p]!);
 }
 

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AnalysisService, listStats, runStat, statSql, type StatParams } from '../../src/analysis/index.ts';
+import { AnalysisService, listStats, listStopWords, runStat, statSql, type StatParams } from '../../src/analysis/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import type { Alert, AlertEvent, AlertEventType } from '../../src/alerts/types.ts';
 import type { AcceptedReport, Citizen } from '../../src/contract/types.ts';
@@ -17,7 +18,8 @@ const THRESHOLD = 20;
 const rand = mulberry32(7);
 const NAMES = Array.from({ length: 25 }, (_, i) => `Citizen ${String.fromCharCode(65 + i)}`);
 const BASE = NAMES.map(() => Math.round(rand() * 600) / 10 + (rand() < 0.4 ? 0 : 40));
-const VOCAB = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'fox', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
+// 'oui' and 'Bonjour' are stop words (src/analysis/stopwords/fr.txt): heard often, left out of top-words.
+const VOCAB = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'fox', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima', 'oui', 'oui', 'oui', 'Bonjour', 'Bonjour'];
 const START = Date.UTC(2025, 0, 13, 0, 0, 0);
 
 function makeReports(): AcceptedReport[] {
@@ -57,10 +59,14 @@ function makeAlertEvents(reports: readonly AcceptedReport[]): { events: AlertEve
   for (const rep of reports) {
     if (!isAlertReport(rep) || n++ % 2 === 1) continue;
     const cit = [...rep.citizens].sort((a, b) => a.score - b.score)[0]!;
-    const raisedAt = rep.receivedAt + 5;
+    // One alert in four comes from a report replayed or backfilled the next day: raised ~21 h after it was seen, in
+    // another hour of the day (alert statistics must count it at its report time).
+    const raisedAt = n % 8 === 5 ? rep.receivedAt + 21 * 3_600_000 + Math.floor(rand() * 3_600_000) : rep.receivedAt + 5;
+    // The first alert sits on a cell line of the 0.005 grid, where 2.385 / 0.005 is 476.99999999999994 in floating point.
+    const position = n === 1 ? { lat: 48.87, lon: 2.385 } : { ...rep.position };
     const a: Alert = {
       alertId: `${rep.reportId}/${cit.name}`, tenant: rep.tenant, droneId: rep.droneId, citizen: cit.name, score: cit.score,
-      severity: cit.score < 5 ? 'critical' : 'warning', rule: 'score-below-threshold', position: { ...rep.position }, words: [...rep.words],
+      severity: cit.score < 5 ? 'critical' : 'warning', rule: 'score-below-threshold', position, words: [...rep.words],
       firstReportId: rep.reportId, lastReportId: rep.reportId, firstSeenTs: rep.ts, lastSeenTs: rep.ts, raisedAt, updatedAt: raisedAt,
       occurrences: 1, status: 'open', assignee: null, acknowledgedBy: null, acknowledgedAt: null, resolvedBy: null, resolvedAt: null, note: null,
     };
@@ -91,10 +97,22 @@ function makeAlertEvents(reports: readonly AcceptedReport[]): { events: AlertEve
 
 // ---- the answers, computed in plain TypeScript ----
 type Row = unknown[];
-interface Data { reports: AcceptedReport[]; alerts: Alert[] }
+/** `alerts`: the alerts seen (first_seen_ts) in the period; `raised`: those raised in it (reaction-time). */
+interface Data { reports: AcceptedReport[]; alerts: Alert[]; raised: Alert[] }
+interface Opts { cell: number; minutes: number; limit: number; tz: string }
 const iso = (ms: number): string => new Date(ms).toISOString();
-const day = (ms: number): string => iso(ms).slice(0, 10);
-const hourOf = (ms: number): number => new Date(ms).getUTCHours();
+/** Wall-clock fields of an instant in a time zone, as Intl (ICU) gives them. */
+function local(ms: number, tz: string): { day: string; hour: number; weekday: number } {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23', weekday: 'short' })
+    .formatToParts(ms).map((p) => [p.type, p.value]));
+  return { day: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour), weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday!) };
+}
+const day = (ms: number, tz = 'UTC'): string => local(ms, tz).day;
+const hourOf = (ms: number, tz = 'UTC'): number => local(ms, tz).hour;
+/** The stop words top-words leaves out (the lists in src/analysis/stopwords/). */
+const STOP = new Set(listStopWords().flatMap((l) => l.words));
+/** A cell corner as hotspots names it: on the grid, rounded to 9 decimals (no 48.870000000000005). */
+const corner = (x: number, cell: number): number => Math.round(Math.floor(Math.round((x / cell) * 1e9) / 1e9) * cell * 1e9) / 1e9;
 const cmp = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
 function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
@@ -111,11 +129,11 @@ function quantile(xs: number[], q: number): number | null {
 }
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-const expected: Record<string, (d: Data, p: { cell: number; minutes: number; limit: number }) => Row[]> = {
-  'alerts-by-hour': ({ alerts }) => [...countBy(alerts, (a) => String(hourOf(a.raisedAt)))].map(([h, xs]) => [Number(h), xs.length]).sort((a, b) => a[0]! - b[0]!),
-  'alerts-by-weekday': ({ alerts }) => [...countBy(alerts, (a) => String(new Date(a.raisedAt).getUTCDay()))]
+const expected: Record<string, (d: Data, p: Opts) => Row[]> = {
+  'alerts-by-hour': ({ alerts }, p) => [...countBy(alerts, (a) => String(hourOf(a.firstSeenTs, p.tz)))].map(([h, xs]) => [Number(h), xs.length]).sort((a, b) => a[0]! - b[0]!),
+  'alerts-by-weekday': ({ alerts }, p) => [...countBy(alerts, (a) => String(local(a.firstSeenTs, p.tz).weekday))]
     .map(([d, xs]) => [Number(d) === 0 ? 7 : Number(d), WEEKDAYS[Number(d)], xs.length] as Row).sort((a, b) => (a[0] as number) - (b[0] as number)),
-  'alert-rate-daily': ({ reports }) => [...countBy(reports, (r) => day(r.ts))].sort(([a], [b]) => cmp(a, b)).map(([d, rs]) => {
+  'alert-rate-daily': ({ reports }, p) => [...countBy(reports, (r) => day(r.ts, p.tz))].sort(([a], [b]) => cmp(a, b)).map(([d, rs]) => {
     const al = rs.filter(isAlertReport).length;
     return [d, rs.length, al, al / rs.length];
   }),
@@ -134,11 +152,11 @@ const expected: Record<string, (d: Data, p: { cell: number; minutes: number; lim
     }
     return rows.sort((a, b) => b[3] - a[3] || cmp(a[0], b[0]) || cmp(a[1], b[1]));
   },
-  hotspots: ({ alerts }, p) => [...countBy(alerts, (a) => JSON.stringify([Math.floor(a.position.lat / p.cell) * p.cell, Math.floor(a.position.lon / p.cell) * p.cell]))]
+  hotspots: ({ alerts }, p) => [...countBy(alerts, (a) => JSON.stringify([corner(a.position.lat, p.cell), corner(a.position.lon, p.cell)]))]
     .map(([k, xs]) => [...(JSON.parse(k) as number[]), xs.length] as [number, number, number])
     .sort((a, b) => b[2] - a[2] || a[0] - b[0] || a[1] - b[1]),
   'top-words': ({ reports }, p) => {
-    const all = reports.flatMap((r) => r.words.map((w) => ({ w, alert: isAlertReport(r) })));
+    const all = reports.flatMap((r) => r.words.filter((w) => !STOP.has(w.toLowerCase())).map((w) => ({ w, alert: isAlertReport(r) })));
     return [...countBy(all, (x) => x.w)].map(([w, xs]) => [w, xs.length, xs.filter((x) => x.alert).length] as [string, number, number])
       .sort((a, b) => b[1] - a[1] || cmp(a[0], b[0])).slice(0, p.limit);
   },
@@ -171,10 +189,10 @@ const expected: Record<string, (d: Data, p: { cell: number; minutes: number; lim
     }
     return rows.sort((a, b) => b[3] - a[3] || cmp(a[0], b[0])).slice(0, p.limit);
   },
-  'reaction-time': ({ alerts }) => {
+  'reaction-time': ({ raised }, p) => {
     const rows: Row[] = [];
-    for (const [grouping, key] of [['day', (a: Alert) => day(a.raisedAt)], ['hour', (a: Alert) => String(hourOf(a.raisedAt)).padStart(2, '0')]] as const) {
-      for (const [bucket, xs] of [...countBy(alerts, key)].sort(([a], [b]) => cmp(a, b))) {
+    for (const [grouping, key] of [['day', (a: Alert) => day(a.raisedAt, p.tz)], ['hour', (a: Alert) => String(hourOf(a.raisedAt, p.tz)).padStart(2, '0')]] as const) {
+      for (const [bucket, xs] of [...countBy(raised, key)].sort(([a], [b]) => cmp(a, b))) {
         const ack = xs.filter((a) => a.acknowledgedAt !== null).map((a) => (a.acknowledgedAt! - a.raisedAt) / 1000);
         const res = xs.filter((a) => a.resolvedAt !== null).map((a) => (a.resolvedAt! - a.raisedAt) / 1000);
         rows.push([grouping, bucket, xs.length, ack.length, res.length, quantile(ack, 0.5), quantile(ack, 0.9), quantile(res, 0.5), quantile(res, 0.9)]);
@@ -182,13 +200,13 @@ const expected: Record<string, (d: Data, p: { cell: number; minutes: number; lim
     }
     return rows;
   },
-  'reports-daily': ({ reports }) => [...countBy(reports, (r) => day(r.ts))].sort(([a], [b]) => cmp(a, b)).map(([d, rs]) => {
+  'reports-daily': ({ reports }, p) => [...countBy(reports, (r) => day(r.ts, p.tz))].sort(([a], [b]) => cmp(a, b)).map(([d, rs]) => {
     const drones = new Set(rs.map((r) => r.droneId)).size;
     return [d, rs.length, drones, rs.length / drones];
   }),
-  'day-periods': ({ reports, alerts }) => ['night', 'morning', 'afternoon', 'evening'].map((period, i) => {
-    const rs = reports.filter((r) => Math.floor(hourOf(r.ts) / 6) === i);
-    return [period, rs.length, rs.filter(isAlertReport).length, alerts.filter((a) => Math.floor(hourOf(a.raisedAt) / 6) === i).length];
+  'day-periods': ({ reports, alerts }, p) => ['night', 'morning', 'afternoon', 'evening'].map((period, i) => {
+    const rs = reports.filter((r) => Math.floor(hourOf(r.ts, p.tz) / 6) === i);
+    return [period, rs.length, rs.filter(isAlertReport).length, alerts.filter((a) => Math.floor(hourOf(a.firstSeenTs, p.tz) / 6) === i).length];
   }),
 };
 
@@ -238,6 +256,49 @@ describe('ready-made statistics', () => {
     assert.ok(latest.some((a) => a.occurrences > 1) && latest.some((a) => a.resolvedAt !== null) && latest.some((a) => a.acknowledgedAt === null), 'alert lifecycles');
     assert.ok(reports.some((r) => r.citizens.length === 0), 'a report without citizens');
     assert.equal(new Set(reports.map((r) => day(r.ts))).size, 2, 'days');
+    assert.ok(latest.some((a) => hourOf(a.raisedAt) !== hourOf(a.firstSeenTs)), 'alerts raised in another hour than seen (replayed)');
+    assert.ok(reports.some((r) => r.words.includes('oui')) && reports.some((r) => r.words.includes('Bonjour')), 'stop words heard');
+  });
+
+  it('counts alerts at the report time of their sighting, not when they were raised', async () => {
+    const replayed = latest.find((a) => hourOf(a.raisedAt) !== hourOf(a.firstSeenTs))!;
+    const seenHour = new Date(replayed.firstSeenTs).toISOString().slice(0, 13);
+    const r = await runStat(q, 'alerts-by-hour', { from: `${seenHour}:00:00Z`, to: new Date(Date.parse(`${seenHour}:00:00Z`) + 3_600_000).toISOString() });
+    const rows = r.rows as [number, number][];
+    assert.equal(rows.length, 1, 'the hour it was seen, only');
+    assert.equal(rows[0]![0], hourOf(replayed.firstSeenTs));
+    assert.equal(rows[0]![1], latest.filter((a) => new Date(a.firstSeenTs).toISOString().slice(0, 13) === seenHour).length);
+  });
+
+  it('names hotspot cells by clean corners: no floating-point noise, a point on a cell line in the cell it starts', async () => {
+    for (const cell of [0.005, 0.01, 0.002]) {
+      const r = await runStat(q, 'hotspots', { cell });
+      const decimals = String(cell).split('.')[1]!.length;
+      for (const row of r.rows) {
+        for (const v of row.slice(0, 2)) assert.match(String(v), new RegExp(`^\\d+(\\.\\d{1,${decimals}})?$`), `cell ${cell}: corner ${String(v)}`);
+      }
+    }
+    const cells = (await runStat(q, 'hotspots', { cell: 0.005 })).rows.map((row) => `${String(row[0])},${String(row[1])}`);
+    assert.ok(cells.some((c) => c.endsWith(',2.385')), `2.385 is the corner of its own cell: ${cells.filter((c) => c.includes('2.38')).join(' ')}`);
+  });
+
+  it('exports hotspots as clean CSV: the exact corners, byte for byte', async () => {
+    const file = path.join(tmp.dir, 'hotspots.csv');
+    await svc.exportToFile('default', svc.statSql('hotspots', { cell: 0.005 }), file, 'csv');
+    const want = expected.hotspots!({ reports, alerts: latest, raised: latest }, { cell: 0.005, minutes: 10, limit: 20, tz: 'UTC' });
+    const text = ['cell_lat,cell_lon,alerts', ...want.map((r) => r.join(','))].map((l) => `${l}\r\n`).join('');
+    assert.equal(readFileSync(file, 'utf8'), text);
+    assert.match(text, /^48\.87,2\.385,\d+\r$/m, 'the alert on the cell line, in the cell it starts');
+    assert.doesNotMatch(text, /\d\.\d{4,}/, 'no floating-point noise');
+  });
+
+  it('leaves stop words out of top-words, whatever their case; other word statistics keep them', async () => {
+    assert.ok(STOP.has('oui') && STOP.has('bonjour') && STOP.has('non'), 'the French list has the words every drone hears');
+    const top = (await runStat(q, 'top-words', { limit: 100 })).rows.map((row) => row[0]);
+    assert.ok(!top.includes('oui') && !top.includes('Bonjour'), `no stop words: ${top.join(', ')}`);
+    assert.ok(top.includes('alpha'));
+    const lift = (await runStat(q, 'alert-words-lift', { limit: 100 })).rows.map((row) => row[0]);
+    assert.ok(lift.includes('oui'), 'alert-words-lift still has every word (a stop word has a lift near 1)');
   });
 
   it('lists the fifteen statistics with a description', () => {
@@ -246,21 +307,27 @@ describe('ready-made statistics', () => {
     assert.deepEqual(listStats().find((s) => s.name === 'hotspots')!.options, ['cell']);
   });
 
-  const hourOf = (ms: number): number => Math.floor(ms / 3_600_000);
-  const crossing = latest.filter((a) => a.resolvedAt !== null && hourOf(a.resolvedAt) > hourOf(a.raisedAt) && a.raisedAt > Date.UTC(2025, 0, 13, 12))[0]!;
-  const cases: { label: string; params: StatParams; from: number; to: number; opts: { cell: number; minutes: number; limit: number } }[] = [
-    { label: 'whole lake, defaults', params: {}, from: -Infinity, to: Infinity, opts: { cell: 0.005, minutes: 10, limit: 20 } },
+  const hourIndex = (ms: number): number => Math.floor(ms / 3_600_000);
+  const crossing = latest.filter((a) => a.resolvedAt !== null && hourIndex(a.resolvedAt) > hourIndex(a.raisedAt) && a.raisedAt > Date.UTC(2025, 0, 13, 12) && a.raisedAt - a.firstSeenTs < 60_000)[0]!;
+  const cases: { label: string; params: StatParams; from: number; to: number; opts: Opts }[] = [
+    { label: 'whole lake, defaults', params: {}, from: -Infinity, to: Infinity, opts: { cell: 0.005, minutes: 10, limit: 20, tz: 'UTC' } },
     {
       label: 'a period, other options',
       params: { from: '2025-01-13T18:30:00Z', to: '2025-01-15T06:00:00.000Z' },
-      from: Date.UTC(2025, 0, 13, 18, 30), to: Date.UTC(2025, 0, 15, 6), opts: { cell: 0.01, minutes: 30, limit: 3 },
+      from: Date.UTC(2025, 0, 13, 18, 30), to: Date.UTC(2025, 0, 15, 6), opts: { cell: 0.01, minutes: 30, limit: 3, tz: 'UTC' },
+    },
+    {
+      // Paris is UTC+1 in January: hours move by one, and reports between 23:00 and 00:00 UTC change day.
+      label: 'a period, hours and days in Europe/Paris',
+      params: { from: '2025-01-13T06:00:00Z', to: '2025-01-16T00:00:00Z' },
+      from: Date.UTC(2025, 0, 13, 6), to: Date.UTC(2025, 0, 16), opts: { cell: 0.002, minutes: 15, limit: 5, tz: 'Europe/Paris' },
     },
     {
       // Ends just after an alert was raised whose resolution falls in a later hour: its latest state (resolved) is only
       // in an event after the period, which the service must still read (alert events are pruned by `from` only).
       label: 'a period ending before an alert\'s resolution',
       params: { from: '2025-01-13T05:10:00Z', to: new Date(crossing.raisedAt + 1).toISOString() },
-      from: Date.UTC(2025, 0, 13, 5, 10), to: crossing.raisedAt + 1, opts: { cell: 0.01, minutes: 30, limit: 3 },
+      from: Date.UTC(2025, 0, 13, 5, 10), to: crossing.raisedAt + 1, opts: { cell: 0.01, minutes: 30, limit: 3, tz: 'UTC' },
     },
   ];
   for (const c of cases) {
@@ -268,10 +335,11 @@ describe('ready-made statistics', () => {
       it(`${name} (${c.label})`, async () => {
         const stat = listStats().find((s) => s.name === name)!;
         const params: StatParams = { ...c.params };
-        if (c.params.from !== undefined) for (const o of stat.options) params[o] = c.opts[o];
+        if (c.params.from !== undefined) for (const o of stat.options) (params as Record<string, unknown>)[o] = c.opts[o];
         const data: Data = {
           reports: reports.filter((r) => r.ts >= c.from && r.ts < c.to),
-          alerts: latest.filter((a) => a.raisedAt >= c.from && a.raisedAt < c.to),
+          alerts: latest.filter((a) => a.firstSeenTs >= c.from && a.firstSeenTs < c.to),
+          raised: latest.filter((a) => a.raisedAt >= c.from && a.raisedAt < c.to),
         };
         const want = expected[name]!(data, c.opts);
         assert.ok(want.length > 0, `${name}: the fixture gives an answer`);
@@ -301,6 +369,9 @@ describe('ready-made statistics', () => {
       ['top-drones', { limit: '1; SELECT 1' }],
       ['top-words', { limit: 0 }],
       ['reports-daily', { limit: 5 }],
+      ['alerts-by-hour', { tz: 'Mars/Olympus' }],
+      ['alerts-by-hour', { tz: "UTC'; SELECT 1; --" }],
+      ['top-drones', { tz: 'Europe/Paris' }],
     ];
     for (const [name, params] of bad) {
       assert.throws(() => statSql(name, params), (e: Error & { code?: string }) => e.code === 'DW_CONFIG_INVALID' && !e.message.includes('\n'), `${name} ${JSON.stringify(params)}`);

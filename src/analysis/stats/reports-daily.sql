@@ -1,7 +1,8 @@
 -- name: reports-daily
--- answers: How many reports per day (UTC), from how many drones, and how many per drone on average?
--- params: from, to (report ts in [from, to); default the whole lake)
-SELECT CAST(ts AS DATE) AS day, count(*) AS reports, count(DISTINCT drone_id) AS drones,
+-- answers: How many reports per day (report time), from how many drones, and how many per drone on average?
+-- params: from, to (report ts in [from, to); default the whole lake); tz (time zone of the days, default UTC)
+-- Days are calendar days in `tz`.
+SELECT CAST(timezone(:tz, timezone('UTC', ts)) AS DATE) AS day, count(*) AS reports, count(DISTINCT drone_id) AS drones,
        count(*) / count(DISTINCT drone_id) AS avg_per_drone
 FROM reports
 WHERE ts >= :from AND ts < :to

@@ -23,7 +23,7 @@ const statQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    from: { type: 'string' }, to: { type: 'string' }, cell: { type: 'string' }, minutes: { type: 'string' }, limit: { type: 'string' },
+    from: { type: 'string' }, to: { type: 'string' }, cell: { type: 'string' }, minutes: { type: 'string' }, limit: { type: 'string' }, tz: { type: 'string', maxLength: 64 },
     format: formatField, download: { type: 'boolean' },
   },
 } as const;
