@@ -1,3 +1,4 @@
+import { columnDecimals } from '../util/decimals.ts';
 import type { QueryResult } from './query.ts';
 
 export type ResultFormat = 'table' | 'csv' | 'json';
@@ -15,7 +16,7 @@ export function csvCell(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/** A query result as text for the CLI: an aligned table, CSV (RFC 4180) or a JSON array of row objects. */
+/** A query result as text for the CLI: an aligned table (numbers rounded for reading), CSV (RFC 4180) or a JSON array of row objects. */
 export function formatResult(result: QueryResult, format: ResultFormat): string {
   const { columns, rows } = result;
   if (format === 'json') {
@@ -26,7 +27,15 @@ export function formatResult(result: QueryResult, format: ResultFormat): string 
     const lines = [columns.map(csvCell).join(','), ...rows.map((r) => r.map((v) => csvCell(cellText(v))).join(','))];
     return `${lines.join('\r\n')}\r\n`;
   }
-  const text = rows.map((r) => r.map((v) => (v === null || v === undefined ? 'NULL' : cellText(v).replace(/[\r\n\t]/g, ' '))));
+  // A table is read by people: numbers are rounded to the precision the column has (columnDecimals); CSV and JSON
+  // keep every digit.
+  const decimals = columns.map((_c, i) => columnDecimals(rows.map((r) => r[i])));
+  const text = rows.map((r) => r.map((v, i) => {
+    if (v === null || v === undefined) return 'NULL';
+    const d = decimals[i];
+    if (typeof v === 'number' && d !== undefined && Number.isFinite(v)) return v.toFixed(d);
+    return cellText(v).replace(/[\r\n\t]/g, ' ');
+  }));
   const widths = columns.map((c, i) => Math.min(80, Math.max(c.length, ...text.map((r) => r[i]!.length))));
   const fit = (s: string, w: number): string => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
   const line = (cells: string[]): string => cells.map((c, i) => fit(c, widths[i]!)).join(' | ').trimEnd();

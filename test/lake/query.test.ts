@@ -122,7 +122,7 @@ describe('lake query helper', () => {
     const table = formatResult(result, 'table').split('\n');
     assert.equal(table[0], 'id | note     | n   | tags');
     assert.equal(table[1], '---+----------+-----+----------');
-    assert.equal(table[2], 'a  | x, "y" z | 1   | ["p","q"]');
+    assert.equal(table[2], 'a  | x, "y" z | 1.0 | ["p","q"]', 'a column\'s numbers with as many decimals as it needs');
     assert.equal(table[3], 'b  | NULL     | 2.5 | []');
     assert.equal(table[4], '(2 rows)');
   });
