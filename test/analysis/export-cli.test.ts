@@ -47,7 +47,7 @@ describe('dronewatch export, queries and query --limit (issue 3)', () => {
 
   it('exports --sql to .parquet, .csv, .json and .ndjson (format from the extension), with progress lines on stderr', async () => {
     const formats = ['parquet', 'csv', 'json', 'ndjson'] as const;
-    const runs = await Promise.all(formats.map((f) => cli(['export', '--sql', SQL, '--to', path.join(out, `all.${f}`)])));
+    const runs = await Promise.all(formats.map((f) => cli(['export', '--sql', SQL, '--out', path.join(out, `all.${f}`)])));
     for (const [i, f] of formats.entries()) {
       const r = runs[i]!;
       const file = path.join(out, `all.${f}`);
@@ -77,24 +77,40 @@ describe('dronewatch export, queries and query --limit (issue 3)', () => {
 
   it('refuses an unknown extension or a missing directory (one line, exit 2), exports a statistic, stops `query` at --limit', async () => {
     const [unknownExt, missingDir, stat, limited] = await Promise.all([
-      cli(['export', '--sql', SQL, '--to', path.join(out, 'x.txt')]),
-      cli(['export', '--sql', SQL, '--to', path.join(out, 'nope', 'x.csv')]),
-      cli(['export', '--stat', 'reports-daily', '--to', path.join(out, 'daily.csv')]),
+      cli(['export', '--sql', SQL, '--out', path.join(out, 'x.txt')]),
+      cli(['export', '--sql', SQL, '-o', path.join(out, 'nope', 'x.csv')]),
+      cli(['export', '--stat', 'reports-daily', '--out', path.join(out, 'daily.csv')]),
       cli(['query', 'SELECT report_id FROM reports ORDER BY report_id', '--limit', '5', '--format', 'csv']),
     ]);
     assert.equal(unknownExt.code, 2, `unknown extension: ${unknownExt.stderr}`);
-    assert.match(unknownExt.stderr, /^error: --to .*x\.txt: cannot tell the format from the extension.* \[DW_CONFIG_INVALID\]\n$/, 'one line');
+    assert.match(unknownExt.stderr, /^error: --out .*x\.txt: cannot tell the format from the extension.* \[DW_CONFIG_INVALID\]\n$/, 'one line');
     assert.equal(existsSync(path.join(out, 'x.txt')), false, 'no file');
     assert.equal(missingDir.code, 2, `missing directory: ${missingDir.stderr}`);
-    assert.match(missingDir.stderr, /^error: --to .*x\.csv: the directory .*nope does not exist \[DW_CONFIG_INVALID\]\n$/, 'one line naming the directory');
+    assert.match(missingDir.stderr, /^error: --out .*x\.csv: the directory .*nope does not exist \[DW_CONFIG_INVALID\]\n$/, 'one line naming the directory');
 
     assert.equal(stat.code, 0, stat.stderr);
-    assert.deepEqual(parseCsv(readFileSync(path.join(out, 'daily.csv'), 'utf8')), [['day', 'reports', 'drones', 'avg_per_drone'], ...daily()], 'the statistic, as counted in TypeScript');
+    assert.equal(readFileSync(path.join(out, 'daily.csv'), 'utf8'), [['day', 'reports', 'drones', 'avg_per_drone'], ...daily()].map((r) => `${r.join(',')}\r\n`).join(''), 'the statistic, as counted in TypeScript, byte for byte');
 
     assert.equal(limited.code, 0, limited.stderr);
     assert.deepEqual(parseCsv(limited.stdout), [['report_id'], ...want.slice(0, 5).map((w) => [w.report_id])], 'five rows');
     assert.match(limited.stderr, /^note: stopped at 5 rows \(--limit\)/, 'a truncation note on stderr');
     assert.deepEqual(readdirSync(out).filter((f) => !f.startsWith('all.')), ['daily.csv'], 'no other file, no temporary file');
+  });
+
+  it('--to is the end of the period, as in `stats`: --from/--to select the days of a statistic; the file is --out', async () => {
+    const [period, oldFile, until] = await Promise.all([
+      cli(['export', '--stat', 'reports-daily', '--from', '2025-01-16T00:00:00Z', '--to', '2025-01-17T00:00:00Z', '--out', path.join(out, 'one-day.csv'), '--no-progress']),
+      cli(['export', '--stat', 'reports-daily', '--to', path.join(out, 'old.csv')]),
+      cli(['export', '--stat', 'reports-daily', '--until', '2025-01-17T00:00:00Z', '--out', path.join(out, 'old.csv')]),
+    ]);
+    assert.equal(period.code, 0, period.stderr);
+    const day = daily().find((r) => r[0] === '2025-01-16')!;
+    assert.equal(readFileSync(path.join(out, 'one-day.csv'), 'utf8'), `day,reports,drones,avg_per_drone\r\n${day.join(',')}\r\n`, 'one day');
+    assert.equal(oldFile.code, 2);
+    assert.match(oldFile.stderr, /^error: export: give the output file with --out <file>; --to .*old\.csv is the end of the period, so write --out .*old\.csv \[DW_CONFIG_INVALID\]\n$/, 'the old usage gets a hint');
+    assert.equal(until.code, 2);
+    assert.match(until.stderr, /--until is now --to/);
+    assert.equal(existsSync(path.join(out, 'old.csv')), false);
   });
 
   it('round-trips saved queries: save, list, show, run, export --saved, delete', async () => {
@@ -113,7 +129,7 @@ describe('dronewatch export, queries and query --limit (issue 3)', () => {
       cli(['queries', 'list', '--format', 'json']),
       cli(['queries', 'show', 'per-drone']),
       cli(['queries', 'run', 'per-drone', '--format', 'csv']),
-      cli(['export', '--saved', 'per-drone', '--to', target, '--no-progress']),
+      cli(['export', '--saved', 'per-drone', '--out', target, '--no-progress']),
     ]);
     assert.equal(list.code, 0, list.stderr);
     const listed = JSON.parse(list.stdout) as { name: string; description: string; sql: string }[];

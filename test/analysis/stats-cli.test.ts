@@ -19,12 +19,61 @@ describe('dronewatch stats', () => {
   });
   after(() => tmp.cleanup());
 
-  it('lists the statistics, name first', async () => {
+  it('lists the statistics, name first, the questions in one aligned column', async () => {
     const list = await runCli(['stats']);
     assert.equal(list.code, 0, list.stderr);
-    const lines = list.stdout.trim().split('\n');
+    const lines = list.stdout.trimEnd().split('\n');
     assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), listStats().map((s) => s.name));
     assert.equal(lines.length, 15);
+    const starts = lines.map((l, i) => l.indexOf(listStats()[i]!.description));
+    assert.equal(new Set(starts).size, 1, `every question starts in the same column: ${starts.join(', ')}`);
+    assert.equal(starts[0], Math.max(...listStats().map((s) => s.name.length)) + 2);
+  });
+
+  it('prints tables rounded to the precision of each column; CSV and JSON keep every digit', async () => {
+    const [table, json] = await Promise.all([
+      runCli(['--lake', root, 'stats', 'alert-words-lift', '--limit', '5']),
+      runCli(['--lake', root, 'stats', 'alert-words-lift', '--limit', '5', '--format', 'json']),
+    ]);
+    assert.equal(table.code, 0, table.stderr);
+    const rows = JSON.parse(json.stdout) as { word: string; lift: number }[];
+    assert.ok(rows.length > 0 && rows.some((r) => !Number.isInteger(r.lift) && String(r.lift).length > 8), `lifts with many digits: ${json.stdout}`);
+    const lines = table.stdout.split('\n');
+    const liftAt = lines[0]!.split(' | ').indexOf('lift');
+    const shown = lines.slice(2, 2 + rows.length).map((l) => l.split(' | ')[liftAt]!.trim());
+    const decimals = 3 - Math.floor(Math.log10(Math.max(...rows.map((r) => r.lift))));
+    assert.deepEqual(shown, rows.map((r) => r.lift.toFixed(Math.max(1, decimals))), 'about four significant digits, the same decimals in the column');
+  });
+
+  it('uses --to for the end of a period in every command: export and audit export write to --out, alerts assign takes --assignee', async () => {
+    const [audit, assign] = await Promise.all([
+      runCli(['--lake', root, 'audit', 'export', '--to', path.join(tmp.dir, 'audit.csv')]),
+      runCli(['--lake', root, 'alerts', 'assign', 'a-1', '--by', 'sup', '--to', 'alice']),
+    ]);
+    assert.equal(audit.code, 2);
+    assert.match(audit.stderr, /^error: audit export: give the output file with --out <file> \(--to .*audit\.csv is now --out/);
+    assert.equal(assign.code, 2);
+    assert.match(assign.stderr, /^error: alerts assign: give the officer with --assignee <name> \(--to is now --assignee/);
+  });
+
+  it('groups by the hours of the clock given with --tz', async () => {
+    const [utc, paris] = await Promise.all([
+      runCli(['--lake', root, 'stats', 'reports-daily', '--format', 'json']),
+      runCli(['--lake', root, 'stats', 'reports-daily', '--tz', 'Europe/Paris', '--format', 'json']),
+    ]);
+    assert.equal(paris.code, 0, paris.stderr);
+    const byDay = (tz: string): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const r of reports) {
+        const d = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(r.ts);
+        out[d] = (out[d] ?? 0) + 1;
+      }
+      return out;
+    };
+    const days = (stdout: string): Record<string, number> => Object.fromEntries((JSON.parse(stdout) as { day: string; reports: number }[]).map((d) => [d.day, d.reports]));
+    assert.deepEqual(days(utc.stdout), byDay('UTC'));
+    assert.deepEqual(days(paris.stdout), byDay('Europe/Paris'));
+    assert.notDeepEqual(byDay('UTC'), byDay('Europe/Paris'), 'the fixture starts at 23:50 UTC, 00:50 in Paris');
   });
 
   it('runs one, with the same answer as counting in TypeScript', async () => {

@@ -158,8 +158,8 @@ describe('dronewatch tenants, users, drones and audit (issue 7)', () => {
     mkdirSync(out);
     const [verify, csv, pq, archive] = await Promise.all([
       cli(['audit', 'verify']),
-      cli(['audit', 'export', '--to', files.csv, '--tenant', 'paris']),
-      cli(['audit', 'export', '--to', files.parquet]),
+      cli(['audit', 'export', '--out', files.csv, '--tenant', 'paris']),
+      cli(['audit', 'export', '-o', files.parquet]),
       cli(['audit', 'archive']),
     ]);
     assert.match(ok(verify, 'verify').stdout, /^audit log intact: \d+ entries, head [0-9a-f]{64}\n$/, 'intact');

@@ -4,7 +4,7 @@ import type { Config } from '../../config/index.ts';
 import { TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { printRows, formatOption, type OutputFormat } from '../format.ts';
 import { configFrom, configWithTenant, intOption, tenantOption } from './common.ts';
-import { NotFoundError } from '../../errors/index.ts';
+import { DwError, NotFoundError } from '../../errors/index.ts';
 import { runService } from './run-service.ts';
 import { auditCli } from './audit-trail.ts';
 import { withBackend } from './backend.ts';
@@ -55,11 +55,15 @@ export function registerAlerts(program: Command): void {
     auditCli(config, { action: 'alert.resolve', target: id, details: { by: o.by, note: o.note ?? null } });
     await withService(config, id, (s) => s.resolve(id, o.by, o.note));
   });
-  change('assign', 'assign an alert to an officer').requiredOption('--to <name>', 'assignee').action(async (id: string, o: { by: string; to: string }, cmd: Command) => {
-    const config = configWithTenant(cmd);
-    auditCli(config, { action: 'alert.assign', target: id, details: { by: o.by, assignee: o.to } });
-    await withService(config, id, (s) => s.assign(id, o.to, o.by));
-  });
+  // --to is the end of a period in every command; the assignee used to be --to here.
+  change('assign', 'assign an alert to an officer').addOption(new Option('--assignee <name>', 'the officer (required)')).addOption(new Option('--to <name>').hideHelp())
+    .action(async (id: string, o: { by: string; assignee?: string; to?: string }, cmd: Command) => {
+      if (o.assignee === undefined) throw new DwError('DW_CONFIG_INVALID', `alerts assign: give the officer with --assignee <name>${o.to !== undefined ? ` (--to is now --assignee: --to is the end of a period in every command)` : ''}`, { status: 400 });
+      const assignee = o.assignee;
+      const config = configWithTenant(cmd);
+      auditCli(config, { action: 'alert.assign', target: id, details: { by: o.by, assignee } });
+      await withService(config, id, (s) => s.assign(id, assignee, o.by));
+    });
 }
 
 /**

@@ -77,13 +77,23 @@ function withLimits(config: Config, o: { limit?: number; timeout?: number }, ext
   };
 }
 
+const EXTENSIONS: Record<string, ExportFormat> = { '.parquet': 'parquet', '.csv': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson' };
+
 function exportFormatOf(file: string, explicit: string | undefined): ExportFormat {
-  const f = explicit ?? { '.parquet': 'parquet', '.csv': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson' }[path.extname(file).toLowerCase()];
+  const f = explicit ?? EXTENSIONS[path.extname(file).toLowerCase()];
   if (!f || !(EXPORT_FORMATS as readonly string[]).includes(f)) {
-    throw new DwError('DW_CONFIG_INVALID', `--to ${file}: cannot tell the format from the extension; name the file .parquet, .csv, .json or .ndjson, or give --format`, { status: 400 });
+    throw new DwError('DW_CONFIG_INVALID', `--out ${file}: cannot tell the format from the extension; name the file .parquet, .csv, .json or .ndjson, or give --format`, { status: 400 });
   }
   return f as ExportFormat;
 }
+
+/** `dronewatch stats` without a name: one line per statistic, its name padded so that the questions line up. */
+export function statList(stats: readonly { name: string; description: string }[]): string {
+  const width = Math.max(0, ...stats.map((s) => s.name.length));
+  return stats.map((s) => `${s.name.padEnd(width)}  ${s.description}\n`).join('');
+}
+
+const tzOption = (): Option => new Option('--tz <zone>', 'statistics by hour or day: the time zone of the clock, an IANA name such as Europe/Paris (default UTC)');
 
 export function registerAnalysis(program: Command): void {
   program
@@ -115,12 +125,13 @@ export function registerAnalysis(program: Command): void {
     .addOption(new Option('--cell <degrees>', 'hotspots: grid cell size in degrees (default 0.005)'))
     .addOption(new Option('--minutes <n>', 'silent-drones: silence longer than this many minutes (default 10)'))
     .addOption(new Option('--limit <n>', 'top-* and other ranked statistics: number of rows (default 20)'))
+    .addOption(tzOption())
     .addOption(formatOption())
     .addOption(timeoutOption())
     .addOption(tenantOption())
     .action(async (name: string | undefined, o: StatParams & { format: OutputFormat; timeout?: number; tenant?: string }, cmd: Command) => {
       if (name === undefined) {
-        for (const s of listStats()) process.stdout.write(`${s.name}  ${s.description}\n`);
+        process.stdout.write(statList(listStats()));
         return;
       }
       getStat(name); // unknown names fail before the lake is opened
@@ -141,41 +152,50 @@ export function registerAnalysis(program: Command): void {
     .addOption(new Option('--sql <sql>', 'the query').conflicts(['stat', 'saved']))
     .addOption(new Option('--stat <name>', 'a ready-made statistic (with --from/--to/... as for `stats`)').conflicts(['saved']))
     .addOption(new Option('--saved <name>', 'a saved query (`dronewatch queries`)'))
-    .requiredOption('--to <file>', 'output file; the format comes from its extension (.parquet, .csv, .json, .ndjson/.jsonl)')
+    .addOption(new Option('-o, --out <file>', 'output file (required); the format comes from its extension (.parquet, .csv, .json, .ndjson/.jsonl)'))
     .addOption(new Option('--format <format>', 'output format, overriding the extension').choices(EXPORT_FORMATS))
-    .addOption(new Option('--from <iso>', 'start of the period: --stat\'s --from; for any query, only the hour partitions from then on are read'))
-    .addOption(new Option('--until <iso>', 'end of the period (the statistic\'s --to; --to names the file): only the hour partitions up to then are read'))
+    .addOption(new Option('--from <iso>', 'start of the period (inclusive), as for `stats` and `query`: only the hour partitions from then on are read'))
+    .addOption(new Option('--to <iso>', 'end of the period (exclusive), as for `stats` and `query`: only the hour partitions up to then are read'))
+    .addOption(new Option('--until <iso>').hideHelp())
     .addOption(new Option('--cell <degrees>', '--stat hotspots: cell size'))
     .addOption(new Option('--minutes <n>', '--stat silent-drones: minutes'))
     .addOption(new Option('--limit <n>', '--stat: rows of ranked statistics'))
+    .addOption(tzOption())
     .addOption(timeoutOption())
     .addOption(tenantOption())
     .addOption(new Option('--no-progress', 'no progress display on stderr'))
-    .action(async (o: { sql?: string; stat?: string; saved?: string; to: string; format?: ExportFormat; from?: string; until?: string; cell?: string; minutes?: string; limit?: string; timeout?: number; progress: boolean }, cmd: Command) => {
-      const format = exportFormatOf(o.to, o.format);
+    .action(async (o: { sql?: string; stat?: string; saved?: string; out?: string; to?: string; format?: ExportFormat; from?: string; until?: string; cell?: string; minutes?: string; limit?: string; tz?: string; timeout?: number; progress: boolean }, cmd: Command) => {
+      // --to is the end of the period in every command; until this version `export` used it for the file.
+      if (o.until !== undefined) throw new DwError('DW_CONFIG_INVALID', '--until is now --to (the end of the period, as for `stats` and `query`); the file is --out', { status: 400 });
+      if (o.out === undefined) {
+        const hint = o.to !== undefined && EXTENSIONS[path.extname(o.to).toLowerCase()] ? `; --to ${o.to} is the end of the period, so write --out ${o.to}` : '';
+        throw new DwError('DW_CONFIG_INVALID', `export: give the output file with --out <file>${hint}`, { status: 400 });
+      }
+      const out = o.out;
+      const format = exportFormatOf(out, o.format);
       // Checked before the query runs: otherwise the error would name the hidden temporary file written beside it.
-      if (!existsSync(path.dirname(path.resolve(o.to)))) throw new DwError('DW_CONFIG_INVALID', `--to ${o.to}: the directory ${path.dirname(path.resolve(o.to))} does not exist`, { status: 400 });
+      if (!existsSync(path.dirname(path.resolve(out)))) throw new DwError('DW_CONFIG_INVALID', `--out ${out}: the directory ${path.dirname(path.resolve(out))} does not exist`, { status: 400 });
       const config = withLimits(commandConfig(cmd), { ...(o.timeout !== undefined ? { timeout: o.timeout } : {}) });
       const { backend, saved } = await savedQueriesOf(config, o.saved !== undefined);
       const analysis = openAnalysis(config, saved);
       try {
         let sql: string;
-        // A statistic's period is [from, until): its pruning stops before the hour starting at `until`.
-        const range = o.stat !== undefined ? analysis.statRange({ from: o.from, to: o.until }) : rangeOf(o.from, o.until);
+        // A statistic's period is [from, to): its pruning stops before the hour starting at `to`.
+        const range = o.stat !== undefined ? analysis.statRange({ from: o.from, to: o.to }) : rangeOf(o.from, o.to);
         if (o.sql !== undefined) sql = o.sql;
-        else if (o.stat !== undefined) sql = analysis.statSql(o.stat, { from: o.from, to: o.until, cell: o.cell, minutes: o.minutes, limit: o.limit });
+        else if (o.stat !== undefined) sql = analysis.statSql(o.stat, { from: o.from, to: o.to, cell: o.cell, minutes: o.minutes, limit: o.limit, tz: o.tz });
         else if (o.saved !== undefined) sql = analysis.saved!.get(config.tenant, o.saved).sql;
         else throw new DwError('DW_CONFIG_INVALID', 'export: give one of --sql, --stat or --saved', { status: 400 });
-        auditCli(config, { action: 'export', target: o.stat ?? o.saved ?? null, details: { sql, format, to: path.resolve(o.to), from: o.from ?? null, until: o.until ?? null } });
+        auditCli(config, { action: 'export', target: o.stat ?? o.saved ?? null, details: { sql, format, out: path.resolve(out), from: o.from ?? null, to: o.to ?? null } });
         const unit = format === 'parquet' ? 'bytes' : 'rows';
-        const bar = o.progress ? createProgressBar(process.stderr, 0, `export ${path.basename(o.to)} (${unit})`) : undefined;
-        const r = await interruptible((signal) => analysis.exportToFile(config.tenant, sql, path.resolve(o.to), format, {
+        const bar = o.progress ? createProgressBar(process.stderr, 0, `export ${path.basename(out)} (${unit})`) : undefined;
+        const r = await interruptible((signal) => analysis.exportToFile(config.tenant, sql, path.resolve(out), format, {
           signal,
           range,
           ...(bar ? { onProgress: (p) => bar.update(format === 'parquet' ? p.bytes : (p.rows ?? 0)) } : {}),
         }));
         bar?.done();
-        process.stdout.write(`${o.to}: ${r.rows.toLocaleString('en-US')} rows, ${r.bytes.toLocaleString('en-US')} bytes (${format})\n`);
+        process.stdout.write(`${out}: ${r.rows.toLocaleString('en-US')} rows, ${r.bytes.toLocaleString('en-US')} bytes (${format})\n`);
       } finally {
         await analysis.close();
         await backend?.close();

@@ -22,7 +22,7 @@ const PAGE = 5000;
 
 function exportFormatOf(file: string): AuditExportFormat {
   const f = ({ '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.csv': 'csv', '.parquet': 'parquet' } as Record<string, AuditExportFormat>)[path.extname(file).toLowerCase()];
-  if (!f) throw new DwError('DW_CONFIG_INVALID', `--to ${file}: name the file .ndjson (or .jsonl), .csv or .parquet`, { status: 400 });
+  if (!f) throw new DwError('DW_CONFIG_INVALID', `--out ${file}: name the file .ndjson (or .jsonl), .csv or .parquet`, { status: 400 });
   return f;
 }
 
@@ -139,13 +139,19 @@ export function registerAudit(program: Command): void {
     });
 
   audit.command('export').description('write the entries, oldest first, to an NDJSON, CSV or Parquet file (every column, hashes included)')
-    .requiredOption('--to <file>', 'output file: .ndjson (or .jsonl), .csv or .parquet')
+    .addOption(new Option('-o, --out <file>', 'output file (required): .ndjson (or .jsonl), .csv or .parquet'))
+    // --to is the end of a period in every command (stats, query, export); the file used to be --to here.
+    .addOption(new Option('--to <file>').hideHelp())
     .addOption(new Option('--tenant <tenant>', 'only this tenant\'s entries'))
     .addOption(new Option('--since <iso>', 'only entries from this time').argParser(dateOption('--since')))
-    .action(async (o: { to: string; tenant?: string; since?: Date }, cmd: Command) => {
+    .action(async (opts: { out?: string; to?: string; tenant?: string; since?: Date }, cmd: Command) => {
+      if (opts.out === undefined) {
+        throw new DwError('DW_CONFIG_INVALID', `audit export: give the output file with --out <file>${opts.to !== undefined ? ` (--to ${opts.to} is now --out ${opts.to}: --to is the end of a period in every command)` : ''}`, { status: 400 });
+      }
+      const o = { ...opts, to: opts.out };
       const format = exportFormatOf(o.to);
       const target = path.resolve(o.to);
-      if (!existsSync(path.dirname(target))) throw new DwError('DW_CONFIG_INVALID', `--to ${o.to}: the directory ${path.dirname(target)} does not exist`, { status: 400 });
+      if (!existsSync(path.dirname(target))) throw new DwError('DW_CONFIG_INVALID', `--out ${o.to}: the directory ${path.dirname(target)} does not exist`, { status: 400 });
       const q = { tenant: o.tenant, since: o.since?.toISOString() };
       await withAuditLog(cmd, async (log) => {
         log.append({ actor: cliActor(), tenant: o.tenant ?? '*', action: 'audit.export', target: target, details: JSON.parse(JSON.stringify({ format, ...q })) as Record<string, unknown> });
