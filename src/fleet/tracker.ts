@@ -89,6 +89,9 @@ export class FleetTracker {
   private loop: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private newestTs = 0;
+  /** Newest append time read, and the wall-clock time the last record was read (see `rateAt`). */
+  private newestAppendedAt = 0;
+  private lastReadAt = Number.NEGATIVE_INFINITY;
   private read = 0;
   private skipped = 0;
   private lag = -1;
@@ -159,6 +162,8 @@ export class FleetTracker {
   apply(r: Pick<StreamRecord, 'value' | 'timestamp'>): void {
     this.read++;
     this.rate.add(r.timestamp);
+    if (r.timestamp > this.newestAppendedAt) this.newestAppendedAt = r.timestamp;
+    this.lastReadAt = this.now();
     let rep: ReportFields;
     try {
       rep = JSON.parse(decoder.decode(r.value)) as ReportFields;
@@ -241,7 +246,7 @@ export class FleetTracker {
     return {
       at: now,
       drones,
-      reportsPerSecond: (tenant === undefined ? this.rate : this.tenantRates.get(tenant))?.perSecond(now) ?? 0,
+      reportsPerSecond: (tenant === undefined ? this.rate : this.tenantRates.get(tenant))?.perSecond(this.rateAt(now)) ?? 0,
       reportsRead: this.read,
       reportsSkipped: this.skipped,
       newestTs: this.newestTs,
@@ -250,6 +255,17 @@ export class FleetTracker {
       silent: silent.slice(0, this.opts.maxSilentListed),
       lag: this.lag,
     };
+  }
+
+  /**
+   * The end of the window the reports rate is measured over. Records are counted by append time: while the tracker is
+   * reading but behind the stream (a busy process, the look-back window after a start), the seconds it has read are
+   * seconds ago, and a window ending now would read 0 reports/s while ingestion runs at 1,000. So while records are
+   * arriving (one read in the last 2 s), the window ends at the newest append time read; once nothing arrives, it
+   * ends now and the rate falls to 0, as it should when the stream is quiet.
+   */
+  private rateAt(now: number): number {
+    return now - this.lastReadAt < 2000 && this.newestAppendedAt > 0 ? Math.min(now, this.newestAppendedAt) : now;
   }
 
   /** Called with the drones whose position changed, at most every `flushIntervalMs`. Returns the unsubscribe function. */

@@ -132,4 +132,16 @@ describe('FleetTracker (reports topic consumer)', () => {
     assert.equal(r.perSecond(base + 10_000 + 500), 800, 'mean over the five whole seconds before now');
     assert.equal(r.perSecond(base + 60_000), 0, 'nothing recent: zero');
   });
+
+  it('reports the rate of the stream while it reads behind it, and 0 once the stream is quiet', () => {
+    let now = 1_700_000_000_000;
+    const t = new FleetTracker({ stream, now: () => now });
+    // The tracker reads, 30 s late, records appended at 1,000 a second (the health page showed 0 reports/s here).
+    const appendedFrom = now - 30_000;
+    for (let i = 0; i < 8000; i++) t.apply({ ...reportRecord(`d${i % 1000}`, Math.floor(i / 1000), 48.8, 2.3), timestamp: appendedFrom + i });
+    assert.equal(t.stats().reportsPerSecond, 1000, 'the rate of the seconds it read, not 0');
+    assert.equal(t.stats('default').reportsPerSecond, 1000, 'per tenant too');
+    now += 3000;
+    assert.equal(t.stats().reportsPerSecond, 0, 'nothing read for 3 s: the stream is quiet');
+  });
 });
