@@ -96,9 +96,13 @@ export async function logIn(page: Page, user: Credentials): Promise<void> {
   await page.waitForSelector(`header .who[data-user="${user.username}"]`, { timeout: 10_000 });
 }
 
-/** A laptop-sized page (1440 x 900) that accepts downloads; logged in through the form when `login` is given. */
-export async function openDashboard(browser: Browser, url: string, viewport = { width: 1440, height: 900 }, opts: { initScript?: () => void; reducedMotion?: 'reduce' | 'no-preference'; login?: Credentials } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, reducedMotion: opts.reducedMotion ?? 'reduce' });
+/** A laptop-sized page (1440 x 900) that accepts downloads, in `locale`/`timezoneId` when given; logged in through the form when `login` is given. */
+export async function openDashboard(browser: Browser, url: string, viewport = { width: 1440, height: 900 }, opts: { initScript?: () => void; reducedMotion?: 'reduce' | 'no-preference'; login?: Credentials; locale?: string; timezoneId?: string } = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport, acceptDownloads: true, reducedMotion: opts.reducedMotion ?? 'reduce',
+    // The browser's language and time zone (a French officer's: fr-FR, Europe/Paris); Chromium's own otherwise.
+    ...(opts.locale ? { locale: opts.locale } : {}), ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),
+  });
   const page = await context.newPage();
   if (opts.initScript) await page.addInitScript(opts.initScript);
   await page.goto(url, { waitUntil: 'domcontentloaded' });

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../lib/api.ts';
-import { formatDateTime, formatDuration } from '../lib/format.ts';
+import { formatAge, formatDateTime, formatDuration } from '../lib/format.ts';
 import { useModel } from '../lib/observable.ts';
 import { alertsModel } from '../state/alerts.ts';
 import { authModel } from '../state/auth.ts';
@@ -65,7 +65,7 @@ export function AlertDetail({ officer }: { officer: string }) {
         <dt>Words heard</dt><dd class="detail-words">{a.words.length ? a.words.join(', ') : '—'}</dd>
         <dt>Drone</dt><dd class="detail-drone">{a.droneId}</dd>
         <dt>Seen</dt><dd class="detail-time">{formatDateTime(a.lastSeenTs)}{a.occurrences > 1 ? ` (${a.occurrences} sightings since ${formatDateTime(a.firstSeenTs)})` : ''}</dd>
-        <dt>Raised</dt><dd>{formatDateTime(a.raisedAt)}</dd>
+        <dt>Raised</dt><dd class="detail-raised">{formatDateTime(a.raisedAt)}{raisedNote(a.raisedAt, a.firstSeenTs) && <span class="hint detail-raised-why"> {raisedNote(a.raisedAt, a.firstSeenTs)}</span>}</dd>
         <dt>Position</dt><dd>{a.position.lat.toFixed(5)}, {a.position.lon.toFixed(5)}</dd>
         <dt>Rule</dt><dd>{a.rule}</dd>
         {a.acknowledgedAt !== null && <><dt>Acknowledged</dt><dd>by {a.acknowledgedBy} after {formatDuration(a.acknowledgedAt - a.raisedAt)}</dd></>}
@@ -107,4 +107,15 @@ export function AlertDetail({ officer }: { officer: string }) {
       </details>
     </section>
   );
+}
+
+/**
+ * Why "Raised" differs from "Seen", when it does by more than a minute: "Seen" is the report's own time (when the
+ * drone saw the person), "Raised" the platform's clock when the report was processed.
+ */
+export function raisedNote(raisedAt: number, firstSeenTs: number): string | null {
+  const late = raisedAt - firstSeenTs;
+  if (late > 60_000) return `(${formatAge(late)} after the sighting: the report reached the platform late, replayed or held by the drone while out of range; "Seen" is the time of the report)`;
+  if (late < -60_000) return `(${formatAge(-late)} before the time of the report: the drone's clock is ahead)`;
+  return null;
 }

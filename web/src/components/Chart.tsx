@@ -1,6 +1,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { columnDecimals } from '../../../src/util/decimals.ts';
+import { formatCell, formatDateTime, formatNumber, formatTick } from '../lib/format.ts';
 
 /** Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
@@ -17,37 +19,82 @@ export function drawable(spec: ChartSpec): boolean {
   return spec.x.values.length > 0 && spec.series.some((s) => s.values.some((v) => v !== null && Number.isFinite(v)));
 }
 
+/** A series whose largest value is under a tenth of the largest series' goes on its own axis (right). */
+const OWN_AXIS_RATIO = 10;
+/** The widest a bar is drawn, in CSS pixels: one bar alone on a wide chart stays a bar, centred on its tick. */
+const MAX_BAR_PX = 60;
+/** Tick steps of a time axis, in seconds; a chart never ticks more finely than its data (hourly data: hours). */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 91 * 86400, 182 * 86400, 365 * 86400];
+
+function seriesMax(values: readonly (number | null)[]): number {
+  let m = 0;
+  for (const v of values) if (v !== null && Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/**
+ * Which axis each series is drawn against: 'y' (left) for the largest series and those of its magnitude, 'y2'
+ * (right) for series ten times smaller or more (100 alerts beside 22,000 reports would be a flat line on one axis).
+ */
+export function axesOf(spec: ChartSpec): ('y' | 'y2')[] {
+  const maxes = spec.series.map((s) => seriesMax(s.values));
+  const top = Math.max(0, ...maxes);
+  return maxes.map((m) => (top > 0 && m > 0 && m * OWN_AXIS_RATIO <= top ? 'y2' : 'y'));
+}
+
+/** The smallest gap between two x values (the data's own step), for a time axis' finest tick. */
+function dataStep(xs: readonly number[]): number {
+  const sorted = [...xs].filter(Number.isFinite).sort((a, b) => a - b);
+  let step = Infinity;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]! > sorted[i - 1]!) step = Math.min(step, sorted[i]! - sorted[i - 1]!);
+  return step;
+}
+
 /**
  * A uPlot chart sized to its container. Bars are grouped side by side when there are several series (uPlot draws one
- * bar per series per x, placed with its `disp` option). The chart is a picture (role img, with a text summary):
- * the table shown with it carries the numbers for keyboard and screen-reader users.
+ * bar per series per x, placed with its `disp` option), centred on their tick. Series of very different magnitudes get
+ * an axis each (left and right, named after their series). Times are on a 24-hour clock, ticked no finer than the
+ * data. The legend shows the values under the cursor, and only the series names when the cursor is elsewhere. The chart
+ * is a picture (role img, with a text summary): the table shown with it carries the numbers for keyboard and
+ * screen-reader users.
  */
 export function Chart({ spec, title, height = 280 }: { spec: ChartSpec; title: string; height?: number }) {
   const ref = useRef<HTMLDivElement>(null);
+  const axes = axesOf(spec);
   useEffect(() => {
     const el = ref.current;
     if (!el || !drawable(spec)) return;
     const categories = spec.x.type === 'category' ? spec.x.values.map(String) : null;
     const xs = categories ? categories.map((_, i) => i) : spec.x.values.map(Number);
     const n = spec.series.length;
-    const groupWidth = 0.8;
-    const barWidth = groupWidth / n;
+    const decimals = spec.series.map((s) => columnDecimals(s.values));
+    // Bar geometry in x-scale units (1 = one category), from the chart's current width: the group is 80 % of a
+    // category, at most MAX_BAR_PX per bar, centred on the tick.
+    const groupOf = (u: uPlot): number => {
+      const catPx = Math.abs(u.valToPos(1, 'x') - u.valToPos(0, 'x'));
+      return catPx > 0 ? Math.min(0.8, (MAX_BAR_PX * n) / catPx) : 0.8;
+    };
     const series: uPlot.Series[] = [
-      { label: spec.x.label, ...(categories ? { value: (_u: uPlot, v: number) => categories[v] ?? '' } : {}) },
+      {
+        label: spec.x.label,
+        value: (_u: uPlot, v: number | null) => (v === null ? '' : categories ? categories[v] ?? '' : spec.x.type === 'time' ? formatDateTime(v * 1000) : formatNumber(v)),
+      },
       ...spec.series.map((s, k): uPlot.Series => {
         const color = PALETTE[k % PALETTE.length]!;
-        if (spec.kind === 'line') return { label: s.label, stroke: color, width: 2, points: { show: xs.length < 60 } };
+        const value = (_u: uPlot, v: number | null): string => (v === null ? '–' : formatCell(v, decimals[k]));
+        if (spec.kind === 'line') return { label: s.label, scale: axes[k], stroke: color, width: 2, value, points: { show: xs.length < 60 } };
         return {
           label: s.label,
+          scale: axes[k],
           stroke: color,
           fill: `${color}cc`,
           width: 0,
+          value,
           paths: uPlot.paths.bars!({
-            size: [groupWidth, 80],
-            // One group of n bars per x value, bar k offset within the group (in x-scale units: 1 = one category).
+            size: [0.8, Infinity],
             disp: {
-              x0: { unit: 1, values: (u) => (u.data[0] as number[]).map((x) => x - groupWidth / 2 + k * barWidth) },
-              size: { unit: 1, values: (u) => (u.data[0] as number[]).map(() => barWidth) },
+              x0: { unit: 1, values: (u) => { const g = groupOf(u); return (u.data[0] as number[]).map((x) => x - g / 2 + (k * g) / n); } },
+              size: { unit: 1, values: (u) => { const g = groupOf(u); return (u.data[0] as number[]).map(() => g / n); } },
             },
           }),
           points: { show: false },
@@ -55,6 +102,11 @@ export function Chart({ spec, title, height = 280 }: { spec: ChartSpec; title: s
       }),
     ];
     const longLabels = categories ? Math.max(...categories.map((c) => c.length)) > 6 || categories.length > 12 : false;
+    const step = spec.x.type === 'time' ? dataStep(xs) : Infinity;
+    const timeIncrs = Number.isFinite(step) ? TIME_STEPS.filter((s) => s >= step * 0.999) : TIME_STEPS;
+    const yRange = (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => [Math.min(0, min), max > 0 ? max * 1.08 : 1];
+    const twoAxes = axes.includes('y2');
+    const axisLabel = (a: 'y' | 'y2'): string => spec.series.filter((_s, k) => axes[k] === a).map((s) => s.label).join(', ');
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
@@ -64,7 +116,8 @@ export function Chart({ spec, title, height = 280 }: { spec: ChartSpec; title: s
         x: categories
           ? { time: false, range: () => [-0.5, Math.max(0.5, categories.length - 0.5)] }
           : { time: spec.x.type === 'time', ...(spec.kind === 'bar' ? { range: (_u: uPlot, min: number, max: number) => padRange(min, max) } : {}) },
-        y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.08 : 1] },
+        y: { range: yRange },
+        ...(twoAxes ? { y2: { range: yRange } } : {}),
       },
       axes: [
         categories
@@ -74,14 +127,22 @@ export function Chart({ spec, title, height = 280 }: { spec: ChartSpec; title: s
               ...(longLabels ? { rotate: -45, size: 90 } : {}),
               grid: { show: false },
             }
-          : {},
-        { size: 60 },
+          : spec.x.type === 'time'
+            ? { incrs: timeIncrs, values: (_u, splits, _ax, _space, incr) => splits.map((v, i) => formatTick(v, incr, i === 0)) }
+            : {},
+        { scale: 'y', size: 60, ...(twoAxes ? { label: axisLabel('y'), labelSize: 20 } : {}) },
+        ...(twoAxes ? [{ scale: 'y2', side: 1, size: 60, label: axisLabel('y2'), labelSize: 20, grid: { show: false } } satisfies uPlot.Axis] : []),
       ],
       legend: { show: true },
       cursor: { drag: { x: spec.x.type !== 'category', y: false } },
+      hooks: {
+        // Without a point under the cursor the legend has no values to show: show the names alone, not "--".
+        setLegend: [(u) => u.root.classList.toggle('no-cursor', u.legend.idx === null || u.legend.idx === undefined)],
+      },
     };
     const data: uPlot.AlignedData = [xs, ...spec.series.map((s) => s.values.map((v) => (v === null || !Number.isFinite(v) ? null : v)))];
     const plot = new uPlot(opts, data, el);
+    plot.root.classList.add('no-cursor');
     const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height }));
     ro.observe(el);
     return () => {
@@ -89,8 +150,9 @@ export function Chart({ spec, title, height = 280 }: { spec: ChartSpec; title: s
       plot.destroy();
     };
   }, [spec, title, height]);
-  const summary = `${title}: ${spec.kind} chart of ${spec.series.map((s) => s.label).join(', ')} by ${spec.x.label}, ${spec.x.values.length} points`;
-  return <div ref={ref} class="chart" role="img" aria-label={summary} />;
+  const right = spec.series.filter((_s, k) => axes[k] === 'y2').map((s) => s.label);
+  const summary = `${title}: ${spec.kind} chart of ${spec.series.map((s) => s.label).join(', ')} by ${spec.x.label}, ${spec.x.values.length} points${right.length ? ` (${right.join(', ')} on the right-hand axis)` : ''}`;
+  return <div ref={ref} class="chart" role="img" aria-label={summary} data-axes={axes.join(',')} />;
 }
 
 function padRange(min: number, max: number): [number, number] {

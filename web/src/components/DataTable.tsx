@@ -1,10 +1,13 @@
-import { useEffect, useState } from 'preact/hooks';
-import { formatCell } from '../lib/format.ts';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { formatCell, resultDecimals } from '../lib/format.ts';
 import { isNumericType } from './Chart.tsx';
 
 const PAGE_SIZES = [25, 50, 100, 500];
 
-/** A query result as a table, a page at a time (a result holds up to `analysis.maxRows` rows, 10,000 by default). */
+/**
+ * A query result as a table, a page at a time (a result holds up to `analysis.maxRows` rows, 10,000 by default).
+ * Numbers are rounded to the precision each column has (src/util/decimals.ts); exports keep every digit.
+ */
 export function DataTable({ columns, columnTypes, rows, caption, id }: { columns: string[]; columnTypes: string[]; rows: unknown[][]; caption: string; id?: string }) {
   const [page, setPage] = useState(0);
   const [size, setSize] = useState(50);
@@ -13,6 +16,8 @@ export function DataTable({ columns, columnTypes, rows, caption, id }: { columns
   const p = Math.min(page, pages - 1);
   const slice = rows.slice(p * size, p * size + size);
   const numeric = columnTypes.map(isNumericType);
+  // Decimals per column from all its rows, not the page's: the column keeps its precision while paging.
+  const decimals = useMemo(() => resultDecimals(columns, rows), [columns, rows]);
   return (
     <div class="table-block" id={id}>
       <div class="table-scroll" tabIndex={0} role="region" aria-label={caption}>
@@ -29,7 +34,7 @@ export function DataTable({ columns, columnTypes, rows, caption, id }: { columns
             {slice.map((r, ri) => (
               <tr key={p * size + ri}>
                 {r.map((v, ci) => (
-                  <td key={ci} class={`${numeric[ci] ? 'num' : ''} ${v === null ? 'null' : ''}`}>{formatCell(v)}</td>
+                  <td key={ci} class={`${numeric[ci] ? 'num' : ''} ${v === null ? 'null' : ''}`}>{formatCell(v, decimals[ci])}</td>
                 ))}
               </tr>
             ))}

@@ -43,7 +43,7 @@ export interface StatInfo {
   /** The question it answers. */
   description: string;
   /** Parameters besides from/to. */
-  options: ('cell' | 'minutes' | 'limit')[];
+  options: ('cell' | 'minutes' | 'limit' | 'tz')[];
   sql?: string;
 }
 

@@ -27,7 +27,7 @@ export function HealthPage() {
       <h1>Fleet health</h1>
       <p class="lede">
         Live from the <code>reports</code> topic ({fleetModel.connected ? 'connected' : 'reconnecting…'}).{' '}
-        {h && `Newest report: ${h.newestTs ? formatDateTime(h.newestTs) : '—'}.`}
+        {h && <span class="newest-report">{newestReport(h.newestTs, h.at)}</span>}
       </p>
       <div class="kpis">
         <div class="kpi"><span class="kpi-label">Reports per second</span><span class="kpi-value" data-kpi="rps">{h ? formatNumber(h.reportsPerSecond) : '…'}</span></div>
@@ -75,4 +75,17 @@ export function HealthPage() {
       </section>
     </div>
   );
+}
+
+/**
+ * The newest report's time, said for what it is: the drones' clock. During a replay or a backfill it is hours behind
+ * the wall clock, and read as "now" it would mislead; so the gap is said when it is over two minutes.
+ */
+export function newestReport(newestTs: number, at: number): string {
+  if (!newestTs) return 'No report read yet.';
+  const behind = at - newestTs;
+  const when = formatDateTime(newestTs);
+  if (behind > 120_000) return `Newest report time: ${when}, ${formatAge(behind)} behind the clock: the reports are replayed or arriving late, so report times are not the present.`;
+  if (behind < -120_000) return `Newest report time: ${when}, ${formatAge(-behind)} ahead of the clock (a drone's clock is wrong).`;
+  return `Newest report time: ${when} (current).`;
 }

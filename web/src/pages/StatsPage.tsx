@@ -3,7 +3,7 @@ import { Chart, drawable } from '../components/Chart.tsx';
 import { DataTable } from '../components/DataTable.tsx';
 import { HeatMap, type HeatCell } from '../components/HeatMap.tsx';
 import { ApiError, download, getJson } from '../lib/api.ts';
-import { toLocalInput } from '../lib/format.ts';
+import { TIME_ZONE, toLocalInput } from '../lib/format.ts';
 import type { DashboardConfig, QueryResult, StatInfo } from '../lib/types.ts';
 import { chartForStat } from './stat-charts.ts';
 
@@ -35,6 +35,7 @@ export function StatsPage({ config }: { config: DashboardConfig }) {
     getJson<{ stats: StatInfo[] }>('/v1/stats').then((s) => setStats(s.stats), (e: Error) => setError(e.message));
   }, []);
   const stat = stats.find((s) => s.name === name);
+  const numberOptions = (stat?.options ?? []).filter((o) => o !== 'tz');
 
   const params = (): URLSearchParams => {
     const q = new URLSearchParams();
@@ -45,7 +46,9 @@ export function StatsPage({ config }: { config: DashboardConfig }) {
       const ms = PRESETS.find((p) => p[0] === preset)![2];
       q.set('from', new Date(Date.now() - ms).toISOString());
     }
-    for (const o of stat?.options ?? []) if (options[o]?.trim()) q.set(o, options[o]!.trim());
+    for (const o of stat?.options ?? []) if (o !== 'tz' && options[o]?.trim()) q.set(o, options[o]!.trim());
+    // Hours and days on the officer's clock (the browser's time zone), not UTC.
+    if (stat?.options.includes('tz')) q.set('tz', TIME_ZONE);
     return q;
   };
 
@@ -126,10 +129,10 @@ export function StatsPage({ config }: { config: DashboardConfig }) {
             </>
           )}
         </fieldset>
-        {(stat?.options.length ?? 0) > 0 && (
+        {numberOptions.length > 0 && (
           <fieldset class="options">
             <legend>Options</legend>
-            {stat!.options.map((o) => (
+            {numberOptions.map((o) => (
               <label key={o}>
                 {OPTION_LABELS[o]?.label ?? o}
                 <input type="number" inputMode="decimal" min="0" step={OPTION_LABELS[o]?.step ?? 'any'} placeholder={OPTION_LABELS[o]?.placeholder}
@@ -153,6 +156,7 @@ export function StatsPage({ config }: { config: DashboardConfig }) {
             {result.r.rowCount} rows{result.r.truncated ? ' (truncated)' : ''}
             {result.r.elapsedMs !== null ? ` in ${result.r.elapsedMs} ms` : ''}. The lake is a few seconds behind the live feed.
           </p>
+          <p class="hint stat-time" data-tz={result.params.get('tz') ?? ''}>{timeNote(result.name, result.params.get('tz'))}</p>
           {heat ? (heat.length > 0 ? <HeatMap config={config} cells={heat} cellSize={cellSize} label="alerts" /> : <p>No alerts in this period.</p>)
             : chart && drawable(chart) ? <Chart spec={chart} title={stat?.description ?? result.name} /> : <p class="hint">Nothing to chart in this period.</p>}
           <DataTable columns={result.r.columns} columnTypes={result.r.columnTypes} rows={result.r.rows} caption={`Result of ${result.name}`} />
@@ -160,4 +164,12 @@ export function StatsPage({ config }: { config: DashboardConfig }) {
       )}
     </div>
   );
+}
+
+/** Which time a statistic counts by, and on which clock (docs/analysis.md): said under every result. */
+function timeNote(name: string, tz: string | null): string {
+  const clock = tz ? ` Hours and days are those of the ${tz} clock (this browser's time zone).` : '';
+  if (name === 'reaction-time') return `Grouped by the time each alert was raised (the officers' work starts then).${clock}`;
+  if (/^(alerts-|citizens-most|hotspots|top-drones|day-periods)/.test(name)) return `Alerts are counted at the time of the report that raised them (when the person was seen), not when the platform raised them.${clock}`;
+  return `Counted by the time of each report (the drone's clock).${clock}`;
 }

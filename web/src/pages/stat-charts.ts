@@ -9,14 +9,28 @@ interface Hint {
   rows?: (r: QueryResult) => unknown[][];
   /** Chart at most this many rows (long top-N lists). */
   max?: number;
+  /** The x values to show as labels (e.g. every hour of the day, empty ones at 0). */
+  complete?: (r: QueryResult, rows: unknown[][]) => { columns: string[]; columnTypes: string[]; rows: unknown[][] };
+}
+
+/** Every hour 00-23 (hours without alerts at 0), labelled 00:00..23:00: a day reads as a day. */
+function allHours(r: QueryResult, rows: unknown[][]): { columns: string[]; columnTypes: string[]; rows: unknown[][] } {
+  const h = r.columns.indexOf('hour_of_day');
+  const n = r.columns.indexOf('alerts');
+  const byHour = new Map(rows.map((row) => [Number(row[h]), row[n]]));
+  return {
+    columns: ['hour_of_day', 'alerts'],
+    columnTypes: ['VARCHAR', 'BIGINT'],
+    rows: Array.from({ length: 24 }, (_, i) => [`${String(i).padStart(2, '0')}:00`, byHour.get(i) ?? 0]),
+  };
 }
 
 /**
- * How each ready-made statistic is best drawn (docs/analysis.md lists them). Columns with very different magnitudes
- * (reports vs alerts) are not put on one axis: the table beside the chart has every column.
+ * How each ready-made statistic is best drawn (docs/analysis.md lists them). Series of very different magnitudes
+ * (words heard vs heard in alert reports) are drawn on two axes (Chart); the table beside the chart has every column.
  */
 const HINTS: Record<string, Hint> = {
-  'alerts-by-hour': { x: 'hour_of_day', y: ['alerts'], kind: 'bar' },
+  'alerts-by-hour': { x: 'hour_of_day', y: ['alerts'], kind: 'bar', complete: allHours },
   'alerts-by-weekday': { x: 'day_name', y: ['alerts'], kind: 'bar' },
   'alert-rate-daily': { x: 'day', y: ['alert_rate'], kind: 'bar' },
   'top-drones': { x: 'drone_id', y: ['reports'], kind: 'bar', max: 50 },
@@ -44,6 +58,10 @@ export function chartForStat(name: string, r: QueryResult): ChartSpec | null {
   const hint = HINTS[name];
   if (hint && hint.y.every((c) => r.columns.includes(c)) && r.columns.includes(hint.x)) {
     const rows = (hint.rows?.(r) ?? r.rows).slice(0, hint.max ?? Infinity);
+    if (hint.complete) {
+      const c = hint.complete(r, rows);
+      return chartFromResult(c.columns, c.columnTypes, c.rows, hint.x, hint.y, hint.kind);
+    }
     return chartFromResult(r.columns, r.columnTypes, rows, hint.x, hint.y, hint.kind);
   }
   const x = r.columns[0];
