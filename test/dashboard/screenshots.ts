@@ -17,7 +17,8 @@ const browser = await launchChromium();
 try {
   console.error(`platform on ${dw.url}; letting the simulator run for 20 s`);
   await new Promise((r) => setTimeout(r, 20_000));
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
+  // As a French supervisor sees it: French dates and times (24-hour clock), hours of the Paris clock.
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce', locale: 'fr-FR', timezoneId: 'Europe/Paris' });
   const page = await context.newPage();
   for (const f of await takeScreenshots(page, dw.url, out, dw.supervisor)) console.log(f);
   await context.close();
