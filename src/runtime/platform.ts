@@ -19,6 +19,7 @@ import { DEFAULT_TOPIC_CONFIG, TOPICS, type Stream, type TopicConfig } from '../
 import { silentLogger, type Logger } from '../util/log.ts';
 import { archiveWorkerOptions, ArchiveThread, type ArchiveRunner } from './archive-host.ts';
 import { startAuditCopy, type AuditCopy } from './audit-copy.ts';
+import { newestReportTime } from './resume.ts';
 import { PipelineMonitor } from './monitor.ts';
 import type { SummarySnapshot } from './summary.ts';
 
@@ -87,6 +88,10 @@ export class Platform {
   private ingestLimit: IngestRateLimiter | undefined;
   private topicFeed: TopicAlertFeed | undefined;
   private simulatorAbort: AbortController | undefined;
+  /** True when this start created the first administrator (its password is printed once). */
+  adminCreatedNow = false;
+  /** Where the simulator carried on from, when it found reports of the day it would replay (a restart). */
+  simulatorResumedFrom: Date | undefined;
   private simulatorRun: Promise<unknown> | undefined;
   private counters = { ingested: 0, rejected: 0 };
   /** Open alerts at the last snapshot: the store is closed after stop(), the final summary still shows it. */
@@ -144,6 +149,7 @@ export class Platform {
     if (await this.security.bootstrapAdmin(this.config.tenant, username, password)) {
       this.audit.append({ actor: 'system', tenant: this.config.tenant, action: 'user.create', target: username, details: { roles: ['admin'], bootstrap: true } });
       this.bootstrapCredential = { username, password, tenant: this.config.tenant };
+      this.adminCreatedNow = true;
     }
   }
 
@@ -184,7 +190,7 @@ export class Platform {
     this.monitor.start();
     if (components.http) await this.startHttp(components.http);
     if (components.http === 'ingest' && config.ingest.mqtt) await this.startMqtt();
-    if (components.simulator) this.startSimulator(components.simulator);
+    if (components.simulator) this.startSimulator(await this.resumed(components.simulator));
     return this;
   }
 
@@ -319,6 +325,18 @@ export class Platform {
         criticalThreshold: this.config.alerts.criticalThreshold,
       },
     };
+  }
+
+  /**
+   * An accelerated replay without a start carries on after the newest report the stream holds, when that is within
+   * the day it would replay: a restart does not send the same day again (`simulatorResumedFrom` says so).
+   */
+  private async resumed(plan: SimulatorPlan): Promise<SimulatorPlan> {
+    if (plan.mode !== 'accelerated' || plan.from) return plan;
+    const newest = await newestReportTime(this.stream);
+    if (newest === undefined || newest < Date.now() - 24 * 3600_000) return plan;
+    this.simulatorResumedFrom = new Date(Math.min(newest + 1, Date.now()));
+    return { ...plan, from: this.simulatorResumedFrom };
   }
 
   private startSimulator(plan: SimulatorPlan): void {

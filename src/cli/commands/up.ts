@@ -33,11 +33,29 @@ function banner(p: Platform, simulator: boolean): string {
   const url = p.address ?? `http://${c.http.host}:${c.http.port}`;
   return [
     `dronewatch up: embedded mode, data in ${c.dataDir}, stream ${p.stream.name}`,
-    simulator ? `  simulator: ${c.simulator.drones} drones replaying the last 24 h at ${c.simulator.speed}x (${Math.round((c.simulator.drones * c.simulator.speed) / 60)} reports/s), then live` : '  simulator: off',
+    !simulator ? '  simulator: off'
+      : p.simulatorResumedFrom
+        ? `  simulator: ${c.simulator.drones} drones carrying on after the newest report in the stream (${p.simulatorResumedFrom.toISOString()}) at ${c.simulator.speed}x, then live`
+        : `  simulator: ${c.simulator.drones} drones replaying the last 24 h at ${c.simulator.speed}x (${Math.round((c.simulator.drones * c.simulator.speed) / 60)} reports/s), then live`,
+    ...found(p),
     c.security.enabled
       ? `  API ${url}  live alerts: curl -N -H "authorization: Bearer <API token>" ${url}/v1/alerts/stream (docs/security.md)`
       : `  API ${url}  live alerts: curl -N ${url}/v1/alerts/stream (authentication OFF)`,
     ...(c.dashboard.enabled ? [`  dashboard ${url}/`] : []),
     '  Ctrl-C stops (buffered reports are flushed to the lake first)',
   ].join('\n');
+}
+
+/** What a restart found: the alerts still open, and that the administrator exists (its password was printed once). */
+function found(p: Platform): string[] {
+  const lines: string[] = [];
+  const counts = p.alertState?.countByStatus();
+  if (counts && !(counts instanceof Promise) && counts.open + counts.acknowledged + counts.resolved > 0) {
+    lines.push(`  found: ${counts.open} open, ${counts.acknowledged} acknowledged and ${counts.resolved} resolved alerts from earlier runs`);
+  }
+  const admin = p.config.security.bootstrapAdmin;
+  if (p.config.security.enabled && !p.adminCreatedNow && p.security?.findUser(admin)) {
+    lines.push(`  administrator "${admin}" exists (its password was printed on the first start); to reset it: npx dronewatch users passwd ${admin}`);
+  }
+  return lines;
 }
