@@ -6,16 +6,20 @@ import { LocalObjectStore } from './local.ts';
 import type { S3ObjectStoreOptions } from './s3-config.ts';
 import { S3ObjectStore } from './s3-lazy.ts';
 import type { ObjectStore } from './types.ts';
+import { formatWebHdfsLocation, parseWebHdfsLocation, type WebHdfsObjectStoreOptions } from './webhdfs-config.ts';
+import { WebHdfsObjectStore } from './webhdfs.ts';
 
 /**
- * Where the lake is: one setting for every command (`--lake`, `DRONEWATCH_LAKE`, config `lake.path`), either
- * `s3://bucket/prefix` or a local path (absolute, relative to the working directory, or `file://`). The default,
- * `<dataDir>/lake`, is the embedded local store. Credentials never go in it (a location is logged and shown in
- * errors): S3 takes them from the AWS variables or files, and its endpoint from S3_ENDPOINT.
+ * Where the lake is: one setting for every command (`--lake`, `DRONEWATCH_LAKE`, config `lake.path`):
+ * `s3://bucket/prefix`, `webhdfs://namenode:9870/path` (HDFS through the NameNode's WebHDFS interface) or a local path
+ * (absolute, relative to the working directory, or `file://`). The default, `<dataDir>/lake`, is the embedded local
+ * store. Credentials never go in it (a location is logged and shown in errors): S3 takes them from the AWS variables
+ * or files, and its endpoint from S3_ENDPOINT; HDFS its user from HADOOP_USER_NAME.
  */
 export type LakeLocation =
   | { kind: 'local'; root: string }
-  | { kind: 's3'; bucket: string; prefix: string };
+  | { kind: 's3'; bucket: string; prefix: string }
+  | { kind: 'webhdfs'; host: string; port: number; root: string };
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 // AWS bucket naming rules (DNS-compatible), which RGW and MinIO also accept.
@@ -36,8 +40,9 @@ export function parseLakeLocation(location: string, cwd = process.cwd()): LakeLo
       throw new LakeLocationError(`the lake location ${JSON.stringify(location)} is not a valid file:// URL: ${(e as Error).message}`);
     }
   }
+  if (scheme === 'webhdfs') return { kind: 'webhdfs', ...parseWebHdfsLocation(`webhdfs://${location.slice('webhdfs://'.length)}`) };
   if (scheme !== 's3') {
-    throw new LakeLocationError(`the lake location must be a path or s3://bucket/prefix; "${scheme}://" is not supported`);
+    throw new LakeLocationError(`the lake location must be a path, s3://bucket/prefix or webhdfs://namenode:port/path; "${scheme}://" is not supported`);
   }
   const rest = location.slice('s3://'.length);
   const slash = rest.indexOf('/');
@@ -63,6 +68,7 @@ export function parseLakeLocation(location: string, cwd = process.cwd()): LakeLo
 }
 
 export function formatLakeLocation(l: LakeLocation): string {
+  if (l.kind === 'webhdfs') return formatWebHdfsLocation(l);
   return l.kind === 'local' ? l.root : `s3://${l.bucket}${l.prefix ? `/${l.prefix}` : ''}`;
 }
 
@@ -71,11 +77,14 @@ export interface OpenObjectStoreOptions {
   cwd?: string;
   /** Endpoint, region, credentials, multipart sizes... of an s3:// location (defaults from the environment). */
   s3?: Omit<S3ObjectStoreOptions, 'bucket' | 'prefix'>;
+  /** User, timeouts, retries... of a webhdfs:// location (the user defaults to HADOOP_USER_NAME). */
+  webhdfs?: Omit<WebHdfsObjectStoreOptions, 'host' | 'port' | 'root'>;
 }
 
 /** The store of a lake location (parsed with parseLakeLocation). */
 export function openObjectStore(location: string | LakeLocation, opts: OpenObjectStoreOptions = {}): ObjectStore {
   const l = typeof location === 'string' ? parseLakeLocation(location, opts.cwd) : location;
   if (l.kind === 'local') return new LocalObjectStore(l.root);
+  if (l.kind === 'webhdfs') return new WebHdfsObjectStore({ ...opts.webhdfs, host: l.host, port: l.port, root: l.root === '' ? '/' : l.root });
   return new S3ObjectStore({ ...opts.s3, bucket: l.bucket, prefix: l.prefix });
 }

@@ -15,7 +15,10 @@ export interface ObjectInfo {
   size: number;
   /** Last write, epoch ms. Only second granularity is guaranteed (S3 HEAD answers whole seconds). */
   mtimeMs: number;
-  /** S3 entity tag without quotes (`<md5>` or `<md5>-<parts>` for a multipart upload); absent on the local store. */
+  /**
+   * A tag that changes whenever the key is written: S3's entity tag without quotes (`<md5>` or `<md5>-<parts>` for a
+   * multipart upload), the file's inode id on HDFS; absent on the local store.
+   */
   etag?: string;
 }
 
@@ -51,8 +54,8 @@ export interface PutOptions {
 }
 
 export interface ObjectStore {
-  readonly kind: 'local' | 's3';
-  /** Where it is, safe to log: an absolute path or `s3://bucket/prefix` (never credentials). */
+  readonly kind: 'local' | 's3' | 'webhdfs';
+  /** Where it is, safe to log: an absolute path, `s3://bucket/prefix` or `webhdfs://namenode:port/path` (never credentials). */
   readonly location: string;
 
   /**

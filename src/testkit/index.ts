@@ -13,3 +13,8 @@ export {
   type KafkaTestCluster, type KafkaNode, type StartKafkaOptions, type KafkaInstallation,
 } from './kafka.ts';
 export { kafkaServerProperties, kafkaLog4j2Properties, kafkaProductionNode, type KafkaNodeConfig, type KafkaVoter } from './kafka-config.ts';
+export {
+  startHdfs, hdfsOrSkip, findHdfs, HDFS_INSTALL_HINT, HDFS_TEST_JVM_OPTIONS, MIN_HDFS_JAVA_VERSION, hadoopSiteXml, hdfsSite, hdfsCoreSite,
+  hdfsLog4jProperties, type HdfsTestCluster, type HdfsDaemon, type HdfsTimings, type StartHdfsOptions, type HdfsInstallation,
+  type HadoopProperties, type HdfsTestPorts,
+} from './hdfs.ts';
