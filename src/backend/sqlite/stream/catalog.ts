@@ -16,17 +16,24 @@ export interface TopicMeta {
 
 export interface PartitionStmts {
   table: string;
+  /** (base, last, ts, bytes, data) */
   insert: Stmt;
-  /** Rows (raw arrays [off, ts, key, value, headers]) from an offset on, in offset order, limited. */
-  readFrom: Stmt;
-  /** [min(off)] */
+  /** Batch rows [base, last, ts, data] from the one holding an offset (or the first after it) on, in offset order. */
+  batchesFrom: Stmt;
+  /** [min(base)] */
   earliest: Stmt;
-  /** [off, ts] of the first record at or after an offset. */
-  firstAtOrAfter: Stmt;
-  /** [id, ts] of the record at an offset. */
-  idAt: Stmt;
-  /** [off, id] of records with an id from an offset on, in offset order. */
-  idsFrom: Stmt;
+  /** [base, last, ts] of the batch holding an offset and the one after it (firstAtOrAfter picks). */
+  spansFrom: Stmt;
+  /** [base, last, ts, data] of the batch holding an offset, if retained. */
+  batchAt: Stmt;
+}
+
+/** [offset, ts] of the first retained record at or after an offset, or undefined. */
+export function firstAtOrAfter(stmts: PartitionStmts, offset: number): [number, number] | undefined {
+  for (const [base, last, ts] of stmts.spansFrom.all(offset) as [number, number, number][]) {
+    if (last >= offset) return [Math.max(base, offset), ts];
+  }
+  return undefined;
 }
 
 export interface TopicSettings {
@@ -102,14 +109,15 @@ export class TopicCatalog {
     let s = meta.stmts[partition];
     if (!s) {
       const table = recordsTable(meta.id, partition);
+      // The batch holding the offset is the last one starting at or before it (batches tile the offsets).
+      const from = `base >= coalesce((SELECT max(base) FROM ${table} WHERE base <= ?), -1)`;
       s = {
         table,
-        insert: this.db.prepare(`INSERT INTO ${table} (off, ts, id, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)`),
-        readFrom: this.db.prepare(`SELECT off, ts, key, value, headers FROM ${table} WHERE off >= ? ORDER BY off LIMIT ?`).raw(true),
-        earliest: this.db.prepare(`SELECT min(off) FROM ${table}`).pluck(true),
-        firstAtOrAfter: this.db.prepare(`SELECT off, ts FROM ${table} WHERE off >= ? ORDER BY off LIMIT 1`).raw(true),
-        idAt: this.db.prepare(`SELECT id, ts FROM ${table} WHERE off = ?`).raw(true),
-        idsFrom: this.db.prepare(`SELECT off, id FROM ${table} WHERE off >= ? AND id IS NOT NULL ORDER BY off`).raw(true),
+        insert: this.db.prepare(`INSERT INTO ${table} (base, last, ts, bytes, data) VALUES (?, ?, ?, ?, ?)`),
+        batchesFrom: this.db.prepare(`SELECT base, last, ts, data FROM ${table} WHERE ${from} ORDER BY base`).raw(true),
+        earliest: this.db.prepare(`SELECT min(base) FROM ${table}`).pluck(true),
+        spansFrom: this.db.prepare(`SELECT base, last, ts FROM ${table} WHERE ${from} ORDER BY base LIMIT 2`).raw(true),
+        batchAt: this.db.prepare(`SELECT base, last, ts, data FROM ${table} WHERE base <= ? ORDER BY base DESC LIMIT 1`).raw(true),
       };
       meta.stmts[partition] = s;
     }

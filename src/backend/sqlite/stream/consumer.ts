@@ -8,7 +8,7 @@ import type { TopicCatalog, TopicMeta } from './catalog.ts';
 import type { GroupStore, MembershipView } from './group.ts';
 import type { FileNotifier } from './notifier.ts';
 import { boundsOf, resolveStart } from './positions.ts';
-import { toRecord, type RawRow } from './rows.ts';
+import { readRecords, type BatchCache } from './rows.ts';
 import type { Logger } from '../../../util/log.ts';
 
 /** What a consumer needs from its stream. */
@@ -28,6 +28,7 @@ interface Owned {
   epoch: number;
   /** Offset of the next record to return. */
   pos: number;
+  cache: BatchCache;
 }
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
@@ -166,7 +167,7 @@ export class SqliteConsumer implements StreamConsumer {
       current.add(o.partition);
       const local = this.owned.get(o.partition);
       // A new epoch means the partition was lost and taken again: resume from the committed offset.
-      if (!local || local.epoch !== o.epoch) this.owned.set(o.partition, { epoch: o.epoch, pos: o.committed + 1 });
+      if (!local || local.epoch !== o.epoch) this.owned.set(o.partition, { epoch: o.epoch, pos: o.committed + 1, cache: { batch: undefined } });
     }
     for (const p of [...this.owned.keys()]) if (!current.has(p)) this.owned.delete(p);
     if (view.changed) {
@@ -188,10 +189,11 @@ export class SqliteConsumer implements StreamConsumer {
     if (ready.length === 0) return [];
     return fairShare(ready, this.roundRobin++, max, (p, n) => {
       const o = this.owned.get(p)!;
-      const rows = this.ctx.catalog.partitionStmts(this.meta, p).readFrom.all(o.pos, n) as RawRow[];
-      if (rows.length > 0) o.pos = rows[rows.length - 1]![0] + 1;
+      const records: StreamRecord[] = [];
+      const got = readRecords(this.ctx.catalog.partitionStmts(this.meta, p), this.topic, p, o.pos, n, records, o.cache);
+      if (got > 0) o.pos = records[got - 1]!.offset + 1;
       // A full page may be followed by more; a short one means the partition is drained for this poll.
-      return { records: rows.map((row) => toRecord(this.topic, p, row)), more: rows.length === n };
+      return { records, more: got === n };
     });
   }
 

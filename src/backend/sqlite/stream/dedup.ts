@@ -3,9 +3,9 @@
  *
  * Why in memory: a persistent B-tree keyed by id gets inserts at random places, so every commit of a batch of 1000
  * rewrites ~1000 pages into the WAL; measured, that cut publish throughput by ~10x. Instead the id is stored in the
- * record row itself (the source of truth, shared by all processes) and each publishing process keeps an index derived
+ * record's batch row (the source of truth, shared by all processes) and each publishing process keeps an index derived
  * from it: 32-bit hash -> (partition, offset). The index is only a locator: a hit is confirmed by reading that record
- * row (same id, append time within the window), so hash collisions and stale entries are harmless. Other processes'
+ * (same id, append time of its batch within the window), so hash collisions and stale entries are harmless. Other processes'
  * appends are indexed inside the publish transaction before any lookup ("catch-up", see Publisher), so dedup is exact
  * across processes.
  *

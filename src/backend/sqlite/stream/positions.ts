@@ -1,5 +1,5 @@
 import type { StartPosition } from '../../../stream/types.ts';
-import type { PartitionStmts } from './catalog.ts';
+import { firstAtOrAfter, type PartitionStmts } from './catalog.ts';
 
 export interface PartitionBounds {
   /** Lowest retained offset (== next when the partition is empty). */
@@ -15,8 +15,8 @@ export function boundsOf(stmts: PartitionStmts, next: number): PartitionBounds {
 
 /**
  * The offset of the first record to read for a start position. Time positions use a binary search: append times are
- * made monotonic per partition at publish, and retention only removes a prefix, so offsets [earliest, next) are
- * contiguous and sorted by time.
+ * made monotonic per partition at publish (all records of a batch share one), and retention only removes a prefix, so
+ * offsets [earliest, next) are contiguous and sorted by time.
  */
 export function resolveStart(stmts: PartitionStmts, bounds: PartitionBounds, position: StartPosition): number {
   if (position === 'earliest') return bounds.earliest;
@@ -30,7 +30,7 @@ export function resolveStart(stmts: PartitionStmts, bounds: PartitionBounds, pos
   let hi = bounds.next;
   while (lo < hi) {
     const mid = lo + Math.floor((hi - lo) / 2);
-    const row = stmts.firstAtOrAfter.get(mid) as [number, number] | undefined;
+    const row = firstAtOrAfter(stmts, mid);
     if (!row) { hi = mid; continue; }
     const [off, ts] = row;
     if (ts >= position.time) hi = Math.min(mid, off);

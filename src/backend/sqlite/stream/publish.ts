@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
 import type { TopicCatalog, TopicMeta } from './catalog.ts';
+import { encodeBatch, forEachId, idAt, type BatchEntry, type StoredBatch } from './batch-codec.ts';
 import { DedupIndex, idHash } from './dedup.ts';
 import { boundsOf, resolveStart } from './positions.ts';
 import type { Db } from './schema.ts';
@@ -22,6 +23,12 @@ interface TopicWrite {
   /** Dedup window in ms, 0 = no dedup. */
   window: number;
   dedup: DedupIndex | undefined;
+  /** Per partition: the records this transaction appends, stored as one batch row at its end. */
+  pending: BatchEntry[][];
+  /** Per partition: offset of the first pending record. */
+  pendingBase: number[];
+  /** Batch rows read to confirm dedup candidates, per partition (a retried batch hits the same few). */
+  confirmed: Map<number, StoredBatch[]>;
 }
 
 /**
@@ -92,6 +99,10 @@ export class Publisher {
     for (const w of writes.values()) {
       for (let p = 0; p < w.touched.length; p++) {
         if (!w.touched[p]) continue;
+        const entries = w.pending[p]!;
+        let bytes = 0;
+        for (const e of entries) bytes += e.value.byteLength;
+        this.catalog.partitionStmts(w.meta, p).insert.run(w.pendingBase[p], w.next[p]! - 1, w.lastTs[p], bytes, encodeBatch(entries));
         this.updateHead.run(w.next[p], w.lastTs[p], w.bytes[p], w.meta.id, p);
         if (w.dedup) w.dedup.indexedUpTo[p] = w.next[p]!;
       }
@@ -102,7 +113,10 @@ export class Publisher {
 
   private load(meta: TopicMeta, now: number): TopicWrite {
     const n = meta.partitions;
-    const w: TopicWrite = { meta, next: new Array<number>(n).fill(0), lastTs: new Array<number>(n).fill(0), bytes: new Array<number>(n).fill(0), touched: new Array<boolean>(n).fill(false), window: 0, dedup: undefined };
+    const w: TopicWrite = {
+      meta, next: new Array<number>(n).fill(0), lastTs: new Array<number>(n).fill(0), bytes: new Array<number>(n).fill(0), touched: new Array<boolean>(n).fill(false),
+      window: 0, dedup: undefined, pending: Array.from({ length: n }, () => []), pendingBase: new Array<number>(n).fill(0), confirmed: new Map(),
+    };
     for (const [p, next, lastTs, bytes] of this.selectHeads.all(meta.id) as [number, number, number, number][]) {
       w.next[p] = next;
       w.lastTs[p] = lastTs;
@@ -145,9 +159,9 @@ export class Publisher {
       const from = index.indexedUpTo[p]!;
       const to = next[p] ?? 0;
       if (to <= from) continue;
-      for (const [off, id] of this.catalog.partitionStmts(meta, p).idsFrom.iterate(from) as IterableIterator<[number, string]>) {
-        if (off >= to) break;
-        index.add(idHash(id), p, off);
+      for (const [base, last, ts, data] of this.catalog.partitionStmts(meta, p).batchesFrom.iterate(from) as IterableIterator<[number, number, number, Buffer]>) {
+        if (base >= to) break;
+        forEachId({ base, last, ts, data }, from, (off, id) => { if (off < to) index.add(idHash(id), p, off); });
       }
       index.indexedUpTo[p] = to;
     }
@@ -168,10 +182,9 @@ export class Publisher {
       if (dedup && id !== undefined) {
         hash = idHash(id);
         let original: PublishAck | undefined;
-        // A hash hit is only a candidate: the record row must carry this id and be inside the window.
+        // A hash hit is only a candidate: the record (in its batch row, or appended earlier in this transaction) must carry this id and be inside the window.
         dedup.find(hash, (dp, doff) => {
-          const row = this.catalog.partitionStmts(meta, dp).idAt.get(doff) as [string | null, number] | undefined;
-          if (!row || row[0] !== id || row[1] < dedupCutoff) return false;
+          if (!this.holds(w, dp, doff, id, dedupCutoff)) return false;
           original = { partition: dp, offset: doff, duplicate: true };
           return true;
         });
@@ -180,8 +193,9 @@ export class Publisher {
       // Append times never go backwards within a partition, so time positions can be found by binary search.
       const ts = now > lastTs[p]! ? now : lastTs[p]!;
       const v = r.value;
-      const buf = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      this.catalog.partitionStmts(meta, p).insert.run(off, ts, id ?? null, r.key, buf, headersText(r.headers));
+      const pending = w.pending[p]!;
+      if (pending.length === 0) w.pendingBase[p] = off;
+      pending.push({ key: r.key, id, headers: headersText(r.headers), value: v });
       if (hash !== 0) dedup!.add(hash, p, off);
       next[p] = off + 1;
       lastTs[p] = ts;
@@ -190,6 +204,25 @@ export class Publisher {
       acks[i] = { partition: p, offset: off, duplicate: false };
     }
     return acks;
+  }
+
+  /** Whether the record at (partition, offset) carries this id and was appended at or after the cutoff. */
+  private holds(w: TopicWrite, partition: number, offset: number, id: string, cutoff: number): boolean {
+    const pending = w.pending[partition]!;
+    const base = w.pendingBase[partition]!;
+    // Appended earlier in this transaction (append time: now, inside the window).
+    if (pending.length > 0 && offset >= base) return offset - base < pending.length && pending[offset - base]!.id === id;
+    let seen = w.confirmed.get(partition);
+    let batch = seen?.find((b) => offset >= b.base && offset <= b.last);
+    if (!batch) {
+      const row = this.catalog.partitionStmts(w.meta, partition).batchAt.get(offset) as [number, number, number, Buffer] | undefined;
+      if (!row || row[1] < offset) return false;
+      batch = { base: row[0], last: row[1], ts: row[2], data: row[3] };
+      if (!seen) w.confirmed.set(partition, (seen = []));
+      if (seen.length >= 8) seen.shift();
+      seen.push(batch);
+    }
+    return batch.ts >= cutoff && idAt(batch.data, offset - batch.base) === id;
   }
 }
 

@@ -2,17 +2,22 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../../errors/index.ts';
+import { encodeBatch, type BatchEntry } from './batch-codec.ts';
 
 export type Db = Database.Database;
 export type SyncLevel = 'normal' | 'full';
 
-/** Bumped when the layout below changes incompatibly; a file with another version is refused rather than misread. */
-const SCHEMA_VERSION = 2;
+/**
+ * Bumped when the layout below changes incompatibly. Version 2 (one row per record) is migrated in place when opened;
+ * any other version is refused rather than misread.
+ */
+const SCHEMA_VERSION = 3;
 
 /**
- * One table per (topic, partition) holds the records, keyed by offset (`off` is the rowid), so an append is an insert at
- * the right edge of its own B-tree (SQLite's fast path, pages filled completely) and a partition scan is a rowid range.
- * The publish id (de-duplication) lives in the record row; see dedup.ts for why there is no id index table.
+ * One table per (topic, partition) holds the records, one row per batch (batch-codec.ts) keyed by the offset of its
+ * first record (`base` is the rowid), so an append is one insert at the right edge of its own B-tree (SQLite's fast
+ * path, pages filled completely) and a partition scan is a rowid range. The publish ids (de-duplication) live in the
+ * batch; see dedup.ts for why there is no id index table.
  * Everything else is small bookkeeping shared by all processes that open the file.
  */
 const DDL = `
@@ -72,17 +77,17 @@ CREATE TABLE IF NOT EXISTS meta (
 `;
 
 export function recordsTable(topicId: number, partition: number): string {
-  return `p_${topicId}_${partition}`;
+  return `b_${topicId}_${partition}`;
 }
 
+/** base..last: the batch's offsets; ts: the append time of all its records; bytes: the sum of its values' sizes. */
 export function recordsTableDdl(topicId: number, partition: number): string {
   return `CREATE TABLE IF NOT EXISTS ${recordsTable(topicId, partition)} (
-    off INTEGER PRIMARY KEY,
+    base INTEGER PRIMARY KEY,
+    last INTEGER NOT NULL,
     ts INTEGER NOT NULL,
-    id TEXT,
-    key TEXT NOT NULL,
-    value BLOB NOT NULL,
-    headers TEXT
+    bytes INTEGER NOT NULL,
+    data BLOB NOT NULL
   )`;
 }
 
@@ -112,15 +117,62 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
     db.pragma('journal_size_limit = 67108864');
     db.transaction(() => {
       const version = db.pragma('user_version', { simple: true }) as number;
-      if (version !== 0 && version !== SCHEMA_VERSION) {
-        throw new ConfigError(`stream database ${file} has schema version ${version}; this dronewatch reads version ${SCHEMA_VERSION}`);
+      if (version !== 0 && version !== 2 && version !== SCHEMA_VERSION) {
+        throw new ConfigError(`stream database ${file} has schema version ${version}; this dronewatch reads versions 2 (migrated when opened) and ${SCHEMA_VERSION}`);
       }
       db.exec(DDL);
-      if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      if (version === 2) migrateFromV2(db);
+      if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
     return db;
   } catch (e) {
     db.close();
     throw e;
+  }
+}
+
+/** Records per batch row written by the migration (records appended by one transaction share an append time). */
+const MIGRATION_BATCH = 1000;
+
+/**
+ * Version 2 kept one row per record in `p_<topic>_<partition>` (off, ts, id, key, value, headers). Each partition's
+ * rows are rewritten as batches of consecutive records with the same append time, in the opening transaction:
+ * offsets, append times, ids (dedup), heads and group positions are unchanged, so consumers resume where they were.
+ */
+function migrateFromV2(db: Db): void {
+  const topics = db.prepare('SELECT id, partitions FROM topics').all() as { id: number; partitions: number }[];
+  for (const { id, partitions } of topics) {
+    for (let p = 0; p < partitions; p++) {
+      const old = `p_${id}_${p}`;
+      const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(old);
+      db.exec(recordsTableDdl(id, p));
+      if (!exists) continue;
+      const insert = db.prepare(`INSERT INTO ${recordsTable(id, p)} (base, last, ts, bytes, data) VALUES (?, ?, ?, ?, ?)`);
+      let entries: BatchEntry[] = [];
+      let base = 0;
+      let ts = 0;
+      let bytes = 0;
+      const flush = (): void => {
+        if (entries.length === 0) return;
+        insert.run(base, base + entries.length - 1, ts, bytes, encodeBatch(entries));
+        entries = [];
+        bytes = 0;
+      };
+      // In pages, so that a large partition is never all in memory.
+      const page = db.prepare(`SELECT off, ts, id, key, value, headers FROM ${old} WHERE off >= ? ORDER BY off LIMIT 10000`).raw(true);
+      for (let from = 0; ;) {
+        const rows = page.all(from) as [number, number, string | null, string, Buffer, string | null][];
+        if (rows.length === 0) break;
+        for (const [off, t, rid, key, value, headers] of rows) {
+          if (entries.length > 0 && (t !== ts || off !== base + entries.length || entries.length >= MIGRATION_BATCH)) flush();
+          if (entries.length === 0) { base = off; ts = t; }
+          entries.push({ key, id: rid ?? undefined, headers, value });
+          bytes += value.byteLength;
+        }
+        from = rows[rows.length - 1]![0] + 1;
+      }
+      flush();
+      db.exec(`DROP TABLE ${old}`);
+    }
   }
 }

@@ -12,7 +12,7 @@ import { acquireNotifier, releaseNotifier, type FileNotifier } from './notifier.
 import { boundsOf, resolveStart } from './positions.ts';
 import { Publisher } from './publish.ts';
 import { Retention } from './retention.ts';
-import { toRecord, type RawRow } from './rows.ts';
+import { readRecords } from './rows.ts';
 import { openDb, type Db, type SyncLevel } from './schema.ts';
 
 export interface SqliteStreamOptions {
@@ -132,7 +132,7 @@ export class SqliteStream implements Stream {
     for (const p of partitions) {
       const stmts = this.catalog.partitionStmts(meta, p);
       const start = resolveStart(stmts, boundsOf(stmts, next[p] ?? 0), from);
-      for (const row of stmts.readFrom.all(start, limit) as RawRow[]) out.push(toRecord(topic, p, row));
+      if (limit > 0) readRecords(stmts, topic, p, start, limit, out);
     }
     if (partitions.length > 1) out.sort((a, b) => a.timestamp - b.timestamp || a.partition - b.partition || a.offset - b.offset);
     return out.length > limit ? out.slice(0, limit) : out;
