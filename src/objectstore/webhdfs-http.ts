@@ -51,8 +51,12 @@ function isNetworkError(e: unknown): boolean {
 }
 
 function networkReason(e: unknown): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? (e as Error).name ?? 'network';
+  // node:http puts the system error code on the error, fetch on its cause.
+  const own = (e as { code?: unknown }).code;
+  const cause = (e as { cause?: { code?: unknown } }).cause;
+  if (typeof own === 'string') return own;
+  if (typeof cause?.code === 'string') return cause.code;
+  return (e as Error).name ?? 'network';
 }
 
 /** Encodes an absolute HDFS path segment by segment. */
@@ -152,10 +156,17 @@ export class WebHdfsHttp {
    * `Location` rather than a 307 whose body would have to be re-sent). The address is the DataNode's own, as it
    * registered with the NameNode (`dfs.datanode.hostname`): it must be reachable from this process.
    */
-  async dataNodeUrl(method: 'GET' | 'PUT', path: string, op: 'OPEN' | 'CREATE', params: Params, key: string): Promise<string> {
-    const { Location } = await this.json<{ Location?: string }>(method, path, op, { ...params, noredirect: true }, key);
+  async dataNodeUrl(method: 'GET' | 'PUT', path: string, webhdfsOp: 'OPEN' | 'CREATE', params: Params, op: string, key: string): Promise<string> {
+    const res = await this.fetch(this.url(path, webhdfsOp, { ...params, noredirect: true }), { method }, op, key, 'the NameNode');
+    if (res.status < 200 || res.status > 299) throw await this.errorOf(res, op, key);
+    let Location: unknown;
+    try {
+      Location = ((await res.json()) as { Location?: unknown }).Location;
+    } catch (e) {
+      throw this.networkError(e, op, key, 'the NameNode');
+    }
     if (typeof Location !== 'string' || !/^https?:\/\//.test(Location)) {
-      throw new WebHdfsError(`object store ${this.o.location}: ${op} "${key}" failed: the NameNode named no DataNode`, { op, key, reason: 'NoDataNode' });
+      throw new WebHdfsError(`object store ${this.o.location}: ${op} "${key}" failed: the NameNode named no DataNode for ${webhdfsOp}`, { op, key, reason: 'NoDataNode' });
     }
     return Location;
   }

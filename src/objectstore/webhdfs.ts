@@ -93,7 +93,7 @@ export class WebHdfsObjectStore implements ObjectStore {
   private async upload(op: string, key: string, body: Uint8Array | (() => Readable), size: number): Promise<string> {
     return this.http.retry(op, async () => {
       const tmp = this.newTmpPath();
-      const target = await this.http.dataNodeUrl('PUT', tmp, 'CREATE', { overwrite: false }, key);
+      const target = await this.http.dataNodeUrl('PUT', tmp, 'CREATE', { overwrite: false }, op, key);
       try {
         const res = await this.http.putToDataNode(target, body, size, op, key);
         if (res.status !== 201) throw await this.http.errorOf(new Response(res.text, { status: res.status }), op, key);
@@ -189,7 +189,7 @@ export class WebHdfsObjectStore implements ObjectStore {
   private async open(op: string, key: string, params: Record<string, number>): Promise<Response | undefined> {
     let target: string;
     try {
-      target = await this.http.dataNodeUrl('GET', this.pathOf(key), 'OPEN', params, key);
+      target = await this.http.dataNodeUrl('GET', this.pathOf(key), 'OPEN', params, op, key);
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw e;
