@@ -187,10 +187,10 @@ export class TopicCatalog {
   private async readCatalog(): Promise<Map<string, CatalogEntry>> {
     const entries = new Map<string, CatalogEntry>();
     if ((await this.partitionCount(this.catalog)) === undefined) return entries;
-    const records = await this.ctx.readerSerial.run(async () => {
+    const records = await withRetry(`reading ${this.catalog}`, this.ctx.retryForMs, this.ctx.closed, () => this.ctx.readerSerial.run(async () => {
       const [first] = (await listOffsets(this.ctx.reader, this.catalog, [0], 'earliest')).values();
       return readRange(this.ctx.reader, this.catalog, 0, first ?? 0n, Number.MAX_SAFE_INTEGER);
-    });
+    }));
     for (const { record } of records) {
       try {
         entries.set(record.key, JSON.parse(Buffer.from(record.value).toString('utf8')) as CatalogEntry);

@@ -31,6 +31,8 @@ export const GENERATION_ERRORS = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'RE
 export const TRANSIENT_ERRORS = [
   'NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS', 'NOT_LEADER_OR_FOLLOWER',
   'LEADER_NOT_AVAILABLE', 'REQUEST_TIMED_OUT', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'NETWORK_EXCEPTION',
+  // Right after a leader election: the new leader's high watermark or epoch is not settled yet (ListOffsets, Fetch).
+  'OFFSET_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH',
 ];
 
 export function isTransient(error: unknown): boolean {

@@ -47,8 +47,25 @@ async function topicLayout(client: KafkaClient, topic: string): Promise<{ id: st
   return { id: t.id, leaders: t.partitions.map((p) => p.leader) };
 }
 
+/**
+ * Runs a request on leaders found in the client's cached metadata; when it fails, forgets that metadata, so that the
+ * caller's next attempt asks the cluster who leads now (a dead broker stays the cached leader otherwise).
+ */
+async function onLeaders<T>(client: KafkaClient, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (e) {
+    client.clearMetadata();
+    throw e;
+  }
+}
+
 /** One fetch of several partitions of a topic from their positions; one request per leader broker. */
-export async function fetchPartitions(client: KafkaClient, topic: string, wanted: ReadonlyMap<number, bigint>, opts: FetchOptions): Promise<Map<number, PartitionFetch>> {
+export function fetchPartitions(client: KafkaClient, topic: string, wanted: ReadonlyMap<number, bigint>, opts: FetchOptions): Promise<Map<number, PartitionFetch>> {
+  return onLeaders(client, () => fetchFromLeaders(client, topic, wanted, opts));
+}
+
+async function fetchFromLeaders(client: KafkaClient, topic: string, wanted: ReadonlyMap<number, bigint>, opts: FetchOptions): Promise<Map<number, PartitionFetch>> {
   const out = new Map<number, PartitionFetch>();
   if (wanted.size === 0) return out;
   const layout = await topicLayout(client, topic);
@@ -102,7 +119,11 @@ export async function fetchPartitions(client: KafkaClient, topic: string, wanted
 }
 
 /** Offsets per partition: 'earliest' (first kept), 'latest' (the end: next offset to be written), or first at/after a time (-1n if none). */
-export async function listOffsets(client: KafkaClient, topic: string, partitions: readonly number[], at: 'earliest' | 'latest' | { time: number }): Promise<Map<number, bigint>> {
+export function listOffsets(client: KafkaClient, topic: string, partitions: readonly number[], at: 'earliest' | 'latest' | { time: number }): Promise<Map<number, bigint>> {
+  return onLeaders(client, () => listLeaderOffsets(client, topic, partitions, at));
+}
+
+async function listLeaderOffsets(client: KafkaClient, topic: string, partitions: readonly number[], at: 'earliest' | 'latest' | { time: number }): Promise<Map<number, bigint>> {
   const out = new Map<number, bigint>();
   if (partitions.length === 0) return out;
   const opts = { topics: [topic], partitions: { [topic]: [...partitions] } };

@@ -38,6 +38,8 @@ export interface PublisherContext {
   producer: Producer;
   reader: KafkaClient;
   readerSerial: Serial;
+  /** Retries transient failures of the reader for the stream's budget (the reader's own attempts are few). */
+  retrying: <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 export class Publisher {
@@ -157,7 +159,7 @@ export class Publisher {
   /** Brings the indexes of these partitions up to the end of the log (built on first use from the window's start). */
   private async catchUp(meta: TopicMeta, q: TopicQueue, partitions: number[]): Promise<void> {
     if (partitions.length === 0) return;
-    await this.ctx.readerSerial.run(async () => {
+    await this.ctx.retrying(`duplicate check of ${meta.kafka}`, () => this.ctx.readerSerial.run(async () => {
       const ends = await listOffsets(this.ctx.reader, meta.kafka, partitions, 'latest');
       const fresh = partitions.filter((p) => q.indexes.get(p)?.end === undefined);
       const starts = await listOffsets(this.ctx.reader, meta.kafka, fresh, { time: Date.now() - meta.duplicateWindowMs });
@@ -180,7 +182,7 @@ export class Publisher {
         }
         if (idx.end === undefined || end > idx.end) idx.end = end;
       }
-    });
+    }));
   }
 }
 

@@ -26,6 +26,13 @@ export interface KafkaStreamOptions {
 }
 
 const RETRY_DELAY_MS = 250;
+/**
+ * Attempts of one request by the reader client before it fails to our retry loop. The client retries a request
+ * against the leader it found first (ListOffsets refreshes its metadata only once every attempt is spent), so with the
+ * other clients' budget a killed leader stalled reads, and the duplicate check of every publish, for the whole
+ * retryForMs. A few attempts, then our loop, which asks for fresh metadata each time (log.ts), follow the new leader.
+ */
+const READER_RETRIES = 3;
 
 /**
  * The Stream interface (src/stream/types.ts) on Apache Kafka: one Kafka topic per topic and tenant (`dw.<tenant>.<topic>`),
@@ -59,7 +66,7 @@ export class KafkaStream implements Stream {
     this.logger = opts.logger ?? silentLogger;
     this.catalog = new TopicCatalog({ admin, producer, reader, readerSerial: this.readerSerial, tenant: this.tenant, replicas: opts.replicas ?? 1,
       retryForMs: opts.retryForMs ?? 30_000, closed: () => this.closing !== undefined });
-    this.publisher = new Publisher({ producer, reader, readerSerial: this.readerSerial });
+    this.publisher = new Publisher({ producer, reader, readerSerial: this.readerSerial, retrying: (what, fn) => this.retrying(what, fn) });
   }
 
   /** Connects (retrying while the brokers come up, for up to retryForMs); DW_STREAM_UNAVAILABLE if none answers. */
@@ -77,7 +84,7 @@ export class KafkaStream implements Stream {
     // reordered batch on a retry). lz4: cheap on CPU, and JSON reports compress well.
     const producer = new Producer({ ...base, clientId: `${clientId}-producer`, idempotent: true, compression: 'lz4' });
     // A client for reads outside groups (read(), de-duplication, retention); it never joins its group.
-    const reader = new Consumer({ ...base, clientId: `${clientId}-reader`, groupId: `${NAMESPACE}.${opts.tenant ?? 'default'}._reader` });
+    const reader = new Consumer({ ...base, retries: READER_RETRIES, clientId: `${clientId}-reader`, groupId: `${NAMESPACE}.${opts.tenant ?? 'default'}._reader` });
     const closeAll = async (): Promise<void> => {
       await Promise.allSettled([call((cb) => admin.close(cb)), call((cb) => producer.close(true, cb)), call((cb) => reader.close(true, cb))]);
     };
@@ -138,12 +145,12 @@ export class KafkaStream implements Stream {
       throw new RangeError(`partition ${opts.partition} is not a partition of topic "${topic}" (0..${meta.partitions - 1})`);
     }
     const partitions = opts.partition !== undefined ? [opts.partition] : [...Array(meta.partitions).keys()];
-    const perPartition = await this.readerSerial.run(async () => {
+    const perPartition = await this.retrying(`read ${topic}`, () => this.readerSerial.run(async () => {
       const starts = await resolvePositions(this.reader, meta.kafka, partitions, opts.from ?? 'earliest');
       const out: StreamRecord[][] = [];
       for (const p of partitions) out.push((await readRange(this.reader, meta.kafka, p, starts.get(p)!, limit)).map((r) => ({ ...r.record, topic })));
       return out;
-    });
+    }));
     return mergeByTime(perPartition, limit);
   }
 
