@@ -33,6 +33,13 @@ export interface LakeWriterOptions {
   strategy?: SplitStrategy;
   /** Where the local scratch directory goes (DuckDB writes the files there before they are uploaded). Default: the OS temp dir. */
   scratchDir?: string;
+  /**
+   * DuckDB threads building the batches. Default 1: a batch (tens of thousands of rows) is too small for DuckDB's
+   * parallelism to pay, and the archive shares the cores with ingestion and alerting. Measured on 25,000-report
+   * batches (2 cores): 1 thread 5.5-6.5 us of CPU per row and faster batches, vs 9-14 us with DuckDB's default (one
+   * per core).
+   */
+  threads?: number;
   logger?: Logger;
 }
 
@@ -125,7 +132,9 @@ export class LakeWriter {
   static async open(lake: LakeLocationOrStore, opts: LakeWriterOptions = {}): Promise<LakeWriter> {
     const { store, owned } = lakeStore(lake);
     const scratch = await openScratch(opts.scratchDir);
-    return new LakeWriter(store, owned, scratch, await openDuck(), opts);
+    const threads = opts.threads ?? 1;
+    if (!(Number.isInteger(threads) && threads > 0)) throw new RangeError(`LakeWriter: threads must be a positive integer, got ${threads}`);
+    return new LakeWriter(store, owned, scratch, await openDuck({ threads: String(threads) }), opts);
   }
 
   /**
