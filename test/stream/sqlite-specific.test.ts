@@ -33,9 +33,9 @@ describe('sqlite stream specifics', () => {
     assert.equal((await b.publish('t', [{ key: 'k', value: enc.encode('v') }])).length, 1);
   });
 
-  it('refuses relative sqlite paths, malformed nats:// lists and unknown schemes with DW_CONFIG_INVALID', async () => {
-    // nats://host:port itself is opened by NatsStream (test/stream/nats.test.ts).
-    for (const url of ['sqlite:relative.db', 'nats://', 'nats://a:4222,,b:4222', 'nats://a:4222/path', 'kafka://broker:9092']) {
+  it('refuses relative sqlite paths, malformed nats:// and kafka:// lists and unknown schemes with DW_CONFIG_INVALID', async () => {
+    // nats://host:port and kafka://host:port themselves are opened by NatsStream and KafkaStream (their own test files).
+    for (const url of ['sqlite:relative.db', 'nats://', 'nats://a:4222,,b:4222', 'nats://a:4222/path', 'kafka://', 'kafka://a:9092/path', 'kafka://user@a:9092', 'redis://broker:6379']) {
       await assert.rejects(openStream(url, { dataDir: tmp.dir }), (e: unknown) => {
         assert.equal((e as { code?: string }).code, 'DW_CONFIG_INVALID', url);
         return true;
