@@ -177,8 +177,15 @@ export class AlertWorker {
     const { store, bus, webhooks, tenant } = this.opts;
     let batch: ReportCandidates[] | undefined;
     let oldestAppend = Infinity;
+    // Most reports cannot alert (every citizen at or above every rule's threshold): a scan of their bytes says so
+    // without parsing them, which is most of this loop's cost. With a tenant filter every report is parsed.
+    const skipBelow = tenant === undefined ? this.rules.maxThreshold : undefined;
     for (let i = 0; i < records.length; i++) {
       const rec = records[i]!;
+      if (skipBelow !== undefined && cannotAlert(rec.value, skipBelow)) {
+        this.s.reportsProcessed++;
+        continue;
+      }
       const report = parseReport(rec.value);
       if (!report) {
         this.s.malformed++;
@@ -287,6 +294,37 @@ function lastOffsets(records: readonly StreamRecord[]): CommitPosition[] {
     if (cur === undefined || r.offset > cur) byPartition.set(r.partition, r.offset);
   }
   return [...byPartition].map(([partition, offset]) => ({ partition, offset }));
+}
+
+const SCORE_KEY = Buffer.from('"score"');
+const UNICODE_ESCAPE = Buffer.from('\\u');
+
+/**
+ * True when the report's JSON cannot make any rule fire: every `"score"` key in it is directly followed by `:` and a
+ * number at or above `min` (the highest threshold of any rule; a report with no score cannot alert either). Anything
+ * else answers false and the report is parsed: a `\u` escape anywhere (a key could be spelled with escapes), a
+ * `"score"` not followed by a colon (whitespace, or the word as a string value), a number that does not read.
+ * Conservative by construction: the literal `"score"` cannot occur inside a JSON string (its quotes would be
+ * escaped), so every score key JSON.parse would see is one this scan reads, and a duplicate key only makes it parse.
+ */
+export function cannotAlert(value: Uint8Array, min: number): boolean {
+  const v = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (v.indexOf(UNICODE_ESCAPE) !== -1) return false;
+  for (let i = v.indexOf(SCORE_KEY); i !== -1; i = v.indexOf(SCORE_KEY, i)) {
+    let j = i + SCORE_KEY.length;
+    if (v[j] !== 0x3a) return false;
+    const start = ++j;
+    for (; j < v.length; j++) {
+      const c = v[j]!;
+      // digits, '.', '-', '+', 'e', 'E'
+      if (!((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x2b || c === 0x65 || c === 0x45)) break;
+    }
+    if (j === start) return false;
+    const score = Number(v.toString('latin1', start, j));
+    if (!(score >= min)) return false;
+    i = j;
+  }
+  return true;
 }
 
 /** Ingestion validated the report; this only guards the fields the rules and the store read. */
