@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/index.ts';
 import { LakeSandbox, QueryError, type CursorOptions, type LakeFileSource, type QueryCursor, type TimeRange } from '../lake/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
+import { QueryAdmission } from './admission.ts';
 import { encodeRows, type TextFormat } from './encode.ts';
 import type { SavedQueryStore } from './saved-queries.ts';
 import { Snapshots } from './snapshots.ts';
@@ -61,6 +62,8 @@ export interface ExportOptions {
 }
 
 const DEFAULT_IDLE_MS = 10 * 60_000;
+/** How long a query waits for a free slot (analysis.maxQueries, maxQueriesPerTenant) before 429: see admission.ts. */
+const ADMISSION_WAIT_MS = 2000;
 /** Snapshots open at once, all tenants and ranges together (each is an in-memory DuckDB: a few MB when idle). */
 const DEFAULT_MAX_SNAPSHOTS = 16;
 
@@ -82,6 +85,8 @@ export class AnalysisService {
   /** Every engine opened and not yet shut: snapshots (current and retired ones still read) and exporters. */
   private readonly engines = new Set<LakeSandbox>();
   private readonly idleTimer: NodeJS.Timeout;
+  /** Queries and exports running at once, per tenant and in all (analysis.maxQueriesPerTenant, maxQueries). */
+  private readonly admission: QueryAdmission;
 
   constructor(opts: AnalysisServiceOptions) {
     this.source = opts.source;
@@ -97,12 +102,16 @@ export class AnalysisService {
       max: Math.max(1, opts.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS),
       opened: (sandbox) => this.engines.add(sandbox),
     });
+    this.admission = new QueryAdmission({ perTenant: this.config.maxQueriesPerTenant, total: this.config.maxQueries, waitMs: ADMISSION_WAIT_MS });
     this.idleTimer = setInterval(() => this.snapshots.dropIdle(), Math.max(1000, Math.min(idleMs, 60_000)));
     this.idleTimer.unref();
   }
 
-  get limits(): { maxRows: number; timeoutMs: number; exportTimeoutMs: number } {
-    return { maxRows: this.config.maxRows, timeoutMs: this.config.timeoutSeconds * 1000, exportTimeoutMs: this.config.exportTimeoutSeconds * 1000 };
+  get limits(): { maxRows: number; maxResultBytes: number; timeoutMs: number; exportTimeoutMs: number } {
+    return {
+      maxRows: this.config.maxRows, maxResultBytes: this.config.maxResultBytes,
+      timeoutMs: this.config.timeoutSeconds * 1000, exportTimeoutMs: this.config.exportTimeoutSeconds * 1000,
+    };
   }
 
   /** Queries and exports running right now (each holds a DuckDB connection); 0 when idle. */
@@ -177,16 +186,21 @@ export class AnalysisService {
     let rows: number;
     try {
       if (format === 'parquet') {
-        const { files } = await this.snapshots.get(tenant, opts.range);
-        const exporter = await LakeSandbox.open(files, { tenant, exportFile: tmp, memoryLimit: this.config.memoryLimit, threads: this.config.threads });
-        this.engines.add(exporter);
-        // DuckDB writes row group after row group: the growing file is the progress there is to show.
-        const poll = opts.onProgress ? setInterval(() => void fsp.stat(tmp).then((s) => opts.onProgress!({ rows: undefined, bytes: s.size }), () => {}), 250) : undefined;
+        const leave = await this.admission.enter(tenant);
         try {
-          rows = await exporter.copyToParquet(sql, run);
+          const { files } = await this.snapshots.get(tenant, opts.range);
+          const exporter = await LakeSandbox.open(files, { tenant, exportFile: tmp, memoryLimit: this.config.memoryLimit, threads: this.config.threads });
+          this.engines.add(exporter);
+          // DuckDB writes row group after row group: the growing file is the progress there is to show.
+          const poll = opts.onProgress ? setInterval(() => void fsp.stat(tmp).then((s) => opts.onProgress!({ rows: undefined, bytes: s.size }), () => {}), 250) : undefined;
+          try {
+            rows = await exporter.copyToParquet(sql, run);
+          } finally {
+            if (poll) clearInterval(poll);
+            exporter.close();
+          }
         } finally {
-          if (poll) clearInterval(poll);
-          exporter.close();
+          leave();
         }
       } else {
         const cursor = await this.open(tenant, sql, run, opts.range);
@@ -220,9 +234,10 @@ export class AnalysisService {
   }
 
   private bounded(opts: RunOptions): CursorOptions {
-    const { maxRows, timeoutMs } = this.limits;
+    const { maxRows, maxResultBytes, timeoutMs } = this.limits;
     return {
       limit: opts.limit && opts.limit > 0 ? Math.min(opts.limit, maxRows) : maxRows,
+      maxBytes: maxResultBytes,
       timeoutMs: opts.timeoutMs && opts.timeoutMs > 0 ? Math.min(opts.timeoutMs, timeoutMs) : timeoutMs,
       signal: opts.signal,
     };
@@ -234,6 +249,22 @@ export class AnalysisService {
    */
   private async open(tenant: string, sql: string, opts: CursorOptions, range: TimeRange | undefined): Promise<QueryCursor> {
     if (this.closed) throw new QueryError('the analysis service is closed');
+    const leave = await this.admission.enter(tenant);
+    // The slot is given back when the cursor's connection is (its rows read, an error, a cancel); a failed attempt
+    // below releases its own connection, and the slot goes with the last failure.
+    let opened = false;
+    const run = { ...opts, onRelease: () => (opened ? leave() : undefined) };
+    try {
+      const cursor = await this.openOn(tenant, sql, run, range);
+      opened = true;
+      return cursor;
+    } catch (e) {
+      leave();
+      throw e;
+    }
+  }
+
+  private async openOn(tenant: string, sql: string, opts: CursorOptions, range: TimeRange | undefined): Promise<QueryCursor> {
     const sandbox = await this.snapshots.get(tenant, range);
     try {
       return await sandbox.cursor(sql, opts);

@@ -150,8 +150,24 @@ export const configSchema = z.strictObject({
     exportTimeoutSeconds: z.number().nonnegative().default(0),
     /** The API re-lists the lake's files at most this often: queries see reports archived up to this long ago. */
     refreshSeconds: z.number().nonnegative().default(5),
-    /** DuckDB memory_limit (e.g. `4GB`); default DuckDB's own, 80% of RAM. Queries never spill to disk. */
-    memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i).optional(),
+    /**
+     * DuckDB memory_limit of each query engine (a tenant's snapshot, shared by its queries; an export), e.g. `4GB`.
+     * Queries never spill to disk: one needing more stops with DW_QUERY_TOO_LARGE. DuckDB's own default would be 80%
+     * of the machine's RAM for each engine.
+     */
+    memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i).default('1GB'),
+    /**
+     * Bytes a query answer holds at most (its rows, counted about as JSON; `POST /v1/query`, statistics, saved-query
+     * runs); beyond, DW_QUERY_TOO_LARGE. Exports have none: they stream to a file or a download.
+     */
+    maxResultBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** Queries and exports one tenant may run at once; beyond, 429 DW_QUERY_TOO_MANY with Retry-After. */
+    maxQueriesPerTenant: z.number().int().positive().default(2),
+    /**
+     * Queries and exports the analysis service runs at once, all tenants together (beyond, 429 DW_QUERY_TOO_MANY):
+     * with memoryLimit, what bounds DuckDB's memory for analysis (maxQueries x memoryLimit).
+     */
+    maxQueries: z.number().int().positive().default(4),
     /** DuckDB threads per query engine; default one per core. */
     threads: z.number().int().positive().optional(),
   }).prefault({}),

@@ -21,3 +21,13 @@ export class QueryCancelledError extends DwError {
     super('DW_QUERY_CANCELLED', 'query cancelled', { status: 499 });
   }
 }
+
+/**
+ * A query that needs more than its limits allow: an answer over its size limit (`analysis.maxResultBytes`), or more
+ * memory than its engine may use (`analysis.memoryLimit`, or the analysis service's alarm on the process's memory).
+ */
+export class QueryTooLargeError extends DwError {
+  constructor(message: string) {
+    super('DW_QUERY_TOO_LARGE', message, { status: 413 });
+  }
+}

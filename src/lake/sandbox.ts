@@ -1,13 +1,15 @@
-import { DuckDBTypeId, JSDuckDBValueConverter, ResultReturnType, StatementType, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
+import { StatementType, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
 import { DwError } from '../errors/index.ts';
 import { openDuck, sqlString, sqlStringList } from './duck.ts';
 import { checkTenant, type LakeTable } from './layout.ts';
 import { HIVE_TYPES, LATEST_ALERTS_SQL, SCHEMAS, SIGHTINGS_SQL, WORDS_SQL } from './schema.ts';
-import { QueryError } from './sandbox-errors.ts';
+import { openCursor, type QueryCursor } from './sandbox-cursor.ts';
+import { QueryError, QueryTooLargeError } from './sandbox-errors.ts';
 import { pragmaName, pragmaRefusal, refusalOf, scrubPaths } from './sandbox-guard.ts';
-import { interruptGuard, type InterruptGuard } from './sandbox-interrupt.ts';
+import { interruptGuard } from './sandbox-interrupt.ts';
 
-export { QueryCancelledError, QueryError, QueryTimeoutError } from './sandbox-errors.ts';
+export { QueryCancelledError, QueryError, QueryTimeoutError, QueryTooLargeError } from './sandbox-errors.ts';
+export { jsonFriendly, type QueryCursor } from './sandbox-cursor.ts';
 
 /** The local Parquet files each table's views read: the whole input of the analysis engine. */
 export type LakeFiles = Record<LakeTable, readonly string[]>;
@@ -18,7 +20,10 @@ export interface SandboxOptions {
    * else); the views also filter on the `tenant` column, so a file put in the wrong directory cannot leak either.
    */
   tenant?: string | undefined;
-  /** DuckDB `memory_limit` (e.g. `2GB`); default DuckDB's (80% of RAM). There is no spill directory (see below). */
+  /**
+   * DuckDB `memory_limit` of this engine (e.g. `1GB`), shared by the queries running on it; default DuckDB's (80% of
+   * RAM). There is no spill directory (see below): a query needing more fails with DW_QUERY_TOO_LARGE.
+   */
   memoryLimit?: string | undefined;
   /** DuckDB worker threads; default one per core. */
   threads?: number | undefined;
@@ -32,30 +37,24 @@ export interface SandboxOptions {
 export interface CursorOptions {
   /** Stop after this many rows (`truncated` tells whether there were more). Default: no limit. */
   limit?: number | undefined;
+  /**
+   * Stop the query with DW_QUERY_TOO_LARGE once the rows read hold more than this many bytes (about their size as
+   * JSON). Default: no limit.
+   */
+  maxBytes?: number | undefined;
   /** Interrupt the query (and the reading of its rows) after this many ms. Default: no limit. */
   timeoutMs?: number | undefined;
   /** Aborting interrupts the query. */
   signal?: AbortSignal | undefined;
-}
-
-/** A running query whose rows are read chunk by chunk (about 2,048 rows each): no full result in JS memory. */
-export interface QueryCursor extends AsyncIterable<unknown[][]> {
-  readonly columns: readonly string[];
-  /** DuckDB type of each column (`VARCHAR`, `TIMESTAMP WITH TIME ZONE`, `STRUCT(...)`...). */
-  readonly columnTypes: readonly string[];
-  /** Rows read so far. */
-  readonly rowCount: number;
-  /** True once the row limit cut the result short. */
-  readonly truncated: boolean;
-  /**
-   * Interrupts the query and releases its connection (at once, or when a read in flight returns); a pending or later
-   * read throws QueryCancelledError. Safe to call twice, and after the end.
-   */
-  cancel(): void;
+  /** Called once when the query's connection is released (its end, an error, a cancel): for the caller's accounting. */
+  onRelease?: (() => void) | undefined;
 }
 
 /** EXPLAIN is left out on purpose: EXPLAIN ANALYZE executes its statement, whatever it is. */
 const READ_ONLY = new Set<number>([StatementType.SELECT]);
+
+/** Query connections an engine sets up before its configuration is locked (LakeSandbox.open). */
+const POOLED_CONNECTIONS = 8;
 
 /** The views a query reads the lake through: the only tables it may name (sandbox-guard.ts). */
 const VIEWS: ReadonlySet<string> = new Set(['reports', 'sightings', 'words', 'alert_events', 'alerts']);
@@ -65,18 +64,6 @@ function sourceOf(table: LakeTable, files: readonly string[]): string {
   if (files.length > 0) return `read_parquet(${sqlStringList(files)}, hive_partitioning = true, hive_types = ${HIVE_TYPES})`;
   const cols = SCHEMAS[table].storedColumns.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`);
   return `(SELECT ${cols.join(', ')}, CAST(NULL AS DATE) AS date, CAST(NULL AS INTEGER) AS hour WHERE false)`;
-}
-
-/** DuckDB JS values to what JSON can carry without loss of meaning. */
-export function jsonFriendly(v: unknown, isDate = false): unknown {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : isDate ? v.toISOString().slice(0, 10) : v.toISOString();
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  if (Array.isArray(v)) return v.map((x) => jsonFriendly(x));
-  if (typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, jsonFriendly(x)]));
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  return v;
 }
 
 /**
@@ -90,15 +77,28 @@ export function jsonFriendly(v: unknown, isDate = false): unknown {
  */
 export class LakeSandbox {
   private active = 0;
+  /** Callers' callbacks of the connections in use (CursorOptions.onRelease). */
+  private readonly onRelease = new Map<DuckDBConnection, () => void>();
   private retired = false;
   private closed = false;
+
+  /** The query connections set up before the lock (see open()): `idle` are free, the others in use or being reset. */
+  private readonly pooled: ReadonlySet<DuckDBConnection>;
+  private readonly idle: DuckDBConnection[];
+  /** Pooled connections being reset after a query (release()): the engine must not close under them. */
+  private resetting = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly setup: DuckDBConnection,
+    pool: DuckDBConnection[],
     readonly files: LakeFiles,
     private readonly exportFile: string | undefined,
-  ) {}
+    private readonly memoryLimit: string | undefined,
+  ) {
+    this.pooled = new Set(pool);
+    this.idle = [...pool];
+  }
 
   /** Query connections open right now (cursors not yet read to the end, exports being written). */
   get running(): number {
@@ -118,6 +118,7 @@ export class LakeSandbox {
   static async open(files: LakeFiles, opts: SandboxOptions = {}): Promise<LakeSandbox> {
     const duck = await openDuck();
     const conn = duck.conn;
+    const pool: DuckDBConnection[] = [];
     try {
       const only = opts.tenant !== undefined ? ` WHERE tenant = ${sqlString(checkTenant(opts.tenant))}` : '';
       await conn.run(`CREATE VIEW reports AS SELECT ${SCHEMAS.reports.viewProjection} FROM ${sourceOf('reports', files.reports)}${only}`);
@@ -131,15 +132,27 @@ export class LakeSandbox {
       // Turning external access off adds the spill directory (default `.tmp` under the process's working directory) to
       // allowed_directories, which would let queries read and glob any file placed there: no spill directory at all.
       await conn.run(`SET temp_directory = ''`);
+      await conn.run(`SET max_temp_directory_size = '0KiB'`);
       if (opts.memoryLimit) await conn.run(`SET memory_limit = ${sqlString(opts.memoryLimit)}`);
       if (opts.threads) await conn.run(`SET threads = ${Math.max(1, Math.floor(opts.threads))}`);
       await conn.run('SET enable_external_access = false');
+      // A streamed result runs ahead of its reader until this much is buffered, counted without the strings' contents
+      // (16 bytes a value): at the default (976 KiB) `SELECT repeat('x', 1000000) FROM range(10000)` materialised all
+      // 10 GB before its first row was read; 20 kB values over 100,000 rows, 1.3 GB. The least buffer keeps DuckDB
+      // about one chunk ahead of the reader (43 MB there). The setting is per connection and cannot be set once the
+      // configuration is locked: the query connections are opened and set now, and reused (see release()).
+      for (let i = 0; i < POOLED_CONNECTIONS; i++) {
+        const c = await duck.instance.connect();
+        pool.push(c);
+        await c.run(`SET streaming_buffer_size = '1KiB'`);
+      }
       await conn.run('SET lock_configuration = true');
     } catch (e) {
+      for (const c of pool) c.closeSync();
       duck.close();
       throw e instanceof DwError ? e : new QueryError(scrubPaths(`cannot open the lake for queries: ${(e as Error).message}`, [...files.reports, ...files.alerts]), e);
     }
-    return new LakeSandbox(duck.instance, conn, files, opts.exportFile);
+    return new LakeSandbox(duck.instance, conn, pool, files, opts.exportFile, opts.memoryLimit);
   }
 
   /** Checks that `sql` is exactly one read-only statement, without running it. Throws QueryError otherwise. */
@@ -154,19 +167,25 @@ export class LakeSandbox {
     }
   }
 
-  /** Starts a query; iterate the cursor for its rows. The connection closes when iteration ends, breaks or throws. */
+  /**
+   * Starts a query and reads its first rows (sandbox-cursor.ts); iterate the cursor for them. The connection closes
+   * when iteration ends, breaks or throws.
+   */
   async cursor(sql: string, opts: CursorOptions = {}): Promise<QueryCursor> {
-    const conn = await this.acquire();
+    const conn = await this.acquire(opts.onRelease);
     const guard = interruptGuard(conn, opts, (e) => this.failure(e));
+    let result;
     try {
-      const stmt = await this.prepare(conn, sql);
-      const result = await guard.wrap(() => stmt.stream());
-      return this.cursorOver(conn, guard, result, opts.limit);
+      // Wrapped too: an interrupt (time limit, cancel) may come while DuckDB parses or binds.
+      const stmt = await guard.wrap(() => this.prepare(conn, sql));
+      result = await guard.wrap(() => stmt.stream());
     } catch (e) {
       guard.dispose();
       this.release(conn);
       throw e;
     }
+    const limits = { limit: opts.limit ?? Number.POSITIVE_INFINITY, maxBytes: opts.maxBytes ?? Number.POSITIVE_INFINITY };
+    return openCursor(result, guard, limits, () => this.release(conn));
   }
 
   /** Runs a query to completion and returns every row (small results: statistics, CLI tables). */
@@ -182,12 +201,12 @@ export class LakeSandbox {
    * number of rows (Parquet cannot be produced row by row from JS: DuckDB writes it, row group by row group). The user's SQL is checked to be one SELECT on its own before it is
    * wrapped in COPY, so it cannot change the target; the file system allows this one file anyway.
    */
-  async copyToParquet(sql: string, opts: Omit<CursorOptions, 'limit'> = {}): Promise<number> {
+  async copyToParquet(sql: string, opts: Omit<CursorOptions, 'limit' | 'maxBytes'> = {}): Promise<number> {
     if (!this.exportFile) throw new DwError('DW_INTERNAL', 'this lake sandbox was opened without an export file');
-    const conn = await this.acquire();
+    const conn = await this.acquire(opts.onRelease);
     const guard = interruptGuard(conn, opts, (e) => this.failure(e));
     try {
-      await this.prepare(conn, sql);
+      await guard.wrap(() => this.prepare(conn, sql));
       // A trailing `;` is fine on its own but not inside COPY ( ... ); the newline ends a trailing `--` comment.
       const body = sql.replace(/[\s;]+$/, '');
       const copy = `COPY (\n${body}\n) TO ${sqlString(this.exportFile)} (FORMAT parquet, COMPRESSION zstd)`;
@@ -217,36 +236,71 @@ export class LakeSandbox {
   close(): void {
     this.retired = true;
     this.active = 0;
+    const pending = [...this.onRelease.values()];
+    this.onRelease.clear();
     this.maybeClose();
+    for (const done of pending) done();
   }
 
-  private async acquire(): Promise<DuckDBConnection> {
-    if (this.retired) throw new DwError('DW_INTERNAL', 'lake sandbox already closed');
+  /** A connection of its own for one query; `onRelease` is called once when it is released (or could not be opened). */
+  private async acquire(onRelease?: () => void): Promise<DuckDBConnection> {
+    if (this.retired) {
+      onRelease?.();
+      throw new DwError('DW_INTERNAL', 'lake sandbox already closed');
+    }
     this.active += 1;
     try {
-      return await this.instance.connect();
+      // Beyond the pool (more queries at once on one engine than the analysis service lets a tenant run), a fresh
+      // connection with DuckDB's default streaming buffer.
+      const conn = this.idle.pop() ?? await this.instance.connect();
+      if (onRelease) this.onRelease.set(conn, onRelease);
+      return conn;
     } catch (e) {
       this.active -= 1;
+      onRelease?.();
       throw e;
     }
   }
 
   private release(conn: DuckDBConnection): void {
-    conn.closeSync();
     this.active -= 1;
+    const done = this.onRelease.get(conn);
+    this.onRelease.delete(conn);
+    if (this.pooled.has(conn) && !this.retired) {
+      // A query stopped early (row or size limit, cancel, error) leaves its result, with the rows DuckDB buffered, on
+      // the connection: the next statement on it drops them, so an idle connection holds nothing.
+      this.resetting += 1;
+      const back = (): void => {
+        this.resetting -= 1;
+        if (this.retired) conn.closeSync();
+        else this.idle.push(conn);
+        this.maybeClose();
+      };
+      conn.run('SELECT NULL').then(back, back);
+    } else {
+      conn.closeSync();
+    }
     this.maybeClose();
+    done?.();
   }
 
   private maybeClose(): void {
-    if (this.closed || !this.retired || this.active > 0) return;
+    if (this.closed || !this.retired || this.active > 0 || this.resetting > 0) return;
     this.closed = true;
+    for (const c of this.idle) c.closeSync();
+    this.idle.length = 0;
     this.setup.closeSync();
     this.instance.closeSync();
   }
 
   /** A QueryError from DuckDB's error, without this sandbox's file paths in its message. */
-  private failure(e: unknown): QueryError {
-    return new QueryError(scrubPaths((e as Error).message, this.secretPaths()), e);
+  private failure(e: unknown): DwError {
+    const message = (e as Error).message;
+    // DuckDB's advice (a persistent database, a temp directory) does not apply here: there is no spill on purpose.
+    if (/Out of Memory Error/.test(message)) {
+      return new QueryTooLargeError(`the query needs more memory than its engine may use (memory_limit ${this.memoryLimit ?? 'DuckDB\'s default'}, analysis.memoryLimit): narrow it (time range, columns, GROUP BY keys) or raise the limit`);
+    }
+    return new QueryError(scrubPaths(message, this.secretPaths()), e);
   }
 
   private secretPaths(): string[] {
@@ -289,83 +343,5 @@ export class LakeSandbox {
     if (!tree || tree.error || !Array.isArray(tree.statements)) return pragmaRefusal(pragmaName(sql));
     if (tree.statements.length !== 1) return `expected exactly one SQL statement, got ${tree.statements.length}`;
     return refusalOf(tree.statements as Parameters<typeof refusalOf>[0], VIEWS);
-  }
-
-  private cursorOver(conn: DuckDBConnection, guard: InterruptGuard, result: Awaited<ReturnType<DuckDBConnection['stream']>>, limit: number | undefined): QueryCursor {
-    const columns = result.columnNames();
-    const types = result.columnTypes();
-    const isDate = types.map((t) => t.typeId === DuckDBTypeId.DATE);
-    let rowCount = 0;
-    let truncated = false;
-    let iterated = false;
-    let finished = false;
-    /** A fetch is in flight: the connection may be closed only once it has returned. */
-    let fetching = false;
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      guard.dispose();
-      this.release(conn);
-    };
-    const max = limit ?? Number.POSITIVE_INFINITY;
-    const fetchChunk = async (): Promise<Awaited<ReturnType<typeof result.fetchChunk>>> => {
-      fetching = true;
-      try {
-        const chunk = await guard.wrap(() => result.fetchChunk());
-        // An error while a streamed result is read (a failed cast at row 50,000...) ends it exactly like its last row:
-        // the binding returns no chunk and drops DuckDB's message. Only the result's state tells them apart.
-        if ((!chunk || chunk.rowCount === 0) && result.returnType === ResultReturnType.INVALID) {
-          throw new QueryError(`the query failed after ${rowCount} rows were read; DuckDB does not report the cause of an error in a streamed result (a Parquet export of the same query shows it)`);
-        }
-        return chunk;
-      } finally {
-        fetching = false;
-      }
-    };
-    async function* rows(): AsyncGenerator<unknown[][]> {
-      try {
-        for (;;) {
-          const chunk = await fetchChunk();
-          if (!chunk || chunk.rowCount === 0) return;
-          let batch = chunk.convertRows(JSDuckDBValueConverter).map((row) => row.map((v, i) => jsonFriendly(v, isDate[i])));
-          if (rowCount + batch.length > max) {
-            batch = batch.slice(0, max - rowCount);
-            truncated = true;
-          }
-          rowCount += batch.length;
-          if (batch.length > 0) yield batch;
-          if (truncated) return;
-          // A result of exactly `limit` rows is not truncated: look one chunk ahead only when the limit is reached.
-          if (rowCount === max) {
-            const next = await fetchChunk();
-            truncated = next !== null && next.rowCount > 0;
-            return;
-          }
-        }
-      } finally {
-        finish();
-      }
-    }
-    return {
-      columns,
-      columnTypes: types.map((t) => t.toString()),
-      get rowCount() {
-        return rowCount;
-      },
-      get truncated() {
-        return truncated;
-      },
-      cancel: () => {
-        guard.cancel();
-        // Between two reads (or before the first) nothing else would release the connection if the reader never
-        // comes back (an HTTP client gone before its answer started); a fetch in flight releases it when it fails.
-        if (!fetching) finish();
-      },
-      [Symbol.asyncIterator]() {
-        if (iterated) throw new DwError('DW_INTERNAL', 'a query cursor can be iterated once');
-        iterated = true;
-        return rows();
-      },
-    };
   }
 }

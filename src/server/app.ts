@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { IngestRateLimitedError, isDwError } from '../errors/index.ts';
+import { isDwError } from '../errors/index.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingest/index.ts';
 import type { Logger } from '../util/log.ts';
 import { alertRoutes } from './routes/alerts.ts';
@@ -31,7 +31,9 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
   app.setErrorHandler((err, req, reply) => {
     if (isDwError(err)) {
       if (err.code === 'DW_INGEST_BACKPRESSURE') reply.header('retry-after', String(deps.retryAfterSeconds ?? 1));
-      if (err instanceof IngestRateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
+      // Every refusal that says when to come back (rate limits, 429 DW_QUERY_TOO_MANY...) carries it as a number.
+      const wait = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      if (typeof wait === 'number' && err.code !== 'DW_INGEST_BACKPRESSURE') reply.header('retry-after', String(wait));
       return reply.status(err.status).send(err.toJSON());
     }
     const e = err as { statusCode?: number; code?: string; message?: string; validation?: { instancePath: string; message?: string }[] };
