@@ -18,3 +18,7 @@ export {
   hdfsLog4jProperties, type HdfsTestCluster, type HdfsDaemon, type HdfsTimings, type StartHdfsOptions, type HdfsInstallation,
   type HadoopProperties, type HdfsTestPorts,
 } from './hdfs.ts';
+export {
+  findSpark, sparkOrSkip, runSparkStats, sparkStatsArgs, parseCsv, readSparkCsv, SPARK_JOB, SPARK_INSTALL_HINT, MIN_SPARK_JAVA_VERSION,
+  type SparkInstallation, type SparkStatsOptions, type SparkStatsRun,
+} from './spark.ts';

@@ -9,6 +9,7 @@ import { registerAudit } from './audit.ts';
 import { registerStream } from './stream.ts';
 import { registerUp } from './up.ts';
 import { registerWorkers } from './workers.ts';
+import { registerSpark } from './spark.ts';
 
 export function registerCommands(program: Command): void {
   registerUp(program);
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerAnalysis(program);
   registerSecurity(program);
   registerAudit(program);
+  registerSpark(program);
 }
