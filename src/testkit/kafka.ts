@@ -248,9 +248,16 @@ function formatStorage(inst: KafkaInstallation, clusterId: string, configFile: s
   });
 }
 
-/** A random Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage.sh random-uuid` prints). */
+/**
+ * A random Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage.sh random-uuid` prints).
+ * Never one starting with `-`, which the StorageTool's argument parser takes for an option (`-t -x...`: "expected one
+ * argument"; 1 start in 64 failed so); Kafka's own Uuid.randomUuid() skips those too.
+ */
 function randomClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** Starts Kafka (one node or a 3-node cluster, combined broker+controller) in a fresh temp dir; resolves when all are ready. */
