@@ -1,32 +1,10 @@
 #!/usr/bin/env bash
 # The Apache Hadoop 3.5 HDFS daemons for the HDFS tests (src/testkit/hdfs.ts starts a NameNode and three DataNodes as
-# `java -cp '<conf>:jars/*' org.apache.hadoop.hdfs.server.{namenode.NameNode,datanode.DataNode}`): Maven resolves
-# deploy/hdfs/classpath/pom.xml into deploy/hdfs/classpath/target/dependency, from the machine's configured Maven
-# repository, with ~/.m2/repository as cache (a warm machine downloads nothing).
-# Needs Java >= 17 (Hadoop 3.5's classes are Java 17 class files) and Maven; as root on a Debian machine without them,
-# installs both.
+# `java -cp '<conf>:jars/*' org.apache.hadoop.hdfs.server.{namenode.NameNode,datanode.DataNode}`), resolved from
+# deploy/hdfs/classpath/pom.xml by .ci/maven-classpath.sh. Hadoop 3.5's classes are Java 17 class files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
+java_major=$(.ci/maven-classpath.sh hdfs 'Hadoop 3.5' | tail -n1)
 java_bin=java
 [ -n "${JAVA_HOME:-}" ] && java_bin="$JAVA_HOME/bin/java"
-if ! command -v mvn >/dev/null || ! command -v "$java_bin" >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven openjdk-17-jre-headless >/dev/null
-  else
-    echo "install-hdfs: Maven and Java >= 17 are needed (Debian: apt-get install maven openjdk-17-jre-headless)" >&2
-    exit 1
-  fi
-fi
-java_major=$("$java_bin" -version 2>&1 | sed -nE 's/.*version "(1\.)?([0-9]+).*/\2/p' | head -n1)
-if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
-  echo "install-hdfs: $java_bin is Java ${java_major:-?}; Hadoop 3.5 needs 17 or later (set JAVA_HOME)" >&2
-  exit 1
-fi
-
-cd deploy/hdfs/classpath
-# Emptied first: after a version change in pom.xml the old jars would stay beside the new ones on the classpath.
-rm -rf target/dependency
-# Maven 3.8 prints bare ANSI resets even in batch mode; the sed strips them (pipefail keeps a Maven failure fatal).
-mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$HOME/.m2/repository" dependency:copy-dependencies 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
-echo "== Hadoop $("$java_bin" -cp 'target/dependency/*' org.apache.hadoop.util.VersionInfo 2>/dev/null | sed -n 's/^Hadoop //p' | head -n1) HDFS in deploy/hdfs/classpath/target/dependency (Java $java_major)"
+echo "== Hadoop $("$java_bin" -cp 'deploy/hdfs/classpath/target/dependency/*' org.apache.hadoop.util.VersionInfo 2>/dev/null | sed -n 's/^Hadoop //p' | head -n1) HDFS in deploy/hdfs/classpath/target/dependency (Java $java_major)"

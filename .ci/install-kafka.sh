@@ -1,30 +1,9 @@
 #!/usr/bin/env bash
-# The Apache Kafka 4.x broker for the Kafka tests (src/testkit/kafka.ts starts it as `java -cp 'jars/*' kafka.Kafka`):
-# Maven resolves deploy/kafka/classpath/pom.xml into deploy/kafka/classpath/target/dependency, from the machine's
-# configured Maven repository, with ~/.m2/repository as cache (a warm machine downloads nothing).
-# Needs Java >= 17 (Kafka 4 refuses older) and Maven; as root on a Debian machine without them, installs both.
+# The Apache Kafka 4.x broker for the Kafka tests (src/testkit/kafka.ts starts it as `java -cp 'jars/*' kafka.Kafka`),
+# resolved from deploy/kafka/classpath/pom.xml by .ci/maven-classpath.sh. Kafka 4 needs Java 17 or later.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
+java_major=$(.ci/maven-classpath.sh kafka 'Kafka 4' | tail -n1)
 java_bin=java
 [ -n "${JAVA_HOME:-}" ] && java_bin="$JAVA_HOME/bin/java"
-if ! command -v mvn >/dev/null || ! command -v "$java_bin" >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven openjdk-17-jre-headless >/dev/null
-  else
-    echo "install-kafka: Maven and Java >= 17 are needed (Debian: apt-get install maven openjdk-17-jre-headless)" >&2
-    exit 1
-  fi
-fi
-java_major=$("$java_bin" -version 2>&1 | sed -nE 's/.*version "(1\.)?([0-9]+).*/\2/p' | head -n1)
-if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
-  echo "install-kafka: $java_bin is Java ${java_major:-?}; Kafka 4 needs 17 or later (set JAVA_HOME)" >&2
-  exit 1
-fi
-
-cd deploy/kafka/classpath
-# Emptied first: after a version change in pom.xml the old jars would stay beside the new ones on the classpath.
-rm -rf target/dependency
-# Maven 3.8 prints bare ANSI resets even in batch mode; the sed strips them (pipefail keeps a Maven failure fatal).
-mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$HOME/.m2/repository" dependency:copy-dependencies 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
-echo "== Kafka $("$java_bin" -cp 'target/dependency/*' kafka.Kafka --version 2>/dev/null | tail -n1) in deploy/kafka/classpath/target/dependency (Java $java_major)"
+echo "== Kafka $("$java_bin" -cp 'deploy/kafka/classpath/target/dependency/*' kafka.Kafka --version 2>/dev/null | tail -n1) in deploy/kafka/classpath/target/dependency (Java $java_major)"
