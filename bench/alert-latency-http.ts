@@ -6,9 +6,11 @@
  * (performance.timeOrigin + performance.now()) in both processes.
  * Baseline in the same run: a bare HTTP round trip of an SSE message on the same server (socket write -> read), so
  * the figure can be read as "our pipeline" + "the socket".
+ * Security is on, as in production: the subscriber is an officer with an API token, created the way the tests create
+ * theirs (test/security/tenant-isolation.test.ts). A refused subscription or a run without samples fails the benchmark.
  * Run: node --import tsx bench/alert-latency-http.ts [reportsPerSecond] [seconds]
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { validateConfig } from '../src/config/index.ts';
@@ -17,9 +19,11 @@ import type { Report } from '../src/contract/index.ts';
 import { Fleet } from '../src/simulator/index.ts';
 import { tempDir } from '../src/testkit/index.ts';
 import { subscribeSse } from './sse.ts';
-import { isMain, percentile, printTable } from './util.ts';
+import { isMain, percentile, printTable, requireSamples } from './util.ts';
 
 const TICK_MS = 10;
+/** Password hashing at the tests' cost (test/dashboard/helpers.ts TEST_SCRYPT): this measures alerts, not logins. */
+const BENCH_SCRYPT = { log2N: 10, r: 8, p: 1 };
 
 async function socketBaseline(samples: number): Promise<number[]> {
   let res: http.ServerResponse | undefined;
@@ -53,62 +57,79 @@ async function socketBaseline(samples: number): Promise<number[]> {
 
 export async function benchAlertLatencyHttp(opts: { reportsPerSecond: number; seconds: number }): Promise<Record<string, number>> {
   const tmp = tempDir('dw-bench-lat-');
-  const platform = await Platform.open(validateConfig({ dataDir: tmp.dir, http: { port: 0 }, ingest: { maxClockSkewMs: 10 * 365 * 86_400_000 } }));
-  await platform.start({ alerts: true, archive: 'thread', http: 'api' });
+  const config = validateConfig({ dataDir: tmp.dir, http: { port: 0 }, ingest: { maxClockSkewMs: 10 * 365 * 86_400_000 } });
+  const platform = await Platform.open(config, { scrypt: BENCH_SCRYPT });
+  let child: ChildProcess | undefined;
+  try {
+    await platform.start({ alerts: true, archive: 'thread', http: 'api' });
+    return await measure(platform, config.tenant, opts, (c) => { child = c; });
+  } finally {
+    child?.kill();
+    await platform.stop();
+    tmp.cleanup();
+  }
+}
+
+async function measure(platform: Platform, tenant: string, opts: { reportsPerSecond: number; seconds: number }, spawned: (c: ChildProcess) => void): Promise<Record<string, number>> {
+  // An officer of the deployment's tenant (the live feed needs alerts:read) and an API token of theirs for the subscriber.
+  const security = platform.security!;
+  await security.createUser({ tenant, username: 'bench-officer', roles: ['officer'], password: 'bench officer password, not used to log in' });
+  const { token } = await security.createApiToken('bench-officer', 'bench live feed');
   const fleet = new Fleet({ drones: 10_000, seed: 11, start: Date.parse('2026-11-20T00:00:00Z') });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/sse-subscriber.ts', import.meta.url).pathname, `${platform.address}/v1/alerts/stream`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/sse-subscriber.ts', import.meta.url).pathname, `${platform.address}/v1/alerts/stream`], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DW_BENCH_TOKEN: token },
+  });
+  spawned(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
   const lines = createInterface({ input: child.stdout! });
-  const connected = new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     lines.on('line', (line) => {
       if (line === 'connected') return resolve();
       const [reportId, type, at] = line.split(' ');
       const t = sentAt.get(reportId!);
       if (t !== undefined && (type === 'raised' || type === 'updated')) latencies.push(Number(at) - t);
     });
+    child.once('close', (code) => reject(new Error(`the SSE subscriber exited (status ${code}) before it was connected: ${stderr.trim() || '(no message)'}`)));
   });
-  await connected;
-  const close = (): void => { child.kill(); };
   const wallNow = (): number => performance.timeOrigin + performance.now();
-  try {
-    const perTick = Math.round((opts.reportsPerSecond * TICK_MS) / 1000);
-    const ticks = Math.round((opts.seconds * 1000) / TICK_MS);
-    const t0 = performance.now();
-    let sent = 0;
-    for (let t = 0; t < ticks; t++) {
-      const batch: Report[] = fleet.take(perTick);
-      const at = wallNow();
-      for (const r of batch) if (r.citizens.some((c) => c.score < 20)) sentAt.set(`${r.droneId}:${Date.parse(r.timestamp)}`, at);
-      await platform.ingestor.ingestReports(batch, 'bench');
-      sent += batch.length;
-      const next = t0 + (t + 1) * TICK_MS;
-      const wait = next - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    const elapsed = (performance.now() - t0) / 1000;
-    await new Promise((r) => setTimeout(r, 500));
-    latencies.sort((a, b) => a - b);
-    const base = await socketBaseline(500);
-    return {
-      'offered reports/s': opts.reportsPerSecond,
-      'achieved reports/s': Math.round(sent / elapsed),
-      'alert samples': latencies.length,
-      'alert latency p50 ms': percentile(latencies, 0.5),
-      'alert latency p99 ms': percentile(latencies, 0.99),
-      'alert latency max ms': latencies[latencies.length - 1] ?? Number.NaN,
-      'baseline: SSE socket write->read p50 ms': percentile(base, 0.5),
-      'baseline: SSE socket write->read p99 ms': percentile(base, 0.99),
-    };
-  } finally {
-    close();
-    await platform.stop();
-    tmp.cleanup();
+  const perTick = Math.round((opts.reportsPerSecond * TICK_MS) / 1000);
+  const ticks = Math.round((opts.seconds * 1000) / TICK_MS);
+  const t0 = performance.now();
+  let sent = 0;
+  for (let t = 0; t < ticks; t++) {
+    const batch: Report[] = fleet.take(perTick);
+    const at = wallNow();
+    for (const r of batch) if (r.citizens.some((c) => c.score < 20)) sentAt.set(`${r.droneId}:${Date.parse(r.timestamp)}`, at);
+    await platform.ingestor.ingestReports(batch, 'bench');
+    sent += batch.length;
+    const next = t0 + (t + 1) * TICK_MS;
+    const wait = next - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
+  const elapsed = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 500));
+  requireSamples(`alerts received by the SSE subscriber (${sentAt.size} alerting reports sent)${stderr ? `; subscriber: ${stderr.trim()}` : ''}`, latencies);
+  latencies.sort((a, b) => a - b);
+  const base = await socketBaseline(500);
+  requireSamples('bare SSE socket baseline', base);
+  return {
+    'offered reports/s': opts.reportsPerSecond,
+    'achieved reports/s': Math.round(sent / elapsed),
+    'alert samples': latencies.length,
+    'alert latency p50 ms': percentile(latencies, 0.5),
+    'alert latency p99 ms': percentile(latencies, 0.99),
+    'alert latency max ms': latencies[latencies.length - 1]!,
+    'baseline: SSE socket write->read p50 ms': percentile(base, 0.5),
+    'baseline: SSE socket write->read p99 ms': percentile(base, 0.99),
+  };
 }
 
 if (isMain(import.meta.url)) {
   const rate = Number(process.argv[2] ?? 10_000);
   const seconds = Number(process.argv[3] ?? 10);
   printTable(`alert latency, report -> SSE subscriber, ${rate} reports/s for ${seconds} s`, await benchAlertLatencyHttp({ reportsPerSecond: rate, seconds }));
+  process.exit(0);
 }

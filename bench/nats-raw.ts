@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { withTimeout } from './util.ts';
 
 export const IN_FLIGHT = 1000;
 /** AckAll every this many messages: one ack write per batch instead of one per message. */
@@ -126,7 +127,7 @@ export async function rawPublishConsume(c: RawClient, name: string, values: read
   const readers = await Promise.all(Array.from({ length: consumers }, (_, k) => rawConsume(c, name, `g${k}`, values.length)));
   const t0 = performance.now();
   const pub = await rawPublish(c, (i) => `${name.toLowerCase()}.${i % 1000}`, values, name);
-  const ends = await Promise.race([Promise.all(readers.map((r) => r.done)), sleep(120_000).then(() => { throw new Error('raw consumers did not finish in 120 s'); })]);
+  const ends = await withTimeout(Promise.all(readers.map((r) => r.done)), 120_000, 'raw consumers');
   for (const r of readers) r.stop();
   return { publish: pub.rate, perConsumer: ends.map((t) => values.length / ((t - t0) / 1000)) };
 }
@@ -171,7 +172,8 @@ export async function rawLatency(c: RawClient, name: string, values: readonly Ui
     await Promise.all(batch);
     await sleep(TICK_MS);
   }
-  await Promise.race([reader.done, sleep(60_000)]);
+  // Bounded: a message lost on the way shows as a missing sample (the caller requires samples), not a hang.
+  await withTimeout(reader.done, 60_000, 'raw latency consumer').catch(() => undefined);
   reader.stop();
   return samples;
 }

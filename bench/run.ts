@@ -1,7 +1,13 @@
 /**
  * `npm run bench`: every benchmark in one run, each printing its figures next to a baseline measured in the same run
- * (these machines are noisy: compare within a run, not across runs). `npm run bench -- --quick` uses smaller sizes.
- * Results are recorded in docs/benchmarks.md.
+ * (these machines are noisy: compare within a run, not across runs). Results are recorded in docs/benchmarks.md.
+ *
+ *   --only=a,b   only these suites
+ *   --quick      every suite briefly (small sizes, short runs): whether each still runs and measures, not figures to quote
+ *   --check      also fail when a suite skipped itself (a server it needs is missing); CI runs `--quick --check`
+ *
+ * A suite fails (exit status 1, "FAILED" with the reason) when it throws, exceeds its time limit, or returns no figure,
+ * a figure that is NaN or infinite, or a sample count of 0: a table of NaN is not a result.
  */
 import os from 'node:os';
 import { benchAlertLatencyHttp } from './alert-latency-http.ts';
@@ -15,33 +21,65 @@ import { benchLakeS3 } from './lake-s3.ts';
 import { benchNats, NATS_DEFAULTS, NATS_QUICK } from './nats.ts';
 import { benchSimulator } from './simulator.ts';
 import { benchStreamSqlite } from './stream-sqlite.ts';
-import { printTable } from './util.ts';
+import { figureProblems, printTable, skippedParts, withTimeout } from './util.ts';
 
 const quick = process.argv.includes('--quick');
+const check = process.argv.includes('--check');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 
-const suites: [string, string, () => Promise<Record<string, number | string>>][] = [
-  ['contract', 'validator vs ajv vs JSON.parse', () => benchContract({ reports: quick ? 50_000 : 200_000 })],
-  ['simulator', 'simulator backfill vs JSON.stringify', () => benchSimulator({ reports: quick ? 50_000 : 300_000 })],
-  ['stream', 'embedded stream vs raw better-sqlite3', () => benchStreamSqlite({ records: quick ? 50_000 : 200_000 })],
-  ['archive', 'archive to Parquet vs DuckDB COPY alone; bytes/report vs JSON and gzip', () => benchArchive({ reports: quick ? 50_000 : 200_000 })],
-  ['e2e', 'end-to-end embedded throughput vs raw stream, and where the time goes', () => benchE2E({ reports: quick ? 50_000 : 200_000, stages: true })],
-  ['alerts', 'alert latency publish -> bus vs raw stream publish -> poll, 10k reports/s', () => benchAlerts({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
-  ['analysis', 'statistics over the lake: dronewatch vs DuckDB direct vs JSON lines in Node', () => benchAnalysis({ reports: quick ? 1_000_000 : 10_000_000 })],
-  ['latency-http', 'alert latency report -> SSE subscriber vs bare SSE socket, 10k reports/s', () => benchAlertLatencyHttp({ reportsPerSecond: 10_000, seconds: quick ? 3 : 10 })],
-  ['nats', 'NATS JetStream: raw client vs NatsStream and the platform (throughput per group, alert latency); sync_interval always vs default, 1 and 3 nodes', () => benchNats(quick ? NATS_QUICK : NATS_DEFAULTS)],
-  ['auth', 'request authentication: KV credential copy and SQLite store vs SHA-256 + Map; per-drone limit vs Map', () => benchAuth({ drones: quick ? 1_000 : 5_000, lookups: quick ? 50_000 : 200_000 })],
-  ['lake-s3', 'lake on Ceph RGW (S3) vs local disk: archive rows/s, query ms with a cold and a warm cache', () => benchLakeS3({ reports: quick ? 50_000 : 200_000 })],
+type Figures = Record<string, number | string>;
+/** Name, title, the run (full or --quick), and its time limit in seconds (full / quick). */
+const suites: [string, string, () => Promise<Figures>, [number, number]][] = [
+  ['contract', 'validator vs ajv vs JSON.parse', () => benchContract({ reports: quick ? 20_000 : 200_000 }), [300, 60]],
+  ['simulator', 'simulator backfill vs JSON.stringify', () => benchSimulator({ reports: quick ? 20_000 : 300_000 }), [300, 60]],
+  ['stream', 'embedded stream vs raw better-sqlite3', () => benchStreamSqlite({ records: quick ? 20_000 : 200_000 }), [300, 60]],
+  ['archive', 'archive to Parquet vs DuckDB COPY alone; bytes/report vs JSON and gzip', () => benchArchive({ reports: quick ? 20_000 : 200_000 }), [600, 90]],
+  ['e2e', 'end-to-end embedded throughput vs raw stream, and where the time goes', () => benchE2E({ reports: quick ? 10_000 : 200_000, stages: true }), [900, 120]],
+  ['alerts', 'alert latency publish -> bus vs raw stream publish -> poll, 10k reports/s', () => benchAlerts({ reportsPerSecond: 10_000, seconds: quick ? 2 : 10 }), [300, 90]],
+  ['analysis', 'statistics over the lake: dronewatch vs DuckDB direct vs JSON lines in Node', () => benchAnalysis(quick ? { reports: 20_000, runs: 1 } : { reports: 10_000_000 }), [3600, 120]],
+  ['latency-http', 'alert latency report -> SSE subscriber vs bare SSE socket, 10k reports/s', () => benchAlertLatencyHttp({ reportsPerSecond: 10_000, seconds: quick ? 2 : 10 }), [300, 90]],
+  ['nats', 'NATS JetStream: raw client vs NatsStream and the platform (throughput per group, alert latency); sync_interval always vs default, 1 and 3 nodes', () => benchNats(quick ? NATS_QUICK : NATS_DEFAULTS), [1200, 180]],
+  ['auth', 'request authentication: KV credential copy and SQLite store vs SHA-256 + Map; per-drone limit vs Map', () => benchAuth({ drones: quick ? 500 : 5_000, lookups: quick ? 20_000 : 200_000 }), [300, 60]],
+  ['lake-s3', 'lake on Ceph RGW (S3) vs local disk: archive rows/s, query ms with a cold and a warm cache', () => benchLakeS3(quick ? { reports: 10_000, runs: 1 } : { reports: 200_000 }), [900, 120]],
 ];
 
-process.stdout.write(`# dronewatch benchmarks ${new Date().toISOString()}\n`);
-process.stdout.write(`node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-for (const [name, title, run] of suites) {
-  if (only && !only.includes(name)) continue;
-  try {
-    printTable(`${name}: ${title}`, await run());
-  } catch (err) {
-    process.stdout.write(`\n## ${name}: FAILED: ${(err as Error).message}\n`);
-    process.exitCode = 1;
+if (only) {
+  const unknown = only.filter((n) => !suites.some(([name]) => name === n));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown suite(s) ${unknown.join(', ')}; suites: ${suites.map(([n]) => n).join(', ')}\n`);
+    process.exit(2);
   }
 }
+
+const load = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const started = performance.now();
+process.stdout.write(`# dronewatch benchmarks ${new Date().toISOString()}${quick ? ' (--quick)' : ''}${check ? ' (--check)' : ''}\n`);
+process.stdout.write(`node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${load()}\n`);
+const results: { name: string; seconds: number; failure: string | undefined }[] = [];
+for (const [name, title, run, [fullLimit, quickLimit]] of suites) {
+  if (only && !only.includes(name)) continue;
+  const t0 = performance.now();
+  let failure: string | undefined;
+  try {
+    const figures = await withTimeout(run(), (quick ? quickLimit : fullLimit) * 1000, `suite ${name}`);
+    printTable(`${name}: ${title}`, figures);
+    const problems = figureProblems(figures);
+    const skipped = skippedParts(figures);
+    if (skipped.length > 0) process.stdout.write(`  SKIPPED: ${skipped.join('; ')}\n`);
+    if (problems.length > 0) failure = problems.join('; ');
+    else if (check && skipped.length > 0) failure = `skipped with --check: ${skipped.join('; ')}`;
+  } catch (err) {
+    failure = (err as Error).message;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  results.push({ name, seconds, failure });
+  if (failure) process.stdout.write(`\n## ${name}: FAILED: ${failure}\n`);
+  process.stdout.write(`  (${name}: ${seconds.toFixed(0)} s, load ${load()})\n`);
+}
+
+const failed = results.filter((r) => r.failure);
+process.stdout.write(`\n# ${results.length - failed.length} of ${results.length} suites produced their figures in ${((performance.now() - started) / 1000).toFixed(0)} s`
+  + `${failed.length > 0 ? `; FAILED: ${failed.map((r) => r.name).join(', ')}` : ''}; load ${load()}\n`);
+// Exit explicitly: a failed suite may leave a connection or timer behind, and the run must end anyway (the testkit's
+// exit hooks kill the servers it started).
+process.exit(failed.length > 0 ? 1 : 0);

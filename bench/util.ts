@@ -1,4 +1,4 @@
-/** Shared by the benchmarks: percentiles and a printed table. */
+/** Shared by the benchmarks: percentiles, a printed table, and the checks that make a benchmark fail instead of print. */
 export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -15,4 +15,48 @@ export function printTable(title: string, rows: Record<string, number | string>)
 
 export function isMain(url: string): boolean {
   return process.argv[1] !== undefined && url === new URL(`file://${process.argv[1]}`).href;
+}
+
+/** Throws when a measurement got no sample: its percentiles would be NaN, and a table of NaN is not a result. */
+export function requireSamples(what: string, samples: readonly unknown[]): void {
+  if (samples.length === 0) throw new Error(`no samples: ${what}`);
+}
+
+/**
+ * What is wrong with a suite's figures, if anything: no figure at all, a figure that is not a number (NaN, Infinity,
+ * also inside a formatted string such as "NaN / NaN (0)"), or a sample count of 0. Says nothing about the values
+ * themselves: a slow run is still a run.
+ */
+export function figureProblems(rows: Record<string, number | string>): string[] {
+  const problems: string[] = [];
+  const entries = Object.entries(rows);
+  if (entries.length === 0) problems.push('no figures');
+  for (const [k, v] of entries) {
+    if (isSkip(k, v)) continue;
+    if (typeof v === 'number' && !Number.isFinite(v)) problems.push(`"${k}" is ${v}`);
+    else if (typeof v === 'string' && /\b(NaN|Infinity)\b/.test(v)) problems.push(`"${k}" is "${v}"`);
+    else if (/samples/i.test(k) && v === 0) problems.push(`"${k}" is 0`);
+  }
+  return problems;
+}
+
+/** The parts a suite skipped (a server it needs is not installed): `skipped` rows, or values starting with "skipped". */
+export function skippedParts(rows: Record<string, number | string>): string[] {
+  return Object.entries(rows).filter(([k, v]) => isSkip(k, v)).map(([k, v]) => (k === 'skipped' ? String(v) : `${k}: ${v}`));
+}
+
+function isSkip(k: string, v: number | string): boolean {
+  return k === 'skipped' || (typeof v === 'string' && v.startsWith('skipped'));
+}
+
+/** `promise`, or a rejection naming `what` after `ms` (the timer does not outlive the promise). */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not done after ${Math.round(ms / 1000)} s`)), ms);
+    })]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
