@@ -27,12 +27,15 @@ export interface KafkaStreamOptions {
 
 const RETRY_DELAY_MS = 250;
 /**
- * Attempts of one request by the reader client before it fails to our retry loop. The client retries a request
- * against the leader it found first (ListOffsets refreshes its metadata only once every attempt is spent), so with the
- * other clients' budget a killed leader stalled reads, and the duplicate check of every publish, for the whole
- * retryForMs. A few attempts, then our loop, which asks for fresh metadata each time (log.ts), follow the new leader.
+ * Retries of one request by the reader and admin clients before it fails to our retry loop (withRetry). The client
+ * retries a request against the broker it chose first: ListOffsets against the leader it had cached (it refreshes its
+ * metadata only once every attempt is spent), OffsetFetch against the group coordinator it had found. With the
+ * producer's budget, a killed broker stalled the duplicate check of every publish, read(), and lag() (which the
+ * shared-state buckets call before a read) for the whole retryForMs. A few attempts, then our loop, which asks again
+ * who leads or coordinates (log.ts forgets the cached metadata after a failure), follow the cluster within seconds.
+ * Every call on these two clients runs under withRetry or is best effort.
  */
-const READER_RETRIES = 3;
+const FEW_RETRIES = 3;
 
 /**
  * The Stream interface (src/stream/types.ts) on Apache Kafka: one Kafka topic per topic and tenant (`dw.<tenant>.<topic>`),
@@ -79,12 +82,12 @@ export class KafkaStream implements Stream {
     const retryForMs = opts.retryForMs ?? 30_000;
     const clientId = opts.clientId ?? 'dronewatch';
     const base = { bootstrapBrokers: brokers, retries: Math.max(1, Math.ceil(retryForMs / RETRY_DELAY_MS)), retryDelay: RETRY_DELAY_MS, connectTimeout: 5000 };
-    const admin = new Admin({ ...base, clientId: `${clientId}-admin` });
+    const admin = new Admin({ ...base, retries: FEW_RETRIES, clientId: `${clientId}-admin` });
     // idempotent: acks=all, one request in flight per connection, producer id + sequence numbers (no duplicate or
     // reordered batch on a retry). lz4: cheap on CPU, and JSON reports compress well.
     const producer = new Producer({ ...base, clientId: `${clientId}-producer`, idempotent: true, compression: 'lz4' });
     // A client for reads outside groups (read(), de-duplication, retention); it never joins its group.
-    const reader = new Consumer({ ...base, retries: READER_RETRIES, clientId: `${clientId}-reader`, groupId: `${NAMESPACE}.${opts.tenant ?? 'default'}._reader` });
+    const reader = new Consumer({ ...base, retries: FEW_RETRIES, clientId: `${clientId}-reader`, groupId: `${NAMESPACE}.${opts.tenant ?? 'default'}._reader` });
     const closeAll = async (): Promise<void> => {
       await Promise.allSettled([call((cb) => admin.close(cb)), call((cb) => producer.close(true, cb)), call((cb) => reader.close(true, cb))]);
     };
