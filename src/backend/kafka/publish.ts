@@ -3,10 +3,15 @@
  * producer id and sequence numbers make its own retries append once), lz4-compressed batches, the partition of each
  * record set explicitly to partitionOf(key) (every implementation's partitioning), and the de-duplication of dedup.ts.
  *
- * Batching: publish() calls of one topic queue up; one send per topic is in flight at a time and takes everything
- * queued meanwhile as one produce request (one record batch per partition). This is Kafka's linger without a fixed
- * delay: a lone publish goes out at once, a burst shares requests. One send at a time per topic is also what makes
- * the duplicate check and the append of an id atomic within the process.
+ * Batching: publish() calls of one topic queue up; one round per topic is in flight at a time and takes everything
+ * queued meanwhile, one record batch per partition. This is Kafka's linger without a fixed delay: a lone publish goes
+ * out at once, a burst shares requests. One round at a time per topic is also what makes the duplicate check and the
+ * append of an id atomic within the process.
+ *
+ * Each partition's batch is its own send (all sent together): the client retries a send at the leader of its first
+ * record's partition, so a send spanning partitions whose leaders then moved apart was resent to a broker that no
+ * longer led some of them, answered NOT_LEADER_OR_FOLLOWER for the whole retry budget (30 s without ingestion after a
+ * broker was killed). A one-partition send follows its partition's leader.
  */
 import type { Producer, ProduceResult } from '@platformatic/kafka';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../../stream/types.ts';
@@ -122,15 +127,28 @@ export class Publisher {
       }
       toSend.push(i);
     }
+    const send = (indexes: readonly number[]): Promise<ProduceResult> => call<ProduceResult>((cb) => this.ctx.producer.send({
+      messages: indexes.map((i) => {
+        const r = records[i]!;
+        return { topic: meta.kafka, partition: partitions[i]!, key: Buffer.from(r.key, 'utf8'), value: asBuffer(r.value), headers: toKafkaHeaders(r) };
+      }),
+    }, cb));
     for (const chunk of chunks(toSend, records)) {
-      const result = await call<ProduceResult>((cb) => this.ctx.producer.send({
-        messages: chunk.map((i) => {
-          const r = records[i]!;
-          return { topic: meta.kafka, partition: partitions[i]!, key: Buffer.from(r.key, 'utf8'), value: asBuffer(r.value), headers: toKafkaHeaders(r) };
-        }),
-      }, cb));
+      const byPartition = new Map<number, number[]>();
+      for (const i of chunk) {
+        const list = byPartition.get(partitions[i]!);
+        if (list) list.push(i);
+        else byPartition.set(partitions[i]!, [i]);
+      }
+      // Every send settled before the round ends, failed or not: the next round's duplicate check must see what this
+      // one appended.
+      const settled = await Promise.allSettled([...byPartition.values()].map(send));
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
       const base = new Map<number, bigint>();
-      for (const o of result.offsets ?? []) if (o.topic === meta.kafka) base.set(o.partition, o.offset);
+      for (const r of settled) {
+        if (r.status === 'fulfilled') for (const o of r.value.offsets ?? []) if (o.topic === meta.kafka) base.set(o.partition, o.offset);
+      }
       // One record batch per partition per request: the records of a partition have consecutive offsets from its base.
       const nth = new Map<number, number>();
       const at = Date.now();
