@@ -18,8 +18,27 @@ describe('officers\' dashboard, SQL console and statistics, in chromium', { skip
   let errors: string[];
   const shots = tempDir('dw-dashboard-shots-');
 
+  /**
+   * Waits until the API's analysis engine sees rows for `sql` (a count): the archive writes the lake every second and
+   * the engine re-lists it every second, so a page that queries at once can find it empty (CI flake: `has_reports`
+   * false, and an alerts-by-hour chart of no rows, when the browser was quicker than the first flush).
+   */
+  async function untilLakeHas(what: string, sql: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const cursor = await dw.platform.analysis!.query('default', sql);
+      let n = 0;
+      for await (const rows of cursor) n += Number(rows[0]?.[0] ?? 0);
+      if (n > 0) return;
+      assert.ok(Date.now() < deadline, `the lake has ${what} within 30 s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
   before(async () => {
     dw = await startDashboardPlatform({ drones: 200, speed: 60, archive: true });
+    await untilLakeHas('reports', 'SELECT count(*) FROM reports');
+    await untilLakeHas('alerts', 'SELECT count(*) FROM alerts');
     browser = await launchChromium();
     ({ context, page } = await openDashboard(browser, `${dw.url}/#/sql`, undefined, { login: dw.supervisor }));
     errors = pageErrors(page);
