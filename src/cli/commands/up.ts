@@ -32,7 +32,8 @@ function banner(p: Platform, simulator: boolean): string {
   const c = p.config;
   const url = p.address ?? `http://${c.http.host}:${c.http.port}`;
   return [
-    `dronewatch up: embedded mode, data in ${c.dataDir}, stream ${p.stream.name}`,
+    // Embedded only on the SQLite log: with nats:// or kafka:// the components share that deployment's stream and state.
+    `dronewatch up: ${p.backend.kind === 'sqlite' ? 'embedded mode' : `every component in this process, on the ${p.backend.kind} backend`}, data in ${c.dataDir}, stream ${p.stream.name}`,
     !simulator ? '  simulator: off'
       : p.simulatorResumedFrom
         ? `  simulator: ${c.simulator.drones} drones carrying on after the newest report in the stream (${p.simulatorResumedFrom.toISOString()}) at ${c.simulator.speed}x, then live`
