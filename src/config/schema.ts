@@ -57,7 +57,7 @@ export const configSchema = z.strictObject({
     url: z.string().min(1).default('sqlite'),
     /** Embedded log only: `normal` survives a process crash (kill -9); `full` also survives power loss. */
     sync: z.enum(['normal', 'full']).default('normal'),
-    /** NATS only: replicas of the JetStream streams, consumers and group bucket dronewatch creates (3 on a 3-node cluster). */
+    /** NATS and Kafka: replicas of what dronewatch creates (JetStream streams, consumers and buckets; Kafka topics), 3 on a 3-node cluster. */
     replicas: z.number().int().min(1).max(5).default(1),
     partitions: z.number().int().min(1).max(1024).default(8),
     /**
@@ -122,8 +122,8 @@ export const configSchema = z.strictObject({
     webhooks: z.array(webhook).default([]),
     /**
      * Where alert state lives: `local` = SQLite `<dataDir>/alerts.db` (one process, or processes sharing the data
-     * directory); `kv` = JetStream KV buckets shared by every worker and API process (needs a nats:// stream);
-     * `auto` = `kv` on a nats:// stream, else `local`.
+     * directory); `kv` = the backend's shared buckets (JetStream KV on NATS, log-backed topics on Kafka), shared by
+     * every worker and API process (needs a nats:// or kafka:// stream); `auto` = `kv` on those, else `local`.
      */
     state: z.enum(['auto', 'local', 'kv']).default('auto'),
     /**
