@@ -17,6 +17,7 @@ import { benchAuth } from './auth.ts';
 import { benchArchive } from './archive.ts';
 import { benchContract } from './contract.ts';
 import { benchE2E } from './e2e.ts';
+import { benchKafka, KAFKA_DEFAULTS, KAFKA_QUICK } from './kafka.ts';
 import { benchLakeS3 } from './lake-s3.ts';
 import { benchNats, NATS_DEFAULTS, NATS_QUICK } from './nats.ts';
 import { benchSimulator } from './simulator.ts';
@@ -39,6 +40,7 @@ const suites: [string, string, () => Promise<Figures>, [number, number]][] = [
   ['analysis', 'statistics over the lake: dronewatch vs DuckDB direct vs JSON lines in Node', () => benchAnalysis(quick ? { reports: 20_000, runs: 1 } : { reports: 10_000_000 }), [3600, 120]],
   ['latency-http', 'alert latency report -> SSE subscriber vs bare SSE socket, 10k reports/s', () => benchAlertLatencyHttp({ reportsPerSecond: 10_000, seconds: quick ? 2 : 10 }), [300, 90]],
   ['nats', 'NATS JetStream: raw client vs NatsStream and the platform (throughput per group, alert latency); sync_interval always vs default, 1 and 3 nodes', () => benchNats(quick ? NATS_QUICK : NATS_DEFAULTS), [1200, 180]],
+  ['kafka', 'Kafka, 3 nodes (RF 3, min.insync.replicas 2): raw client vs KafkaStream and the platform (throughput per group, where the time goes, alert latency)', () => benchKafka(quick ? KAFKA_QUICK : KAFKA_DEFAULTS), [1800, 180]],
   ['auth', 'request authentication: KV credential copy and SQLite store vs SHA-256 + Map; per-drone limit vs Map', () => benchAuth({ drones: quick ? 500 : 5_000, lookups: quick ? 20_000 : 200_000 }), [300, 60]],
   ['lake-s3', 'lake on Ceph RGW (S3) vs local disk: archive rows/s, query ms with a cold and a warm cache', () => benchLakeS3(quick ? { reports: 10_000, runs: 1 } : { reports: 200_000 }), [900, 120]],
 ];
