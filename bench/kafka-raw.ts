@@ -15,9 +15,9 @@ type Outgoing = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
 /**
  * Messages per `send()`, sends outstanding, compression: from `node --import tsx bench/kafka.ts --sweep` (docs/benchmarks.md,
- * "Kafka"). Sends of 500 were the slowest in every round; 1,000 to 20,000 per send and 1 to 4 outstanding were within the
- * noise of each other; lz4 and snappy were at least as fast as no compression. gzip is unusable on Node 20 (the client
- * compresses it with its promise helper, and the send never completes).
+ * "Kafka"). On these shared machines no setting of 1,000 to 20,000 per send and 1 to 4 outstanding was faster in every
+ * round, sends of 500 were among the slowest, and lz4 and snappy at least as fast as no compression. gzip is unusable
+ * on Node 20 (the client compresses it with its promise helper, and the send never completes).
  */
 export const RAW_BATCH = 5000;
 export const RAW_IN_FLIGHT = 2;
