@@ -2,6 +2,7 @@
 export { DEFAULT_MAX_BODY_BYTES, Ingestor, OVERSIZED_BODY_KEPT_BYTES, type BodyType, type IngestorOptions, type IngestScope } from './ingestor.ts';
 export type { IngestResult, RejectedItem } from './batch.ts';
 export {
-  DEAD_LETTER_PART_BYTES, deadLetterOf, deadLetterRaw, listDeadLetters, publishDeadLetters, type DeadLetter, type StoredDeadLetter,
+  DEAD_LETTER_KEPT_BYTES, DEAD_LETTER_PART_BYTES, deadLetterOf, deadLetterRaw, deadLetterTopic, ensureDeadLetterTopic, listDeadLetters, publishDeadLetters,
+  type DeadLetter, type StoredDeadLetter,
 } from './dead-letters.ts';
 export { IngestRateLimiter, type IngestRateLimitOptions } from './rate-limit.ts';

@@ -4,11 +4,20 @@ import type { TopicConfig } from './types.ts';
 export const TOPICS = {
   reports: 'reports',
   alerts: 'alerts',
+  /**
+   * Dead letters of versions before per-tenant topics (still read). Each tenant's letters are now on
+   * `dead-letters-<tenant>` (src/ingest/dead-letters.ts deadLetterTopic), with the deadLetters config below each.
+   */
   deadLetters: 'dead-letters',
+  /** The tenants that have a dead-letter topic, one small record each per process that first wrote to it. */
+  deadLetterTenants: 'dead-letter-tenants',
 } as const;
 
 export const DEFAULT_TOPIC_CONFIG: Record<keyof typeof TOPICS, TopicConfig> = {
   reports: { partitions: 8, retention: { maxAgeMs: 24 * 3600_000, maxBytes: 2 * 1024 ** 3 }, duplicateWindowMs: 10 * 60_000 },
   alerts: { partitions: 8, retention: { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 512 * 1024 ** 2 }, duplicateWindowMs: 10 * 60_000 },
-  deadLetters: { partitions: 1, retention: { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 512 * 1024 ** 2 } },
+  /** Per tenant (each tenant its own topic): one force's rejected traffic never evicts another force's letters. */
+  deadLetters: { partitions: 1, retention: { maxAgeMs: 30 * 24 * 3600_000, maxBytes: 256 * 1024 ** 2 } },
+  /** A few bytes per tenant and process start; no age limit, since a tenant's letters may be older than its record. */
+  deadLetterTenants: { partitions: 1, retention: { maxBytes: 16 * 1024 ** 2 } },
 };

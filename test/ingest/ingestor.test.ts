@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DEAD_LETTER_PART_BYTES, Ingestor, deadLetterRaw, listDeadLetters } from '../../src/ingest/index.ts';
-import { TOPICS, type Stream } from '../../src/stream/index.ts';
+import { DEAD_LETTER_PART_BYTES, Ingestor, deadLetterRaw, deadLetterTopic, listDeadLetters } from '../../src/ingest/index.ts';
+import { StreamUnavailableError, TOPICS, type Stream } from '../../src/stream/index.ts';
 import { NOW, validReport } from '../contract/fixtures.ts';
 import { openTestStream, storedReports } from './helpers.ts';
 
@@ -133,7 +133,7 @@ describe('Ingestor.ingestRaw', () => {
     assert.equal(letters[0]!.rawBytes, Buffer.byteLength(body));
     assert.equal(deadLetterRaw(letters[0]!).toString('utf8'), body, 'every byte');
     assert.equal(deadLetterRaw(letters[1]!).toString('utf8'), '{"droneId": 5}');
-    assert.equal((await stream.read(TOPICS.deadLetters, { limit: 100 })).length, 5, 'four records for the big one, one for the small');
+    assert.equal((await stream.read(deadLetterTopic(TENANT), { limit: 100 })).length, 5, 'four records for the big one, one for the small');
     const first = await listDeadLetters(stream, { limit: 1 });
     assert.equal(deadLetterRaw(first[0]!).length, Buffer.byteLength(body), 'a limit counts letters, and the one returned is whole');
   });
@@ -159,10 +159,16 @@ describe('Ingestor.ingestRaw', () => {
   });
 
   it('propagates a failure to store dead letters instead of dropping them', async () => {
-    const partial = await openTestStream(['reports']); // no dead-letters topic: its publish fails
+    const partial = await openTestStream(['reports']);
     try {
-      const ing = new Ingestor({ stream: partial.stream, tenant: TENANT, now: () => NOW });
-      await assert.rejects(ing.ingestRaw(`${JSON.stringify(validReport())}\n{"bad":1}`, 'ndjson', 'test'), { code: 'DW_STREAM_TOPIC_UNKNOWN' });
+      // A stream on which storing a dead letter fails (a full disk, a broker down): the whole call must fail.
+      const failing: Stream = Object.create(partial.stream) as Stream;
+      failing.publish = async (topic, records) => {
+        if (topic.startsWith(TOPICS.deadLetters)) throw new StreamUnavailableError(`publish to ${topic}`, new Error('injected'));
+        return partial.stream.publish(topic, records);
+      };
+      const ing = new Ingestor({ stream: failing, tenant: TENANT, now: () => NOW });
+      await assert.rejects(ing.ingestRaw(`${JSON.stringify(validReport())}\n{"bad":1}`, 'ndjson', 'test'), { code: 'DW_STREAM_UNAVAILABLE' });
       // Only-valid bodies never touch the dead-letter topic.
       const ok = await ing.ingestRaw(JSON.stringify(validReport({ droneId: 'other' })), 'json', 'test');
       assert.equal(ok.accepted.length, 1);
