@@ -7,6 +7,7 @@ import type { CommitPosition, ConsumerOptions, PollOptions, StartPosition, Strea
 import type { TopicCatalog, TopicMeta } from './catalog.ts';
 import type { GroupStore, MembershipView } from './group.ts';
 import type { FileNotifier } from './notifier.ts';
+import { retryBusy } from './busy.ts';
 import { boundsOf, resolveStart } from './positions.ts';
 import { readRecords, type BatchCache } from './rows.ts';
 import type { Logger } from '../../../util/log.ts';
@@ -96,8 +97,12 @@ export class SqliteConsumer implements StreamConsumer {
     }
     if (notOwned.length > 0) throw new StreamNotOwnerError(this.topic, this.group, notOwned.sort((a, b) => a - b));
     if (wanted.size === 0) return;
-    const now = Date.now();
-    const refused = this.ctx.groups.commit(this.meta, this.group, this.memberId, wanted, now, this.leaseMs);
+    let now = Date.now();
+    const refused = await retryBusy(() => {
+      this.ensureOpen();
+      now = Date.now();
+      return this.ctx.groups.commit(this.meta, this.group, this.memberId, wanted, now, this.leaseMs);
+    });
     if (refused.length > 0) {
       // Lost since the last rebalance: stop returning those partitions' records at once.
       for (const p of refused) this.owned.delete(p);
