@@ -11,9 +11,9 @@ import { encodeRows, type TextFormat } from './encode.ts';
 import type { SavedQueryStore } from './saved-queries.ts';
 import { Snapshots } from './snapshots.ts';
 import { listStats, statRange, statSql, type StatParams, type StatOption } from './stats.ts';
+import type { ExportFormat } from './export-formats.ts';
 
-export type ExportFormat = 'csv' | 'json' | 'ndjson' | 'parquet';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'json', 'ndjson', 'parquet'];
+export { EXPORT_FORMATS, type ExportFormat } from './export-formats.ts';
 
 export interface StatSummary {
   name: string;

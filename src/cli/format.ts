@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { formatResult, type ResultFormat } from '../lake/index.ts';
+import { formatResult, type ResultFormat } from '../lake/format.ts';
 
 export type OutputFormat = ResultFormat;
 

@@ -36,8 +36,10 @@ export class ArchiveThread implements ArchiveRunner {
   constructor(private readonly config: Config, private readonly logger: Logger) {}
 
   start(): Promise<void> {
+    // The thread's module beside this one: archive-thread.ts in src/, archive-thread.js in the compiled dist/.
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const worker = new Worker(new URL('./thread-entry.js', import.meta.url), {
-      workerData: { module: new URL('./archive-thread.ts', import.meta.url).href, config: this.config },
+      workerData: { module: new URL(`./archive-thread${ext}`, import.meta.url).href, config: this.config },
     });
     this.worker = worker;
     return new Promise((resolve, reject) => {

@@ -1,5 +1,10 @@
-// Entry of worker threads: TypeScript sources run through tsx, as in bin/dronewatch.js.
+// Entry of worker threads. A TypeScript module (running from src/) goes through tsx, as in bin/dronewatch.js; the
+// compiled CLI (dist/, where this file is copied beside archive-thread.js) imports plain JavaScript and skips
+// registering tsx, which would cost the thread its start time for nothing.
 import { workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
-register();
+
+if (workerData.module.endsWith('.ts')) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
 await import(workerData.module);

@@ -1,6 +1,6 @@
 import { checkSavedQueryInput, SavedQueryNotFoundError, type SavedQuery, type SavedQueryInput, type SavedQueryStore } from '../../analysis/saved-queries.ts';
 import { DwError } from '../../errors/index.ts';
-import { checkTenant } from '../../lake/index.ts';
+import { checkTenant } from '../../lake/layout.ts';
 import { silentLogger, type Logger } from '../../util/log.ts';
 import { KvConflictError, type KvFollowing, type SharedKv, type SharedKvStore } from './kv.ts';
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { checkSavedQueryInput, SavedQueryNotFoundError, type SavedQuery, type SavedQueryInput, type SavedQueryStore } from '../../analysis/saved-queries.ts';
 import { DwError } from '../../errors/index.ts';
-import { checkTenant } from '../../lake/index.ts';
+import { checkTenant } from '../../lake/layout.ts';
 
 interface Row {
   tenant: string;

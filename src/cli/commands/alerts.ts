@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
-import { AlertService, type Alert } from '../../alerts/index.ts';
+// The service module, not alerts/index.ts, which also loads the alert worker and its metrics (not needed here).
+import { AlertService } from '../../alerts/service.ts';
+import type { Alert } from '../../alerts/types.ts';
 import type { Config } from '../../config/index.ts';
 import { TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { printRows, formatOption, type OutputFormat } from '../format.ts';

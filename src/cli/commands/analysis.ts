@@ -1,19 +1,25 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { AnalysisService, EXPORT_FORMATS, encodeRows, getStat, listStats, rangeOf, type ExportFormat, type StatParams } from '../../analysis/index.ts';
+// Light modules only at the top: the analysis service and the lake load DuckDB, imported by the actions that run a query.
+import type { AnalysisService } from '../../analysis/service.ts';
+import { EXPORT_FORMATS, type ExportFormat } from '../../analysis/export-formats.ts';
+import { getStat, listStats, rangeOf, type StatParams } from '../../analysis/stats.ts';
 import { dataPaths, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { formatResult, lakeFilesFor, type QueryCursor } from '../../lake/index.ts';
+import { formatResult } from '../../lake/format.ts';
+import type { QueryCursor } from '../../lake/index.ts';
 import { createProgressBar } from '../../util/progress.ts';
 import { formatOption, type OutputFormat } from '../format.ts';
 import { configWithTenant as commandConfig, intOption, numberOption, tenantOption, untilSignal } from './common.ts';
 import { auditCli } from './audit-trail.ts';
-import { openBackend, type Backend } from '../../backend/index.ts';
+import { openBackend, type Backend } from '../../backend/open.ts';
 import type { SavedQueryStore } from '../../analysis/index.ts';
 
 /** The analysis service of a CLI run; every command reads and writes `config.tenant`'s data only (--tenant). */
-function openAnalysis(config: Config, saved?: SavedQueryStore): AnalysisService {
+async function openAnalysis(config: Config, saved?: SavedQueryStore): Promise<AnalysisService> {
+  const { AnalysisService } = await import('../../analysis/service.ts');
+  const { lakeFilesFor } = await import('../../lake/index.ts');
   const paths = dataPaths(config);
   return new AnalysisService({ source: lakeFilesFor(paths.lake, { cacheDir: paths.lakeCache, cacheBytes: config.lake.cacheBytes }), config: config.analysis, ...(saved ? { saved } : {}) });
 }
@@ -55,6 +61,7 @@ async function printCursor(cursor: QueryCursor, format: OutputFormat): Promise<v
     for await (const batch of cursor) rows.push(...batch);
     process.stdout.write(formatResult({ columns: [...cursor.columns], rows }, 'table'));
   } else {
+    const { encodeRows } = await import('../../analysis/encode.ts');
     for await (const text of encodeRows(cursor, format)) {
       if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
     }
@@ -109,7 +116,7 @@ export function registerAnalysis(program: Command): void {
       const config = commandConfig(cmd);
       const range = rangeOf(o.from, o.to);
       auditCli(config, { action: 'query.run', details: { sql, from: o.from ?? null, to: o.to ?? null } });
-      const analysis = openAnalysis(withLimits(config, o));
+      const analysis = await openAnalysis(withLimits(config, o));
       try {
         await interruptible(async (signal) => printCursor(await analysis.query(config.tenant, sql, { signal, range }), o.format));
       } finally {
@@ -138,7 +145,7 @@ export function registerAnalysis(program: Command): void {
       const { format, timeout, tenant: _tenant, ...params } = o;
       const config = commandConfig(cmd);
       auditCli(config, { action: 'stat.run', target: name, details: { ...params } });
-      const analysis = openAnalysis(withLimits(config, { ...(timeout !== undefined ? { timeout } : {}) }));
+      const analysis = await openAnalysis(withLimits(config, { ...(timeout !== undefined ? { timeout } : {}) }));
       try {
         await interruptible(async (signal) => printCursor(await analysis.stat(config.tenant, name, params, { signal }), format));
       } finally {
@@ -177,7 +184,7 @@ export function registerAnalysis(program: Command): void {
       if (!existsSync(path.dirname(path.resolve(out)))) throw new DwError('DW_CONFIG_INVALID', `--out ${out}: the directory ${path.dirname(path.resolve(out))} does not exist`, { status: 400 });
       const config = withLimits(commandConfig(cmd), { ...(o.timeout !== undefined ? { timeout: o.timeout } : {}) });
       const { backend, saved } = await savedQueriesOf(config, o.saved !== undefined);
-      const analysis = openAnalysis(config, saved);
+      const analysis = await openAnalysis(config, saved);
       try {
         let sql: string;
         // A statistic's period is [from, to): its pruning stops before the hour starting at `to`.
@@ -207,7 +214,7 @@ export function registerAnalysis(program: Command): void {
   const withSaved = async <T>(cmd: Command, fn: (a: AnalysisService, tenant: string) => Promise<T>): Promise<T> => {
     const config = commandConfig(cmd);
     const { backend, saved } = await savedQueriesOf(config, true);
-    const analysis = openAnalysis(config, saved);
+    const analysis = await openAnalysis(config, saved);
     try {
       return await fn(analysis, config.tenant);
     } finally {
@@ -242,7 +249,7 @@ export function registerAnalysis(program: Command): void {
       const config = commandConfig(cmd);
       const range = rangeOf(o.from, o.to);
       const { backend, saved } = await savedQueriesOf(config, true);
-      const analysis = openAnalysis(withLimits(config, o), saved);
+      const analysis = await openAnalysis(withLimits(config, o), saved);
       try {
         const { sql } = analysis.saved!.get(config.tenant, name);
         auditCli(config, { action: 'saved-query.run', target: name, details: { sql, from: o.from ?? null, to: o.to ?? null } });

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/index.ts';
-import { AuditLog, type AuditInput } from '../../security/index.ts';
+import { AuditLog, type AuditInput } from '../../security/audit.ts';
 import { cliActor, securityDir } from './security.ts';
 
 /**

@@ -4,11 +4,19 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { dataPaths } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { cellText, csvCell, withLakeStore } from '../../lake/index.ts';
-import { archiveAuditLog, AUDIT_COLUMNS, AuditDuck, auditRow, verifyArchivedAudit, type AuditLog, type AuditRecord, type AuditRow } from '../../security/index.ts';
+import { cellText, csvCell } from '../../lake/format.ts';
+import type { AuditLog, AuditRecord } from '../../security/audit.ts';
+import type { AuditRow } from '../../security/audit-parquet.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom, dateOption, intOption } from './common.ts';
 import { cliActor, withAuditLog } from './security.ts';
+
+/** The lake and the audit log's Parquet side (DuckDB): loaded by the commands that use them, not at every CLI start. */
+const auditLake = async (): Promise<typeof import('../../security/index.ts') & typeof import('../../lake/index.ts')> => ({
+  ...await import('../../security/index.ts'),
+  ...await import('../../lake/index.ts'),
+});
+type AuditParquet = Pick<typeof import('../../security/audit-parquet.ts'), 'auditRow' | 'AUDIT_COLUMNS'>;
 
 /**
  * `dronewatch audit`: read, verify, export and copy to the lake the audit log (`<dataDir>/audit.db`). Reading and
@@ -37,12 +45,13 @@ function* pages(audit: AuditLog, q: { tenant?: string | undefined; since?: strin
   }
 }
 
-function* rowPages(audit: AuditLog, q: { tenant?: string | undefined; since?: string | undefined }): Generator<AuditRow[]> {
+function* rowPages(audit: AuditLog, q: { tenant?: string | undefined; since?: string | undefined }, { auditRow }: AuditParquet): Generator<AuditRow[]> {
   for (const page of pages(audit, q)) yield page.map(auditRow);
 }
 
 /** NDJSON or CSV lines, written with back-pressure. `details` is an object in NDJSON, its JSON text in CSV. */
-async function writeText(audit: AuditLog, q: { tenant?: string | undefined; since?: string | undefined }, file: string, format: 'ndjson' | 'csv'): Promise<number> {
+async function writeText(audit: AuditLog, q: { tenant?: string | undefined; since?: string | undefined }, file: string, format: 'ndjson' | 'csv', m: AuditParquet): Promise<number> {
+  const { AUDIT_COLUMNS } = m;
   const out = createWriteStream(file, { flags: 'wx' });
   const closed = new Promise<void>((resolve, reject) => {
     out.on('close', resolve);
@@ -54,7 +63,7 @@ async function writeText(audit: AuditLog, q: { tenant?: string | undefined; sinc
   let n = 0;
   try {
     if (format === 'csv') await write(`${AUDIT_COLUMNS.join(',')}\r\n`);
-    for (const page of rowPages(audit, q)) {
+    for (const page of rowPages(audit, q, m)) {
       const lines = page.map((r) => (format === 'csv'
         ? `${AUDIT_COLUMNS.map((c) => csvCell(cellText(r[c]))).join(',')}\r\n`
         : `${JSON.stringify({ ...r, details: JSON.parse(r.details) as unknown })}\n`));
@@ -108,6 +117,7 @@ export function registerAudit(program: Command): void {
         return;
       }
       const paths = dataPaths(configFrom(cmd));
+      const { withLakeStore, verifyArchivedAudit } = await auditLake();
       const v = await withLakeStore(paths.lake, (store) => verifyArchivedAudit(store, { scratchDir: paths.lakeScratch }));
       await withAuditLog(cmd, (log, dir) => {
         // The lake holds the logs of every API host; this host's own (same log id) is also compared with audit.db.
@@ -153,6 +163,7 @@ export function registerAudit(program: Command): void {
       const target = path.resolve(o.to);
       if (!existsSync(path.dirname(target))) throw new DwError('DW_CONFIG_INVALID', `--out ${o.to}: the directory ${path.dirname(target)} does not exist`, { status: 400 });
       const q = { tenant: o.tenant, since: o.since?.toISOString() };
+      const m = await auditLake();
       await withAuditLog(cmd, async (log) => {
         log.append({ actor: cliActor(), tenant: o.tenant ?? '*', action: 'audit.export', target: target, details: JSON.parse(JSON.stringify({ format, ...q })) as Record<string, unknown> });
         // Written beside the target then renamed: the file is never seen half-written, and a failure leaves none.
@@ -160,14 +171,14 @@ export function registerAudit(program: Command): void {
         try {
           let n: number;
           if (format === 'parquet') {
-            const duck = await AuditDuck.open();
+            const duck = await m.AuditDuck.open();
             try {
-              n = await duck.writeParquet(rowPages(log, q), tmp, `${tmp}.ndjson`);
+              n = await duck.writeParquet(rowPages(log, q, m), tmp, `${tmp}.ndjson`);
             } finally {
               duck.close();
             }
           } else {
-            n = await writeText(log, q, tmp, format);
+            n = await writeText(log, q, tmp, format, m);
           }
           const { size } = await fsp.stat(tmp);
           await fsp.rename(tmp, target);
@@ -181,6 +192,7 @@ export function registerAudit(program: Command): void {
   audit.command('archive').description('copy the entries not yet in the lake to it, as Parquet under audit/ (exactly once; the server does it periodically)')
     .action(async (_o: object, cmd: Command) => {
       const paths = dataPaths(configFrom(cmd));
+      const { withLakeStore, archiveAuditLog } = await auditLake();
       await withAuditLog(cmd, async (log) => {
         const r = await withLakeStore(paths.lake, (store) => archiveAuditLog(log, store, { scratchDir: paths.lakeScratch }));
         process.stdout.write(`audit: ${r.entries} entries copied to ${paths.lake} in ${r.files} files\n`);

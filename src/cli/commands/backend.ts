@@ -1,4 +1,4 @@
-import { openBackend, type Backend } from '../../backend/index.ts';
+import { openBackend, type Backend } from '../../backend/open.ts';
 import type { Config } from '../../config/index.ts';
 
 /** Runs a CLI command's work with the deployment's backend (src/backend/), closing whatever it opened afterwards. */

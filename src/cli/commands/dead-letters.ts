@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { listDeadLetters } from '../../ingest/index.ts';
 import { TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configWithTenant, dateOption, intOption, tenantOption } from './common.ts';
@@ -20,6 +19,7 @@ export function registerDeadLetters(program: Command): void {
         const stream = await backend.stream();
         await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
         auditCli(config, { action: 'dead-letters.read', details: { limit: o.limit, since: o.since?.toISOString() ?? null } });
+        const { listDeadLetters } = await import('../../ingest/index.ts');
         const letters = await listDeadLetters(stream, { limit: o.limit, tenant: config.tenant, ...(o.since ? { since: o.since.getTime() } : {}) });
         printRows(letters.map((l) => ({
           received_at: new Date(l.receivedAt).toISOString(),

@@ -1,10 +1,15 @@
 import { Option, type Command } from 'commander';
 import { dataPaths, lakeRetentionDays } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { applyRetention, compactLake, lakeStats, LAKE_TABLES, withLakeStore, type LakeTable } from '../../lake/index.ts';
-import { S3ObjectStore } from '../../objectstore/index.ts';
+import { LAKE_TABLES, type LakeTable } from '../../lake/layout.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom, dateOption, intOption, numberOption } from './common.ts';
+
+/** The lake's code (DuckDB, the S3 client): loaded by these commands when they run, not at every CLI start. */
+const lakeCode = async (): Promise<typeof import('../../lake/index.ts') & Pick<typeof import('../../objectstore/index.ts'), 'S3ObjectStore'>> => ({
+  ...await import('../../lake/index.ts'),
+  S3ObjectStore: (await import('../../objectstore/index.ts')).S3ObjectStore,
+});
 
 /** `compact`, `lake stats` and `lake retention`: housekeeping of the lake, wherever it lives (`--lake`). */
 export function registerLake(program: Command): void {
@@ -16,6 +21,7 @@ export function registerLake(program: Command): void {
     .action(async (o: { minFiles?: number; olderThan: number }, cmd: Command) => {
       const config = configFrom(cmd);
       const paths = dataPaths(config);
+      const { withLakeStore, compactLake } = await lakeCode();
       await withLakeStore(paths.lake, async (store) => {
         for (const table of LAKE_TABLES) {
           const r = await compactLake(store, { table, minFiles: o.minFiles ?? config.archive.compactMinFiles, olderThanMs: o.olderThan * 1000, scratchDir: paths.lakeScratch });
@@ -34,6 +40,7 @@ export function registerLake(program: Command): void {
     .addOption(formatOption())
     .action(async (o: { from?: Date; to?: Date; format: OutputFormat }, cmd: Command) => {
       const paths = dataPaths(configFrom(cmd));
+      const { lakeStats } = await lakeCode();
       const stats = await lakeStats(paths.lake, { range: { ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) } });
       if (o.format === 'table') process.stdout.write(`lake: ${stats.location}\n`);
       printRows(stats.tables.map((t) => ({
@@ -60,6 +67,7 @@ export function registerLake(program: Command): void {
         throw new DwError('DW_CONFIG_INVALID', 'no retention configured: give --reports-days / --alerts-days or set lake.reportsRetentionDays / lake.alertsRetentionDays', { status: 400 });
       }
       const rows: Record<string, unknown>[] = [];
+      const { withLakeStore, applyRetention } = await lakeCode();
       await withLakeStore(dataPaths(config).lake, async (store) => {
         for (const table of LAKE_TABLES) {
           const d = days[table];
@@ -83,6 +91,7 @@ export function registerLake(program: Command): void {
     .addOption(formatOption())
     .action(async (o: { abortOlderThan?: number; lifecycleDays?: number; format: OutputFormat }, cmd: Command) => {
       const config = configFrom(cmd);
+      const { withLakeStore, S3ObjectStore } = await lakeCode();
       await withLakeStore(dataPaths(config).lake, async (store) => {
         if (!(store instanceof S3ObjectStore)) throw new DwError('DW_CONFIG_INVALID', `lake uploads: ${store.location} is not on S3 (a local lake has no multipart uploads)`, { status: 400 });
         if (o.lifecycleDays !== undefined) {

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/index.ts';
-import { Platform, type PlatformComponents } from '../../runtime/platform.ts';
+import type { Platform, PlatformComponents } from '../../runtime/platform.ts';
 import { formatSummary, type SummarySnapshot } from '../../runtime/summary.ts';
 import { logger, untilSignal } from './common.ts';
 
@@ -20,6 +20,9 @@ export async function runService(name: string, config: Config, components: Platf
   summary?: boolean;
 } = {}): Promise<ServiceRun> {
   const out = opts.out ?? process.stdout;
+  // Loaded here, not at the top: the platform (HTTP server, consumers, lake writer) is what makes a service, and the
+  // CLI's quick commands (users, alerts ack, --help) start without it.
+  const { Platform } = await import('../../runtime/platform.ts');
   const platform = await Platform.open(config, { logger: logger(name) });
   try {
     await platform.start(components);

@@ -4,10 +4,14 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { dataPaths, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { AuditLog, generatePassword, isRole, ROLES, type AuditInput, type CredentialStore } from '../../security/index.ts';
+// The modules themselves, not security/index.ts: it also exports the audit archive, whose DuckDB the CLI loads only
+// for the commands that use it (heavy modules are imported in the actions that need them).
+import { AuditLog, type AuditInput } from '../../security/audit.ts';
+import type { CredentialStore } from '../../security/credentials.ts';
+import { generatePassword } from '../../security/passwords.ts';
+import { isRole, ROLES } from '../../security/roles.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { configFrom } from './common.ts';
-import { KvCredentialStore, SecurityStore, openBackend } from '../../backend/index.ts';
 import { withBackend } from './backend.ts';
 
 /**
@@ -212,6 +216,7 @@ export function registerSecurity(program: Command): void {
     .action(async (_o: object, cmd: Command) => {
       const config = configFrom(cmd);
       if (!/^(nats|kafka):\/\//.test(config.stream.url)) throw invalid('migrate-to-kv copies into the deployment\'s shared store: give --stream nats://host:port or kafka://host:port (or DRONEWATCH_STREAM)');
+      const { KvCredentialStore, SecurityStore, openBackend } = await import('../../backend/index.ts');
       const dir = securityDir(config);
       if (!existsSync(path.join(dir, 'security.db'))) throw invalid(`no security.db in ${dir}: give the data directory that holds it (--data, or security.dir)`);
       const local = SecurityStore.open(dir);

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../errors/index.ts';
-import { httpSink, mqttSink, runSimulator, type ReportSink, type SimulatorMode, type SimulatorProgress } from '../../simulator/index.ts';
+import type { ReportSink, SimulatorMode, SimulatorProgress } from '../../simulator/index.ts';
 import { createProgressBar, type ProgressBar } from '../../util/progress.ts';
 import { configFrom, dateOption, given, intOption, numberOption } from './common.ts';
 import { runService } from './run-service.ts';
@@ -39,6 +39,8 @@ export function registerSimulate(program: Command): void {
       const mode: SimulatorMode = backfill ? 'backfill' : opts.realtime ? 'realtime' : 'accelerated';
       const days = opts.days ?? 1;
       if (opts.target) {
+        // The simulator (and its MQTT client) only for the command that runs it.
+        const { httpSink, mqttSink } = await import('../../simulator/index.ts');
         const o = { ...config.simulator, mode, days, ...(opts.from ? { from: opts.from } : {}) };
         if (/^mqtts?:\/\//.test(opts.target)) {
           const password = process.env.DRONEWATCH_MQTT_PASSWORD;
@@ -89,6 +91,7 @@ async function simulateTo(target: string, sinkOf: (signal: AbortSignal) => Promi
   const progress = backfillProgress(o.mode);
   const sink = await sinkOf(abort.signal);
   try {
+    const { runSimulator } = await import('../../simulator/index.ts');
     const { emitted } = await runSimulator({
       drones: o.drones, seed: o.seed, bbox: o.bbox, mode: o.mode,
       ...(o.mode === 'accelerated' ? { speed: o.speed } : {}),

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { listStats, statSql, type StatParams } from '../../analysis/index.ts';
+import { listStats, statSql, type StatParams } from '../../analysis/stats.ts';
 import { dataPaths } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
 import { findSpark, sparkStatsArgs, SPARK_INSTALL_HINT } from '../../testkit/spark.ts';

@@ -1,0 +1,80 @@
+// Compiles src/ to dist/ (one .js per .ts, same layout) so the CLI starts without compiling TypeScript: run by
+// `npm ci`'s prepare step (web/prepare.mjs) and by `npm run build:cli`.
+//
+// esbuild (installed with tsx, a runtime dependency, so also present in `npm ci --omit=dev`) transpiles each file on
+// its own: every import stays an import (relative ones rewritten from .ts to .js), nothing is bundled, so module
+// boundaries, dynamic import() and import.meta.url behave as in src/. dist/ mirrors src/ at the same depth, which
+// keeps paths relative to the repository (../../schema, ../../../web/dist) right; the other files of src/ (SQL of the
+// statistics, stop words, plain .js worker bodies) are copied beside the output. No type checking here: `npm test`
+// and `npm run typecheck` do that.
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DIST, FORMAT, ROOT, SRC, STAMP, sourceState } from './dist-state.mjs';
+
+/** Relative imports keep their module but point at the compiled file; packages and node: builtins stay imports. */
+const keepImports = {
+  name: 'keep-imports',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      if (args.path.startsWith('.')) return { path: args.path.replace(/\.ts$/, '.js'), external: true };
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+function files(dir, out = { ts: [], other: [] }) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) files(full, out);
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.ts.push(full);
+    else out.other.push(full);
+  }
+  return out;
+}
+
+/** Builds dist/ from src/; returns how many modules it compiled. Writes into a temporary directory, then swaps it in. */
+export async function buildDist({ log = (m) => process.stdout.write(`${m}\n`) } = {}) {
+  const esbuild = await import('esbuild');
+  const t0 = performance.now();
+  // Taken before compiling: a source edited during the build makes the stamp stale, not a silently old dist/.
+  const state = sourceState();
+  const tmp = `${DIST}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const { ts, other } = files(SRC);
+  await esbuild.build({
+    entryPoints: ts,
+    outdir: tmp,
+    outbase: SRC,
+    bundle: true, // with every import external: per-file output, but the plugin can rewrite the import paths
+    plugins: [keepImports],
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked', // bin/dronewatch.js turns source maps on with DRONEWATCH_DEBUG=1 (stack traces name src/ lines)
+    sourcesContent: false,
+    logLevel: 'warning',
+    absWorkingDir: ROOT,
+  });
+  for (const f of other) {
+    const to = path.join(tmp, path.relative(SRC, f));
+    mkdirSync(path.dirname(to), { recursive: true });
+    cpSync(f, to);
+  }
+  writeFileSync(path.join(tmp, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(path.join(tmp, path.basename(STAMP)), `${JSON.stringify({ format: FORMAT, sourceNewest: state.newest, sourceEntries: state.entries, builtAt: new Date().toISOString() })}\n`);
+  // Swap: a CLI starting meanwhile sees the old complete dist/ or none (then it runs the sources), never half of one.
+  const old = `${DIST}.old-${process.pid}`;
+  try {
+    renameSync(DIST, old);
+  } catch {
+    // no previous dist/
+  }
+  renameSync(tmp, DIST);
+  rmSync(old, { recursive: true, force: true });
+  log(`dronewatch: compiled ${ts.length} modules of src/ into dist/ in ${Math.round(performance.now() - t0)} ms (the CLI runs them; it falls back to src/ through tsx when src/ is newer)`);
+  return ts.length;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await buildDist();
