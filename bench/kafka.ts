@@ -15,7 +15,7 @@
  * Every figure is next to its baseline of the same run. The brokers, this process and everything else on the machine
  * share its cores.
  * Run: node --import tsx bench/kafka.ts [--quick]   (or npm run bench -- --only=kafka)
- * Experiments: --sweep [n] (raw producer settings), --part=<raw|stream|platform|stages|latency> [n] [--c2] [--profile=<file>].
+ * Experiments: --sweep [n] (raw producer settings), --part=<pair|raw|stream|platform|stages|latency> [n] [--c2] [--profile=<file>].
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -519,7 +519,27 @@ async function onePart(part: string, n: number): Promise<Record<string, number |
   const cluster = await startKafka({ nodes: 3, ...(c2 ? { jvmOptions: KAFKA_TEST_JVM_OPTIONS.filter((o) => !o.startsWith('-XX:TieredStopAtLevel')) } : {}) });
   const out: Record<string, number | string> = { 'load average at start': load(), reports: n, 'broker JIT': c2 ? 'C1 + C2' : 'C1 only (testkit)' };
   try {
-    if (part === 'raw') {
+    if (part === 'pair') {
+      // raw then KafkaStream on the same cluster, twice (the first round warms the brokers' JIT up): the ratio of one
+      // run, for trying a change to the stream.
+      for (const round of [1, 2]) {
+        const raw = rawConnect(cluster.bootstrap);
+        let rawSlowest = 0;
+        try {
+          await rawTopic(raw, `raw-tp${round}`, PARTITIONS, REPLICAS);
+          const tp = await rawProduceConsume(raw, `raw-tp${round}`, values, 2);
+          rawSlowest = Math.min(...tp.perConsumer);
+          out[`${round}: raw produce / per group msgs/s`] = `${r0(tp.publish)} / ${tp.perConsumer.map(r0).join(' / ')}`;
+        } finally {
+          await raw.close();
+        }
+        const requests = new RequestCount();
+        const sl = await streamLevel(cluster.bootstrap.split(','), values, `x${round}`);
+        out[`${round}: stream requests per 1,000 records`] = requests.end(n);
+        out[`${round}: stream publish / per group records/s`] = `${r0(sl.publish)} / ${sl.groups.map(r0).join(' / ')}`;
+        out[`${round}: stream / raw (slowest group)`] = (Math.min(...sl.groups) / rawSlowest).toFixed(2);
+      }
+    } else if (part === 'raw') {
       const raw = rawConnect(cluster.bootstrap);
       try {
         await rawTopic(raw, 'raw-tp', PARTITIONS, REPLICAS);
@@ -567,7 +587,7 @@ async function onePart(part: string, n: number): Promise<Record<string, number |
     } else if (part === 'stages') {
       Object.assign(out, await stages(cluster, reports));
     } else {
-      throw new Error(`unknown part ${part}: raw, stream, platform or stages`);
+      throw new Error(`unknown part ${part}: pair, raw, stream, platform, latency or stages`);
     }
   } finally {
     await cluster.stop();

@@ -6,7 +6,7 @@
 import type { Admin, Producer } from '@platformatic/kafka';
 import { UnknownTopicError } from '../../errors/index.ts';
 import type { RetentionPolicy, TopicConfig } from '../../stream/types.ts';
-import { call, kafkaErrorIs, withRetry } from './client.ts';
+import { call, errorText, kafkaErrorIs, withRetry } from './client.ts';
 import { listOffsets, readRange, type KafkaClient, type Serial } from './log.ts';
 import { catalogTopic, kafkaTopic } from './names.ts';
 
@@ -58,7 +58,8 @@ export function topicConfigs(config: TopicConfig, replicas: number): { name: str
 
 function isUnknownTopic(e: unknown): boolean {
   // The client reports an unknown topic as a UserError of its own ("Unknown topic <name>.").
-  return kafkaErrorIs(e, 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID') || (e instanceof Error && /^Unknown topic /.test(e.message));
+  // The producer wraps it in its MultipleErrors ("Producing messages failed.").
+  return kafkaErrorIs(e, 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID') || (e instanceof Error && /(^|\()Unknown topic /.test(errorText(e)));
 }
 
 function checkConfig(config: TopicConfig): void {
@@ -179,9 +180,20 @@ export class TopicCatalog {
 
   private async writeCatalog(topic: string, entry: CatalogEntry): Promise<void> {
     await this.ensureCatalogTopic();
-    await call((cb) => this.ctx.producer.send({
-      messages: [{ topic: this.catalog, partition: 0, key: Buffer.from(topic, 'utf8'), value: Buffer.from(JSON.stringify(entry), 'utf8') }],
-    }, cb));
+    // The catalog topic just created may not be in the producer's metadata yet (seen under load): asked again.
+    const deadline = Date.now() + Math.min(this.ctx.retryForMs, 10_000);
+    for (;;) {
+      try {
+        await call((cb) => this.ctx.producer.send({
+          messages: [{ topic: this.catalog, partition: 0, key: Buffer.from(topic, 'utf8'), value: Buffer.from(JSON.stringify(entry), 'utf8') }],
+        }, cb));
+        return;
+      } catch (e) {
+        if (!isUnknownTopic(e) || Date.now() > deadline) throw e;
+        this.ctx.producer.clearMetadata();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   private async readCatalog(): Promise<Map<string, CatalogEntry>> {

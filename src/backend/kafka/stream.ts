@@ -60,6 +60,7 @@ export class KafkaStream implements Stream {
   private constructor(
     private readonly admin: Admin,
     private readonly producer: Producer,
+    private readonly batchProducer: Producer,
     private readonly reader: Consumer,
     private readonly base: Pick<BaseOptions, 'bootstrapBrokers' | 'retries' | 'retryDelay' | 'connectTimeout'>,
     private readonly opts: KafkaStreamOptions,
@@ -69,7 +70,7 @@ export class KafkaStream implements Stream {
     this.logger = opts.logger ?? silentLogger;
     this.catalog = new TopicCatalog({ admin, producer, reader, readerSerial: this.readerSerial, tenant: this.tenant, replicas: opts.replicas ?? 1,
       retryForMs: opts.retryForMs ?? 30_000, closed: () => this.closing !== undefined });
-    this.publisher = new Publisher({ producer, reader, readerSerial: this.readerSerial, retrying: (what, fn) => this.retrying(what, fn) });
+    this.publisher = new Publisher({ producer, batchProducer, reader, readerSerial: this.readerSerial, retrying: (what, fn) => this.retrying(what, fn) });
   }
 
   /** Connects (retrying while the brokers come up, for up to retryForMs); DW_STREAM_UNAVAILABLE if none answers. */
@@ -86,10 +87,14 @@ export class KafkaStream implements Stream {
     // idempotent: acks=all, one request in flight per connection, producer id + sequence numbers (no duplicate or
     // reordered batch on a retry). lz4: cheap on CPU, and JSON reports compress well.
     const producer = new Producer({ ...base, clientId: `${clientId}-producer`, idempotent: true, compression: 'lz4' });
+    // Sends spanning several partitions (one request per leader broker): few retries, because the client retries a
+    // send at the leader of its first record's partition only (publish.ts); after a failure publish.ts resends per
+    // partition through `producer`.
+    const batchProducer = new Producer({ ...base, retries: FEW_RETRIES, clientId: `${clientId}-batch-producer`, idempotent: true, compression: 'lz4' });
     // A client for reads outside groups (read(), de-duplication, retention); it never joins its group.
     const reader = new Consumer({ ...base, retries: FEW_RETRIES, clientId: `${clientId}-reader`, groupId: `${NAMESPACE}.${opts.tenant ?? 'default'}._reader` });
     const closeAll = async (): Promise<void> => {
-      await Promise.allSettled([call((cb) => admin.close(cb)), call((cb) => producer.close(true, cb)), call((cb) => reader.close(true, cb))]);
+      await Promise.allSettled([call((cb) => admin.close(cb)), call((cb) => producer.close(true, cb)), call((cb) => batchProducer.close(true, cb)), call((cb) => reader.close(true, cb))]);
     };
     try {
       await withRetry(`connecting to ${brokers.join(',')}`, retryForMs, () => false, () => call((cb) => admin.metadata({ topics: [] }, cb)));
@@ -97,7 +102,7 @@ export class KafkaStream implements Stream {
       await closeAll();
       throw e instanceof KafkaUnavailableError ? e : new KafkaUnavailableError(`connecting to ${brokers.join(',')}`, e);
     }
-    return new KafkaStream(admin, producer, reader, base, { ...opts, brokers, replicas, retryForMs });
+    return new KafkaStream(admin, producer, batchProducer, reader, base, { ...opts, brokers, replicas, retryForMs });
   }
 
   async ensureTopic(topic: string, config: TopicConfig): Promise<void> {
@@ -188,6 +193,7 @@ export class KafkaStream implements Stream {
       this.clientsClosed = true;
       await Promise.allSettled([
         call((cb) => this.producer.close(true, cb)),
+        call((cb) => this.batchProducer.close(true, cb)),
         call((cb) => this.reader.close(true, cb)),
         call((cb) => this.admin.close(cb)),
       ]);
