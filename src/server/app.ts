@@ -11,6 +11,7 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { installAuth } from './auth/plugin.ts';
 import { authRoutes } from './auth/routes.ts';
+import { registerOpenApi } from './routes/openapi.ts';
 import type { ServerDeps } from './types.ts';
 
 /**
@@ -58,10 +59,10 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'DW_NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
 
   // First: authentication and the access table must see every route registered after them.
-  if (deps.auth) {
-    installAuth(app, deps.auth);
-    await app.register(authRoutes, { auth: deps.auth });
-  }
+  if (deps.auth) installAuth(app, deps.auth);
+  // Before any route: it collects each one's schemas into the OpenAPI description, served at GET /openapi.json.
+  await registerOpenApi(app, { secureCookies: deps.auth?.secureCookies === true });
+  if (deps.auth) await app.register(authRoutes, { auth: deps.auth });
   await app.register(healthRoutes, { deps });
   if (deps.ingest) await app.register(reportRoutes, { deps });
   if (deps.alerts || deps.feed) await app.register(alertRoutes, { deps });

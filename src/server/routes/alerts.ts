@@ -6,15 +6,10 @@ import { sseHandler } from './sse.ts';
 import { tenantOf } from '../auth/tenant.ts';
 import type { FastifyRequest } from 'fastify';
 import type { Alert } from '../../alerts/types.ts';
-
-const alertId = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } } as const;
-const actor = { type: 'string', minLength: 1, maxLength: 200 } as const;
-const note = { type: 'string', maxLength: 4000 } as const;
-const STATUS = '(open|acknowledged|resolved)';
-const NUM = '-?\\d+(\\.\\d+)?';
+import { ackSchema, alertStreamSchema, assignSchema, getAlertSchema, listAlertsSchema, reactionTimeSchema, resolveSchema } from './schemas/alerts.ts';
 
 export const alertRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app, { deps }) => {
-  if (deps.feed) app.get('/v1/alerts/stream', sseHandler(deps.feed, (req) => tenantOf(req, deps)));
+  if (deps.feed) app.get('/v1/alerts/stream', { schema: alertStreamSchema }, sseHandler(deps.feed, (req) => tenantOf(req, deps)));
 
   const alerts = deps.alerts;
   if (!alerts) return;
@@ -32,23 +27,7 @@ export const alertRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app,
     return who;
   };
 
-  app.get('/v1/alerts', {
-    schema: {
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          // One status, or several separated by commas (`open,acknowledged`: what still needs an officer).
-          status: { type: 'string', pattern: `^${STATUS}(,${STATUS})*$` },
-          droneId: { type: 'string', minLength: 1, maxLength: 64 },
-          since: { type: 'string', format: 'date-time' },
-          // minLat,minLon,maxLat,maxLon of the latest position.
-          bbox: { type: 'string', pattern: `^${NUM},${NUM},${NUM},${NUM}$` },
-          limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
-        },
-      },
-    },
-  }, async (req) => {
+  app.get('/v1/alerts', { schema: listAlertsSchema }, async (req) => {
     const q = req.query as { status?: string; droneId?: string; since?: string; bbox?: string; limit: number };
     return {
       alerts: await alerts.list({
@@ -65,46 +44,31 @@ export const alertRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app,
   const reactionTimes = alerts.reactionTimes?.bind(alerts);
   if (reactionTimes) {
     // Declared before /v1/alerts/:id; fastify prefers the static segment anyway.
-    app.get('/v1/alerts/reaction-time', {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['from'],
-          properties: { from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' } },
-        },
-      },
-    }, async (req) => {
+    app.get('/v1/alerts/reaction-time', { schema: reactionTimeSchema }, async (req) => {
       const q = req.query as { from: string; to?: string };
       return reactionTimes(Date.parse(q.from), q.to ? Date.parse(q.to) : Date.now() + 1, tenantOf(req, deps));
     });
   }
 
-  app.get('/v1/alerts/:id', { schema: { params: alertId } }, async (req) => {
+  app.get('/v1/alerts/:id', { schema: getAlertSchema }, async (req) => {
     return await ownAlert(req, (req.params as { id: string }).id);
   });
 
-  app.post('/v1/alerts/:id/ack', {
-    schema: { params: alertId, body: { type: 'object', additionalProperties: false, properties: { by: actor, note } } },
-  }, async (req) => {
+  app.post('/v1/alerts/:id/ack', { schema: ackSchema }, async (req) => {
     const { id } = req.params as { id: string };
     const b = req.body as { by?: string; note?: string };
     await ownAlert(req, id);
     return (await alerts.acknowledge(id, actorOf(req, b.by), b.note)).alert;
   });
 
-  app.post('/v1/alerts/:id/assign', {
-    schema: { params: alertId, body: { type: 'object', additionalProperties: false, required: ['assignee'], properties: { by: actor, assignee: actor } } },
-  }, async (req) => {
+  app.post('/v1/alerts/:id/assign', { schema: assignSchema }, async (req) => {
     const { id } = req.params as { id: string };
     const b = req.body as { by?: string; assignee: string };
     await ownAlert(req, id);
     return (await alerts.assign(id, b.assignee, actorOf(req, b.by))).alert;
   });
 
-  app.post('/v1/alerts/:id/resolve', {
-    schema: { params: alertId, body: { type: 'object', additionalProperties: false, properties: { by: actor, note } } },
-  }, async (req) => {
+  app.post('/v1/alerts/:id/resolve', { schema: resolveSchema }, async (req) => {
     const { id } = req.params as { id: string };
     const b = req.body as { by?: string; note?: string };
     await ownAlert(req, id);

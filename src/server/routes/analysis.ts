@@ -8,31 +8,9 @@ import { DwError } from '../../errors/index.ts';
 import type { QueryCursor, TimeRange } from '../../lake/index.ts';
 import { tenantOf } from '../auth/tenant.ts';
 import type { AnalysisApi, ServerDeps } from '../types.ts';
+import { createSavedSchema, deleteSavedSchema, exportSchema, getSavedSchema, listSavedSchema, listStatsSchema, querySchema, replaceSavedSchema, runSavedSchema, statSchema, type FORMATS } from './schemas/analysis.ts';
 
-type AnswerFormat = 'json' | 'csv' | 'ndjson' | 'parquet';
-
-const FORMATS = ['json', 'csv', 'ndjson', 'parquet'] as const;
-const sqlText = { type: 'string', minLength: 1, maxLength: 65536 } as const;
-const formatField = { type: 'string', enum: FORMATS } as const;
-const limitField = { type: 'integer', minimum: 1 } as const;
-const timeoutField = { type: 'integer', minimum: 1 } as const;
-/** ISO 8601 instants (checked by rangeOf): only the hour partitions from..to are read. */
-const instantField = { type: 'string', minLength: 1, maxLength: 40 } as const;
-const queryName = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
-const statQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    from: { type: 'string' }, to: { type: 'string' }, cell: { type: 'string' }, minutes: { type: 'string' }, limit: { type: 'string' }, tz: { type: 'string', maxLength: 64 },
-    format: formatField, download: { type: 'boolean' },
-  },
-} as const;
-const savedBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['sql'],
-  properties: { name: { type: 'string' }, sql: sqlText, description: { type: 'string', maxLength: 1000 } },
-} as const;
+type AnswerFormat = (typeof FORMATS)[number];
 
 /** `format` when given, else the Accept header, else JSON. */
 function answerFormat(req: FastifyRequest, explicit: AnswerFormat | undefined): AnswerFormat {
@@ -115,9 +93,9 @@ export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (a
   const analysis = deps.analysis;
   if (!analysis) return;
 
-  app.get('/v1/stats', async () => ({ stats: analysis.listStats() }));
+  app.get('/v1/stats', { schema: listStatsSchema }, async () => ({ stats: analysis.listStats() }));
 
-  app.get('/v1/stats/:name', { schema: { params: queryName, querystring: statQuery } }, async (req, reply) => {
+  app.get('/v1/stats/:name', { schema: statSchema }, async (req, reply) => {
     const { name } = req.params as { name: string };
     const { format, download, ...params } = req.query as Record<string, string | undefined> & { format?: AnswerFormat; download?: boolean };
     const tenant = tenantOf(req, deps);
@@ -127,9 +105,7 @@ export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (a
       (o) => analysis.stat(tenant, name, params, o));
   });
 
-  app.post('/v1/query', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: sqlText, format: formatField, limit: limitField, timeoutMs: timeoutField, from: instantField, to: instantField } } },
-  }, async (req, reply) => {
+  app.post('/v1/query', { schema: querySchema }, async (req, reply) => {
     const b = req.body as { sql: string; format?: AnswerFormat; limit?: number; timeoutMs?: number; from?: string; to?: string };
     const tenant = tenantOf(req, deps);
     const range = rangeOf(b.from, b.to);
@@ -137,9 +113,7 @@ export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (a
       (o) => analysis.query(tenant, b.sql, { ...o, range }));
   });
 
-  app.post('/v1/export', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['sql', 'format'], properties: { sql: sqlText, format: formatField, filename: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$' }, from: instantField, to: instantField } } },
-  }, async (req, reply) => {
+  app.post('/v1/export', { schema: exportSchema }, async (req, reply) => {
     const b = req.body as { sql: string; format: ExportFormat; filename?: string; from?: string; to?: string };
     return sendExport(analysis, req, reply, { tenant: tenantOf(req, deps), sql: b.sql, range: rangeOf(b.from, b.to) }, b.format, b.filename ?? 'export');
   });
@@ -147,16 +121,16 @@ export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (a
   const saved = analysis.saved;
   if (!saved) return;
 
-  app.get('/v1/queries', async (req) => ({ queries: saved.list(tenantOf(req, deps)) }));
+  app.get('/v1/queries', { schema: listSavedSchema }, async (req) => ({ queries: saved.list(tenantOf(req, deps)) }));
 
-  app.post('/v1/queries', { schema: { body: { ...savedBody, required: ['name', 'sql'] } } }, async (req, reply) => {
+  app.post('/v1/queries', { schema: createSavedSchema }, async (req, reply) => {
     const b = req.body as { name: string; sql: string; description?: string };
     const tenant = tenantOf(req, deps);
     await analysis.validate(tenant, b.sql);
     return reply.status(201).send(await saved.save(tenant, b));
   });
 
-  app.put('/v1/queries/:name', { schema: { params: queryName, body: savedBody } }, async (req) => {
+  app.put('/v1/queries/:name', { schema: replaceSavedSchema }, async (req) => {
     const { name } = req.params as { name: string };
     const b = req.body as { name?: string; sql: string; description?: string };
     if (b.name !== undefined && b.name !== name) throw new DwError('DW_REQUEST_INVALID', `name: "${b.name}" differs from the URL's "${name}"`, { status: 400, details: [{ field: 'name', reason: 'must match the URL' }] });
@@ -165,19 +139,14 @@ export const analysisRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (a
     return await saved.save(tenant, { name, sql: b.sql, ...(b.description !== undefined ? { description: b.description } : {}) }, { replace: true });
   });
 
-  app.get('/v1/queries/:name', { schema: { params: queryName } }, async (req) => saved.get(tenantOf(req, deps), (req.params as { name: string }).name));
+  app.get('/v1/queries/:name', { schema: getSavedSchema }, async (req) => saved.get(tenantOf(req, deps), (req.params as { name: string }).name));
 
-  app.delete('/v1/queries/:name', { schema: { params: queryName } }, async (req, reply) => {
+  app.delete('/v1/queries/:name', { schema: deleteSavedSchema }, async (req, reply) => {
     await saved.delete(tenantOf(req, deps), (req.params as { name: string }).name);
     return reply.status(204).send();
   });
 
-  app.get('/v1/queries/:name/result', {
-    schema: {
-      params: queryName,
-      querystring: { type: 'object', additionalProperties: false, properties: { format: formatField, limit: limitField, download: { type: 'boolean' }, from: instantField, to: instantField } },
-    },
-  }, async (req, reply) => {
+  app.get('/v1/queries/:name/result', { schema: runSavedSchema }, async (req, reply) => {
     const { name } = req.params as { name: string };
     const q = req.query as { format?: AnswerFormat; limit?: number; download?: boolean; from?: string; to?: string };
     const tenant = tenantOf(req, deps);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { DashboardOptions, ServerDeps } from '../types.ts';
+import { assetSchema, dashboardConfigSchema, notBuiltSchema, tileSchema } from './schemas/platform.ts';
 
 /** Where `npm run build:web` (run by `npm ci` through `prepare`) writes the front end. */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
@@ -104,13 +105,13 @@ export const dashboardRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (
   const opts: DashboardOptions | undefined = deps.dashboard;
   if (!opts) return;
 
-  app.get('/v1/dashboard/config', async (_req, reply) => reply.header('cache-control', 'no-cache').send(opts.client));
+  app.get('/v1/dashboard/config', { schema: dashboardConfigSchema }, async (_req, reply) => reply.header('cache-control', 'no-cache').send(opts.client));
 
   const csp = contentSecurityPolicy(opts.client.tileUrl);
   const built = existsSync(path.join(opts.dir, 'index.html'));
   if (!built) {
     app.log.warn({ dir: opts.dir }, 'dashboard not built: GET / explains how to build it');
-    app.get('/', async (_req, reply) => reply.status(503).type('text/html; charset=utf-8').send(NOT_BUILT(opts.dir)));
+    app.get('/', { schema: notBuiltSchema }, async (_req, reply) => reply.status(503).type('text/html; charset=utf-8').send(NOT_BUILT(opts.dir)));
   } else {
     const assets = loadAssets(opts.dir);
     const send = (asset: Asset, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
@@ -123,14 +124,14 @@ export const dashboardRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (
       return reply.send(gzip ? asset.gzip : asset.body);
     };
     for (const [url, asset] of assets) {
-      app.get(url, async (req, reply) => send(asset, req, reply));
-      if (url === '/index.html') app.get('/', async (req, reply) => send(asset, req, reply));
+      app.get(url, { schema: assetSchema(url, asset.type) }, async (req, reply) => send(asset, req, reply));
+      if (url === '/index.html') app.get('/', { schema: assetSchema('/', asset.type) }, async (req, reply) => send(asset, req, reply));
     }
   }
 
   const tileDir = opts.tileDir;
   if (tileDir) {
-    app.get('/tiles/:z/:x/:file', async (req, reply) => {
+    app.get('/tiles/:z/:x/:file', { schema: tileSchema }, async (req, reply) => {
       const { z, x, file } = req.params as { z: string; x: string; file: string };
       const m = /^(\d{1,8})\.(png|jpg|jpeg|webp)$/.exec(file);
       // Digits only: a request cannot name a file outside the tile directory.

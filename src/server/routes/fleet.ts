@@ -3,6 +3,7 @@ import type { DronePosition, FleetStats } from '../../fleet/index.ts';
 import type { FleetApi, PipelineStatus, ServerDeps } from '../types.ts';
 import { openEventStream } from './sse.ts';
 import { tenantOf } from '../auth/tenant.ts';
+import { fleetSchema, fleetStreamSchema, trackSchema } from './schemas/platform.ts';
 
 
 /** Positions on the wire: `[droneId, lat, lon, ts]`, a third of the size of objects for a 1,000-drone snapshot. */
@@ -33,19 +34,17 @@ export const fleetRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app,
   if (!fleet) return;
 
   // Every view is the caller's tenant's fleet only.
-  app.get('/v1/fleet', async (req) => {
+  app.get('/v1/fleet', { schema: fleetSchema }, async (req) => {
     const tenant = tenantOf(req, deps);
     return { drones: fleet.positions(tenant), health: health(fleet, deps.status, fleet.stats(tenant)) };
   });
 
-  app.get('/v1/fleet/drones/:id/track', {
-    schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } },
-  }, async (req) => {
+  app.get('/v1/fleet/drones/:id/track', { schema: trackSchema }, async (req) => {
     const { id } = req.params as { id: string };
     return { droneId: id, track: fleet.track(id, tenantOf(req, deps)) };
   });
 
-  app.get('/v1/fleet/stream', (req: FastifyRequest, reply: FastifyReply): void => {
+  app.get('/v1/fleet/stream', { schema: fleetStreamSchema }, (req: FastifyRequest, reply: FastifyReply): void => {
     const tenant = tenantOf(req, deps);
     const stream = openEventStream(req, reply, 'dronewatch fleet');
     stream.send('snapshot', { drones: fleet.positions(tenant).map(wire), health: health(fleet, deps.status, fleet.stats(tenant)) });

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/index.ts';
 import type { ServerDeps } from '../types.ts';
 import { tenantOf } from '../auth/tenant.ts';
 import { readBodyUpTo } from './reports-body.ts';
+import { reportsSchema } from './schemas/platform.ts';
 
 /**
  * POST /v1/reports: one report (JSON), an array of reports (JSON) or a batch (NDJSON).
@@ -35,6 +36,7 @@ export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
   });
 
   app.post('/v1/reports', {
+    schema: reportsSchema,
     onRequest: async (req) => {
       // Fastify answers 415 to a Content-Type it cannot parse (`''`, `foo`) before any parser runs. The type only says
       // JSON or NDJSON here, and anything but NDJSON is read as JSON (as when it is absent).
