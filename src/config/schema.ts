@@ -96,6 +96,17 @@ export const configSchema = z.strictObject({
     maxReportBytes: z.number().int().positive().default(65536),
     /** Above this many unconsumed reports (alerts or archive group), ingestion answers 503 with Retry-After. */
     maxLag: z.number().int().positive().default(500_000),
+    /**
+     * Admission of HTTP ingestion (src/ingest/admission.ts, docs/operations.md "Overload"): beyond any of these, a
+     * request is answered 503 with Retry-After before its body is read, and nothing of it is stored. Bytes of request
+     * bodies this process holds at once (by Content-Length), and requests it works on at once: they bound its memory.
+     */
+    maxInflightBytes: z.number().int().positive().default(256 * 1024 ** 2),
+    maxInflightRequests: z.number().int().positive().default(256),
+    /** 99th percentile of the event-loop delay over the last second above which the process takes no more (0: off). */
+    maxEventLoopDelayMs: z.number().int().nonnegative().default(2000),
+    /** Free bytes kept on the data directory's filesystem: below it, 503 DW_STORAGE_FULL (0: off). */
+    minFreeBytes: z.number().int().nonnegative().default(64 * 1024 ** 2),
     /** Timestamps further in the future than this are rejected. */
     maxClockSkewMs: z.number().int().nonnegative().default(5 * 60_000),
     /**

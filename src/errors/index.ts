@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'DW_INGEST_TOO_DEEP'
   | 'DW_INGEST_BACKPRESSURE'
   | 'DW_INGEST_RATE_LIMITED'
+  | 'DW_STORAGE_FULL'
   | 'DW_STREAM_CLOSED'
   | 'DW_STREAM_TOPIC_UNKNOWN'
   | 'DW_STREAM_NOT_OWNER'
@@ -100,6 +101,15 @@ export class BackpressureError extends DwError {
   readonly retryAfterSeconds: number;
   constructor(message: string, retryAfterSeconds: number) {
     super('DW_INGEST_BACKPRESSURE', message, { status: 503 });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The disk where reports are stored is full (or under the free space kept): nothing of the request was stored. */
+export class StorageFullError extends DwError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number, cause?: unknown) {
+    super('DW_STORAGE_FULL', message, { status: 503, ...(cause === undefined ? {} : { cause }) });
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

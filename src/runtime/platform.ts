@@ -7,8 +7,9 @@ import { AnalysisService } from '../analysis/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
 import { AlertStore, natsServers, openBackend, type Backend } from '../backend/index.ts';
 import { dataPaths, type Config } from '../config/index.ts';
-import { ConfigError, DwError } from '../errors/index.ts';
-import { IngestRateLimiter, Ingestor, listDeadLetters } from '../ingest/index.ts';
+import { ConfigError, DwError, isDwError } from '../errors/index.ts';
+import { DEFAULT_MAX_BODY_BYTES, IngestRateLimiter, Ingestor, listDeadLetters } from '../ingest/index.ts';
+import { IngestAdmission } from '../ingest/admission.ts';
 import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
 import { FleetTracker } from '../fleet/index.ts';
 import { MqttBridge } from '../mqtt/index.ts';
@@ -86,6 +87,8 @@ export class Platform {
   private lakeFiles: LakeFileSet | undefined;
   /** One per process: every HTTP server of it counts a drone's requests in the same bucket. */
   private ingestLimit: IngestRateLimiter | undefined;
+  /** Admission of HTTP ingestion (503 + Retry-After beyond what the platform carries): src/ingest/admission.ts. */
+  private admission: IngestAdmission | undefined;
   private topicFeed: TopicAlertFeed | undefined;
   private simulatorAbort: AbortController | undefined;
   /** True when this start created the first administrator (its password is printed once). */
@@ -219,7 +222,10 @@ export class Platform {
         if (onlyTenant !== undefined && scope?.tenant !== undefined && scope.tenant !== onlyTenant) {
           throw new DwError('DW_AUTH_FORBIDDEN', `forbidden: this ingest process serves tenant "${onlyTenant}", not "${scope.tenant}"`, { status: 403 });
         }
-        const r = await this.ingestor.ingestRaw(body, type, source, scope);
+        const r = await this.ingestor.ingestRaw(body, type, source, scope).catch((e: unknown) => {
+          if (isDwError(e) && e.code === 'DW_STORAGE_FULL') this.admission?.storageFull(); // refuse before reading bodies
+          throw e;
+        });
         this.counters.ingested += r.accepted.length;
         this.counters.rejected += r.rejected.length;
         return r;
@@ -261,6 +267,10 @@ export class Platform {
         : {}),
       status: (): PipelineStatus => this.status(),
       retryAfterSeconds: 2,
+      admission: (this.admission ??= new IngestAdmission({
+        ...this.config.ingest, maxBodyBytes: DEFAULT_MAX_BODY_BYTES, dataDir: this.config.dataDir, retryAfterSeconds: 2,
+        lagging: () => this.monitor.current().overloaded,
+      })),
       ...(kind === 'api'
         ? {
             alerts: this.alertApi!,
@@ -415,6 +425,7 @@ export class Platform {
     await this.webhooks?.flush(5000);
     await this.webhooks?.close();
     this.monitor.stop();
+    this.admission?.close();
     // The last copy of this host's audit log, after the server closed: nothing is appended any more.
     await this.auditCopy?.stop();
     this.audit?.close();

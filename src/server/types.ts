@@ -4,6 +4,7 @@ import type { AnalysisService } from '../analysis/index.ts';
 import type { FieldError } from '../errors/index.ts';
 import type { AuthDeps } from './auth/plugin.ts';
 import type { FleetTracker } from '../fleet/index.ts';
+import type { IngestAdmission } from '../ingest/admission.ts';
 
 /** What the HTTP layer needs from ingestion (implemented by src/ingest's Ingestor). */
 export interface IngestApi {
@@ -103,6 +104,8 @@ export interface ServerDeps {
   ingestLimit?: { take(key: string): number };
   /** Seconds a client is told to wait when ingestion is overloaded. */
   retryAfterSeconds?: number;
+  /** Admission of ingest requests (503 + Retry-After beyond what the platform carries); default: consumer lag only. */
+  admission?: IngestAdmission;
   /** Largest request body accepted (a batch of reports). */
   bodyLimit?: number;
 }

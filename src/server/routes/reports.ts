@@ -4,7 +4,6 @@ import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/index.ts';
 import type { ServerDeps } from '../types.ts';
 import { tenantOf } from '../auth/tenant.ts';
 import { readBodyUpTo } from './reports-body.ts';
-import { reportsSchema } from './schemas/platform.ts';
 
 /**
  * POST /v1/reports: one report (JSON), an array of reports (JSON) or a batch (NDJSON).
@@ -36,8 +35,9 @@ export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
   });
 
   app.post('/v1/reports', {
-    schema: reportsSchema,
-    onRequest: async (req) => {
+    onRequest: async (req, reply) => {
+      // Admission first (src/ingest/admission.ts): a refused request's body is never read, so overload costs no memory.
+      if (deps.admission) deps.admission.admit(req.raw, reply.raw);
       // Fastify answers 415 to a Content-Type it cannot parse (`''`, `foo`) before any parser runs. The type only says
       // JSON or NDJSON here, and anything but NDJSON is read as JSON (as when it is absent).
       const type = req.headers['content-type'];
@@ -48,7 +48,7 @@ export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
     },
   }, async (req, reply) => {
     if (cut.has(req)) reply.header('connection', 'close');
-    if (deps.status?.().overloaded) {
+    if (!deps.admission && deps.status?.().overloaded) {
       throw new BackpressureError('consumers are too far behind; retry later', deps.retryAfterSeconds ?? 1);
     }
     // One drone's credential cannot flood the stream: its requests are counted before its body is even read.

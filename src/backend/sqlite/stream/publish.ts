@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { StorageFullError } from '../../../errors/index.ts';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
 import type { TopicCatalog, TopicMeta } from './catalog.ts';
 import { encodeBatch, forEachId, idAt, type BatchEntry, type StoredBatch } from './batch-codec.ts';
@@ -80,7 +81,8 @@ export class Publisher {
     } catch (e) {
       // The index may hold entries of the rolled-back appends: rebuild it from the records next time.
       for (const j of jobs) this.dedupIndexes.delete(j.meta.id);
-      for (const j of jobs) j.reject(e);
+      const failure = isDiskFull(e) ? new StorageFullError(`the stream database cannot grow: ${(e as Error).message}; nothing of this publish was stored`, 5, e) : e;
+      for (const j of jobs) j.reject(failure);
       return;
     }
     for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(result.acks[i]!);
@@ -230,4 +232,13 @@ function headersText(h: OutgoingRecord['headers']): string | null {
   if (h === undefined) return null;
   for (const _ in h) return JSON.stringify(h);
   return null;
+}
+
+/**
+ * SQLite's "database or disk is full" (SQLITE_FULL), or a write the OS refused for want of space: the transaction
+ * was rolled back whole, so the publish is refused as DW_STORAGE_FULL (503, retry later) and nothing of it is stored.
+ */
+function isDiskFull(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || (typeof code === 'string' && code.startsWith('SQLITE_IOERR') && /disk|space|full/i.test((e as Error).message));
 }
