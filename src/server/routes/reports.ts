@@ -4,6 +4,7 @@ import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/index.ts';
 import type { ServerDeps } from '../types.ts';
 import { tenantOf } from '../auth/tenant.ts';
 import { readBodyUpTo } from './reports-body.ts';
+import { reportsSchema } from './schemas/platform.ts';
 
 /**
  * POST /v1/reports: one report (JSON), an array of reports (JSON) or a batch (NDJSON).
@@ -35,6 +36,7 @@ export const reportRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app
   });
 
   app.post('/v1/reports', {
+    schema: reportsSchema,
     onRequest: async (req, reply) => {
       // Admission first (src/ingest/admission.ts): a refused request's body is never read, so overload costs no memory.
       if (deps.admission) deps.admission.admit(req.raw, reply.raw);
