@@ -10,6 +10,7 @@ import type { ReportCandidates } from './state.ts';
 import type { AlertState, AppliedSightings } from './state.ts';
 import type { AlertEvent } from './types.ts';
 import type { WebhookSink } from './webhooks.ts';
+import type { IncidentState } from '../incidents/state.ts';
 
 export interface AlertWorkerOptions {
   stream: Stream;
@@ -23,6 +24,11 @@ export interface AlertWorkerOptions {
   group?: string;
   bus: AlertBus;
   webhooks?: WebhookSink;
+  /**
+   * Groups each batch's alerts into incidents (src/incidents/), after the alerts are announced and before the batch's
+   * offsets are committed or its events leave the outbox: what makes incidents exactly once with alerts.
+   */
+  incidents?: IncidentState;
   logger?: Logger;
   /** Records per poll. Default 1000. */
   maxRecords?: number;
@@ -54,6 +60,8 @@ export interface AlertWorkerStats {
   pollErrors: number;
   publishErrors: number;
   commitErrors: number;
+  /** Incident changes the grouping made (opened, updated, merged). */
+  incidentEvents: number;
 }
 
 const OUTBOX_CHECK_MS = 1000;
@@ -86,6 +94,7 @@ export class AlertWorker {
   private readonly s: AlertWorkerStats = {
     reportsProcessed: 0, reportsSkipped: 0, malformed: 0, alertsRaised: 0, alertsUpdated: 0, eventsPublished: 0,
     outboxRepublished: 0, batches: 0, lastLatencyMs: 0, maxLatencyMs: 0, pollErrors: 0, publishErrors: 0, commitErrors: 0,
+    incidentEvents: 0,
   };
   private consumer: StreamConsumer | undefined;
   private abort: AbortController | undefined;
@@ -118,6 +127,7 @@ export class AlertWorker {
       ...(this.opts.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.opts.sessionTimeoutMs }),
       ...(this.opts.memberId === undefined ? {} : { memberId: this.opts.memberId }),
     });
+    await this.groupPending();
     this.s.outboxRepublished += await drainOutbox(stream, store);
     this.lastOutboxCheck = this.lastPrune = Date.now();
     this.abort = new AbortController();
@@ -224,6 +234,12 @@ export class AlertWorker {
       const latency = Date.now() - oldestAppend;
       this.s.lastLatencyMs = latency;
       if (latency > this.s.maxLatencyMs) this.s.maxLatencyMs = latency;
+      // Republished events too: a crash may have come between the KV alert state's change and the incidents'.
+      const incidents = this.opts.incidents;
+      if (incidents && (events.length > 0 || republish.length > 0)) {
+        const grouped = incidents.applyAlertEvents(republish.length === 0 ? events : [...republish, ...events]);
+        this.s.incidentEvents += (grouped instanceof Promise ? await grouped : grouped).length;
+      }
     }
 
     // The topic publish and the offset commit of this batch run while the next batch is polled and announced: they
@@ -256,6 +272,21 @@ export class AlertWorker {
     }
   }
 
+  /**
+   * alerts.db's outbox holds the events of every committed batch until they are published, which happens only after
+   * their incidents were grouped: events still there may be of a batch whose process died in between, so they are
+   * grouped (again: harmless) before the drain publishes and removes them. The KV state's pending events are officers'
+   * changes, which grouping ignores.
+   */
+  private async groupPending(olderThanMs?: number): Promise<void> {
+    const incidents = this.opts.incidents;
+    if (!incidents) return;
+    const pending = await this.opts.store.pendingEvents(olderThanMs === undefined ? {} : { olderThanMs });
+    if (pending.length === 0) return;
+    const grouped = incidents.applyAlertEvents(pending);
+    this.s.incidentEvents += (grouped instanceof Promise ? await grouped : grouped).length;
+  }
+
   private async rewind(consumer: StreamConsumer, records: readonly StreamRecord[]): Promise<void> {
     const first = new Map<number, number>();
     for (const r of records) if (!first.has(r.partition)) first.set(r.partition, r.offset);
@@ -269,6 +300,7 @@ export class AlertWorker {
     if (now - this.lastOutboxCheck >= OUTBOX_CHECK_MS) {
       this.lastOutboxCheck = now;
       try {
+        await this.groupPending(OUTBOX_GRACE_MS);
         this.s.outboxRepublished += await drainOutbox(this.opts.stream, this.opts.store, { olderThanMs: OUTBOX_GRACE_MS });
       } catch (err) {
         this.s.publishErrors++;

@@ -144,6 +144,19 @@ export const configSchema = z.strictObject({
      */
     stateRetentionHours: z.number().min(1).default(192),
   }).prefault({}),
+  /** Grouping of alerts into incidents (docs/incidents.md). Incidents live where alerts.state puts alerts. */
+  incidents: z.strictObject({
+    /** An alert within this distance of a live incident's centroid joins it. */
+    radiusMeters: z.number().positive().max(50_000).default(300),
+    /** ...if it was seen within this long of the incident's activity (report time). */
+    windowMinutes: z.number().positive().max(24 * 60).default(5),
+    /** New citizens per minute and area growth are measured over this window, ending at the latest sighting. */
+    growthWindowMinutes: z.number().positive().max(24 * 60).default(5),
+    /** An incident is `growing` from this many new distinct citizens per minute (or when its radius grew by half the grouping radius). */
+    growingCitizensPerMinute: z.number().positive().default(0.4),
+    /** An incident of this many distinct citizens is critical (2 or more: at least warning). */
+    criticalCitizens: z.number().int().min(2).default(5),
+  }).prefault({}),
   archive: z.strictObject({
     /** A Parquet file is written when a partition has this many records buffered... */
     maxBatchRecords: z.number().int().positive().default(100_000),
