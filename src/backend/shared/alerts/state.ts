@@ -85,6 +85,11 @@ export class KvAlertState implements AlertState {
     this.retentionMs = opts.retentionMs ?? DEFAULT_STATE_RETENTION_MS;
   }
 
+  /** The buckets' store, which the incident state (src/backend/incidents.ts) shares; closed with this state. */
+  get kvStore(): SharedKvStore {
+    return this.opts.store;
+  }
+
   /** Drops from the view the alerts the bucket's TTL has removed (or is about to). */
   evictExpired(): number {
     const n = this.view.evictBefore(this.now() - this.retentionMs);

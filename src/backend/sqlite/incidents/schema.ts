@@ -1,0 +1,38 @@
+/**
+ * Tables of `<dataDir>/incidents.db` (beside alerts.db):
+ * - `incidents`: one row per incident; `body` is the whole IncidentRecord (JSON), the other columns index it: `cell`
+ *   is the grid cell of its centroid (src/incidents/geo.ts) for the grouping's lookup of incidents near an alert,
+ *   `seq` increases with every write, so other processes' changes are found by polling `seq > last seen`.
+ * - `incident_alerts`: which incident holds each alert (not merged-away ones), so a replayed or updated alert finds it.
+ */
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS incidents (
+  incident_id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  status TEXT NOT NULL,
+  cell TEXT NOT NULL,
+  lat REAL NOT NULL,
+  lon REAL NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  opened_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  last_event TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_live ON incidents (tenant, cell) WHERE status IN ('open', 'acknowledged');
+CREATE INDEX IF NOT EXISTS incidents_last ON incidents (tenant, last_at DESC);
+CREATE INDEX IF NOT EXISTS incidents_opened ON incidents (opened_at);
+CREATE UNIQUE INDEX IF NOT EXISTS incidents_seq ON incidents (seq);
+CREATE TABLE IF NOT EXISTS incident_alerts (
+  tenant TEXT NOT NULL,
+  alert_id TEXT NOT NULL,
+  incident_id TEXT NOT NULL,
+  PRIMARY KEY (tenant, alert_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incident_settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;

@@ -1,0 +1,236 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { AlertEvent } from '../../../alerts/types.ts';
+import type { GroupingConfig } from '../../../incidents/config.ts';
+import { IncidentNotFoundError } from '../../../incidents/errors.ts';
+import { IncidentFeed } from '../../../incidents/feed.ts';
+import { cellOf, cellsAround } from '../../../incidents/geo.ts';
+import { planAlert, type IncidentLookup } from '../../../incidents/grouping.ts';
+import { incidentEventIdOf } from '../../../incidents/ids.ts';
+import { applyAction, type IncidentAction } from '../../../incidents/lifecycle.ts';
+import { incidentReactionTimes } from '../../../incidents/reaction.ts';
+import { groupable, type IncidentListener, type IncidentListQuery, type IncidentReactionTimes, type IncidentState } from '../../../incidents/state.ts';
+import type { Incident, IncidentEvent, IncidentRecord } from '../../../incidents/types.ts';
+import { silentLogger, type Logger } from '../../../util/log.ts';
+import { SCHEMA_SQL } from './schema.ts';
+
+export interface SqliteIncidentStoreOptions {
+  /** `<dir>/incidents.db`: the directory of alerts.db. */
+  dir: string;
+  grouping: GroupingConfig;
+  sync?: 'normal' | 'full';
+  /** How often other processes' changes are looked for while someone subscribes. Default 250 ms. */
+  pollMs?: number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+interface Row { body: string; version: number }
+interface SeqRow { seq: number; body: string; last_event: string }
+
+/**
+ * Incidents in SQLite (WAL, shared by the processes of one data directory like alerts.db). Grouping a batch is one
+ * `BEGIN IMMEDIATE` transaction that reads the incidents near each alert through the grid-cell index and writes the
+ * plan: two alert workers sharing the embedded log are serialised by it, and a crash leaves all of a batch or none.
+ * Exactly once with alerts.db: the alert worker groups a batch's events right after alerts.db committed them and
+ * before they leave alerts.db's outbox, and groups what it finds in that outbox first (AlertWorker), and grouping
+ * an event twice changes nothing.
+ */
+export class SqliteIncidentStore implements IncidentState {
+  readonly file: string;
+  readonly grouping: GroupingConfig;
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly feed: IncidentFeed;
+  private readonly st: ReturnType<typeof prepare>;
+  private readonly pollMs: number;
+  private poller: NodeJS.Timeout | undefined;
+  private lastSeq: number;
+
+  constructor(opts: SqliteIncidentStoreOptions) {
+    this.file = path.resolve(opts.dir, 'incidents.db');
+    this.grouping = opts.grouping;
+    this.now = opts.now ?? Date.now;
+    this.feed = new IncidentFeed(opts.logger ?? silentLogger);
+    this.pollMs = opts.pollMs ?? 250;
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    this.db = new Database(this.file);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(SCHEMA_SQL);
+    this.st = prepare(this.db);
+    this.reindexCells();
+    this.lastSeq = this.st.maxSeq.get()!.s ?? 0;
+  }
+
+  /** The cells depend on the grouping radius: recomputed for live incidents when the configured radius changed. */
+  private reindexCells(): void {
+    const key = String(this.grouping.radiusM);
+    const cur = this.db.prepare<[], { value: string }>("SELECT value FROM incident_settings WHERE name = 'radius'").get();
+    if (cur?.value === key) return;
+    this.db.transaction(() => {
+      const rows = this.db.prepare<[], { incident_id: string; lat: number; lon: number }>(
+        "SELECT incident_id, lat, lon FROM incidents WHERE status IN ('open', 'acknowledged')").all();
+      const set = this.db.prepare('UPDATE incidents SET cell = ? WHERE incident_id = ?');
+      for (const r of rows) set.run(cellOf(r.lat, r.lon, this.grouping.radiusM), r.incident_id);
+      this.db.prepare("INSERT OR REPLACE INTO incident_settings (name, value) VALUES ('radius', ?)").run(key);
+    }).immediate();
+  }
+
+  applyAlertEvents(events: readonly AlertEvent[]): IncidentEvent[] {
+    const sightings = groupable(events);
+    if (sightings.length === 0) return [];
+    const out = this.db.transaction(() => {
+      const produced: IncidentEvent[] = [];
+      const now = this.now();
+      for (const e of sightings) {
+        const plan = planAlert(this.lookup, e.alert, this.grouping, now);
+        if (plan.writes.length === 0) continue;
+        const survivor = plan.writes[0]!.incident.incidentId;
+        for (let i = 0; i < plan.writes.length; i++) this.write(plan.writes[i]!, plan.events[i]!);
+        // The alert and every alert of an absorbed incident now belong to the survivor.
+        this.st.hold.run(e.alert.tenant, e.alert.alertId, survivor);
+        for (const w of plan.writes) {
+          if (w.incident.status !== 'merged') continue;
+          for (const m of w.members) this.st.hold.run(e.alert.tenant, m.alertId, survivor);
+        }
+        produced.push(...plan.events);
+      }
+      return produced;
+    }).immediate();
+    for (const e of out) this.feed.publish(e);
+    return out;
+  }
+
+  private readonly lookup: IncidentLookup = {
+    holding: (tenant, alertId) => parse(this.st.holding.get(tenant, alertId)),
+    near: (tenant, lat, lon) => {
+      const cells = cellsAround(lat, lon, this.grouping.radiusM);
+      const sql = `SELECT body, version FROM incidents WHERE tenant = ? AND status IN ('open', 'acknowledged')
+        AND cell IN (${cells.map(() => '?').join(', ')})`;
+      return (this.cached(sql).all(tenant, ...cells) as Row[]).map((r) => parse(r)!);
+    },
+  };
+
+  private write(rec: IncidentRecord, event: IncidentEvent): void {
+    const i = rec.incident;
+    const seq = this.st.maxSeq.get()!.s ?? 0;
+    const params = {
+      id: i.incidentId, tenant: i.tenant, status: i.status, cell: cellOf(i.centroid.lat, i.centroid.lon, this.grouping.radiusM),
+      lat: i.centroid.lat, lon: i.centroid.lon, first: i.firstAt, last: i.lastAt, opened: i.openedAt, version: rec.version,
+      seq: seq + 1, event: JSON.stringify({ type: event.type, by: event.by, at: event.at }), body: JSON.stringify(rec),
+    };
+    if (rec.version === 1) {
+      this.st.insert.run(params);
+      return;
+    }
+    // Inside the transaction that read it, the row is still at version - 1; anything else is a bug, not a race.
+    if (this.st.update.run({ ...params, prev: rec.version - 1 }).changes !== 1) throw new Error(`incident ${i.incidentId}: version moved under the transaction`);
+  }
+
+  get(incidentId: string, tenant?: string): IncidentRecord | undefined {
+    const rec = parse(this.st.get.get(incidentId));
+    return rec && (tenant === undefined || rec.incident.tenant === tenant) ? rec : undefined;
+  }
+
+  list(q: IncidentListQuery = {}): Incident[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.tenant !== undefined) (where.push('tenant = ?'), params.push(q.tenant));
+    if (q.status && q.status.length > 0) (where.push(`status IN (${q.status.map(() => '?').join(', ')})`), params.push(...q.status));
+    if (q.since !== undefined) (where.push('last_at >= ?'), params.push(q.since));
+    if (q.bbox) (where.push('lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?'), params.push(q.bbox[0], q.bbox[2], q.bbox[1], q.bbox[3]));
+    params.push(Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100))));
+    const sql = `SELECT body, version FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY last_at DESC, incident_id LIMIT ?`;
+    return (this.cached(sql).all(...params) as Row[]).map((r) => parse(r)!.incident);
+  }
+
+  change(incidentId: string, action: IncidentAction, by: string, tenant?: string): IncidentEvent {
+    const event = this.db.transaction(() => {
+      const rec = this.get(incidentId, tenant);
+      if (!rec) throw new IncidentNotFoundError(incidentId);
+      const { record, event } = applyAction(rec, action, by, this.now());
+      this.write(record, event);
+      return event;
+    }).immediate();
+    this.feed.publish(event);
+    return event;
+  }
+
+  reactionTimes(from: number, to: number, opts: { tenant?: string } = {}): IncidentReactionTimes {
+    const rows = this.st.opened.all(from, to);
+    return incidentReactionTimes(rows.map((r) => parse(r)!.incident), from, to, opts.tenant);
+  }
+
+  subscribe(listener: IncidentListener): () => void {
+    const off = this.feed.subscribe(listener);
+    if (!this.poller) {
+      this.lastSeq = this.st.maxSeq.get()!.s ?? 0;
+      this.poller = setInterval(() => this.poll(), this.pollMs);
+      this.poller.unref();
+    }
+    return () => {
+      off();
+      if (this.feed.size === 0 && this.poller) {
+        clearInterval(this.poller);
+        this.poller = undefined;
+      }
+    };
+  }
+
+  /** Changes written by other processes (an alert worker beside this API process): announced like local ones. */
+  private poll(): void {
+    if (!this.db.open) return;
+    for (const r of this.st.since.all(this.lastSeq)) {
+      this.lastSeq = r.seq;
+      const rec = JSON.parse(r.body) as IncidentRecord;
+      const ev = JSON.parse(r.last_event) as { type: IncidentEvent['type']; by: string | null; at: number };
+      this.feed.publish({ eventId: eventIdFor(rec, ev.type), type: ev.type, at: ev.at, by: ev.by, incident: rec.incident });
+    }
+  }
+
+  private readonly stmts = new Map<string, Database.Statement>();
+  private cached(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      if (this.stmts.size < 128) this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  close(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = undefined;
+    if (this.db.open) this.db.close();
+  }
+}
+
+function eventIdFor(rec: IncidentRecord, type: IncidentEvent['type']): string {
+  // The same id the writer gave the event (grouping.ts eventOf), so the feed drops it if it already announced it.
+  return incidentEventIdOf(rec.incident.incidentId, type, rec.version);
+}
+
+function parse(r: Row | undefined): IncidentRecord | undefined {
+  return r ? JSON.parse(r.body) as IncidentRecord : undefined;
+}
+
+function prepare(db: Database.Database) {
+  return {
+    maxSeq: db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM incidents'),
+    get: db.prepare<[string], Row>('SELECT body, version FROM incidents WHERE incident_id = ?'),
+    holding: db.prepare<[string, string], Row>(
+      `SELECT i.body, i.version FROM incident_alerts a JOIN incidents i ON i.incident_id = a.incident_id
+       WHERE a.tenant = ? AND a.alert_id = ?`),
+    hold: db.prepare('INSERT OR REPLACE INTO incident_alerts (tenant, alert_id, incident_id) VALUES (?, ?, ?)'),
+    insert: db.prepare(`INSERT INTO incidents (incident_id, tenant, status, cell, lat, lon, first_at, last_at, opened_at, version, seq, last_event, body)
+      VALUES (@id, @tenant, @status, @cell, @lat, @lon, @first, @last, @opened, @version, @seq, @event, @body)`),
+    update: db.prepare(`UPDATE incidents SET status = @status, cell = @cell, lat = @lat, lon = @lon, first_at = @first, last_at = @last,
+      version = @version, seq = @seq, last_event = @event, body = @body WHERE incident_id = @id AND version = @prev`),
+    opened: db.prepare<[number, number], Row>('SELECT body, version FROM incidents WHERE opened_at >= ? AND opened_at < ?'),
+    since: db.prepare<[number], SeqRow>('SELECT seq, body, last_event FROM incidents WHERE seq > ? ORDER BY seq LIMIT 1000'),
+  };
+}
