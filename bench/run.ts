@@ -14,6 +14,7 @@ import { benchAlertLatencyHttp } from './alert-latency-http.ts';
 import { benchAlerts } from './alerts.ts';
 import { benchAnalysis } from './analysis.ts';
 import { benchAuth } from './auth.ts';
+import { benchCliStart } from './cli-start.ts';
 import { benchArchive } from './archive.ts';
 import { benchContract } from './contract.ts';
 import { benchE2E } from './e2e.ts';
@@ -43,6 +44,7 @@ const suites: [string, string, () => Promise<Figures>, [number, number]][] = [
   ['kafka', 'Kafka, 3 nodes (RF 3, min.insync.replicas 2): raw client vs KafkaStream and the platform (throughput per group, where the time goes, alert latency)', () => benchKafka(quick ? KAFKA_QUICK : KAFKA_DEFAULTS), [1800, 180]],
   ['auth', 'request authentication: KV credential copy and SQLite store vs SHA-256 + Map; per-drone limit vs Map', () => benchAuth({ drones: quick ? 500 : 5_000, lookups: quick ? 20_000 : 200_000 }), [300, 60]],
   ['lake-s3', 'lake on Ceph RGW (S3) vs local disk: archive rows/s, query ms with a cold and a warm cache', () => benchLakeS3(quick ? { reports: 10_000, runs: 1 } : { reports: 200_000 }), [900, 120]],
+  ['cli-start', 'CLI start (--help, users list, alerts ack; compiled dist/) vs node -e 0, and --help from source through tsx', () => benchCliStart(quick ? { samples: 3, sourceSamples: 1 } : { samples: 15, sourceSamples: 3 }), [300, 90]],
 ];
 
 if (only) {
