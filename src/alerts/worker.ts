@@ -3,6 +3,7 @@ import { isDwError } from '../errors/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
 import type { CommitPosition, Stream, StreamConsumer, StreamRecord } from '../stream/types.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
+import { recordAlertEvents } from '../metrics/record.ts';
 import type { AlertBus } from './bus.ts';
 import { drainOutbox, ensureAlertsTopic, publishAlertEvents } from './publish.ts';
 import { compileRules, evaluateReport, type AlertsConfig, type CompiledRules } from './rules.ts';
@@ -187,6 +188,8 @@ export class AlertWorker {
     const { store, bus, webhooks, tenant } = this.opts;
     let batch: ReportCandidates[] | undefined;
     let oldestAppend = Infinity;
+    /** Append time of each report that may alert: the alert latency metric is measured from it. */
+    const appendedAt = new Map<string, number>();
     // Most reports cannot alert (every citizen at or above every rule's threshold): a scan of their bytes says so
     // without parsing them, which is most of this loop's cost. With a tenant filter every report is parsed.
     const skipBelow = tenant === undefined ? this.rules.maxThreshold : undefined;
@@ -211,6 +214,7 @@ export class AlertWorker {
       const candidates = evaluateReport(report, this.rules);
       if (candidates.length === 0) continue;
       (batch ??= []).push({ report, candidates, position: { partition: rec.partition, offset: rec.offset } });
+      appendedAt.set(report.reportId, rec.timestamp);
       if (rec.timestamp < oldestAppend) oldestAppend = rec.timestamp;
     }
     this.s.batches++;
@@ -231,7 +235,9 @@ export class AlertWorker {
         bus.publish(e);
         webhooks?.send(e);
       }
-      const latency = Date.now() - oldestAppend;
+      const now = Date.now();
+      recordAlertEvents(events, appendedAt, now);
+      const latency = now - oldestAppend;
       this.s.lastLatencyMs = latency;
       if (latency > this.s.maxLatencyMs) this.s.maxLatencyMs = latency;
       // Republished events too: a crash may have come between the KV alert state's change and the incidents'.

@@ -10,6 +10,7 @@ import { QueryAdmission } from './admission.ts';
 import { encodeRows, type TextFormat } from './encode.ts';
 import type { SavedQueryStore } from './saved-queries.ts';
 import { Snapshots } from './snapshots.ts';
+import { startQueryTimer } from '../metrics/record.ts';
 import { listStats, statRange, statSql, type StatParams, type StatOption } from './stats.ts';
 import type { ExportFormat } from './export-formats.ts';
 
@@ -146,7 +147,7 @@ export class AnalysisService {
 
   /** Runs ad-hoc SQL over `tenant`'s rows; iterate the cursor for the rows. */
   async query(tenant: string, sql: string, opts: RunOptions = {}): Promise<QueryCursor> {
-    return this.open(tenant, sql, this.bounded(opts), opts.range);
+    return this.open(tenant, sql, this.bounded(opts), opts.range, 'query');
   }
 
   /**
@@ -155,13 +156,13 @@ export class AnalysisService {
    */
   async stat(tenant: string, name: string, params: StatParams, opts: RunOptions = {}): Promise<QueryCursor> {
     const sql = statSql(name, params);
-    return this.open(tenant, sql, this.bounded(opts), opts.range ?? statRange(params));
+    return this.open(tenant, sql, this.bounded(opts), opts.range ?? statRange(params), 'stat');
   }
 
   /** A cursor over the whole result (no row limit), under the export time limit: for downloads. */
   async exportCursor(tenant: string, sql: string, opts: ExportOptions = {}): Promise<QueryCursor> {
     const timeoutMs = opts.timeoutMs ?? this.limits.exportTimeoutMs;
-    return this.open(tenant, sql, { ...(timeoutMs > 0 ? { timeoutMs } : {}), signal: opts.signal }, opts.range);
+    return this.open(tenant, sql, { ...(timeoutMs > 0 ? { timeoutMs } : {}), signal: opts.signal }, opts.range, 'export');
   }
 
   /** SQL of a statistic with its parameters filled in (for exports of a statistic). */
@@ -203,7 +204,7 @@ export class AnalysisService {
           leave();
         }
       } else {
-        const cursor = await this.open(tenant, sql, run, opts.range);
+        const cursor = await this.open(tenant, sql, run, opts.range, 'export');
         const out = createWriteStream(tmp, { flags: 'wx' });
         let bytes = 0;
         const counted = async function* (source: AsyncGenerator<string>): AsyncGenerator<Buffer> {
@@ -247,18 +248,21 @@ export class AnalysisService {
    * Opens a cursor on the snapshot of `tenant` and `range`. A snapshot whose files compaction or retention has
    * deleted since it was listed is re-listed once and the query retried.
    */
-  private async open(tenant: string, sql: string, opts: CursorOptions, range: TimeRange | undefined): Promise<QueryCursor> {
+  private async open(tenant: string, sql: string, opts: CursorOptions, range: TimeRange | undefined, kind: 'query' | 'stat' | 'export'): Promise<QueryCursor> {
     if (this.closed) throw new QueryError('the analysis service is closed');
     const leave = await this.admission.enter(tenant);
+    // The query's duration metric: from its admission to the release of its connection (or its failure to open).
+    const timed = startQueryTimer(tenant, kind);
     // The slot is given back when the cursor's connection is (its rows read, an error, a cancel); a failed attempt
     // below releases its own connection, and the slot goes with the last failure.
     let opened = false;
-    const run = { ...opts, onRelease: () => (opened ? leave() : undefined) };
+    const run = { ...opts, onRelease: () => (opened ? (timed(), leave()) : undefined) };
     try {
       const cursor = await this.openOn(tenant, sql, run, range);
       opened = true;
       return cursor;
     } catch (e) {
+      timed();
       leave();
       throw e;
     }

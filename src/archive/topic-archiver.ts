@@ -2,6 +2,7 @@ import { isDwError } from '../errors/index.ts';
 import type { LakeTable, LakeWriter, PendingBatch, ProtocolStep, StagedBatch } from '../lake/index.ts';
 import type { Stream, StreamConsumer, StreamRecord } from '../stream/types.ts';
 import type { Logger } from '../util/log.ts';
+import { recordArchiveBatch } from '../metrics/record.ts';
 
 /** What a protocol-step hook is told about the batch. */
 export interface BatchInfo {
@@ -270,6 +271,7 @@ export class TopicArchiver {
     this.stats.rejected += batch.rejected;
     this.stats.filesWritten += batch.files.filter((f) => f.dst.endsWith('.parquet')).length;
     this.stats.batchesWritten++;
+    recordArchiveBatch({ table, files: batch.files.map((f) => ({ key: f.dst, rows: f.rows, bytes: f.bytes })) });
     this.stats.lastFlushAt = Date.now();
     this.stats.lastFlushMs = this.stats.lastFlushAt - started;
     logger.debug({ table, partition, first: info.firstOffset, last: info.lastOffset, rows: batch.rows, files: batch.files.length, ms: this.stats.lastFlushMs }, 'archive: batch stored');

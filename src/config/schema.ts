@@ -28,6 +28,16 @@ export const configSchema = z.strictObject({
     tlsCert: z.string().min(1).optional(),
     tlsKey: z.string().min(1).optional(),
   }).prefault({}),
+  metrics: z.strictObject({
+    /**
+     * The metrics port: GET /metrics without authentication on its own listener (docs/operations.md). How `alerts` and
+     * `archive`, which serve no HTTP, are scraped; API processes also answer /metrics on their HTTP port to a token with
+     * the metrics:read permission. 0 = any free port (printed at start). Default: no metrics port.
+     */
+    port: z.number().int().min(0).max(65535).optional(),
+    /** Its listen address: only Prometheus should reach it (it shows every tenant's counters). */
+    host: z.string().min(1).default('127.0.0.1'),
+  }).prefault({}),
   security: z.strictObject({
     /**
      * Authentication, roles and the audit log on the HTTP API (docs/security.md). On by default; off only for

@@ -5,6 +5,7 @@ import {
 import { DwError, InvalidReportError, ReportTooLargeError } from '../errors/index.ts';
 import { TOPICS, type Stream } from '../stream/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
+import { recordIngest } from '../metrics/record.ts';
 import { IngestBatch, type IngestResult } from './batch.ts';
 import { publishDeadLetters } from './dead-letters.ts';
 import { asBuffer, forEachLine, isBlank, startsWithArray } from './body.ts';
@@ -203,9 +204,11 @@ export class Ingestor {
     for (let i = 0; i < batch.records.length; i++) {
       accepted[i] = { reportId: batch.reportIds[i]!, duplicate: acks[i]?.duplicate ?? false, index: batch.indexes[i]! };
     }
+    recordIngest(batch.tenant, batch.source, accepted, batch.rejected);
     if (batch.rejected.length > 0) {
       const first = batch.letters[0]!;
-      this.logger.warn({ source: batch.source, accepted: accepted.length, rejected: batch.rejected.length, firstReason: first.reason }, 'reports rejected');
+      // The code, not the reason: a reason names fields, and an unknown field's name is whatever the sender wrote.
+      this.logger.warn({ source: batch.source, accepted: accepted.length, rejected: batch.rejected.length, firstCode: first.code }, 'reports rejected');
     } else {
       this.logger.debug({ source: batch.source, accepted: accepted.length }, 'reports ingested');
     }

@@ -161,7 +161,7 @@ export class MqttBridge {
       const letter = deadLetterOf(new InvalidReportError([mismatch]), m.data, { receivedAt: Date.now(), source, tenant: this.opts.tenant, index: 0 });
       await publishDeadLetters(this.opts.stream, [letter]);
       this.counters.rejected++;
-      this.logger.warn({ source, reason: letter.reason }, 'mqtt bridge: report rejected');
+      this.logger.warn({ source, code: letter.code }, 'mqtt bridge: report rejected'); // not the reason: it may quote the sender's field names
       if (droneId !== undefined) this.acknowledge(droneId, { message: messageHash(m.data), accepted: [], rejected: [{ index: 0, code: letter.code, reason: letter.reason }] });
       return;
     }

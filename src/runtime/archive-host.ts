@@ -5,6 +5,7 @@ import { DwError } from '../errors/index.ts';
 import type { Logger } from '../util/log.ts';
 import type { Stream } from '../stream/types.ts';
 import type { ArchiveThreadMessage } from './archive-thread.ts';
+import { recordArchiveBatch } from '../metrics/record.ts';
 
 /** The archive consumer's options from the configuration: the same wherever it runs (thread, process, `archive`). */
 export function archiveWorkerOptions(config: Config, stream: Stream, logger: Logger): ArchiveWorkerOptions {
@@ -46,6 +47,7 @@ export class ArchiveThread implements ArchiveRunner {
       worker.on('message', (m: ArchiveThreadMessage) => {
         if (m.type === 'ready') resolve();
         else if (m.type === 'stats' || m.type === 'stopped') this.last = m.stats;
+        else if (m.type === 'batch') recordArchiveBatch(m.batch);
         else if (m.type === 'failed') reject(new DwError('DW_LAKE_WRITE_FAILED', `archive thread failed to start: ${m.message}`));
       });
       worker.on('error', (err) => {

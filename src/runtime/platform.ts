@@ -22,6 +22,7 @@ import { archiveWorkerOptions, ArchiveThread, type ArchiveRunner } from './archi
 import { startAuditCopy, type AuditCopy } from './audit-copy.ts';
 import { newestReportTime } from './resume.ts';
 import { PipelineMonitor } from './monitor.ts';
+import { startMetricsListener, watchStreamLag, type MetricsListener } from '../metrics/index.ts';
 import type { SummarySnapshot } from './summary.ts';
 
 export interface SimulatorPlan {
@@ -70,6 +71,9 @@ export class Platform {
   mqttBridge: MqttBridge | undefined;
   /** Where the HTTP server listens, once started. */
   address: string | undefined;
+  /** The metrics port's listener (`metrics.port`), once started; its `url` is printed at start. */
+  metrics: MetricsListener | undefined;
+  private unwatchLag: (() => void) | undefined;
   /** Tenants, officers, drone credentials (`security.enabled`, HTTP processes). */
   security: CredentialStore | undefined;
   /** The audit trail of every access to personal data and every change (with `security`). */
@@ -191,6 +195,8 @@ export class Platform {
       await this.archiveWorker.start();
     }
     this.monitor.start();
+    this.unwatchLag = watchStreamLag(stream);
+    if (config.metrics.port !== undefined) this.metrics = await startMetricsListener({ host: config.metrics.host, port: config.metrics.port });
     if (components.http) await this.startHttp(components.http);
     if (components.http === 'ingest' && config.ingest.mqtt) await this.startMqtt();
     if (components.simulator) this.startSimulator(await this.resumed(components.simulator));
@@ -425,6 +431,8 @@ export class Platform {
     await this.webhooks?.flush(5000);
     await this.webhooks?.close();
     this.monitor.stop();
+    await this.metrics?.close();
+    this.unwatchLag?.();
     this.admission?.close();
     // The last copy of this host's audit log, after the server closed: nothing is appended any more.
     await this.auditCopy?.stop();

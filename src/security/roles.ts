@@ -3,7 +3,7 @@
  * one place. `admin` manages people, drones and retention but sees no personal data by default (no alerts, no lake):
  * the separation of duties the Law Enforcement Directive expects.
  */
-export const ROLES = ['officer', 'analyst', 'supervisor', 'admin'] as const;
+export const ROLES = ['officer', 'analyst', 'supervisor', 'admin', 'metrics'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
@@ -20,6 +20,7 @@ export const PERMISSIONS = [
   'tenants:manage',
   'retention:manage',
   'ingest:any-drone', // publish reports for any drone of the tenant (gateways, the simulator)
+  'metrics:read', // GET /metrics: counters by tenant, no personal data
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -27,7 +28,9 @@ const GRANTS: Record<Role, readonly Permission[]> = {
   officer: ['alerts:read', 'alerts:act', 'fleet:read'],
   analyst: ['analysis:query', 'analysis:export', 'fleet:read'],
   supervisor: ['alerts:read', 'alerts:act', 'alerts:assign', 'analysis:query', 'analysis:export', 'reaction-time:read', 'fleet:read', 'audit:read'],
-  admin: ['users:manage', 'drones:manage', 'tenants:manage', 'retention:manage', 'audit:read', 'fleet:read'],
+  admin: ['users:manage', 'drones:manage', 'tenants:manage', 'retention:manage', 'audit:read', 'fleet:read', 'metrics:read'],
+  // A Prometheus scraper's account: its API token reads /metrics and nothing else.
+  metrics: ['metrics:read'],
 };
 
 export function isRole(s: string): s is Role {

@@ -13,6 +13,8 @@ import { installAuth } from './auth/plugin.ts';
 import { authRoutes } from './auth/routes.ts';
 import { registerOpenApi } from './routes/openapi.ts';
 import type { ServerDeps } from './types.ts';
+import { installHttpMetrics } from '../metrics/http.ts';
+import { installRequestLog, requestIdOptions } from './request-log.ts';
 
 /**
  * The HTTP API as a fastify instance: each concern is a plugin, registered only when its dependency is given,
@@ -23,9 +25,10 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
     // TLS from files (http.tlsCert / http.tlsKey): HTTPS only, no plain listener next to it.
     ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } } : {}),
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
-    // Per-request logs would cost more than ingestion itself at thousands of requests/s.
+    // Fastify's two lines per request are replaced by one of ours (request-log.ts), without personal data.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? DEFAULT_MAX_BODY_BYTES,
+    ...requestIdOptions,
     return503OnClosing: true,
   });
 
@@ -64,6 +67,9 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
   await registerOpenApi(app, { secureCookies: deps.auth?.secureCookies === true });
   if (deps.auth) await app.register(authRoutes, { auth: deps.auth });
   await app.register(healthRoutes, { deps });
+  // After auth (GET /metrics gets its access rule), before the routes (the hooks see them all).
+  installHttpMetrics(app, deps);
+  installRequestLog(app, deps);
   if (deps.ingest) await app.register(reportRoutes, { deps });
   if (deps.alerts || deps.feed) await app.register(alertRoutes, { deps });
   if (deps.deadLetters) await app.register(deadLetterRoutes, { deps });

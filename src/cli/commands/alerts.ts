@@ -5,7 +5,7 @@ import type { Alert } from '../../alerts/types.ts';
 import type { Config } from '../../config/index.ts';
 import { TOPICS, DEFAULT_TOPIC_CONFIG } from '../../stream/index.ts';
 import { printRows, formatOption, type OutputFormat } from '../format.ts';
-import { configFrom, configWithTenant, intOption, tenantOption } from './common.ts';
+import { configFrom, configWithTenant, intOption, metricsPortOption, tenantOption } from './common.ts';
 import { DwError, NotFoundError } from '../../errors/index.ts';
 import { runService } from './run-service.ts';
 import { auditCli } from './audit-trail.ts';
@@ -17,6 +17,7 @@ export function registerAlerts(program: Command): void {
   alerts
     .command('run', { isDefault: true })
     .description('run the alert consumer: reports from the stream to alerts (store, live feed, alerts topic, webhooks)')
+    .addOption(metricsPortOption())
     .action(async (_o: object, cmd: Command) => {
       const run = await runService('alerts', configFrom(cmd), { alerts: true }, { banner: () => 'alert consumer running; Ctrl-C stops' });
       await run.done;

@@ -13,14 +13,18 @@ export function configWithTenant(cmd: Command): Config {
   return configFrom(cmd, tenant !== undefined ? { tenant } : {});
 }
 
+/** `--metrics-port` of the long-running commands (config metrics.port): GET /metrics on its own port, no authentication. */
+export const metricsPortOption = (): Option => new Option('--metrics-port <port>', 'serve GET /metrics on this port (127.0.0.1; metrics.host to change; 0 = any free port)').argParser(intOption('--metrics-port'));
+
 export function configFrom(cmd: Command, flags: Record<string, unknown> = {}): Config {
-  const g = cmd.optsWithGlobals<{ config?: string; data?: string; stream?: string; lake?: string }>();
+  const g = cmd.optsWithGlobals<{ config?: string; data?: string; stream?: string; lake?: string; metricsPort?: number }>();
   return loadConfig({
     ...(g.config ? { file: g.config } : {}),
     flags: {
       ...(g.data !== undefined ? { dataDir: g.data } : {}),
       ...(g.stream !== undefined ? { 'stream.url': g.stream } : {}),
       ...(g.lake !== undefined ? { 'lake.path': g.lake } : {}),
+      ...(g.metricsPort !== undefined ? { 'metrics.port': g.metricsPort } : {}),
       ...flags,
     },
   });

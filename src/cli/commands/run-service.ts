@@ -33,7 +33,8 @@ export async function runService(name: string, config: Config, components: Platf
   // One write: whoever reads the banner (a person, a script, a test) has the first-start notice with it.
   const admin = platform.takeBootstrapCredential();
   const notice = admin ? firstAdminNotice(admin, platform.address) : '';
-  if (opts.banner || notice) out.write(`${opts.banner ? `${opts.banner(platform)}\n` : ''}${notice}`);
+  const metrics = platform.metrics ? `metrics: ${platform.metrics.url}\n` : '';
+  if (opts.banner || notice || metrics) out.write(`${opts.banner ? `${opts.banner(platform)}\n` : ''}${metrics}${notice}`);
   const tty = out.isTTY === true;
   let prev: SummarySnapshot | undefined;
   const print = (): void => {

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Platform } from '../../runtime/platform.ts';
-import { configFrom, given, intOption, numberOption } from './common.ts';
+import { configFrom, given, intOption, metricsPortOption, numberOption } from './common.ts';
 import { runService } from './run-service.ts';
 
 export function registerUp(program: Command): void {
@@ -14,6 +14,7 @@ export function registerUp(program: Command): void {
     .addOption(new Option('--seed <n>', 'simulator seed').argParser(intOption('--seed')))
     .option('--realtime', 'simulate in real time (one report per drone per real minute)')
     .option('--no-simulator', 'do not run the simulator (reports come from POST /v1/reports)')
+    .addOption(metricsPortOption())
     .action(async (opts: { port?: number; host?: string; drones?: number; speed?: number; seed?: number; realtime?: boolean; simulator: boolean }, cmd: Command) => {
       const config = configFrom(cmd, given(opts, { port: 'http.port', host: 'http.host', drones: 'simulator.drones', speed: 'simulator.speed', seed: 'simulator.seed' }));
       // The live summary is `up`'s interface: routine info logs (partitions taken, ...) would bury it. Warnings still show.

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { configFrom, given, intOption } from './common.ts';
+import { configFrom, given, intOption, metricsPortOption } from './common.ts';
 import { runService } from './run-service.ts';
 
 /** `archive`, `serve` and `ingest`: one component each, in its own process, sharing the stream. */
@@ -7,6 +7,7 @@ export function registerWorkers(program: Command): void {
   program
     .command('archive')
     .description('run the archive consumer: reports and alert events from the stream to the Parquet lake')
+    .addOption(metricsPortOption())
     .action(async (_opts: object, cmd: Command) => {
       const run = await runService('archive', configFrom(cmd), { archive: true }, { banner: () => 'archive consumer running; Ctrl-C flushes and stops' });
       await run.done;
@@ -20,7 +21,8 @@ export function registerWorkers(program: Command): void {
       .command(name)
       .description(what)
       .addOption(new Option('-p, --port <port>', 'HTTP port (default 8080)').argParser(intOption('--port')))
-      .addOption(new Option('--host <host>', 'listen address (default 127.0.0.1)'));
+      .addOption(new Option('--host <host>', 'listen address (default 127.0.0.1)'))
+      .addOption(metricsPortOption());
     if (kind === 'ingest') command.option('--mqtt', 'also take reports drones publish over MQTT (nats:// stream only; config ingest.mqtt)');
     command
       .action(async (opts: { port?: number; host?: string; mqtt?: boolean }, cmd: Command) => {

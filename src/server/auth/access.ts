@@ -76,6 +76,9 @@ export const ACCESS: Record<string, RouteRule> = {
   'POST /v1/users': perm('users:manage', { action: 'user.create', target: (r) => String(body(r).username ?? ''), details: (r) => ({ roles: body(r).roles }) }),
   'POST /v1/users/:username/disable': perm('users:manage', { action: 'user.disable', target: param('username') }),
   'POST /v1/users/:username/enable': perm('users:manage', { action: 'user.enable', target: param('username') }),
+  // Outside /v1/ but not public: Prometheus scrapes it with a token of the metrics role (docs/operations.md).
+  'GET /metrics': perm('metrics:read'),
+
   'GET /v1/drones': perm('drones:manage'),
   'POST /v1/drones': perm('drones:manage', { action: 'drone.register', target: (r) => String(body(r).droneId ?? '') }),
   'DELETE /v1/drones/:droneId': perm('drones:manage', { action: 'drone.revoke', target: param('droneId') }),
@@ -83,6 +86,7 @@ export const ACCESS: Record<string, RouteRule> = {
 
 /** The rule of a route, or undefined for a `/v1/` route nobody classified. */
 export function ruleOf(method: string, url: string): RouteRule | undefined {
-  if (!url.startsWith('/v1/')) return method === 'GET' || method === 'HEAD' ? { access: { kind: 'public' } } : undefined;
-  return ACCESS[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+  const rule = ACCESS[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+  if (rule || url.startsWith('/v1/')) return rule;
+  return method === 'GET' || method === 'HEAD' ? { access: { kind: 'public' } } : undefined;
 }
