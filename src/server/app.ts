@@ -65,11 +65,12 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
   if (deps.auth) installAuth(app, deps.auth);
   // Before any route: it collects each one's schemas into the OpenAPI description, served at GET /openapi.json.
   await registerOpenApi(app, { secureCookies: deps.auth?.secureCookies === true });
-  if (deps.auth) await app.register(authRoutes, { auth: deps.auth });
-  await app.register(healthRoutes, { deps });
-  // After auth (GET /metrics gets its access rule), before the routes (the hooks see them all).
+  // After auth (GET /metrics gets its access rule) and OpenAPI (which describes it), before the other routes: a route
+  // takes the hooks installed before it (login failures are counted and logged too).
   installHttpMetrics(app, deps);
   installRequestLog(app, deps);
+  if (deps.auth) await app.register(authRoutes, { auth: deps.auth });
+  await app.register(healthRoutes, { deps });
   if (deps.ingest) await app.register(reportRoutes, { deps });
   if (deps.alerts || deps.feed) await app.register(alertRoutes, { deps });
   if (deps.deadLetters) await app.register(deadLetterRoutes, { deps });
