@@ -81,7 +81,7 @@ export async function openBackend(config: BackendConfig, opts: BackendOptions = 
   const alertState = once<AlertState>(async () => {
     if (alertsWhere === 'shared') return parts.sharedAlertState!();
     const store = openAlertStore({ dataDir, dedupWindowMs: config.alerts.dedupWindowMs, sync: config.stream.sync });
-    await store.offloadCheckpoints();
+    if (opts.checkpointThreads !== false) await store.offloadCheckpoints();
     return store;
   }, (s) => s.close());
   let credentialsOpen: Promise<CredentialStore> | undefined;

@@ -16,6 +16,12 @@ export interface BackendOptions {
   logger?: Logger;
   /** Password hashing cost of the credential store (tests lower it). */
   scrypt?: ScryptParams;
+  /**
+   * Embedded backend: checkpoint the stream's and the alert store's WAL in worker threads (util/wal-checkpointer.ts;
+   * default true). A one-shot CLI command says false: two thread starts (~0.1-0.2 s) for a few writes, which SQLite's
+   * own auto-checkpoint handles.
+   */
+  checkpointThreads?: boolean;
 }
 
 export interface CredentialOptions {

@@ -15,7 +15,9 @@ export { openSavedQueryStore } from './saved-queries.ts';
  * `sqlite`: the embedded log in `<dataDir>/stream.db`; `sqlite:/abs/path.db`: in that file.
  */
 export function openSqliteStream(url: string, config: BackendConfig, opts: BackendOptions): Promise<Stream> {
-  const sqliteOpts = { sync: config.stream.sync, ...(opts.logger ? { logger: opts.logger } : {}) } as const;
+  const sqliteOpts = {
+    sync: config.stream.sync, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.checkpointThreads === false ? { checkpointThread: false } : {}),
+  } as const;
   if (url === 'sqlite') return SqliteStream.open(path.join(path.resolve(config.dataDir), 'stream.db'), sqliteOpts);
   const file = url.slice('sqlite:'.length);
   if (!path.isAbsolute(file)) {
