@@ -156,10 +156,12 @@ describe('who reads /metrics on the API port', { timeout: 60_000 }, () => {
     assert.equal((await scrape(platform, { authorization: `Bearer ${tokens.officer1}` })).status, 403);
     assert.equal((await scrape(platform, { authorization: 'Bearer dw_nope' })).status, 401);
     assert.equal((await scrape(platform, { authorization: `Bearer ${tokens.admin2}` })).status, 200);
+    const login = await platform.server!.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'officer1', password: 'wrong' } });
+    assert.equal(login.statusCode, 401);
     const now = await scrape(platform, { authorization: `Bearer ${tokens.prom}` });
     assert.equal(now.status, 200);
     const d = (labels: Record<string, string>): number => total(now.samples, 'dronewatch_auth_failures_total', labels) - total(base, 'dronewatch_auth_failures_total', labels);
-    assert.equal(d({ code: 'DW_AUTH_REQUIRED', tenant: '' }), 2);
+    assert.equal(d({ code: 'DW_AUTH_REQUIRED', tenant: '' }), 3, 'no token, a bad token, a failed login');
     assert.equal(d({ code: 'DW_AUTH_FORBIDDEN', tenant: 'default' }), 1);
   });
 
