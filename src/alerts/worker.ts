@@ -65,6 +65,8 @@ export interface AlertWorkerStats {
   incidentEvents: number;
 }
 
+/** Batches whose topic publish and offset commit may still be running when the next poll starts. */
+const MAX_OUTSTANDING_TAILS = 4;
 const OUTBOX_CHECK_MS = 1000;
 /** Outbox events younger than this may still be in their publisher's hands (an API process): leave them be. */
 const OUTBOX_GRACE_MS = 2000;
@@ -104,6 +106,9 @@ export class AlertWorker {
   private lastPrune = 0;
   /** Topic publish + offset commit of the last batch (see processBatch). Never rejects. */
   private tail: Promise<void> = Promise.resolve();
+  private outstandingTails = 0;
+  /** Last offset per partition of the batches whose events are published and whose offsets are not yet committed. */
+  private readonly toCommit = new Map<number, number>();
 
   constructor(opts: AlertWorkerOptions) {
     this.opts = opts;
@@ -248,14 +253,17 @@ export class AlertWorker {
       }
     }
 
-    // The topic publish and the offset commit of this batch run while the next batch is polled and announced: they
-    // are not on the latency path. They are chained, so offsets are committed in order, and at most one batch's tail
-    // is outstanding when the next poll starts.
+    // The topic publish and the offset commit of this batch run while the next batches are polled and announced: they
+    // are not on the latency path. They are chained, so offsets are committed in order, and at most
+    // MAX_OUTSTANDING_TAILS batches' tails are outstanding when the next poll starts. On a replicated stream (Kafka
+    // acks=all, JetStream R3) a tail takes a few round trips: with one outstanding, every other poll waited for one,
+    // and an alert arriving then waited with it.
     const previous = this.tail;
     const toPublish = republish.length === 0 ? events : [...republish, ...events];
     this.s.outboxRepublished += republish.length;
-    this.tail = previous.then(() => this.publishAndCommit(consumer, toPublish, records));
-    await previous;
+    this.outstandingTails++;
+    this.tail = previous.then(() => this.publishAndCommit(consumer, toPublish, records)).finally(() => { this.outstandingTails--; });
+    if (this.outstandingTails > MAX_OUTSTANDING_TAILS) await previous;
   }
 
   private async publishAndCommit(consumer: StreamConsumer, events: readonly AlertEvent[], records: readonly StreamRecord[]): Promise<void> {
@@ -269,8 +277,16 @@ export class AlertWorker {
         this.logger.error({ err, events: events.length }, 'alert events publish failed; left in the outbox');
       }
     }
+    // Offsets are committed by the last tail of the chain for every batch before it (the positions merged): a burst
+    // of small batches costs one commit, not one each.
+    for (const p of lastOffsets(records)) {
+      if ((this.toCommit.get(p.partition) ?? -1) < p.offset) this.toCommit.set(p.partition, p.offset);
+    }
+    if (this.outstandingTails > 1) return;
+    const positions = [...this.toCommit].map(([partition, offset]) => ({ partition, offset }));
+    this.toCommit.clear();
     try {
-      await consumer.commit(lastOffsets(records));
+      await consumer.commit(positions);
     } catch (err) {
       // Typically DW_STREAM_NOT_OWNER after a rebalance: the new owner re-reads these records, and the store makes that harmless.
       this.s.commitErrors++;
