@@ -33,6 +33,24 @@ describe('archive worker stop and sleeps (issue 15, item 8)', () => {
     await stream.close();
   });
 
+  it('a worker compacting often for a while raises no MaxListenersExceededWarning', async () => {
+    const dir = path.join(tmp.dir, 'listeners');
+    const stream = await SqliteStream.open(path.join(dir, 'stream.db'));
+    await publishAll(stream, new SampleFleet({ drones: 5, seed: 16 }).reports(100));
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`); };
+    process.on('warning', onWarning);
+    // A compaction sleep every 10 ms: before the fix, each left a listener on the worker's signal (11 -> the warning).
+    const worker = new ArchiveWorker({ stream, lakeRoot: path.join(dir, 'lake'), compactIntervalMs: 10, compactMinFiles: 100, topics: ['reports'] });
+    await worker.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    await worker.stop();
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings.filter((w) => w.includes('MaxListenersExceeded')), []);
+    await stream.close();
+  });
+
   it('a sleep that ends by its timer leaves no abort listener behind', async () => {
     const abort = new AbortController();
     for (let i = 0; i < 20; i++) await sleep(1, abort.signal);
