@@ -1,0 +1,171 @@
+/**
+ * Soak (issue 15, item 11): the embedded platform as `up` runs it (HTTP API, alert consumer, archive consumer in its
+ * thread) under a steady offered load for N minutes, with the other work an officer's day brings: an SSE subscriber
+ * on the live alert feed and a SQL query every few seconds. Measured: reports acknowledged per second against the
+ * offered rate, answers other than 202 (503s counted apart: refused, not lost), log lines at warn and error, RSS
+ * sampled every 5 s (first minute vs last minute vs peak), and at the end, after a clean stop, the lake against what
+ * was acknowledged (count and distinct report ids). Not a test: its figures are recorded in docs/benchmarks.md.
+ * Loopback only; it stops by itself after --minutes.
+ *
+ *   node --import tsx bench/soak.ts [--minutes=30] [--rate=10000] [--batch=500]
+ */
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { dataPaths, validateConfig } from '../src/config/index.ts';
+import { openLakeQuery } from '../src/lake/index.ts';
+import { Platform } from '../src/runtime/platform.ts';
+import { Fleet } from '../src/simulator/index.ts';
+import { tempDir } from '../src/testkit/index.ts';
+import { isMain, printTable } from './util.ts';
+
+export interface SoakOptions {
+  minutes: number;
+  /** Offered reports per second. */
+  rate: number;
+  /** Reports per request (NDJSON). */
+  batch: number;
+  /** Concurrent posting clients. */
+  clients?: number;
+}
+
+const MiB = 2 ** 20;
+
+export async function benchSoak(o: SoakOptions): Promise<Record<string, number | string>> {
+  const tmp = tempDir('dw-soak-');
+  const log = { warn: 0, error: 0, first: [] as string[] };
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        const level = (JSON.parse(line) as { level: number }).level;
+        if (level >= 50) log.error++;
+        else if (level >= 40) log.warn++;
+        if (log.first.length < 5) log.first.push(line.slice(0, 300));
+      }
+      done();
+    },
+  });
+  const logger = pino({ level: 'warn' }, sink);
+  const config = validateConfig({ dataDir: tmp.dir, security: { enabled: false }, http: { port: 0, host: '127.0.0.1' }, ingest: { perDroneRequestsPerSecond: 0 } });
+  const platform = await Platform.open(config, { logger });
+  let stopped = false;
+  try {
+    await platform.start({ http: 'api', alerts: true, archive: 'thread' });
+    const base = platform.address!;
+    // Drones enough that the soak's reports span under two days of report time ending now (no future timestamps).
+    const total = o.rate * o.minutes * 60;
+    const drones = Math.max(1000, Math.ceil(total / (36 * 60)));
+    const fleet = new Fleet({ drones, seed: 11, start: Date.now() - Math.ceil(total / drones + 5) * 60_000 });
+
+    // The officers' side: one live-feed subscriber, and a query every 5 s.
+    const sse = { events: 0, errors: 0 };
+    const sseAbort = new AbortController();
+    const sseDone = (async () => {
+      try {
+        const res = await fetch(`${base}/v1/alerts/stream`, { signal: sseAbort.signal });
+        const reader = res.body!.getReader();
+        const text = new TextDecoder();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          sse.events += (text.decode(value, { stream: true }).match(/^data:/gm) ?? []).length;
+        }
+      } catch (e) {
+        if (!sseAbort.signal.aborted) { sse.errors++; log.first.push(`sse: ${(e as Error).message}`); }
+      }
+    })();
+    const queries = { ok: 0, failed: 0, ms: [] as number[] };
+    const queryTimer = setInterval(() => {
+      const t0 = performance.now();
+      fetch(`${base}/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT count(*) AS n, count(DISTINCT drone_id) AS d FROM reports' }) })
+        .then(async (res) => {
+          await res.arrayBuffer();
+          if (res.ok) { queries.ok++; queries.ms.push(performance.now() - t0); } else queries.failed++;
+        }, () => { queries.failed++; });
+    }, 5000);
+
+    const rss: { at: number; bytes: number }[] = [];
+    const started = Date.now();
+    const rssTimer = setInterval(() => rss.push({ at: Date.now() - started, bytes: process.memoryUsage().rss }), 5000);
+    const answers = new Map<string, number>();
+    let acknowledged = 0;
+    let offered = 0;
+    const end = started + o.minutes * 60_000;
+    const clients = o.clients ?? 4;
+    const perRequestMs = (o.batch / o.rate) * 1000 * clients;
+    await Promise.all(Array.from({ length: clients }, async (_, c) => {
+      let next = started + (c * perRequestMs) / clients;
+      while (Date.now() < end) {
+        const body = fleet.take(o.batch).map((r) => JSON.stringify(r)).join('\n');
+        offered += o.batch;
+        try {
+          const res = await fetch(`${base}/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+          const json = await res.json() as { accepted?: unknown[]; code?: string };
+          const key = `${res.status}${json.code ? ` ${json.code}` : ''}`;
+          answers.set(key, (answers.get(key) ?? 0) + 1);
+          if (res.status === 202 || res.status === 207) acknowledged += json.accepted?.length ?? 0;
+        } catch (e) {
+          answers.set(`fetch: ${(e as Error).message}`, (answers.get(`fetch: ${(e as Error).message}`) ?? 0) + 1);
+        }
+        next += perRequestMs;
+        const wait = next - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        else if (wait < -5000) next = Date.now(); // far behind: offer at the rate from now on, do not burst
+      }
+    }));
+    const loadSeconds = (Date.now() - started) / 1000;
+    clearInterval(queryTimer);
+    clearInterval(rssTimer);
+    sseAbort.abort();
+    await sseDone;
+    const stopT0 = performance.now();
+    await platform.stop();
+    stopped = true;
+    const stopSeconds = (performance.now() - stopT0) / 1000;
+
+    const q = await openLakeQuery(dataPaths(config).lake, { tenant: 'default' });
+    let lakeRows = 0;
+    let lakeDistinct = 0;
+    try {
+      const r = await q.run('SELECT count(*) AS n, count(DISTINCT report_id) AS d FROM reports');
+      lakeRows = Number(r.rows[0]![0]);
+      lakeDistinct = Number(r.rows[0]![1]);
+    } finally {
+      await q.close();
+    }
+    const mib = (b: number): number => Math.round(b / MiB);
+    const firstMinute = rss.filter((s) => s.at <= 60_000).map((s) => s.bytes);
+    const lastMinute = rss.filter((s) => s.at >= loadSeconds * 1000 - 60_000).map((s) => s.bytes);
+    const notAccepted = [...answers].filter(([k]) => k !== '202').map(([k, n]) => `${k} x${n}`).join(', ') || 'none';
+    const sortedQ = [...queries.ms].sort((a, b) => a - b);
+    return {
+      'minutes of load': Number((loadSeconds / 60).toFixed(2)),
+      'offered reports/s': Math.round(offered / loadSeconds),
+      'acknowledged reports/s': Math.round(acknowledged / loadSeconds),
+      'reports acknowledged': acknowledged,
+      'answers other than 202': notAccepted,
+      'log lines warn / error': `${log.warn} / ${log.error}`,
+      'SSE alert events received': sse.events,
+      'SSE errors': sse.errors,
+      'queries ok / failed': `${queries.ok} / ${queries.failed}`,
+      'query ms median': sortedQ.length ? Math.round(sortedQ[Math.floor(sortedQ.length / 2)]!) : 'none',
+      'RSS MiB first minute (max)': firstMinute.length ? mib(Math.max(...firstMinute)) : 'none',
+      'RSS MiB last minute (max)': lastMinute.length ? mib(Math.max(...lastMinute)) : 'none',
+      'RSS MiB peak': rss.length ? mib(Math.max(...rss.map((s) => s.bytes))) : 'none',
+      'stop s (drains the archive)': Number(stopSeconds.toFixed(1)),
+      'lake rows / distinct ids': `${lakeRows} / ${lakeDistinct}`,
+      'lake = acknowledged': lakeRows === acknowledged && lakeDistinct === acknowledged ? 'yes' : `NO (${lakeDistinct - acknowledged})`,
+      ...(log.first.length ? { 'first log lines': log.first.join(' | ') } : {}),
+    };
+  } finally {
+    if (!stopped) await platform.stop();
+    tmp.cleanup();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const arg = (name: string, dflt: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
+  const o = { minutes: arg('minutes', 30), rate: arg('rate', 10_000), batch: arg('batch', 500) };
+  const figures = await benchSoak(o);
+  printTable(`soak: ${o.minutes} min offered at ${o.rate} reports/s (archive, alerts, SSE, a query every 5 s)`, figures);
+}
