@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { isDwError } from '../errors/index.ts';
 import { DEFAULT_TENANT } from '../server/auth/tenant.ts';
 import { errorCodeOf, requestTenant, setErrorCode } from '../server/request-info.ts';
+import { responses } from '../server/routes/schemas/common.ts';
 import { authFailures, httpDuration, httpRequests, queryRefusals } from './definitions.ts';
 import { METRICS_CONTENT_TYPE, enableProcessMetrics, renderMetrics } from './registry.ts';
 
@@ -19,9 +20,10 @@ const METRICS_SCHEMA = {
     + 'another tenant than the deployment\'s sees the series of its own tenant and the ones without a tenant label. '
     + 'docs/operations.md lists the metrics.',
   tags: ['operations'],
-  response: {
+  // With the refusals every authenticated route can answer (401, 403, 500, 503): the OpenAPI fuzzer checks them.
+  response: responses({
     200: { description: 'the metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
-  },
+  }, 'authenticated'),
 } as const;
 
 /**

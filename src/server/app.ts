@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { isDwError } from '../errors/index.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingest/index.ts';
 import type { Logger } from '../util/log.ts';
@@ -12,6 +12,7 @@ import { fleetRoutes } from './routes/fleet.ts';
 import { installAuth } from './auth/plugin.ts';
 import { authRoutes } from './auth/routes.ts';
 import { registerOpenApi } from './routes/openapi.ts';
+import { MAX_PATH_PARAM_CHARS } from './routes/schemas/common.ts';
 import type { ServerDeps } from './types.ts';
 import { installHttpMetrics } from '../metrics/http.ts';
 import { installRequestLog, requestIdOptions } from './request-log.ts';
@@ -30,6 +31,14 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
     bodyLimit: deps.bodyLimit ?? DEFAULT_MAX_BODY_BYTES,
     ...requestIdOptions,
     return503OnClosing: true,
+    // Path parameters up to this length reach the route, whose schema then names the field and its limit (400).
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
+    // The router's own refusals (a malformed percent-encoding, 400; a longer path parameter, 414) come before any
+    // route or error handler: answered in the documented envelope instead of fastify's, never echoing the URL.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path parameter is over ${MAX_PATH_PARAM_CHARS} characters` : 'malformed URL (bad percent-encoding)';
+      void reply.status(err.statusCode ?? 400).send({ code: 'DW_REQUEST_INVALID', message });
+    },
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -116,7 +116,7 @@ export const setDisabledSchema = (verb: 'disable' | 'enable') => ({
   tags: ADMIN,
   summary: verb === 'disable' ? 'Disable a user: its sessions end and its API tokens stop working' : 'Enable a disabled user',
   params: usernameParam,
-  response: responses({ 200: user, 404: error("`DW_NOT_FOUND`: no such user in the admin's tenant.") }, 'authenticated', 'invalid'),
+  response: responses({ 200: user, 404: error("`DW_NOT_FOUND`: no such user in the admin's tenant.") }, 'authenticated', 'path'),
 }) as const;
 
 export const listDronesSchema = {
@@ -138,7 +138,7 @@ export const revokeDroneSchema = {
   tags: ADMIN,
   summary: "Revoke a drone's credential",
   params: { type: 'object', additionalProperties: false, required: ['droneId'], properties: { droneId: { type: 'string', minLength: 1, maxLength: 64 } } },
-  response: responses({ 204: noContent('Revoked.'), 404: error("`DW_NOT_FOUND`: no such drone in the admin's tenant.") }, 'authenticated', 'invalid'),
+  response: responses({ 204: noContent('Revoked.'), 404: error("`DW_NOT_FOUND`: no such drone in the admin's tenant.") }, 'authenticated', 'path'),
 } as const;
 
 export const auditListSchema = {

@@ -87,7 +87,7 @@ export const getAlertSchema = {
   tags: TAGS,
   summary: 'One alert',
   params: alertIdParams,
-  response: responses({ 200: alert, 404: NOT_FOUND }, 'authenticated', 'invalid'),
+  response: responses({ 200: alert, 404: NOT_FOUND }, 'authenticated', 'path'),
 } as const;
 
 const lifecycle = (summary: string, body: Record<string, unknown>) => ({
@@ -95,7 +95,7 @@ const lifecycle = (summary: string, body: Record<string, unknown>) => ({
   summary,
   params: alertIdParams,
   body,
-  response: responses({ 200: { ...alert, description: "The alert's state after the change." }, 404: NOT_FOUND, 409: BAD_TRANSITION }, 'authenticated', 'body'),
+  response: responses({ 200: { ...alert, description: "The alert's state after the change." }, 404: NOT_FOUND, 409: BAD_TRANSITION }, 'authenticated', 'body', 'path'),
 }) as const;
 
 export const ackSchema = lifecycle('Acknowledge an alert, in the caller\'s name', { type: 'object', additionalProperties: false, properties: { by: byField, note } });

@@ -100,7 +100,7 @@ export const listStatsSchema = {
 export const statSchema = queryRoute('Run a statistic', {
   200: answer('The rows (JSON: the query envelope; with `download`, an array of row objects as an attachment).', { oneOf: [envelope, rowObjects] }),
   404: error('`DW_QUERY_FAILED`: no statistic of that name.'),
-}, ['invalid'], {
+}, ['invalid', 'path'], {
   params: queryName,
   querystring: {
     type: 'object',
@@ -149,27 +149,27 @@ export const replaceSavedSchema = {
   response: responses({
     200: savedQuery,
     400: error('`DW_QUERY_FAILED`: the SQL does not pass the sandbox; `DW_REQUEST_INVALID`: a malformed field, or a body `name` that differs from the URL\'s.'),
-  }, 'authenticated', 'body'),
+  }, 'authenticated', 'body', 'path'),
 } as const;
 
 export const getSavedSchema = {
   tags: TAGS,
   summary: 'One saved query',
   params: queryName,
-  response: responses({ 200: savedQuery, 404: SAVED_NOT_FOUND }, 'authenticated', 'invalid'),
+  response: responses({ 200: savedQuery, 404: SAVED_NOT_FOUND }, 'authenticated', 'path'),
 } as const;
 
 export const deleteSavedSchema = {
   tags: TAGS,
   summary: 'Delete a saved query',
   params: queryName,
-  response: responses({ 204: noContent('Deleted.'), 404: SAVED_NOT_FOUND }, 'authenticated', 'invalid'),
+  response: responses({ 204: noContent('Deleted.'), 404: SAVED_NOT_FOUND }, 'authenticated', 'path'),
 } as const;
 
 export const runSavedSchema = queryRoute('Run a saved query', {
   200: answer('The rows (JSON: the query envelope; with `download`, the whole result as a file).', { oneOf: [envelope, rowObjects] }),
   404: SAVED_NOT_FOUND,
-}, ['invalid'], {
+}, ['invalid', 'path'], {
   params: queryName,
   querystring: { type: 'object', additionalProperties: false, properties: { format: formatField, limit: limitField, download: { type: 'boolean' }, from: instantField, to: instantField } },
 });

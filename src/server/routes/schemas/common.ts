@@ -118,11 +118,25 @@ const BODY = {
   415: error('`DW_REQUEST_INVALID`: the Content-Type is not one this route reads (application/json).'),
 } as const;
 
-export type ErrorSet = 'authenticated' | 'invalid' | 'body';
+/**
+ * The router's limit on one path parameter, as sent (percent-encoded): far above every parameter's own maxLength (at
+ * most 200 characters, up to 12 encoded bytes each is 2,400), so that an overlong one gets the schema's 400 naming
+ * the field, and the router's bare 414 is only for absurd URLs.
+ */
+export const MAX_PATH_PARAM_CHARS = 4096;
+
+/** Routes with path parameters: the router refuses a longer parameter before the route (app.ts). */
+const PATH = {
+  ...INVALID,
+  414: error(`\`DW_REQUEST_INVALID\`: a path parameter is over ${MAX_PATH_PARAM_CHARS} characters (refused by the router, before the route).`),
+} as const;
+
+export type ErrorSet = 'authenticated' | 'invalid' | 'body' | 'path';
 
 /**
  * A route's responses: its own (success and route-specific errors) plus the sets it is exposed to. Every route gets
- * 500 and 503; `authenticated` adds 401/403, `invalid` 400, `body` 400/413/415.
+ * 401, 500 and 503; `authenticated` adds 403 (and says what 401 means there), `invalid` 400, `body` 400/413/415,
+ * `path` (path parameters) 400/414.
  */
 export function responses<T extends Record<number, object>>(own: T, ...sets: ErrorSet[]) {
   // OpenAPI requires a description of each response; a schema without one is described by its status.
@@ -132,6 +146,7 @@ export function responses<T extends Record<number, object>>(own: T, ...sets: Err
     ...(sets.includes('authenticated') ? AUTHENTICATED : {}),
     ...(sets.includes('invalid') ? INVALID : {}),
     ...(sets.includes('body') ? BODY : {}),
+    ...(sets.includes('path') ? PATH : {}),
     ...described,
   };
 }

@@ -194,7 +194,7 @@ export const trackSchema = {
       required: ['droneId', 'track'],
       properties: { droneId: { type: 'string' }, track: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['lat', 'lon', 'ts'], properties: { lat: { type: 'number' }, lon: { type: 'number' }, ts: epochMs } } } },
     },
-  }, 'authenticated', 'invalid'),
+  }, 'authenticated', 'path'),
 } as const;
 
 export const fleetStreamSchema = {
@@ -245,9 +245,9 @@ export const notBuiltSchema = {
 export const tileSchema = {
   tags: ['dashboard'],
   summary: 'A tile of the local raster tile set',
-  params: { type: 'object', additionalProperties: false, required: ['z', 'x', 'file'], properties: { z: { type: 'string' }, x: { type: 'string' }, file: { type: 'string', description: '`<y>.png` (or .jpg, .jpeg, .webp).' } } },
+  params: { type: 'object', additionalProperties: false, required: ['z', 'x', 'file'], properties: { z: { type: 'string', maxLength: 64 }, x: { type: 'string', maxLength: 64 }, file: { type: 'string', maxLength: 64, description: '`<y>.png` (or .jpg, .jpeg, .webp).' } } },
   response: responses({
     200: { description: 'The tile.', content: { 'image/png': { schema: { type: 'string' } }, 'image/jpeg': { schema: { type: 'string' } }, 'image/webp': { schema: { type: 'string' } } } },
     404: error('`DW_NOT_FOUND`: no such tile.'),
-  }, 'invalid'),
+  }, 'path'),
 } as const;
