@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { DwError, ErrorCode, FieldError } from '../errors/index.ts';
-import { DEFAULT_TOPIC_CONFIG, TOPICS, type OutgoingRecord, type StartPosition, type Stream, type TopicConfig } from '../stream/index.ts';
+import { isDwError, type DwError, type ErrorCode, type FieldError } from '../errors/index.ts';
+import {
+  DEFAULT_TOPIC_CONFIG, TOPICS, type OutgoingRecord, type ReadOptions, type StartPosition, type Stream, type StreamRecord, type TopicConfig,
+} from '../stream/index.ts';
 
 /**
  * Dead letters: every rejected item, with its raw bytes, kept on the stream so they exist in every deployment
@@ -97,11 +99,10 @@ export async function ensureDeadLetterTopic(stream: Stream, tenant: string, conf
 
 /** Tenants that have (or had) a dead-letter topic, from the registry topic; bounded by that topic's retention. */
 async function registeredTenants(stream: Stream): Promise<string[]> {
-  await stream.ensureTopic(TOPICS.deadLetterTenants, DEFAULT_TOPIC_CONFIG.deadLetterTenants);
   const tenants = new Set<string>();
   let from: StartPosition = 'earliest';
   for (;;) {
-    const records = await stream.read(TOPICS.deadLetterTenants, { from, limit: 1000 });
+    const records = await readIfExists(stream, TOPICS.deadLetterTenants, { from, limit: 1000 });
     for (const r of records) tenants.add(r.key);
     if (records.length < 1000) break;
     from = { offset: records[records.length - 1]!.offset + 1 };
@@ -177,15 +178,11 @@ export async function publishDeadLetters(stream: Stream, letters: readonly DeadL
  * removed some of its records, with what is left and `truncated`.
  */
 export async function listDeadLetters(stream: Stream, opts: { limit: number; since?: number; tenant?: string }): Promise<StoredDeadLetter[]> {
-  await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
+  // Topics are read, not ensured: ensuring would reset a topic's retention to the default on the embedded log.
   const legacy = await readLetters(stream, TOPICS.deadLetters, opts);
   const tenants = opts.tenant !== undefined ? [opts.tenant] : await registeredTenants(stream);
   const lists = [legacy];
-  for (const tenant of tenants) {
-    const topic = deadLetterTopic(tenant);
-    await stream.ensureTopic(topic, DEFAULT_TOPIC_CONFIG.deadLetters);
-    lists.push(await readLetters(stream, topic, { ...opts, tenant }));
-  }
+  for (const tenant of tenants) lists.push(await readLetters(stream, deadLetterTopic(tenant), { ...opts, tenant }));
   if (lists.length === 2 && legacy.length === 0) return lists[1]!;
   // Stable: letters of the same millisecond keep their order within a topic, and the shared topic's come first.
   return lists.flat().sort((a, b) => a.storedAt - b.storedAt).slice(0, opts.limit);
@@ -205,7 +202,7 @@ async function readLetters(stream: Stream, topic: string, opts: { limit: number;
   // Other tenants' letters are skipped, and a letter may span several records: read more than `limit` at a time.
   const page = Math.max(opts.tenant === undefined ? opts.limit : Math.max(opts.limit, 1000), 16);
   for (;;) {
-    const records = await stream.read(topic, { from, limit: page });
+    const records = await readIfExists(stream, topic, { from, limit: page });
     for (const r of records) {
       const value = JSON.parse(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8')) as DeadLetter | DeadLetterPart;
       if (opts.tenant !== undefined && value.tenant !== opts.tenant) continue;
@@ -234,6 +231,16 @@ async function readLetters(stream: Stream, topic: string, opts: { limit: number;
   // Letters whose first records were removed by retention, or still being written: what is there.
   for (const j of joining.values()) finish(j);
   return out;
+}
+
+/** A topic nobody created yet (no letter of that tenant, ever) reads as empty. */
+async function readIfExists(stream: Stream, topic: string, opts: ReadOptions): Promise<StreamRecord[]> {
+  try {
+    return await stream.read(topic, opts);
+  } catch (e) {
+    if (isDwError(e) && e.code === 'DW_STREAM_TOPIC_UNKNOWN') return [];
+    throw e;
+  }
 }
 
 /** The raw bytes kept in a dead letter. */

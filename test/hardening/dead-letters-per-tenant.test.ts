@@ -33,6 +33,8 @@ describe('dead letters per tenant (issue 15, item 2)', () => {
       const res = await ingestor.ingestRaw(raw, 'json', 'gateway-b', { tenant: 'force-b' });
       assert.equal(res.rejected.length, 1);
     }
+    // Listing every tenant's letters must not reset a topic's bound to the default (it would if listing ensured topics).
+    assert.equal((await listDeadLetters(stream, { limit: 100 })).length, 3);
     // A's gateway: 12 bodies of 6 MiB, each one report over the report size limit (413, a dead letter each).
     const bodies: string[] = [];
     for (let i = 0; i < 12; i++) {
