@@ -2,7 +2,8 @@
 # Debian packages the test suites need, installed as root (CI runs on a fresh Debian 12 machine).
 # - nats-server >= 2.10 (sync_interval, MQTT fixes): Debian 12 has 2.9.10, so it comes from trixie (Debian 13),
 #   pinned at priority 50 so that nothing else on the machine is upgraded from trixie.
-# - Ceph (mon, mgr, osd, radosgw) for the S3 lake suites; chromium for the dashboard's browser tests.
+# - Ceph (mon, mgr, osd, radosgw) for the S3 lake suites; chromium for the dashboard's browser tests; prometheus (and
+#   promtool) to scrape a platform and evaluate the Grafana dashboard (test/server/metrics-prometheus.test.ts).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -31,5 +32,5 @@ PIN
 
 apt-get update -qq
 apt-get install -y -qq -t trixie nats-server >/dev/null
-apt-get install -y -qq --no-install-recommends ceph-mon ceph-mgr ceph-osd radosgw ceph-common chromium >/dev/null
+apt-get install -y -qq --no-install-recommends ceph-mon ceph-mgr ceph-osd radosgw ceph-common chromium prometheus >/dev/null
 echo "nats-server $(nats-server --version | awk '{print $NF}'), ceph $(ceph --version | awk '{print $3}'), $(chromium --version 2>/dev/null | head -1)"
