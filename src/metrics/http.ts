@@ -37,7 +37,8 @@ export function installHttpMetrics(app: FastifyInstance, opts: { tenant?: string
     setErrorCode(req, code);
     const tenant = requestTenant(req, opts.tenant) ?? '';
     if (code.startsWith('DW_AUTH_')) authFailures.inc({ code, tenant });
-    else if (code.startsWith('DW_QUERY_')) queryRefusals.inc({ code, tenant });
+    // A cancelled query is the client's doing (it went away), not a refusal.
+    else if (code.startsWith('DW_QUERY_') && code !== 'DW_QUERY_CANCELLED') queryRefusals.inc({ code, tenant });
   });
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern (`/v1/alerts/:id`), never the URL: ids and query strings stay out of the labels.

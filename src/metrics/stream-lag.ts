@@ -6,12 +6,18 @@ const LAG_READ_LIMIT_MS = 3000;
 const TOPICS_WATCHED = [TOPICS.reports, TOPICS.alerts] as const;
 
 const streams = new Set<Stream>();
+/** A read that outlived its scrape: the next scrapes wait for it rather than pile more reads on a stalled stream. */
+let straggler: Promise<unknown> | undefined;
 
 /**
  * Reads the lag of every consumer group of `reports` and `alerts`, per partition, on each scrape (not on a timer:
  * nobody pays for it when nobody scrapes). Series of groups that disappeared (a process's transient feed) go with them.
  */
 async function collectLag(): Promise<void> {
+  if (straggler) {
+    streamUp.set(0);
+    return;
+  }
   const values: { topic: string; group: string; partition: string; lag: number }[] = [];
   const read = (async () => {
     for (const stream of streams) {
@@ -27,7 +33,7 @@ async function collectLag(): Promise<void> {
   try {
     const r = await Promise.race([read.then(() => 'ok' as const), limit]);
     if (r === 'timeout') {
-      read.catch(() => undefined);
+      straggler = read.catch(() => undefined).finally(() => { straggler = undefined; });
       streamUp.set(0);
       return; // the last values stay: a gap is worse than a stale figure next to stream_up 0
     }

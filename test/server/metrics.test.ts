@@ -177,3 +177,18 @@ describe('who reads /metrics on the API port', { timeout: 60_000 }, () => {
     assert.ok(lyon.samples.has('process_cpu_user_seconds_total'), 'process metrics are shared');
   });
 });
+
+describe('stream lag when the stream stops answering', { timeout: 60_000 }, () => {
+  it('dronewatch_stream_up turns 0 and the scrape still answers', async () => {
+    const { platform, cleanup } = await startTestPlatform({ http: 'ingest' });
+    try {
+      assert.equal(total((await scrape(platform)).samples, 'dronewatch_stream_up'), 1);
+      await platform.stream.close();
+      const s = await scrape(platform);
+      assert.equal(s.status, 200);
+      assert.equal(total(s.samples, 'dronewatch_stream_up'), 0);
+    } finally {
+      await cleanup().catch(() => undefined);
+    }
+  });
+});
