@@ -20,12 +20,12 @@ import type { Logger } from '../../util/log.ts';
 import type { TopicMeta } from './catalog.ts';
 import { call, errorText, kafkaErrorIs } from './client.ts';
 import { commitFenced, type Generation } from './commit.ts';
-import { checkPosition, fetchPartitions, listOffsets, resolvePositions } from './log.ts';
+import { checkPosition, fetchPartitions, listOffsets, partitionsByLeader, resolvePositions } from './log.ts';
 import { groupId } from './names.ts';
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
-/** Upper bound of one Fetch long poll: how late a seek or an assignment change can take effect. */
-const MAX_FETCH_WAIT_MS = 1000;
+/** Every Fetch is a long poll of this length: how late a seek or an assignment change can take effect. */
+const MAX_FETCH_WAIT_MS = 500;
 
 export interface KafkaConsumerContext {
   /** Connection options shared by the stream's clients. */
@@ -59,7 +59,11 @@ export class KafkaConsumer implements StreamConsumer {
   private generation: Generation | undefined;
   /** Bumped at each assignment change and seek: fetch results of an older epoch are dropped. */
   private epoch = 0;
-  private fetching: Promise<void> | undefined;
+  /** Finding the leaders of the partitions to fetch (startFetch); at most one at a time. */
+  private planning: Promise<void> | undefined;
+  /** Leader brokers with a fetch in flight, and the partitions in those fetches. */
+  private readonly leadersFetching = new Set<number>();
+  private readonly inFetch = new Set<number>();
   private positioning: Promise<void> | undefined;
   private rejoin = false;
   private rotation = 0;
@@ -124,9 +128,13 @@ export class KafkaConsumer implements StreamConsumer {
       if (this.rejoin) await this.join().catch((e: unknown) => this.ctx.logger.warn({ err: errorText(e), group: this.groupId }, 'stream consumer: rejoin failed'));
       await this.ensurePositions();
       const records = this.take(max);
+      // A fetch is kept in flight (a long poll the broker answers as soon as records arrive), also while the caller
+      // works on the records returned and after a poll that timed out: a record appended meanwhile is on its way or
+      // buffered when the next poll comes, instead of waiting for a fetch that poll would start. Like the Java
+      // consumer's prefetch; it is what made raw Kafka's produce -> consumer latency lower than the alert worker's.
+      this.startFetch(MAX_FETCH_WAIT_MS);
       if (records.length > 0) return records;
       const left = deadline - Date.now();
-      this.startFetch(Math.max(0, Math.min(left, MAX_FETCH_WAIT_MS)));
       if (left <= 0) return [];
       await this.sleep(left, signal);
     }
@@ -238,35 +246,61 @@ export class KafkaConsumer implements StreamConsumer {
     }
   }
 
-  /** One Fetch of the owned partitions from their positions, unless one is in flight; wakes pollers when it lands. */
+  /**
+   * Starts a Fetch (a long poll of maxWaitMs) for each leader broker with none in flight, of the owned partitions it
+   * leads whose buffer is empty; when one lands it wakes the pollers and starts the next. One fetch per leader, not one
+   * for all of them: a fetch that waited for every leader's answer held the records of a busy partition until the idle
+   * leaders' long polls ran out. Buffers stay bounded: a partition is fetched again only once poll() emptied it.
+   */
   private startFetch(maxWaitMs: number): void {
-    if (this.fetching || this.closed) return;
+    if (this.planning || this.closed) return;
     const epoch = this.epoch;
     const wanted = new Map<number, bigint>();
-    for (const [p, o] of this.owned) if (o.position !== undefined && o.buffer.length === 0) wanted.set(p, o.position);
+    for (const [p, o] of this.owned) if (o.position !== undefined && o.buffer.length === 0 && !this.inFetch.has(p)) wanted.set(p, o.position);
     if (wanted.size === 0) return;
-    this.fetching = (async () => {
+    this.planning = (async () => {
       try {
-        const got = await fetchPartitions(this.client, this.meta.kafka, wanted, { maxWaitMs });
+        const byLeader = await partitionsByLeader(this.client, this.meta.kafka, [...wanted.keys()]);
         if (epoch !== this.epoch || this.closed) return;
-        const reset: number[] = [];
-        for (const [p, f] of got) {
-          const o = this.owned.get(p);
-          if (!o) continue;
-          if (f.outOfRange) { reset.push(p); continue; }
-          for (const r of f.records) o.buffer.push({ ...r.record, topic: this.topic });
-          o.position = f.next;
+        for (const [leader, partitions] of byLeader) {
+          // The client keeps one incremental fetch session per broker (log.ts): never two fetches on one broker.
+          if (this.leadersFetching.has(leader)) continue;
+          this.leadersFetching.add(leader);
+          for (const p of partitions) this.inFetch.add(p);
+          void this.fetchFrom(new Map(partitions.map((p) => [p, wanted.get(p)!])), epoch, maxWaitMs).finally(() => {
+            this.leadersFetching.delete(leader);
+            for (const p of partitions) this.inFetch.delete(p);
+            this.wake();
+            this.startFetch(MAX_FETCH_WAIT_MS);
+          });
         }
-        if (reset.length > 0) await this.resetOutOfRange(reset, epoch);
       } catch (e) {
-        if (this.closed) return;
-        this.ctx.logger.debug({ err: errorText(e), group: this.groupId }, 'stream consumer: fetch failed; retrying');
+        if (!this.closed) this.ctx.logger.debug({ err: errorText(e), group: this.groupId }, 'stream consumer: metadata for a fetch failed; retrying');
         await new Promise((r) => setTimeout(r, 200));
       } finally {
-        this.fetching = undefined;
-        this.wake();
+        this.planning = undefined;
       }
     })();
+  }
+
+  private async fetchFrom(wanted: Map<number, bigint>, epoch: number, maxWaitMs: number): Promise<void> {
+    try {
+      const got = await fetchPartitions(this.client, this.meta.kafka, wanted, { maxWaitMs });
+      if (epoch !== this.epoch || this.closed) return;
+      const reset: number[] = [];
+      for (const [p, f] of got) {
+        const o = this.owned.get(p);
+        if (!o) continue;
+        if (f.outOfRange) { reset.push(p); continue; }
+        for (const r of f.records) o.buffer.push({ ...r.record, topic: this.topic });
+        o.position = f.next;
+      }
+      if (reset.length > 0) await this.resetOutOfRange(reset, epoch);
+    } catch (e) {
+      if (this.closed) return;
+      this.ctx.logger.debug({ err: errorText(e), group: this.groupId }, 'stream consumer: fetch failed; retrying');
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   /** Like auto.offset.reset: before the first kept record (retention) -> the first kept one; past the end -> the end. */

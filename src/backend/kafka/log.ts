@@ -60,6 +60,21 @@ async function onLeaders<T>(client: KafkaClient, request: () => Promise<T>): Pro
   }
 }
 
+/** The partitions grouped by the broker that leads them, from the client's metadata. */
+export function partitionsByLeader(client: KafkaClient, topic: string, partitions: readonly number[]): Promise<Map<number, number[]>> {
+  return onLeaders(client, async () => {
+    const layout = await topicLayout(client, topic);
+    const out = new Map<number, number[]>();
+    for (const p of partitions) {
+      const leader = layout.leaders[p] ?? -1;
+      const list = out.get(leader);
+      if (list) list.push(p);
+      else out.set(leader, [p]);
+    }
+    return out;
+  });
+}
+
 /** One fetch of several partitions of a topic from their positions; one request per leader broker. */
 export function fetchPartitions(client: KafkaClient, topic: string, wanted: ReadonlyMap<number, bigint>, opts: FetchOptions): Promise<Map<number, PartitionFetch>> {
   return onLeaders(client, () => fetchFromLeaders(client, topic, wanted, opts));
