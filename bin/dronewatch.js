@@ -4,7 +4,12 @@
 // without rebuilding always runs what they wrote. How staleness is detected: bin/dist-state.mjs. Rebuild:
 // `npm run build:cli`. DRONEWATCH_FROM_SOURCE=1 always runs the sources; DRONEWATCH_FROM_SOURCE=0 never does (an
 // unusable dist/ is then an error: what the start benchmark uses, so that it never times tsx by accident).
+import module from 'node:module';
 import { distProblem } from './dist-state.mjs';
+
+// Node 22.1 and later keep V8's compiled code of the modules on disk (NODE_COMPILE_CACHE, default under the temporary
+// directory), so later starts skip compiling them: about a quarter less CPU at start on Node 24. Node 20 has no cache.
+module.enableCompileCache?.();
 
 const from = process.env.DRONEWATCH_FROM_SOURCE;
 const problem = from === '1' ? 'DRONEWATCH_FROM_SOURCE=1' : distProblem();
