@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ArchiveStats, ArchiveWorkerOptions } from '../archive/index.ts';
 import { dataPaths, lakeRetentionDays, type Config } from '../config/index.ts';
 import { DwError } from '../errors/index.ts';
-import type { Logger } from '../util/log.ts';
+import { logFormat, type Logger } from '../util/log.ts';
 import type { Stream } from '../stream/types.ts';
 import type { ArchiveThreadMessage } from './archive-thread.ts';
 import { recordArchiveBatch } from '../metrics/record.ts';
@@ -41,6 +41,8 @@ export class ArchiveThread implements ArchiveRunner {
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const worker = new Worker(new URL('./thread-entry.js', import.meta.url), {
       workerData: { module: new URL(`./archive-thread${ext}`, import.meta.url).href, config: this.config },
+      // A thread's stderr is never a terminal: it logs in the format the process chose, not always JSON.
+      env: { ...process.env, DRONEWATCH_LOG_FORMAT: logFormat() },
     });
     this.worker = worker;
     return new Promise((resolve, reject) => {
