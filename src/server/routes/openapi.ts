@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { SESSION_COOKIE } from '../auth/plugin.ts';
@@ -32,6 +33,19 @@ function securityOf(route: RouteOptions): SecurityRequirement[] | undefined {
 }
 
 /**
+ * A route's responses, each with a description (OpenAPI requires one; swagger would write "Default Response"): the
+ * schema's own, else the status' name. src/server/routes/schemas' responses() describes each already; this covers
+ * schemas written without it.
+ */
+function described(response: unknown): Record<string, unknown> | undefined {
+  if (typeof response !== 'object' || response === null) return undefined;
+  return Object.fromEntries(Object.entries(response).map(([status, r]) => {
+    if (typeof r !== 'object' || r === null || typeof (r as { description?: unknown }).description === 'string') return [status, r];
+    return [status, { ...r, description: STATUS_CODES[status] ?? `HTTP ${status}` }];
+  }));
+}
+
+/**
  * Registers @fastify/swagger, which collects every route registered after it (with its request and response
  * schemas, src/server/routes/schemas/ and src/server/auth/schemas.ts) into an OpenAPI 3.1 description, and serves it
  * at GET /openapi.json. Call it before any route is registered.
@@ -59,7 +73,8 @@ export async function registerOpenApi(app: FastifyInstance, opts: { secureCookie
     transform: ({ schema, url, route }) => {
       const security = securityOf(route);
       const body = [route.method].flat().map((m) => DOC_ONLY_BODIES[`${m} ${url}`]).find((b) => b !== undefined);
-      return { url, schema: { ...schema, ...(security ? { security } : {}), ...(body ? { body } : {}) } };
+      const response = described(schema.response);
+      return { url, schema: { ...schema, ...(security ? { security } : {}), ...(body ? { body } : {}), ...(response ? { response } : {}) } };
     },
   });
 
