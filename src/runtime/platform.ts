@@ -7,6 +7,8 @@ import { AnalysisService } from '../analysis/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
 import { AlertStore, natsServers, openBackend, type Backend } from '../backend/index.ts';
 import { dataPaths, type Config } from '../config/index.ts';
+import { openIncidentState } from '../backend/incidents.ts';
+import type { IncidentState } from '../incidents/state.ts';
 import { ConfigError, DwError, isDwError } from '../errors/index.ts';
 import { DEFAULT_MAX_BODY_BYTES, IngestRateLimiter, Ingestor, listDeadLetters } from '../ingest/index.ts';
 import { IngestAdmission } from '../ingest/admission.ts';
@@ -62,6 +64,8 @@ export class Platform {
   alertState: AlertState | undefined;
   alertApi: AlertService | undefined;
   alertWorker: AlertWorker | undefined;
+  /** Incidents, beside the alert state (src/backend/incidents.ts): grouped by the alert worker, served by the API. */
+  incidents: IncidentState | undefined;
   archiveWorker: ArchiveRunner | undefined;
   server: FastifyInstance | undefined;
   analysis: AnalysisService | undefined;
@@ -166,6 +170,7 @@ export class Platform {
     const needsStore = components.alerts || components.http === 'api';
     if (needsStore) {
       const state = this.alertState = await this.backend.alertState();
+      this.incidents = await openIncidentState(state, config, logger);
       if (config.alerts.webhooks.length > 0) this.webhooks = new WebhookSink({ webhooks: config.alerts.webhooks, logger });
       const announce = { stream, bus: this.bus, ...(this.webhooks ? { webhooks: this.webhooks } : {}), logger };
       if (state instanceof AlertStore) {
@@ -179,7 +184,7 @@ export class Platform {
       this.alertWorker = new AlertWorker({
         // Every tenant the stream carries (a NATS stream carries only its tenant's).
         stream, store: this.alertState!, config: config.alerts, bus: this.bus, logger,
-        ...(this.webhooks ? { webhooks: this.webhooks } : {}),
+        ...(this.webhooks ? { webhooks: this.webhooks } : {}), ...(this.incidents ? { incidents: this.incidents } : {}),
       });
       await this.alertWorker.start();
     } else if (components.http === 'api') {
@@ -281,6 +286,7 @@ export class Platform {
         ? {
             alerts: this.alertApi!,
             feed: this.bus,
+            ...(this.incidents ? { incidents: this.incidents } : {}),
             deadLetters: { list: (o: { limit: number; since?: number; tenant?: string }) => listDeadLetters(this.stream, o) },
             analysis: this.analysis!,
             fleet: this.fleet!,
@@ -431,12 +437,14 @@ export class Platform {
     await this.webhooks?.flush(5000);
     await this.webhooks?.close();
     this.monitor.stop();
+    this.admission?.close();
     await this.metrics?.close();
     this.unwatchLag?.();
-    this.admission?.close();
     // The last copy of this host's audit log, after the server closed: nothing is appended any more.
     await this.auditCopy?.stop();
     this.audit?.close();
+    // Before the alert state, whose connection it shares.
+    await this.incidents?.close();
     // Alert state, credentials, saved queries, then the stream.
     await this.backend.close();
   }

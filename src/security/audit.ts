@@ -13,6 +13,7 @@ import path from 'node:path';
 export type AuditAction =
   | 'login.success' | 'login.failure' | 'logout'
   | 'alert.list' | 'alert.read' | 'alert.acknowledge' | 'alert.assign' | 'alert.resolve' | 'feed.subscribe'
+  | 'incident.list' | 'incident.read' | 'incident.acknowledge' | 'incident.assign' | 'incident.resolve'
   | 'fleet.read' | 'stats.list' | 'stat.run' | 'query.run' | 'export' | 'saved-query.save' | 'saved-query.delete' | 'saved-query.run'
   | 'dead-letters.read' | 'reaction-time.read'
   | 'user.create' | 'user.disable' | 'user.enable' | 'user.password' | 'token.create' | 'token.revoke'

@@ -3,6 +3,7 @@ import { isDwError } from '../errors/index.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingest/index.ts';
 import type { Logger } from '../util/log.ts';
 import { alertRoutes } from './routes/alerts.ts';
+import { incidentRoutes } from './routes/incidents.ts';
 import { healthRoutes } from './routes/health.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
@@ -13,9 +14,9 @@ import { installAuth } from './auth/plugin.ts';
 import { authRoutes } from './auth/routes.ts';
 import { registerOpenApi } from './routes/openapi.ts';
 import { MAX_PATH_PARAM_CHARS } from './routes/schemas/common.ts';
-import type { ServerDeps } from './types.ts';
 import { installHttpMetrics } from '../metrics/http.ts';
 import { installRequestLog, requestIdOptions } from './request-log.ts';
+import type { ServerDeps } from './types.ts';
 
 /**
  * The HTTP API as a fastify instance: each concern is a plugin, registered only when its dependency is given,
@@ -28,8 +29,8 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
     // Fastify's two lines per request are replaced by one of ours (request-log.ts), without personal data.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: deps.bodyLimit ?? DEFAULT_MAX_BODY_BYTES,
     ...requestIdOptions,
+    bodyLimit: deps.bodyLimit ?? DEFAULT_MAX_BODY_BYTES,
     return503OnClosing: true,
     // Path parameters up to this length reach the route, whose schema then names the field and its limit (400).
     routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
@@ -82,6 +83,7 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
   await app.register(healthRoutes, { deps });
   if (deps.ingest) await app.register(reportRoutes, { deps });
   if (deps.alerts || deps.feed) await app.register(alertRoutes, { deps });
+  if (deps.incidents) await app.register(incidentRoutes, { deps: { ...deps, incidents: deps.incidents } });
   if (deps.deadLetters) await app.register(deadLetterRoutes, { deps });
   if (deps.analysis) await app.register(analysisRoutes, { deps });
   if (deps.fleet) await app.register(fleetRoutes, { deps });

@@ -1,4 +1,5 @@
 import type { ReactionTimes } from '../alerts/reaction.ts';
+import type { IncidentApi } from './routes/incidents.ts';
 import type { Alert, AlertEvent, AlertStatus } from '../alerts/types.ts';
 import type { AnalysisService } from '../analysis/index.ts';
 import type { FieldError } from '../errors/index.ts';
@@ -98,6 +99,8 @@ export interface ServerDeps {
   ingest?: IngestApi;
   alerts?: AlertApi;
   feed?: AlertFeed;
+  /** Incidents (src/incidents/): the /v1/incidents routes, and incident events on the live feed. */
+  incidents?: IncidentApi;
   deadLetters?: DeadLetterApi;
   status?: () => PipelineStatus;
   /** Per-drone ingestion limit (src/ingest/rate-limit.ts): applied to drone credentials; absent: no limit. */

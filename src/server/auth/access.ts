@@ -45,6 +45,13 @@ export const ACCESS: Record<string, RouteRule> = {
   'POST /v1/alerts/:id/ack': perm('alerts:act', { action: 'alert.acknowledge', target: param('id'), details: (r) => ({ note: body(r).note ?? null }) }),
   'POST /v1/alerts/:id/assign': perm('alerts:assign', { action: 'alert.assign', target: param('id'), details: (r) => ({ assignee: body(r).assignee }) }),
   'POST /v1/alerts/:id/resolve': perm('alerts:act', { action: 'alert.resolve', target: param('id'), details: (r) => ({ note: body(r).note ?? null }) }),
+  // Incidents are groups of alerts: the same data, the same permissions; a change also changes the incident's alerts.
+  'GET /v1/incidents': perm('alerts:read', { action: 'incident.list', details: query }),
+  'GET /v1/incidents/reaction-time': perm('reaction-time:read', { action: 'reaction-time.read', details: (r) => ({ ...query(r), of: 'incidents' }) }),
+  'GET /v1/incidents/:id': perm('alerts:read', { action: 'incident.read', target: param('id') }),
+  'POST /v1/incidents/:id/ack': perm('alerts:act', { action: 'incident.acknowledge', target: param('id'), details: (r) => ({ note: body(r).note ?? null, cascade: 'alerts' }) }),
+  'POST /v1/incidents/:id/assign': perm('alerts:assign', { action: 'incident.assign', target: param('id'), details: (r) => ({ assignee: body(r).assignee, cascade: 'alerts' }) }),
+  'POST /v1/incidents/:id/resolve': perm('alerts:act', { action: 'incident.resolve', target: param('id'), details: (r) => ({ note: body(r).note ?? null, cascade: 'alerts' }) }),
 
   'GET /v1/fleet': perm('fleet:read', { action: 'fleet.read' }),
   'GET /v1/fleet/drones/:id/track': perm('fleet:read', { action: 'fleet.read', target: param('id') }),

@@ -9,7 +9,7 @@ import type { Alert } from '../../alerts/types.ts';
 import { ackSchema, alertStreamSchema, assignSchema, getAlertSchema, listAlertsSchema, reactionTimeSchema, resolveSchema } from './schemas/alerts.ts';
 
 export const alertRoutes: FastifyPluginAsync<{ deps: ServerDeps }> = async (app, { deps }) => {
-  if (deps.feed) app.get('/v1/alerts/stream', { schema: alertStreamSchema }, sseHandler(deps.feed, (req) => tenantOf(req, deps)));
+  if (deps.feed) app.get('/v1/alerts/stream', { schema: alertStreamSchema }, sseHandler(deps.feed, (req) => tenantOf(req, deps), deps.incidents));
 
   const alerts = deps.alerts;
   if (!alerts) return;

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AlertEvent } from '../../alerts/types.ts';
+import type { IncidentEvent } from '../../incidents/types.ts';
 import type { AlertFeed } from '../types.ts';
 
 const HEARTBEAT_MS = 15_000;
@@ -70,8 +71,10 @@ export function openEventStream(req: FastifyRequest, reply: FastifyReply, banner
 /**
  * Server-Sent Events: every alert event is written to every subscriber's socket the moment the bus emits it
  * (no batching, no polling). Event ids are the alert event ids; `event:` is the event type (raised, updated, ...).
+ * With `incidents`, incident changes go on the same stream as `event: incident.<type>` (opened, updated, merged,
+ * acknowledged, assigned, resolved), `data:` the IncidentEvent: one connection for the whole live page.
  */
-export function sseHandler(feed: AlertFeed, tenantOf: (req: FastifyRequest) => string) {
+export function sseHandler(feed: AlertFeed, tenantOf: (req: FastifyRequest) => string, incidents?: { subscribe(l: (e: IncidentEvent) => void): () => void }) {
   return (req: FastifyRequest, reply: FastifyReply): void => {
     // A subscriber sees its own tenant's alerts only (the bus carries every tenant's).
     const tenant = tenantOf(req);
@@ -79,5 +82,10 @@ export function sseHandler(feed: AlertFeed, tenantOf: (req: FastifyRequest) => s
     stream.onClose(feed.subscribe((event: AlertEvent) => {
       if (event.alert.tenant === tenant) stream.send(event.type, event, event.eventId);
     }));
+    if (incidents) {
+      stream.onClose(incidents.subscribe((e) => {
+        if (e.incident.tenant === tenant) stream.send(`incident.${e.type}`, e, e.eventId);
+      }));
+    }
   };
 }
