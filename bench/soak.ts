@@ -74,14 +74,15 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
         if (!sseAbort.signal.aborted) { sse.errors++; log.first.push(`sse: ${(e as Error).message}`); }
       }
     })();
-    const queries = { ok: 0, failed: 0, ms: [] as number[] };
+    const queries = { ok: 0, failed: new Map<string, number>(), ms: [] as number[] };
+    const queryFailed = (why: string): void => { queries.failed.set(why, (queries.failed.get(why) ?? 0) + 1); };
     const queryTimer = setInterval(() => {
       const t0 = performance.now();
       fetch(`${base}/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT count(*) AS n, count(DISTINCT drone_id) AS d FROM reports' }) })
         .then(async (res) => {
-          await res.arrayBuffer();
-          if (res.ok) { queries.ok++; queries.ms.push(performance.now() - t0); } else queries.failed++;
-        }, () => { queries.failed++; });
+          const text = await res.text();
+          if (res.ok) { queries.ok++; queries.ms.push(performance.now() - t0); } else queryFailed(`${res.status} ${/"code":"(\w+)"/.exec(text)?.[1] ?? ''}`.trim());
+        }, (e: Error) => { queryFailed(e.message); });
     }, 5000);
 
     const rss: { at: number; bytes: number }[] = [];
@@ -91,7 +92,7 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
     let acknowledged = 0;
     let offered = 0;
     const end = started + o.minutes * 60_000;
-    const clients = o.clients ?? 4;
+    const clients = o.clients ?? 8;
     const perRequestMs = (o.batch / o.rate) * 1000 * clients;
     await Promise.all(Array.from({ length: clients }, async (_, c) => {
       let next = started + (c * perRequestMs) / clients;
@@ -114,6 +115,7 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       }
     }));
     const loadSeconds = (Date.now() - started) / 1000;
+    const refused = platform['admission']?.stats().refused;
     clearInterval(queryTimer);
     clearInterval(rssTimer);
     sseAbort.abort();
@@ -147,7 +149,9 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       'log lines warn / error': `${log.warn} / ${log.error}`,
       'SSE alert events received': sse.events,
       'SSE errors': sse.errors,
-      'queries ok / failed': `${queries.ok} / ${queries.failed}`,
+      '503 by signal': refused ? Object.entries(refused).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none' : 'none',
+      'queries ok': queries.ok,
+      'queries failed': [...queries.failed].map(([k, n]) => `${k} x${n}`).join(', ') || 'none',
       'query ms median': sortedQ.length ? Math.round(sortedQ[Math.floor(sortedQ.length / 2)]!) : 'none',
       'RSS MiB first minute (max)': firstMinute.length ? mib(Math.max(...firstMinute)) : 'none',
       'RSS MiB last minute (max)': lastMinute.length ? mib(Math.max(...lastMinute)) : 'none',
