@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAlerts } from './alerts.ts';
+import { registerIncidents } from './incidents.ts';
 import { registerDeadLetters } from './dead-letters.ts';
 import { registerLake } from './lake.ts';
 import { registerSimulate } from './simulate.ts';
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerUp(program);
   registerSimulate(program);
   registerAlerts(program);
+  registerIncidents(program);
   registerWorkers(program);
   registerLake(program);
   registerDeadLetters(program);

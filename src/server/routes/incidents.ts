@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { AlertNotFoundError, AlertTransitionError } from '../../alerts/errors.ts';
 import type { Alert } from '../../alerts/types.ts';
 import { DwError } from '../../errors/index.ts';
+import { cascadeToAlerts } from '../../incidents/cascade.ts';
 import { IncidentNotFoundError } from '../../incidents/errors.ts';
 import type { IncidentAction } from '../../incidents/lifecycle.ts';
 import type { IncidentState } from '../../incidents/state.ts';
 import type { IncidentStatus } from '../../incidents/types.ts';
 import { tenantOf } from '../auth/tenant.ts';
-import type { AlertApi, ServerDeps } from '../types.ts';
+import type { ServerDeps } from '../types.ts';
 import {
   ackIncidentSchema, assignIncidentSchema, getIncidentSchema, incidentReactionSchema, listIncidentsSchema, resolveIncidentSchema,
 } from './incidents-schemas.ts';
@@ -70,7 +70,7 @@ export const incidentRoutes: FastifyPluginAsync<{ deps: ServerDeps & { incidents
     const a = action(b);
     const event = await incidents.change(id, a, by, tenant);
     const rec = await incidents.get(id, tenant);
-    const { changed, unchanged } = alerts && rec ? await cascade(alerts, rec.members.map((m) => m.alertId), tenant, a, by) : { changed: 0, unchanged: 0 };
+    const { changed, unchanged } = alerts && rec ? await cascadeToAlerts(alerts, rec.members.map((m) => m.alertId), tenant, a, by) : { changed: 0, unchanged: 0 };
     return { incident: event.incident, alertsChanged: changed, alertsUnchanged: unchanged };
   };
 
@@ -78,31 +78,3 @@ export const incidentRoutes: FastifyPluginAsync<{ deps: ServerDeps & { incidents
   app.post('/v1/incidents/:id/assign', { schema: assignIncidentSchema }, act((b) => ({ action: 'assign', assignee: b.assignee! })));
   app.post('/v1/incidents/:id/resolve', { schema: resolveIncidentSchema }, act((b) => ({ action: 'resolve', note: b.note })));
 };
-
-/**
- * The incident's change applied to each of its alerts that it still applies to (acknowledge: open ones; assign and
- * resolve: unresolved ones). An alert changed meanwhile by someone else, or gone from the state, is counted unchanged.
- */
-async function cascade(alerts: AlertApi, ids: readonly string[], tenant: string, a: IncidentAction, by: string): Promise<{ changed: number; unchanged: number }> {
-  let changed = 0;
-  let unchanged = 0;
-  for (const id of ids) {
-    const alert = await alerts.get(id);
-    const applies = alert !== undefined && alert.tenant === tenant
-      && (a.action === 'acknowledge' ? alert.status === 'open' : alert.status !== 'resolved');
-    if (!applies) {
-      unchanged++;
-      continue;
-    }
-    try {
-      if (a.action === 'acknowledge') await alerts.acknowledge(id, by, a.note);
-      else if (a.action === 'assign') await alerts.assign(id, a.assignee, by);
-      else await alerts.resolve(id, by, a.note);
-      changed++;
-    } catch (err) {
-      if (!(err instanceof AlertTransitionError || err instanceof AlertNotFoundError)) throw err;
-      unchanged++;
-    }
-  }
-  return { changed, unchanged };
-}
