@@ -105,6 +105,6 @@ export const resolveSchema = lifecycle('Resolve an alert', { type: 'object', add
 export const alertStreamSchema = {
   tags: TAGS,
   summary: 'Live alert events of the caller\'s tenant (Server-Sent Events)',
-  description: 'One event per alert change, written the moment it happens: `id:` the event id, `event:` its type (raised, updated, acknowledged, assigned, resolved), `data:` the AlertEvent as JSON. A comment every 15 s keeps proxies from closing the connection; the stream ends when the credential stops being valid.',
+  description: 'One event per alert change, written the moment it happens: `id:` the event id, `event:` its type (raised, updated, acknowledged, assigned, resolved), `data:` the AlertEvent as JSON; incident changes on the same stream as `event: incident.<type>` with the IncidentEvent. A comment every 15 s keeps proxies from closing the connection; the stream ends when the credential stops being valid.',
   response: responses({ 200: { description: 'An endless event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } } }, 'authenticated'),
 } as const;
