@@ -3,13 +3,13 @@
  * conformance suite, then what is specific to Kafka (kafka:// URLs, topic layout and configs, tenants).
  * Skipped with the install hint when the Kafka jars or Java 17 are missing (fails with CI=true).
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, ConfigResourceTypes } from '@platformatic/kafka';
 import { KafkaStream, kafkaBrokers } from '../../src/backend/kafka/index.ts';
-import type { Stream } from '../../src/stream/types.ts';
-import { freePorts, kafkaOrSkip, startKafka, type KafkaTestCluster } from '../../src/testkit/index.ts';
+import { freePorts, kafkaOrSkip } from '../../src/testkit/index.ts';
 import { runStreamConformance } from './conformance.ts';
+import { kafkaFixture } from './kafka-fixture.ts';
 import { drain, rec, text, uniq } from './conformance-helpers.ts';
 
 const skip = kafkaOrSkip();
@@ -24,30 +24,9 @@ if (skip) {
     it('needs Kafka 4 jars and Java >= 17', { skip }, () => undefined);
   });
 } else {
-  let cluster: Promise<KafkaTestCluster> | undefined;
-  // The conformance suite's members use sessionTimeoutMs 5000: below Kafka's default minimum of 6 s.
-  const clusterOnce = (): Promise<KafkaTestCluster> => (cluster ??= startKafka({ nodes: 1, overrides: { 'group.min.session.timeout.ms': 1000 } }));
-  after(async () => {
-    if (cluster) await (await cluster).stop();
-  });
-  const brokersOf = async (): Promise<string[]> => (await clusterOnce()).bootstrap.split(',');
-
-  runStreamConformance('kafka', async () => {
-    const brokers = await brokersOf();
-    const opened: Stream[] = [];
-    const open = async (): Promise<Stream> => {
-      const s = await KafkaStream.connect({ brokers, tenant: 'test' });
-      opened.push(s);
-      return s;
-    };
-    return {
-      stream: await open(),
-      reopen: open,
-      cleanup: async () => {
-        for (const s of opened) await s.close();
-      },
-    };
-  });
+  const kafka = kafkaFixture({ nodes: 1, tenant: 'test' });
+  const brokersOf = kafka.brokers;
+  runStreamConformance('kafka', kafka.factory);
 
   describe('kafka stream specifics', { timeout: 60_000 }, () => {
     it('parses kafka:// URLs and refuses bad ones naming stream.url', () => {
