@@ -4,13 +4,14 @@
  * with SIGKILL and restarted on the same ports and data (crash tests). deploy/hdfs/README.md has the measured start
  * time and memory: one cluster per test file, not per test.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hadoopSiteXml, hdfsCoreSite, hdfsLog4jProperties, hdfsSite, type HadoopProperties, type HdfsTestPorts } from './hdfs-config.ts';
 import { findHdfs, type HdfsInstallation } from './hdfs-install.ts';
+import { JvmProcess, keepAtExit, removeAtExit } from './jvm-process.ts';
 import { freePorts } from './ports.ts';
 import { tempDir } from './tmp.ts';
 
@@ -94,91 +95,15 @@ export interface StartHdfsOptions {
   user?: string;
 }
 
-const liveProcesses = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const p of liveProcesses) killGroup(p, 'SIGKILL');
-    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
-  });
-}
-
-function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-proc.pid!, signal);
-  } catch {
-    try { proc.kill(signal); } catch { /* already gone */ }
-  }
-}
-
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-
-class Daemon implements HdfsDaemon {
-  private proc: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private spawnError: Error | undefined;
-  /** Log size when the current process started: readiness looks only at what it wrote. */
-  private logOffset = 0;
-
-  constructor(private readonly inst: HdfsInstallation, readonly name: string, private readonly mainClass: string, private readonly confDir: string,
-    private readonly heap: readonly string[], readonly logFile: string) {}
-
-  running(): boolean {
-    return this.proc !== undefined && this.spawnError === undefined && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  pid(): number | undefined {
-    return this.running() ? this.proc!.pid : undefined;
-  }
-
-  spawn(): void {
-    this.logOffset = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
-    const args = [...HDFS_TEST_JVM_OPTIONS, ...this.heap, `-Dlog4j.configuration=file:${path.join(this.confDir, 'log4j.properties')}`,
-      `-Dhadoop.log.dir=${path.dirname(this.logFile)}`, '-cp', `${this.confDir}${path.delimiter}${path.join(this.inst.classpathDir, '*')}`, this.mainClass];
-    // setpriv --pdeathsig: the kernel kills the JVM when this process dies, even by SIGKILL, when no exit hook runs.
-    // detached: its own process group, so kill() reaches all of it.
-    const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', this.inst.java, ...args]] : [this.inst.java, args];
-    const fd = openSync(this.logFile, 'a');
-    const proc = spawn(cmd, argv, { stdio: ['ignore', fd, fd], detached: true });
-    closeSync(fd);
-    this.proc = proc;
-    this.spawnError = undefined;
-    this.exited = new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.once('error', (e) => { this.spawnError = e; liveProcesses.delete(proc); resolve(); });
-    });
-    liveProcesses.add(proc);
-    proc.once('exit', () => liveProcesses.delete(proc));
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!this.running()) return;
-    killGroup(this.proc!, signal);
-    await this.exited;
-  }
-
-  logSinceStart(): string {
-    try {
-      return readFileSync(this.logFile).subarray(this.logOffset).toString('utf8');
-    } catch {
-      return '';
-    }
-  }
-
-  tail(lines = 30): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
+class Daemon extends JvmProcess implements HdfsDaemon {
+  constructor(inst: HdfsInstallation, readonly name: string, mainClass: string, confDir: string, heap: readonly string[], logFile: string) {
+    super(inst.java, [...HDFS_TEST_JVM_OPTIONS, ...heap, `-Dlog4j.configuration=file:${path.join(confDir, 'log4j.properties')}`,
+      `-Dhadoop.log.dir=${path.dirname(logFile)}`, '-cp', `${confDir}${path.delimiter}${path.join(inst.classpathDir, '*')}`, mainClass], logFile);
   }
 
   failure(): Error | undefined {
     if (this.running()) return undefined;
-    return new Error(`HDFS ${this.name} ${this.spawnError ? `could not be started (${this.spawnError.message})` : 'exited'}:\n${this.tail()}`);
+    return new Error(`HDFS ${this.name} ${this.notRunningReason('exited')}:\n${this.tail()}`);
   }
 }
 
@@ -220,13 +145,12 @@ function writeConf(dir: string, core: HadoopProperties, site: HadoopProperties):
 export async function startHdfs(opts: StartHdfsOptions = {}): Promise<HdfsTestCluster> {
   const t0 = Date.now();
   const inst = findHdfs();
-  installExitHook();
   const count = opts.dataNodes ?? 3;
   const deadline = t0 + (opts.readyTimeoutMs ?? 120_000);
   const user = opts.user ?? 'dronewatch';
   const superuser = os.userInfo().username;
   const tmp = tempDir('dw-hdfs-');
-  liveDirs.add(tmp.dir);
+  removeAtExit(tmp.dir);
   const all: Daemon[] = [];
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -234,7 +158,7 @@ export async function startHdfs(opts: StartHdfsOptions = {}): Promise<HdfsTestCl
     stopped = true;
     await Promise.all(all.map((d) => d.kill('SIGKILL')));
     tmp.cleanup();
-    liveDirs.delete(tmp.dir);
+    keepAtExit(tmp.dir);
   };
   try {
     const p = await freePorts(2 + 3 * count);

@@ -8,12 +8,13 @@
  * every node ready, format included: 1 node median 5.3 s (4.0-9.8 s; ~3 s alone on the machine), 3 nodes median
  * 10.2 s (8.3-16.2 s, ~3 s of it the three StorageTool format JVMs). Hence one cluster per test file, not per test.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { JvmProcess, keepAtExit, removeAtExit } from './jvm-process.ts';
 import { kafkaLog4j2Properties, kafkaServerProperties } from './kafka-config.ts';
 import { findKafka, type KafkaInstallation } from './kafka-install.ts';
 
@@ -98,62 +99,25 @@ interface Launch {
   inst: KafkaInstallation;
   jvmOptions: readonly string[];
   log4jFile: string;
-  setpriv: string | undefined;
 }
 
 /** Ports used by Ceph daemons on the same machines (mon 3300/6789, osd/mgr 6800-7300): never handed out. */
 const RESERVED_PORTS = (p: number): boolean => p === 3300 || p === 6789 || (p >= 6800 && p <= 7300);
 
-class Node implements KafkaNode {
+class Node extends JvmProcess implements KafkaNode {
   readonly address: string;
-  private proc: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  /** Log size when the current process started: readiness looks only at what it wrote. */
-  private logOffset = 0;
-  private spawnError: Error | undefined;
 
   constructor(
-    private readonly launch: Launch,
+    launch: Launch,
     readonly nodeId: number,
     readonly port: number,
     readonly controllerPort: number,
     readonly dataDir: string,
     readonly configFile: string,
-    readonly logFile: string,
+    logFile: string,
   ) {
+    super(launch.inst.java, [...launch.jvmOptions, `-Dlog4j2.configurationFile=${launch.log4jFile}`, '-cp', path.join(launch.inst.classpathDir, '*'), 'kafka.Kafka', configFile], logFile);
     this.address = `127.0.0.1:${port}`;
-  }
-
-  running(): boolean {
-    return this.proc !== undefined && this.spawnError === undefined && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  spawn(): void {
-    this.logOffset = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
-    const { inst, jvmOptions, log4jFile, setpriv } = this.launch;
-    const args = [...jvmOptions, `-Dlog4j2.configurationFile=${log4jFile}`, '-cp', path.join(inst.classpathDir, '*'), 'kafka.Kafka', this.configFile];
-    // setpriv --pdeathsig: the kernel SIGKILLs the JVM when this process dies, even by SIGKILL or a test-runner timeout,
-    // when no exit hook runs (the parent is the spawning thread: startKafka must not run in a worker thread).
-    // detached: its own process group, so kill() reaches everything it started.
-    const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', inst.java, ...args]] : [inst.java, args];
-    const fd = openSync(this.logFile, 'a');
-    const proc = spawn(cmd, argv, { stdio: ['ignore', fd, fd], detached: true });
-    closeSync(fd);
-    this.proc = proc;
-    this.spawnError = undefined;
-    this.exited = new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      // A JVM that cannot be spawned emits 'error' and no 'exit'.
-      proc.once('error', (e) => { this.spawnError = e; liveProcesses.delete(proc); resolve(); });
-    });
-    liveProcesses.add(proc);
-    proc.once('exit', () => liveProcesses.delete(proc));
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!this.running()) return;
-    killGroup(this.proc!, signal);
-    await this.exited;
   }
 
   async restart(): Promise<void> {
@@ -170,28 +134,13 @@ class Node implements KafkaNode {
   async waitReady(deadline: number): Promise<void> {
     const since = Date.now();
     for (;;) {
-      if (!this.running()) throw new Error(`Kafka node ${this.nodeId} ${this.spawnError ? `could not be started (${this.spawnError.message})` : 'exited during start-up'}:\n${this.tail()}`);
+      if (!this.running()) throw new Error(`Kafka node ${this.nodeId} ${this.notRunningReason('exited during start-up')}:\n${this.tail()}`);
       if (this.logSinceStart().includes('Kafka Server started') && await accepts(this.port)) return;
       if (Date.now() > deadline) throw new Error(`Kafka node ${this.nodeId} not ready ${Date.now() - since} ms after its start:\n${this.tail()}`);
       await sleep(100);
     }
   }
 
-  private logSinceStart(): string {
-    try {
-      return readFileSync(this.logFile).subarray(this.logOffset).toString('utf8');
-    } catch {
-      return '';
-    }
-  }
-
-  tail(lines = 30): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
 }
 
 /** Whether 127.0.0.1:<port> accepts a TCP connection. */
@@ -203,31 +152,6 @@ function accepts(port: number): Promise<boolean> {
     sock.once('error', () => done(false));
     sock.once('timeout', () => done(false));
   });
-}
-
-function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-proc.pid!, signal);
-  } catch {
-    try { proc.kill(signal); } catch { /* already gone */ }
-  }
-}
-
-/** JVMs still running and their temp dirs: killed and removed if the test process exits without cleaning up. */
-const liveProcesses = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const p of liveProcesses) killGroup(p, 'SIGKILL');
-    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
-  });
-}
-
-function findSetpriv(): string | undefined {
-  return ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 }
 
 /** Distinct free loopback ports outside the ports Ceph uses. */
@@ -264,14 +188,13 @@ function randomClusterId(): string {
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaTestCluster> {
   const t0 = Date.now();
   const inst = findKafka();
-  installExitHook();
   const count = opts.nodes ?? 1;
   const timeoutMs = opts.readyTimeoutMs ?? 60_000;
   const tmp = tempDir('dw-kafka-');
-  liveDirs.add(tmp.dir);
+  removeAtExit(tmp.dir);
   const log4jFile = path.join(tmp.dir, 'log4j2.properties');
   writeFileSync(log4jFile, kafkaLog4j2Properties());
-  const launch: Launch = { inst, jvmOptions: opts.jvmOptions ?? KAFKA_TEST_JVM_OPTIONS, log4jFile, setpriv: findSetpriv() };
+  const launch: Launch = { inst, jvmOptions: opts.jvmOptions ?? KAFKA_TEST_JVM_OPTIONS, log4jFile };
   const clusterId = randomClusterId();
   let nodes: Node[] = [];
   let stopped = false;
@@ -280,7 +203,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaTes
     stopped = true;
     await Promise.all(nodes.map((n) => n.kill('SIGKILL')));
     tmp.cleanup();
-    liveDirs.delete(tmp.dir);
+    keepAtExit(tmp.dir);
   };
   try {
     for (let attempt = 1; ; attempt++) {
