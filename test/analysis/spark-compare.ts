@@ -1,0 +1,121 @@
+/**
+ * What the Spark tests share (spark-stats.test.ts on a local lake, spark-hdfs.test.ts on HDFS): the fixture lake
+ * written through the project's own writer, the parameter sets each statistic runs with, and the row-for-row
+ * comparison of Spark's CSV answers with DuckDB's. Integers, strings, dates and instants must be equal; floating-point
+ * values within REL_TOLERANCE relative (Spark's avg/percentile/round are not DuckDB's bit for bit).
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { listStats, runStat, type StatParams } from '../../src/analysis/index.ts';
+import { LakeWriter, type LakeQuery } from '../../src/lake/index.ts';
+import { readSparkCsv, type SparkStatsRun } from '../../src/testkit/index.ts';
+import { SampleFleet, sampleAlertEvents } from '../lake/fixtures/sample.ts';
+import { recordsOf } from '../lake/helpers.ts';
+
+export const TENANT = 'default';
+export const REL_TOLERANCE = 1e-9;
+/** The views both engines count. */
+export const VIEWS = ['reports', 'sightings', 'words', 'alert_events', 'alerts'] as const;
+// Thousands of rows: compiling Java for every query (whole-stage code generation) costs more than it saves.
+export const SPARK_SPEED: Readonly<Record<string, string>> = { 'spark.sql.codegen.wholeStage': 'false', 'spark.sql.shuffle.partitions': '2' };
+
+const DRONES = 20;
+const REPORTS = 4000; // 200 per drone, one every ~7 minutes: 23 hours over two UTC days (less the missing ones)
+const START = Date.UTC(2025, 0, 13, 12, 0, 0);
+
+// Two parameter sets for every statistic: the defaults over the whole lake, and a period with every option changed and
+// hours and days on the Europe/Paris clock (UTC+1 in January: reports between 23:00 and 00:00 UTC change day).
+const PERIOD: StatParams = { from: '2025-01-13T18:30:00Z', to: '2025-01-14T09:00:00.000Z' };
+const OPTIONS = { cell: 0.01, minutes: 6.99, limit: 7, tz: 'Europe/Paris' } as const;
+
+export function paramsOf(stat: string, period: boolean): StatParams {
+  if (!period) return {};
+  const options = listStats().find((s) => s.name === stat)!.options;
+  return { ...PERIOD, ...Object.fromEntries(options.map((o) => [o, OPTIONS[o]])) };
+}
+
+/** The output name of a statistic's answer for one parameter set. */
+export function answerName(stat: string, period: boolean): string {
+  return `${stat}.${period ? 'period' : 'all'}`;
+}
+
+/** The job's plan for these statistics, grouped by period (the job registers the views once per period). */
+export function sparkPlan(stats: readonly string[], periods: readonly boolean[] = [false, true]): SparkStatsRun[] {
+  const plan: SparkStatsRun[] = [];
+  for (const period of periods) {
+    for (const s of stats) plan.push({ stat: s, name: answerName(s, period), ...numbers(paramsOf(s, period)) });
+  }
+  return plan;
+}
+
+export interface FixtureCounts {
+  reports: number;
+  alertEvents: number;
+  alerts: number;
+}
+
+/**
+ * Writes the fixture lake at `lake` (a directory or any lake location: `webhdfs://...`) as the archive writes it:
+ * several batches and stream partitions, alert events in two batches, and another tenant's reports neither engine may
+ * read. The sample fleet's citizens keep one score and its drones never fall silent: here scores drift down over the
+ * hours (citizens-score-drop) and one report in 13 is missing (gaps of ~14 minutes for silent-drones).
+ */
+export async function writeSparkFixture(lake: string): Promise<FixtureCounts> {
+  const fleet = new SampleFleet({ drones: DRONES, citizens: 400, words: 60, seed: 11, start: START, intervalMs: 7 * 60_000 });
+  const reports = fleet.reports(REPORTS).filter((_, i) => i % 13 !== 5).map((r) => ({
+    ...r, citizens: r.citizens.map((c) => ({ ...c, score: Math.max(0, Math.round((c.score - (r.ts - START) / 3_600_000) * 10) / 10) })),
+  }));
+  const events = sampleAlertEvents(reports, 7);
+  const w = await LakeWriter.open(lake);
+  try {
+    await w.write('reports', 0, recordsOf(reports.slice(0, 1000)));
+    await w.write('reports', 0, recordsOf(reports.slice(1000, 2500), 1000));
+    await w.write('reports', 1, recordsOf(reports.slice(2500)));
+    await w.write('alerts', 0, recordsOf(events.slice(0, 200)));
+    await w.write('alerts', 0, recordsOf(events.slice(200), 200));
+    await w.write('reports', 2, recordsOf(new SampleFleet({ drones: 5, seed: 3, start: START, tenant: 'other' }).reports(300)));
+  } finally {
+    await w.close();
+  }
+  return { reports: reports.length, alertEvents: events.length, alerts: new Set(events.map((e) => e.alert.alertId)).size };
+}
+
+/** Spark's `<out>/table-counts` against DuckDB's count of every view, and against the rows written when known. */
+export async function assertSameCounts(q: LakeQuery, out: string, want: FixtureCounts): Promise<void> {
+  const spark = new Map(readSparkCsv(path.join(out, 'table-counts')).rows.map((r) => [r[0]!, Number(r[1])]));
+  const written: Record<string, number | undefined> = { reports: want.reports, alert_events: want.alertEvents, alerts: want.alerts };
+  for (const view of VIEWS) {
+    const duck = Number((await q.run(`SELECT count(*) FROM ${view}`)).rows[0]![0]);
+    assert.ok(duck > 0, `${view}: rows`);
+    assert.equal(spark.get(view), duck, `${view}: Spark ${spark.get(view)} rows, DuckDB ${duck}`);
+    if (written[view] !== undefined) assert.equal(duck, written[view], `${view}: the rows written, once each`);
+  }
+}
+
+/** One statistic's answer from Spark (`<out>/<answer name>`) against DuckDB's on `q`, row for row, in order. */
+export async function assertSameAnswer(q: LakeQuery, out: string, stat: string, period: boolean): Promise<void> {
+  const duck = await runStat(q, stat, paramsOf(stat, period));
+  const spark = readSparkCsv(path.join(out, answerName(stat, period)));
+  assert.ok(duck.rows.length > 0, `${stat}: the fixture gives an answer`);
+  if (spark.rows.length > 0) assert.deepEqual(spark.columns, duck.columns, `${stat}: columns`);
+  assert.equal(spark.rows.length, duck.rows.length, `${stat}: row count`);
+  duck.rows.forEach((row, i) => row.forEach((v, j) => assertSame(spark.rows[i]![j] ?? null, v, `${stat} row ${i} ${duck.columns[j]}: ${JSON.stringify(spark.rows[i])} vs ${JSON.stringify(row)}`)));
+}
+
+function numbers(p: StatParams): Omit<SparkStatsRun, 'stat'> {
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v])) as Omit<SparkStatsRun, 'stat'>;
+}
+
+/** A Spark CSV field against DuckDB's JSON-friendly value (number, string, ISO instant, YYYY-MM-DD date, null). */
+export function assertSame(spark: string | null, duck: unknown, what: string): void {
+  if (duck === null || duck === undefined) return assert.equal(spark, null, what);
+  assert.notEqual(spark, null, what);
+  if (typeof duck === 'number' || typeof duck === 'bigint') {
+    const a = Number(spark);
+    const b = Number(duck);
+    if (Number.isInteger(b) && Number.isInteger(a)) return assert.equal(a, b, what);
+    return assert.ok(Math.abs(a - b) <= REL_TOLERANCE * Math.max(1, Math.abs(b)), `${what}: ${a} != ${b}`);
+  }
+  if (typeof duck === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(duck)) return assert.equal(Date.parse(spark!), Date.parse(duck), what);
+  assert.equal(spark, String(duck), what);
+}
