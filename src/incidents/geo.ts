@@ -14,7 +14,8 @@ export function distanceM(a: { lat: number; lon: number }, b: { lat: number; lon
 /**
  * Grid cells `row:col` of `sizeM` metres: rows by latitude, and within a row columns as wide as `sizeM` at the row's
  * pole-ward edge, so a cell is never narrower than `sizeM` and the cells around a point cover every point within
- * `sizeM` of it. An incident is indexed by its centroid's cell; an alert looks in cellsAround (3 rows of 3 or so).
+ * `rings x sizeM` of it. An incident is indexed by its centroid's cell; an alert looks in cellsAround (5 rows of 5 or
+ * so: the grouping reaches up to twice its radius from a centroid).
  */
 export function cellOf(lat: number, lon: number, sizeM: number): string {
   const dLat = sizeM / M_PER_DEG_LAT;
@@ -22,14 +23,14 @@ export function cellOf(lat: number, lon: number, sizeM: number): string {
   return `${row}:${Math.floor(lon / colWidth(row, dLat))}`;
 }
 
-export function cellsAround(lat: number, lon: number, sizeM: number): string[] {
+export function cellsAround(lat: number, lon: number, sizeM: number, rings = 2): string[] {
   const dLat = sizeM / M_PER_DEG_LAT;
   const row = Math.floor(lat / dLat);
   const cells: string[] = [];
-  for (let r = row - 1; r <= row + 1; r++) {
+  for (let r = row - rings; r <= row + rings; r++) {
     const w = colWidth(r, dLat);
-    // The search half-width in longitude at the worst latitude of the three rows.
-    const reach = dLat / Math.max(0.01, Math.cos((Math.max(Math.abs(lat) + dLat, 0) * Math.PI) / 180));
+    // The search half-width in longitude at the worst latitude of the rows.
+    const reach = (rings * dLat) / Math.max(0.01, Math.cos((Math.min(Math.abs(lat) + rings * dLat, 89.9) * Math.PI) / 180));
     const from = Math.floor((lon - reach) / w);
     const to = Math.floor((lon + reach) / w);
     for (let c = from; c <= to; c++) cells.push(`${r}:${c}`);

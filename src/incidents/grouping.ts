@@ -38,7 +38,7 @@ export function planAlert(lookup: IncidentLookup, alert: Alert, cfg: GroupingCon
   const held = lookup.holding(alert.tenant, alert.alertId);
   if (held && (held.incident.status === 'resolved' || held.incident.status === 'merged')) return EMPTY;
   const reach = lookup.near(alert.tenant, alert.position.lat, alert.position.lon).filter((r) =>
-    r.incident.incidentId !== held?.incident.incidentId && live(r.incident) && withinReach(r.incident, member, cfg));
+    r.incident.incidentId !== held?.incident.incidentId && live(r.incident) && withinReach(r, member, cfg));
   const group = held ? [held, ...reach] : reach;
   if (group.length === 0) return openIncident(alert, member, cfg, now);
   group.sort(olderFirst);
@@ -97,9 +97,18 @@ export function live(i: Incident): boolean {
   return i.status === 'open' || i.status === 'acknowledged';
 }
 
-function withinReach(i: Incident, m: IncidentMember, cfg: GroupingConfig): boolean {
+/**
+ * In reach: seen within the window of the incident's activity, and within the radius of its centroid, or (at most
+ * twice the radius from it) within half the radius of one of its citizens seen within the window: a crowd on the
+ * move is met first at its edge.
+ */
+function withinReach(r: IncidentRecord, m: IncidentMember, cfg: GroupingConfig): boolean {
+  const i = r.incident;
   if (m.lastSeenTs > i.lastAt + cfg.windowMs || m.lastSeenTs < i.firstAt - cfg.windowMs) return false;
-  return distanceM(i.centroid, m) <= cfg.radiusM;
+  const d = distanceM(i.centroid, m);
+  if (d <= cfg.radiusM) return true;
+  if (d > 2 * cfg.radiusM) return false;
+  return r.members.some((x) => Math.abs(x.lastSeenTs - m.lastSeenTs) <= cfg.windowMs && distanceM(x, m) <= cfg.radiusM / 2);
 }
 
 function olderFirst(a: IncidentRecord, b: IncidentRecord): number {

@@ -40,7 +40,10 @@ export function derive(members: readonly IncidentMember[], bboxBefore: Incident[
   if (citizens >= cfg.criticalCitizens) severity = 'critical';
   else if (citizens >= 2 && RANK[severity] < RANK.warning) severity = 'warning';
   const positions = [...latest.values()];
-  const { centroid, radiusM } = spread(positions);
+  // Where it is now: the citizens seen within the grouping window of its latest sighting, so that the centroid of a
+  // marching crowd follows it instead of lagging behind with the positions of people not seen again.
+  const current = positions.filter((p) => p.lastSeenTs >= lastAt - cfg.windowMs);
+  const { centroid, radiusM } = spread(current.length > 0 ? current : positions);
   const growth = growthOf(positions, lastAt, cfg);
   return {
     severity, centroid, radiusM, bbox: [minLat, minLon, maxLat, maxLon], firstAt, lastAt, citizenCount: citizens,
@@ -49,11 +52,11 @@ export function derive(members: readonly IncidentMember[], bboxBefore: Incident[
   };
 }
 
-interface CitizenPosition { lat: number; lon: number; firstSeenTs: number }
+interface CitizenPosition { lat: number; lon: number; firstSeenTs: number; lastSeenTs: number }
 
 /** Per citizen: the latest position any drone saw it at, and when any drone first saw it (within this incident). */
 function latestPerCitizen(members: readonly IncidentMember[]): Map<string, CitizenPosition> {
-  const out = new Map<string, CitizenPosition & { lastSeenTs: number }>();
+  const out = new Map<string, CitizenPosition>();
   for (const m of members) {
     const cur = out.get(m.citizen);
     if (!cur) {

@@ -1,6 +1,7 @@
 import type { Citizen, Report } from '../contract/types.ts';
 import { Area } from './area.ts';
 import { resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } from './options.ts';
+import { Gatherings } from './gatherings.ts';
 import { Population } from './population.ts';
 import { Rng, WeightedTable, zipfWeights } from './random.ts';
 import { ORDINARY_WORDS, RIOT_WORDS } from './vocabulary.ts';
@@ -57,6 +58,9 @@ export class Fleet {
   /** Drone indices sorted by phase: the emission order within a minute. */
   private readonly order: Uint32Array;
   private readonly rng: Rng;
+  /** Gatherings and the draws of their sightings: a stream of their own, so reports away from them stay as they were. */
+  readonly gatherings: Gatherings | undefined;
+  private readonly gatheringRng: Rng;
   private readonly idWidth: number;
   private readonly minSpeed: number;
   private readonly maxSpeed: number;
@@ -117,6 +121,8 @@ export class Fleet {
     for (let j = 0; j < n; j++) this.order[j] = keys[j]! % n;
 
     this.rng = new Rng(o.seed, 'reports');
+    this.gatherings = o.gatherings > 0 ? new Gatherings(this.area, this.population, { lanes: o.gatherings, seed: o.seed, drones: o.drones }) : undefined;
+    this.gatheringRng = new Rng(o.seed, 'gathering-sightings');
     this.citizensLimit = Math.exp(-o.citizensPerReport);
     this.wordsLimit = Math.exp(-o.wordsPerReport);
     this.minuteStart = Math.floor(o.start / REPORT_INTERVAL_MS) * REPORT_INTERVAL_MS;
@@ -244,6 +250,13 @@ export class Fleet {
       const tenths = pop.scoreTenths[c]!;
       if (tenths < TENSE_SCORE_TENTHS) tense = true;
       citizens.push({ name: pop.names[c]!, score: tenths / 10 });
+    }
+    if (this.gatherings) {
+      for (const c of this.gatherings.seenFrom(lat, lon, t, this.gatheringRng)) {
+        if (citizens.length >= MAX_CITIZENS_PER_REPORT || picked.includes(c)) continue;
+        picked.push(c);
+        citizens.push({ name: pop.names[c]!, score: pop.scoreTenths[c]! / 10 });
+      }
     }
 
     let heard = rng.poissonBelow(this.wordsLimit);

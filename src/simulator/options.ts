@@ -25,6 +25,11 @@ export interface FleetOptions {
   lowScoreShare?: number;
   /** Number of hotspots where low-score citizens cluster. Default 6. */
   hotspots?: number;
+  /**
+   * Gatherings under way at once at most (src/simulator/gatherings.ts): people of concern meeting at squares and
+   * stations, growing, moving and dispersing, one per 45-minute slot each. Default 1; 0: only scattered low scores.
+   */
+  gatherings?: number;
   /** Patrol speed range in km/h. Default 30-60 (so at most 1 km between two reports a minute apart). */
   minSpeedKmh?: number;
   maxSpeedKmh?: number;
@@ -41,6 +46,7 @@ export interface ResolvedFleetOptions {
   wordsPerReport: number;
   lowScoreShare: number;
   hotspots: number;
+  gatherings: number;
   minSpeedKmh: number;
   maxSpeedKmh: number;
   start: number;
@@ -55,6 +61,7 @@ export const FLEET_DEFAULTS = {
   wordsPerReport: 4,
   lowScoreShare: 0.0035,
   hotspots: 6,
+  gatherings: 1,
   minSpeedKmh: 30,
   maxSpeedKmh: 60,
 } as const;
@@ -75,6 +82,7 @@ export function resolveFleetOptions(opts: FleetOptions): ResolvedFleetOptions {
     wordsPerReport: opts.wordsPerReport ?? FLEET_DEFAULTS.wordsPerReport,
     lowScoreShare: opts.lowScoreShare ?? FLEET_DEFAULTS.lowScoreShare,
     hotspots: opts.hotspots ?? FLEET_DEFAULTS.hotspots,
+    gatherings: opts.gatherings ?? FLEET_DEFAULTS.gatherings,
     minSpeedKmh: opts.minSpeedKmh ?? FLEET_DEFAULTS.minSpeedKmh,
     maxSpeedKmh: opts.maxSpeedKmh ?? FLEET_DEFAULTS.maxSpeedKmh,
     start: opts.start === undefined ? Date.now() : typeof opts.start === 'number' ? opts.start : opts.start.getTime(),
@@ -93,6 +101,7 @@ export function resolveFleetOptions(opts: FleetOptions): ResolvedFleetOptions {
   numIn('wordsPerReport', r.wordsPerReport, 0, 10);
   numIn('lowScoreShare', r.lowScoreShare, 0, 1);
   intIn('hotspots', r.hotspots, 0, 1000);
+  intIn('gatherings', r.gatherings, 0, 100);
   numIn('minSpeedKmh', r.minSpeedKmh, 0.1, 500);
   numIn('maxSpeedKmh', r.maxSpeedKmh, 0.1, 500);
   if (r.minSpeedKmh > r.maxSpeedKmh) errors.push({ field: 'minSpeedKmh', reason: 'must be <= maxSpeedKmh' });
