@@ -85,9 +85,12 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
         }, (e: Error) => { queryFailed(e.message); });
     }, 5000);
 
-    const rss: { at: number; bytes: number }[] = [];
+    const rss: { at: number; bytes: number; heap: number; external: number }[] = [];
     const started = Date.now();
-    const rssTimer = setInterval(() => rss.push({ at: Date.now() - started, bytes: process.memoryUsage().rss }), 5000);
+    const rssTimer = setInterval(() => {
+      const m = process.memoryUsage();
+      rss.push({ at: Date.now() - started, bytes: m.rss, heap: m.heapUsed, external: m.external });
+    }, 5000);
     const answers = new Map<string, number>();
     let acknowledged = 0;
     let offered = 0;
@@ -136,8 +139,11 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       await q.close();
     }
     const mib = (b: number): number => Math.round(b / MiB);
-    const firstMinute = rss.filter((s) => s.at <= 60_000).map((s) => s.bytes);
-    const lastMinute = rss.filter((s) => s.at >= loadSeconds * 1000 - 60_000).map((s) => s.bytes);
+    const first = rss.filter((s) => s.at <= 60_000);
+    const last = rss.filter((s) => s.at >= loadSeconds * 1000 - 60_000);
+    const firstMinute = first.map((s) => s.bytes);
+    const lastMinute = last.map((s) => s.bytes);
+    const maxOf = (xs: readonly number[]): number | string => (xs.length ? mib(Math.max(...xs)) : 'none');
     const notAccepted = [...answers].filter(([k]) => k !== '202').map(([k, n]) => `${k} x${n}`).join(', ') || 'none';
     const sortedQ = [...queries.ms].sort((a, b) => a - b);
     return {
@@ -156,6 +162,9 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       'RSS MiB first minute (max)': firstMinute.length ? mib(Math.max(...firstMinute)) : 'none',
       'RSS MiB last minute (max)': lastMinute.length ? mib(Math.max(...lastMinute)) : 'none',
       'RSS MiB peak': rss.length ? mib(Math.max(...rss.map((s) => s.bytes))) : 'none',
+      // RSS growth outside the JS heap and Buffers is native memory: DuckDB (analysis, lake writer), SQLite caches.
+      'JS heap used MiB first / last minute (max)': `${maxOf(first.map((s) => s.heap))} / ${maxOf(last.map((s) => s.heap))}`,
+      'external (Buffers) MiB first / last minute (max)': `${maxOf(first.map((s) => s.external))} / ${maxOf(last.map((s) => s.external))}`,
       'stop s (drains the archive)': Number(stopSeconds.toFixed(1)),
       'lake rows / distinct ids': `${lakeRows} / ${lakeDistinct}`,
       'lake = acknowledged': lakeRows === acknowledged && lakeDistinct === acknowledged ? 'yes' : `NO (${lakeDistinct - acknowledged})`,
