@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FLEET_DEFAULTS } from '../simulator/options.ts';
 
 /** Every option of dronewatch, with its default, in one schema. docs/configuration.md lists them. */
 const wordRule = z.strictObject({
@@ -232,6 +233,11 @@ export const configSchema = z.strictObject({
     /** Simulated seconds per real second (1 = real time). */
     speed: z.number().positive().default(60),
     seed: z.number().int().default(42),
+    /**
+     * Gatherings under way at once at most: people of concern meeting at squares and stations, growing, marching and
+     * dispersing (docs/simulator.md, "Gatherings"); 0: only the scattered low scores.
+     */
+    gatherings: z.number().int().min(0).max(100).default(FLEET_DEFAULTS.gatherings),
     /** Patrolled area: [minLat, minLon, maxLat, maxLon]; default Paris. */
     bbox: z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180), z.number().min(-90).max(90), z.number().min(-180).max(180)])
       .default([48.815, 2.225, 48.902, 2.47]),

@@ -365,7 +365,7 @@ export class Platform {
     const s = this.config.simulator;
     this.simulatorAbort = new AbortController();
     this.simulatorRun = runSimulator({
-      drones: s.drones, seed: s.seed, bbox: s.bbox,
+      drones: s.drones, seed: s.seed, bbox: s.bbox, gatherings: s.gatherings,
       mode: plan.mode,
       ...(plan.mode === 'accelerated' ? { speed: plan.speed ?? s.speed } : {}),
       ...(plan.from ? { from: plan.from } : {}),

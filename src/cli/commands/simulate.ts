@@ -82,7 +82,7 @@ function backfillProgress(mode: string): { onProgress: (p: SimulatorProgress) =>
 }
 
 async function simulateTo(target: string, sinkOf: (signal: AbortSignal) => Promise<ReportSink & { close?: () => Promise<void> }>, o: {
-  drones: number; seed: number; bbox: [number, number, number, number]; speed: number; mode: 'realtime' | 'accelerated' | 'backfill'; days: number; from?: Date;
+  drones: number; seed: number; bbox: [number, number, number, number]; gatherings: number; speed: number; mode: 'realtime' | 'accelerated' | 'backfill'; days: number; from?: Date;
 }): Promise<void> {
   const abort = new AbortController();
   const stop = (): void => abort.abort();
@@ -93,7 +93,7 @@ async function simulateTo(target: string, sinkOf: (signal: AbortSignal) => Promi
   try {
     const { runSimulator } = await import('../../simulator/index.ts');
     const { emitted } = await runSimulator({
-      drones: o.drones, seed: o.seed, bbox: o.bbox, mode: o.mode,
+      drones: o.drones, seed: o.seed, bbox: o.bbox, gatherings: o.gatherings, mode: o.mode,
       ...(o.mode === 'accelerated' ? { speed: o.speed } : {}),
       ...(o.mode === 'backfill' ? { days: o.days, ...(o.from ? { from: o.from } : {}) } : {}),
       sink,
