@@ -5,6 +5,8 @@
  */
 export type { Backend, BackendConfig, BackendKind, BackendOptions, CredentialOptions } from './types.ts';
 export { backendKindOf, sharedStateKind, openBackend, openStream, type OpenStreamOptions } from './open.ts';
+// Incidents live beside the alert state they group, opened from it (incidents.ts says why): no setting of their own.
+export { openIncidentState, SqliteIncidentStore, KvIncidentState, incidentBucketName, type IncidentStateConfig } from './incidents.ts';
 export { KafkaStream, kafkaBrokers, DEPLOYMENT_SCOPE, type KafkaStreamOptions } from './kafka/index.ts';
 export { SqliteStream, AlertStore, openAlertStore, SecurityStore, openSavedQueryStore, type SqliteStreamOptions, type SyncLevel, type AlertStoreOptions } from './sqlite/index.ts';
 export {
