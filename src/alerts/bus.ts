@@ -39,8 +39,10 @@ export class AlertBus {
     };
   }
 
-  /** Delivers to every listener; a throwing listener is logged and skipped. Returns false for a duplicate event. */
+  /** Delivers to every listener; a throwing listener is logged and skipped. Returns false for a duplicate or silenced event. */
   publish(event: AlertEvent): boolean {
+    // A silenced alert is stored and listed, never a live cue (docs/alerts.md, "Silences").
+    if (event.alert?.silenced !== undefined) return false;
     if (this.maxRecent > 0) {
       if (this.recent.has(event.eventId)) return false;
       this.recent.add(event.eventId);

@@ -9,8 +9,23 @@ export interface AlertCandidate {
   citizen: string;
   score: number;
   severity: Severity;
-  /** `score-below-threshold` or `words:<rule index>` (index in `alerts.wordRules`). */
+  /** `score-below-threshold` or `words:<rule index>` (index in `alerts.wordRules`), or a rule set's rule id (src/rules/). */
   rule: string;
+  /** The rule set version that raised it (absent: the configuration's rules, before rules were data). */
+  ruleVersion?: number;
+  /** Id of the silence this sighting falls under: stored, never announced (src/rules/, docs/alerts.md "Silences"). */
+  silence?: string;
+}
+
+/**
+ * Where the alert worker gets its rules when they are data (src/rules/RuleBook): per tenant, newest version, changed
+ * while the worker runs. Without one the worker evaluates the configuration's rules.
+ */
+export interface RuleSource {
+  /** Highest threshold of any tenant's rules in force (the worker's no-parse fast path); Infinity disables it. */
+  maxThreshold(): number;
+  /** The candidates of one report, each with the version that raised it and the silence it falls under, if any. */
+  evaluate(report: AcceptedReport): readonly AlertCandidate[];
 }
 
 export const SCORE_RULE = 'score-below-threshold';

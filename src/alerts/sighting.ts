@@ -23,6 +23,8 @@ export function alertFromSighting(report: AcceptedReport, c: AlertCandidate, at:
     score: c.score,
     severity: c.severity,
     rule: c.rule,
+    ...(c.ruleVersion === undefined ? {} : { ruleVersion: c.ruleVersion }),
+    ...(c.silence === undefined ? {} : { silenced: c.silence }),
     position: { lat: report.position.lat, lon: report.position.lon },
     words: report.words.slice(),
     firstReportId: report.reportId,
@@ -51,6 +53,7 @@ export function mergeSighting(alert: Alert, report: AcceptedReport, c: AlertCand
     score: Math.min(alert.score, c.score),
     severity: escalates ? c.severity : alert.severity,
     rule: escalates ? c.rule : alert.rule,
+    ...(escalates && c.ruleVersion !== undefined ? { ruleVersion: c.ruleVersion } : {}),
     // A late (out-of-order) sighting counts but does not replace the latest position.
     position: latest ? { lat: report.position.lat, lon: report.position.lon } : alert.position,
     words: latest ? report.words.slice() : alert.words,

@@ -13,6 +13,10 @@ export interface Alert {
   severity: Severity;
   /** Which rule raised it: `score-below-threshold` or `words:<rule index>`. */
   rule: string;
+  /** Version of the tenant's rule set that raised it (or last escalated it); absent on alerts from before rules were data. */
+  ruleVersion?: number;
+  /** Id of the silence it fell under when raised: kept and listed, never announced live nor sent to webhooks. */
+  silenced?: string;
   /** Drone position at the latest sighting. */
   position: { lat: number; lon: number };
   /** Words heard in the latest sighting. */

@@ -202,7 +202,8 @@ export class WebhookSink {
 
   /** Enqueues the event for every target; never blocks, never throws. */
   send(event: AlertEvent): void {
-    if (this.closed || this.targets.length === 0) return;
+    // A silenced alert is never notified (docs/alerts.md, "Silences").
+    if (this.closed || this.targets.length === 0 || event.alert?.silenced !== undefined) return;
     this.enqueued++;
     for (const t of this.targets) t.push(event);
   }

@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import { recordAlertEvents } from '../metrics/record.ts';
 import type { AlertBus } from './bus.ts';
 import { drainOutbox, ensureAlertsTopic, publishAlertEvents } from './publish.ts';
-import { compileRules, evaluateReport, type AlertsConfig, type CompiledRules } from './rules.ts';
+import { compileRules, evaluateReport, type AlertsConfig, type CompiledRules, type RuleSource } from './rules.ts';
 import type { ReportCandidates } from './state.ts';
 import type { AlertState, AppliedSightings } from './state.ts';
 import type { AlertEvent } from './types.ts';
@@ -25,6 +25,11 @@ export interface AlertWorkerOptions {
   group?: string;
   bus: AlertBus;
   webhooks?: WebhookSink;
+  /**
+   * Rules as data (src/rules/RuleBook: per tenant, versioned, followed while running). Absent: `config`'s rules,
+   * compiled once at start.
+   */
+  rules?: RuleSource;
   /**
    * Groups each batch's alerts into incidents (src/incidents/), after the alerts are announced and before the batch's
    * offsets are committed or its events leave the outbox: what makes incidents exactly once with alerts.
@@ -197,7 +202,7 @@ export class AlertWorker {
     const appendedAt = new Map<string, number>();
     // Most reports cannot alert (every citizen at or above every rule's threshold): a scan of their bytes says so
     // without parsing them, which is most of this loop's cost. With a tenant filter every report is parsed.
-    const skipBelow = tenant === undefined ? this.rules.maxThreshold : undefined;
+    const skipBelow = tenant === undefined ? (this.opts.rules?.maxThreshold() ?? this.rules.maxThreshold) : undefined;
     for (let i = 0; i < records.length; i++) {
       const rec = records[i]!;
       if (skipBelow !== undefined && cannotAlert(rec.value, skipBelow)) {
@@ -216,7 +221,7 @@ export class AlertWorker {
         continue;
       }
       this.s.reportsProcessed++;
-      const candidates = evaluateReport(report, this.rules);
+      const candidates = this.opts.rules ? this.opts.rules.evaluate(report) : evaluateReport(report, this.rules);
       if (candidates.length === 0) continue;
       (batch ??= []).push({ report, candidates, position: { partition: rec.partition, offset: rec.offset } });
       appendedAt.set(report.reportId, rec.timestamp);

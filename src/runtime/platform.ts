@@ -9,6 +9,7 @@ import { AlertStore, natsServers, openBackend, type Backend } from '../backend/i
 import { dataPaths, type Config } from '../config/index.ts';
 import { openIncidentState } from '../backend/incidents.ts';
 import type { IncidentState } from '../incidents/state.ts';
+import { openRules, type PlatformRules } from '../rules/platform.ts';
 import { ConfigError, DwError, isDwError } from '../errors/index.ts';
 import { DEFAULT_MAX_BODY_BYTES, IngestRateLimiter, Ingestor, listDeadLetters } from '../ingest/index.ts';
 import { IngestAdmission } from '../ingest/admission.ts';
@@ -66,6 +67,8 @@ export class Platform {
   alertWorker: AlertWorker | undefined;
   /** Incidents, beside the alert state (src/backend/incidents.ts): grouped by the alert worker, served by the API. */
   incidents: IncidentState | undefined;
+  /** Alert rules as data and silences, beside the alert state (src/rules/): followed by the worker, served by the API. */
+  rules: PlatformRules | undefined;
   archiveWorker: ArchiveRunner | undefined;
   server: FastifyInstance | undefined;
   analysis: AnalysisService | undefined;
@@ -171,6 +174,7 @@ export class Platform {
     if (needsStore) {
       const state = this.alertState = await this.backend.alertState();
       this.incidents = await openIncidentState(state, config, logger);
+      this.rules = await openRules(state, config.alerts, { follow: components.alerts === true, logger });
       if (config.alerts.webhooks.length > 0) this.webhooks = new WebhookSink({ webhooks: config.alerts.webhooks, logger });
       const announce = { stream, bus: this.bus, ...(this.webhooks ? { webhooks: this.webhooks } : {}), logger };
       if (state instanceof AlertStore) {
@@ -185,6 +189,7 @@ export class Platform {
         // Every tenant the stream carries (a NATS stream carries only its tenant's).
         stream, store: this.alertState!, config: config.alerts, bus: this.bus, logger,
         ...(this.webhooks ? { webhooks: this.webhooks } : {}), ...(this.incidents ? { incidents: this.incidents } : {}),
+        ...(this.rules?.book ? { rules: this.rules.book } : {}),
       });
       await this.alertWorker.start();
     } else if (components.http === 'api') {
@@ -287,6 +292,7 @@ export class Platform {
             alerts: this.alertApi!,
             feed: this.bus,
             ...(this.incidents ? { incidents: this.incidents } : {}),
+            ...(this.rules ? { rules: this.rules.service } : {}),
             deadLetters: { list: (o: { limit: number; since?: number; tenant?: string }) => listDeadLetters(this.stream, o) },
             analysis: this.analysis!,
             fleet: this.fleet!,
@@ -445,6 +451,7 @@ export class Platform {
     this.audit?.close();
     // Before the alert state, whose connection it shares.
     await this.incidents?.close();
+    await this.rules?.close();
     // Alert state, credentials, saved queries, then the stream.
     await this.backend.close();
   }

@@ -18,7 +18,8 @@ export type AuditAction =
   | 'dead-letters.read' | 'reaction-time.read'
   | 'user.create' | 'user.disable' | 'user.enable' | 'user.password' | 'token.create' | 'token.revoke'
   | 'drone.register' | 'drone.revoke' | 'tenant.create' | 'audit.read' | 'audit.export' | 'access.denied'
-  | 'security.migrate';
+  | 'security.migrate'
+  | 'rules.read' | 'rules.change' | 'rules.dry-run' | 'silence.read' | 'silence.add' | 'silence.remove';
 
 export interface AuditInput {
   actor: string;

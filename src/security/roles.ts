@@ -21,13 +21,16 @@ export const PERMISSIONS = [
   'retention:manage',
   'ingest:any-drone', // publish reports for any drone of the tenant (gateways, the simulator)
   'metrics:read', // GET /metrics: counters by tenant, no personal data
+  'rules:read', // the alert rules in force, their versions, silences (zone-entry rules name persons of concern)
+  'rules:manage', // change rules, dry runs over the lake, add and remove silences
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  officer: ['alerts:read', 'alerts:act', 'fleet:read'],
+  officer: ['alerts:read', 'alerts:act', 'fleet:read', 'rules:read'],
   analyst: ['analysis:query', 'analysis:export', 'fleet:read'],
-  supervisor: ['alerts:read', 'alerts:act', 'alerts:assign', 'analysis:query', 'analysis:export', 'reaction-time:read', 'fleet:read', 'audit:read'],
+  // Alert rules change what every officer of the force is told: a supervisor's decision, as assignment is.
+  supervisor: ['alerts:read', 'alerts:act', 'alerts:assign', 'analysis:query', 'analysis:export', 'reaction-time:read', 'fleet:read', 'audit:read', 'rules:read', 'rules:manage'],
   admin: ['users:manage', 'drones:manage', 'tenants:manage', 'retention:manage', 'audit:read', 'fleet:read', 'metrics:read'],
   // A Prometheus scraper's account: its API token reads /metrics and nothing else.
   metrics: ['metrics:read'],

@@ -4,6 +4,8 @@ import { DEFAULT_MAX_BODY_BYTES } from '../ingest/index.ts';
 import type { Logger } from '../util/log.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { incidentRoutes } from './routes/incidents.ts';
+import { ruleRoutes } from './routes/rules.ts';
+import { silenceRoutes } from './routes/silences.ts';
 import { healthRoutes } from './routes/health.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
@@ -84,6 +86,10 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
   if (deps.ingest) await app.register(reportRoutes, { deps });
   if (deps.alerts || deps.feed) await app.register(alertRoutes, { deps });
   if (deps.incidents) await app.register(incidentRoutes, { deps: { ...deps, incidents: deps.incidents } });
+  if (deps.rules) {
+    await app.register(ruleRoutes, { deps: { ...deps, rules: deps.rules } });
+    await app.register(silenceRoutes, { deps: { ...deps, rules: deps.rules } });
+  }
   if (deps.deadLetters) await app.register(deadLetterRoutes, { deps });
   if (deps.analysis) await app.register(analysisRoutes, { deps });
   if (deps.fleet) await app.register(fleetRoutes, { deps });

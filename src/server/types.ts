@@ -1,5 +1,6 @@
 import type { ReactionTimes } from '../alerts/reaction.ts';
 import type { IncidentApi } from './routes/incidents.ts';
+import type { RulesApi } from './routes/rules.ts';
 import type { Alert, AlertEvent, AlertStatus } from '../alerts/types.ts';
 import type { AnalysisService } from '../analysis/index.ts';
 import type { FieldError } from '../errors/index.ts';
@@ -101,6 +102,8 @@ export interface ServerDeps {
   feed?: AlertFeed;
   /** Incidents (src/incidents/): the /v1/incidents routes, and incident events on the live feed. */
   incidents?: IncidentApi;
+  /** Alert rules as data and silences (src/rules/). */
+  rules?: RulesApi;
   deadLetters?: DeadLetterApi;
   status?: () => PipelineStatus;
   /** Per-drone ingestion limit (src/ingest/rate-limit.ts): applied to drone credentials; absent: no limit. */

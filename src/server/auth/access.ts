@@ -53,6 +53,17 @@ export const ACCESS: Record<string, RouteRule> = {
   'POST /v1/incidents/:id/assign': perm('alerts:assign', { action: 'incident.assign', target: param('id'), details: (r) => ({ assignee: body(r).assignee, cascade: 'alerts' }) }),
   'POST /v1/incidents/:id/resolve': perm('alerts:act', { action: 'incident.resolve', target: param('id'), details: (r) => ({ note: body(r).note ?? null, cascade: 'alerts' }) }),
 
+  // Rules: zone-entry rules and silences may name persons of concern, so reading them is audited too.
+  'GET /v1/rules': perm('rules:read', { action: 'rules.read', details: query }),
+  'GET /v1/rules/versions': perm('rules:read', { action: 'rules.read', target: () => 'versions' }),
+  'POST /v1/rules': perm('rules:manage', { action: 'rules.change', details: (r) => ({ reason: body(r).reason, baseVersion: body(r).baseVersion ?? null, rules: body(r).rules, zones: body(r).zones ?? [] }) }),
+  'PUT /v1/rules/:id': perm('rules:manage', { action: 'rules.change', target: param('id'), details: (r) => ({ reason: body(r).reason, rule: body(r).rule, zones: body(r).zones ?? [] }) }),
+  'DELETE /v1/rules/:id': perm('rules:manage', { action: 'rules.change', target: param('id'), details: (r) => ({ ...query(r), disable: true }) }),
+  'POST /v1/rules/dry-run': perm('rules:manage', { action: 'rules.dry-run', details: (r) => ({ from: body(r).from, to: body(r).to, rules: body(r).rules, zones: body(r).zones ?? [] }) }),
+  'GET /v1/silences': perm('rules:read', { action: 'silence.read' }),
+  'POST /v1/silences': perm('rules:manage', { action: 'silence.add', details: (r) => ({ match: body(r).match, startsAt: body(r).startsAt ?? null, endsAt: body(r).endsAt, reason: body(r).reason }) }),
+  'DELETE /v1/silences/:id': perm('rules:manage', { action: 'silence.remove', target: param('id') }),
+
   'GET /v1/fleet': perm('fleet:read', { action: 'fleet.read' }),
   'GET /v1/fleet/drones/:id/track': perm('fleet:read', { action: 'fleet.read', target: param('id') }),
   'GET /v1/fleet/stream': perm('fleet:read', { action: 'fleet.read', target: () => 'stream' }),

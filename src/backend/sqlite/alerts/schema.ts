@@ -57,6 +57,16 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 `;
 
+/**
+ * Columns added after the first release (issue 19: the rule version that raised an alert, the silence it fell under),
+ * added to an older alerts.db when it is opened; its alerts read them as absent.
+ */
+export function migrateAlertColumns(db: { prepare(sql: string): { all(): unknown[] }; exec(sql: string): unknown }): void {
+  const cols = new Set((db.prepare("SELECT name FROM pragma_table_info('alerts')").all() as { name: string }[]).map((c) => c.name));
+  if (!cols.has('rule_version')) db.exec('ALTER TABLE alerts ADD COLUMN rule_version INTEGER');
+  if (!cols.has('silenced')) db.exec('ALTER TABLE alerts ADD COLUMN silenced TEXT');
+}
+
 export interface AlertRow {
   alert_id: string;
   tenant: string;
@@ -83,22 +93,25 @@ export interface AlertRow {
   resolved_at: number | null;
   note: string | null;
   version: number;
+  rule_version: number | null;
+  silenced: string | null;
 }
 
 export const ALERT_COLUMNS = `alert_id, tenant, drone_id, citizen, score, severity, rule, lat, lon, words, first_report_id,
   last_report_id, first_seen_ts, last_seen_ts, raised_at, updated_at, occurrences, status, assignee, acknowledged_by,
-  acknowledged_at, resolved_by, resolved_at, note, version`;
+  acknowledged_at, resolved_by, resolved_at, note, version, rule_version, silenced`;
 
 export const INSERT_ALERT_SQL = `INSERT INTO alerts (${ALERT_COLUMNS}) VALUES (@alert_id, @tenant, @drone_id, @citizen, @score,
   @severity, @rule, @lat, @lon, @words, @first_report_id, @last_report_id, @first_seen_ts, @last_seen_ts, @raised_at,
-  @updated_at, @occurrences, @status, @assignee, @acknowledged_by, @acknowledged_at, @resolved_by, @resolved_at, @note, @version)`;
+  @updated_at, @occurrences, @status, @assignee, @acknowledged_by, @acknowledged_at, @resolved_by, @resolved_at, @note, @version,
+  @rule_version, @silenced)`;
 
 /** Rewrites every mutable column: the store computes the new state in JS (one code path for all changes). */
 export const UPDATE_ALERT_SQL = `UPDATE alerts SET score = @score, severity = @severity, rule = @rule, lat = @lat, lon = @lon,
   words = @words, last_report_id = @last_report_id, first_seen_ts = @first_seen_ts, last_seen_ts = @last_seen_ts,
   updated_at = @updated_at, occurrences = @occurrences, status = @status, assignee = @assignee,
   acknowledged_by = @acknowledged_by, acknowledged_at = @acknowledged_at, resolved_by = @resolved_by,
-  resolved_at = @resolved_at, note = @note, version = @version
+  resolved_at = @resolved_at, note = @note, version = @version, rule_version = @rule_version, silenced = @silenced
   WHERE alert_id = @alert_id`;
 
 export function alertFromRow(r: AlertRow): Alert {
@@ -110,6 +123,8 @@ export function alertFromRow(r: AlertRow): Alert {
     score: r.score,
     severity: r.severity as Severity,
     rule: r.rule,
+    ...(r.rule_version === null || r.rule_version === undefined ? {} : { ruleVersion: r.rule_version }),
+    ...(r.silenced === null || r.silenced === undefined ? {} : { silenced: r.silenced }),
     position: { lat: r.lat, lon: r.lon },
     words: JSON.parse(r.words) as string[],
     firstReportId: r.first_report_id,
@@ -156,5 +171,7 @@ export function rowFromAlert(a: Alert, version: number): AlertRow {
     resolved_at: a.resolvedAt,
     note: a.note,
     version,
+    rule_version: a.ruleVersion ?? null,
+    silenced: a.silenced ?? null,
   };
 }

@@ -11,7 +11,7 @@ import {
 } from '../../../alerts/sighting.ts';
 import type { AlertListQuery, AlertState, AppliedSightings, ReportCandidates } from '../../../alerts/state.ts';
 import {
-  ALERT_COLUMNS, INSERT_ALERT_SQL, SCHEMA_SQL, UPDATE_ALERT_SQL, alertFromRow, rowFromAlert, type AlertRow,
+  ALERT_COLUMNS, INSERT_ALERT_SQL, SCHEMA_SQL, migrateAlertColumns, UPDATE_ALERT_SQL, alertFromRow, rowFromAlert, type AlertRow,
 } from './schema.ts';
 import type { Alert, AlertEvent, AlertEventType, AlertStatus } from '../../../alerts/types.ts';
 import { summariseDurations, type ReactionTimes } from '../../../alerts/reaction.ts';
@@ -60,6 +60,7 @@ export class AlertStore implements AlertState {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(SCHEMA_SQL);
+    migrateAlertColumns(this.db);
     this.st = prepareStatements(this.db);
   }
 

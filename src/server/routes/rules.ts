@@ -1,0 +1,42 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { RuleService } from '../../rules/service.ts';
+import { tenantOf } from '../auth/tenant.ts';
+import type { ServerDeps } from '../types.ts';
+import { deleteRuleSchema, getRulesSchema, listVersionsSchema, postRulesSchema, putRuleSchema } from './rules-schemas.ts';
+
+/** What the rule and silence routes need: src/rules/service.ts. */
+export type RulesApi = Pick<RuleService, 'current' | 'version' | 'versions' | 'apply' | 'putRule' | 'disableRule' | 'listSilences' | 'addSilence' | 'removeSilence'>;
+
+/** The author of a change: the authenticated caller, `unauthenticated` when authentication is off (tests, dev). */
+export const authorOf = (req: FastifyRequest): string => req.principal?.name ?? 'unauthenticated';
+
+/** Rules as data (docs/alerts.md, "Rules"): who may call them and what is audited is in auth/access.ts. */
+export const ruleRoutes: FastifyPluginAsync<{ deps: ServerDeps & { rules: RulesApi } }> = async (app, { deps }) => {
+  const rules = deps.rules;
+
+  app.get('/v1/rules', { schema: getRulesSchema }, async (req) => {
+    const q = req.query as { version?: number };
+    const tenant = tenantOf(req, deps);
+    return q.version === undefined ? rules.current(tenant) : rules.version(tenant, q.version);
+  });
+
+  app.get('/v1/rules/versions', { schema: listVersionsSchema }, async (req) => ({
+    versions: (await rules.versions(tenantOf(req, deps))).map(({ version, author, at, reason }) => ({ version, author, at, reason })),
+  }));
+
+  app.post('/v1/rules', { schema: postRulesSchema }, async (req, reply) => {
+    const b = req.body as { rules: unknown; zones?: unknown; reason: string; baseVersion?: number };
+    const v = await rules.apply(tenantOf(req, deps), { rules: b.rules, zones: b.zones ?? [] }, { author: authorOf(req), reason: b.reason, baseVersion: b.baseVersion });
+    return reply.code(201).send(v);
+  });
+
+  app.put('/v1/rules/:id', { schema: putRuleSchema }, async (req) => {
+    const b = req.body as { rule: unknown; zones?: unknown; reason: string; baseVersion?: number };
+    return rules.putRule(tenantOf(req, deps), (req.params as { id: string }).id, b.rule, b.zones, { author: authorOf(req), reason: b.reason, baseVersion: b.baseVersion });
+  });
+
+  app.delete('/v1/rules/:id', { schema: deleteRuleSchema }, async (req) => {
+    const q = req.query as { reason: string; baseVersion?: number };
+    return rules.disableRule(tenantOf(req, deps), (req.params as { id: string }).id, { author: authorOf(req), reason: q.reason, baseVersion: q.baseVersion });
+  });
+};
