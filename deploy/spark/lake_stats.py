@@ -7,9 +7,12 @@ of each statistic (deploy/spark/stats/<name>.sql, one per src/analysis/stats/<na
 CSV or Parquet under --out. Nothing is copied: Spark reads the Parquet files dronewatch wrote.
 
 The lake location is any Hadoop file system URL: a local directory (`/data/lake` or `file:///data/lake`),
-`hdfs://namenode:8020/lake` or `webhdfs://namenode:9870/lake`, `s3a://bucket/lake` (Ceph RGW / MinIO: set
-spark.hadoop.fs.s3a.endpoint and spark.hadoop.fs.s3a.path.style.access=true; the hadoop-aws jar must be on the
-classpath, e.g. spark-submit --packages org.apache.hadoop:hadoop-aws:<Spark's Hadoop version>).
+`hdfs://namenode:8020/lake` (the NameNode's RPC address: pyspark's bundled Hadoop client cannot load its
+`webhdfs://` file system, see docs/analysis.md), `s3a://bucket/lake` (Ceph RGW, MinIO, AWS). For s3a:// the job adds
+the jars of deploy/spark/classpath/target/dependency (hadoop-aws and the AWS SDK modules, .ci/install-spark.sh; or
+DRONEWATCH_SPARK_S3A_JARS) unless spark.jars is set, and takes the endpoint from the variables dronewatch reads
+(S3_ENDPOINT, then AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; path-style addressing) unless spark.hadoop.fs.s3a.endpoint
+is set; S3A reads the credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY itself.
 
     python deploy/spark/lake_stats.py --lake /data/lake --tenant paris --out /tmp/answers \
         --from 2025-01-13 --to 2025-01-14 reports-daily top-drones        # or `all`
@@ -28,6 +31,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATS_DIR = os.path.join(HERE, "stats")
@@ -288,6 +292,27 @@ def write(df, out, name, fmt):
         w.parquet(path)
 
 
+def s3a_defaults(conf):
+    """Settings an s3a:// lake needs that `conf` (the --conf settings) does not give: the jars of hadoop-aws and the
+    AWS SDK modules (when the job is not run by a spark-submit that already has spark.jars), and a non-AWS endpoint
+    from the variables dronewatch's own S3 store reads, with path-style addressing as that store uses for one."""
+    out = {}
+    if "spark.jars" not in conf and "spark.jars.packages" not in conf:
+        from pyspark import SparkConf
+        jar_dir = os.environ.get("DRONEWATCH_SPARK_S3A_JARS", os.path.join(HERE, "classpath", "target", "dependency"))
+        if not SparkConf().contains("spark.jars") and os.path.isdir(jar_dir):
+            jars = sorted(os.path.join(jar_dir, f) for f in os.listdir(jar_dir) if f.endswith(".jar"))
+            if jars:
+                out["spark.jars"] = ",".join(jars)
+    endpoint = os.environ.get("S3_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and "spark.hadoop.fs.s3a.endpoint" not in conf:
+        out["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        out["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        out["spark.hadoop.fs.s3a.connection.ssl.enabled"] = "true" if endpoint.startswith("https://") else "false"
+        out["spark.hadoop.fs.s3a.endpoint.region"] = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return out
+
+
 def main(argv):
     p = argparse.ArgumentParser(description="dronewatch statistics on Spark over the live files of the lake")
     p.add_argument("stats", nargs="*", help="statistic names, or `all`")
@@ -345,17 +370,29 @@ def main(argv):
     local = (a.master or "local").startswith("local")
     if a.shuffle_partitions or local:
         spark = spark.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions or 4))
+    conf = {}
     for kv in a.conf:
         key, sep, value = kv.partition("=")
         if not sep:
             raise ParamError(f"--conf: expected KEY=VALUE, got {kv!r}")
+        conf[key] = value
+    if any(loc.startswith("s3a://") for loc in (a.lake, a.out)):
+        conf = {**s3a_defaults(conf), **conf}
+    for key, value in conf.items():
         spark = spark.config(key, value)
     began = time.monotonic()
     spark = spark.getOrCreate()
     print(f"spark session ({spark.sparkContext.master}, Spark {spark.version}): started in {time.monotonic() - began:.1f} s", flush=True)
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        lake = Lake(spark, a.lake, a.tenant)
+        try:
+            lake = Lake(spark, a.lake, a.tenant)
+        except Exception as e:  # py4j's Py4JJavaError: the JVM's exception, as text
+            if a.lake.startswith("webhdfs://") and "RuntimeDelegateImpl" in str(e):
+                raise ParamError("--lake: this Spark's Hadoop client cannot read webhdfs:// (pyspark's shaded Hadoop jars lack "
+                                 "Jersey's runtime); name the NameNode's RPC address instead: --lake hdfs://<namenode>:8020"
+                                 + urlsplit(a.lake).path) from None
+            raise
         registered = None
         if a.counts:
             lake.register()

@@ -10,7 +10,12 @@ import { fileURLToPath } from 'node:url';
  */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SPARK_JOB = path.join(ROOT, 'deploy', 'spark', 'lake_stats.py');
-export const SPARK_INSTALL_HINT = '.ci/install-spark.sh (a venv in deploy/spark/.venv with pyspark 4; needs python3-venv and Java >= 17)';
+export const SPARK_INSTALL_HINT = '.ci/install-spark.sh (a venv in deploy/spark/.venv with pyspark 4, and the s3a jars in deploy/spark/classpath/target/dependency; needs python3-venv, Maven and Java >= 17)';
+/**
+ * hadoop-aws and the AWS SDK modules Hadoop's s3a:// file system calls (deploy/spark/classpath/pom.xml), which the job
+ * adds for an s3a:// lake; `DRONEWATCH_SPARK_S3A_JARS` names another folder (as the job reads it).
+ */
+export const SPARK_S3A_JARS = path.join(ROOT, 'deploy', 'spark', 'classpath', 'target', 'dependency');
 export const MIN_SPARK_JAVA_VERSION = 17;
 
 export interface SparkInstallation {
@@ -49,6 +54,17 @@ export function sparkOrSkip(env: NodeJS.ProcessEnv = process.env): string | fals
   const found = findSpark(env);
   if (!('missing' in found)) return false;
   const message = `Spark not available (${found.missing}); install it with: ${SPARK_INSTALL_HINT}`;
+  if (env.CI === 'true') throw new Error(`${message} (CI=true: the Spark suites must run)`);
+  return message;
+}
+
+/** As sparkOrSkip, and the s3a jars must be there too (a lake on S3 through s3a://). */
+export function sparkS3aOrSkip(env: NodeJS.ProcessEnv = process.env): string | false {
+  const skip = sparkOrSkip(env);
+  if (skip) return skip;
+  const dir = env.DRONEWATCH_SPARK_S3A_JARS ?? SPARK_S3A_JARS;
+  if (existsSync(dir) && readdirSync(dir).some((f) => /^hadoop-aws-.*\.jar$/.test(f))) return false;
+  const message = `Spark's s3a jars not available (no hadoop-aws jar in ${dir}); install them with: ${SPARK_INSTALL_HINT}`;
   if (env.CI === 'true') throw new Error(`${message} (CI=true: the Spark suites must run)`);
   return message;
 }

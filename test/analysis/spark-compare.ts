@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { listStats, runStat, type StatParams } from '../../src/analysis/index.ts';
 import { LakeWriter, type LakeQuery } from '../../src/lake/index.ts';
+import { listAll, openObjectStore } from '../../src/objectstore/index.ts';
 import { readSparkCsv, type SparkStatsRun } from '../../src/testkit/index.ts';
 import { SampleFleet, sampleAlertEvents } from '../lake/fixtures/sample.ts';
 import { recordsOf } from '../lake/helpers.ts';
@@ -118,4 +119,29 @@ export function assertSame(spark: string | null, duck: unknown, what: string): v
   }
   if (typeof duck === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(duck)) return assert.equal(Date.parse(spark!), Date.parse(duck), what);
   assert.equal(spark, String(duck), what);
+}
+
+/**
+ * Copies of real files under names every reader must skip (src/lake/live-files.ts): beyond partition 0's checkpoint
+ * (2499), inside the range of a committed file (a compaction input left for its grace time), and an alert batch beyond
+ * its checkpoint. Reading any of them would change the counts.
+ */
+export async function addFilesToSkip(lake: string): Promise<void> {
+  const store = openObjectStore(lake);
+  try {
+    const hour = `reports/tenant=${TENANT}/date=2025-01-13/hour=15/`;
+    const committed = (await listAll(store, hour)).objects.map((o) => o.key).filter((k) => /\/p0000-\d+-\d+\.parquet$/.test(k)).sort();
+    assert.ok(committed.length > 0, `a file of partition 0 under ${hour}`);
+    const bytes = await store.get(committed[0]!);
+    assert.ok(bytes);
+    await store.put(`${hour}p0000-0000000000002500-0000000000002600.parquet`, bytes);
+    await store.put(`${hour}${committed[0]!.endsWith('p0000-0000000000001000-0000000000002499.parquet')
+      ? 'p0000-0000000000001000-0000000000001200.parquet' : 'p0000-0000000000000000-0000000000000500.parquet'}`, bytes);
+    const alert = (await listAll(store, `alerts/tenant=${TENANT}/`)).objects.map((o) => o.key).filter((k) => k.endsWith('.parquet')).sort()[0]!;
+    const alertBytes = await store.get(alert);
+    assert.ok(alertBytes);
+    await store.put(`${alert.slice(0, alert.lastIndexOf('/') + 1)}p0000-0000000000009000-0000000000009001.parquet`, alertBytes);
+  } finally {
+    await store.close();
+  }
 }

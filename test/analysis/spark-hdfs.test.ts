@@ -9,14 +9,12 @@
  * One JVM for the whole file: its start dominates. Skips with the install hints when HDFS or Spark is missing, fails
  * under CI=true.
  */
-import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { lakeFilesFor, openLakeQuery, type LakeFileSet, type LakeQuery } from '../../src/lake/index.ts';
-import { listAll, openObjectStore } from '../../src/objectstore/index.ts';
 import { hdfsOrSkip, runSparkStats, sparkOrSkip, startHdfs, tempDir, type HdfsTestCluster } from '../../src/testkit/index.ts';
-import { assertSameAnswer, assertSameCounts, SPARK_SPEED, sparkPlan, TENANT, writeSparkFixture, type FixtureCounts } from './spark-compare.ts';
+import { addFilesToSkip, assertSameAnswer, assertSameCounts, SPARK_SPEED, sparkPlan, TENANT, writeSparkFixture, type FixtureCounts } from './spark-compare.ts';
 
 /** Reports, sightings, words and alerts; a grid option, a duration, a limit, a time zone; per hour, day and weekday. */
 const STATS = ['reports-daily', 'hotspots', 'silent-drones', 'top-words', 'alerts-by-hour', 'reaction-time', 'citizens-score-drop'];
@@ -77,24 +75,3 @@ describe('Spark on a lake on HDFS agrees with DuckDB on the same lake', { skip, 
     }
   }
 });
-
-/**
- * Copies of real files under names every reader must skip (src/lake/live-files.ts): beyond partition 0's checkpoint
- * (2499), inside the range of a committed file (a compaction input left for its grace time), and an alert batch beyond
- * its checkpoint. Reading any of them would change the counts.
- */
-async function addFilesToSkip(lake: string): Promise<void> {
-  const store = openObjectStore(lake);
-  const hour = `reports/tenant=${TENANT}/date=2025-01-13/hour=15/`;
-  const committed = (await listAll(store, hour)).objects.map((o) => o.key).filter((k) => /\/p0000-\d+-\d+\.parquet$/.test(k)).sort();
-  assert.ok(committed.length > 0, `a file of partition 0 under ${hour}`);
-  const bytes = await store.get(committed[0]!);
-  assert.ok(bytes);
-  await store.put(`${hour}p0000-0000000000002500-0000000000002600.parquet`, bytes);
-  await store.put(`${hour}${committed[0]!.endsWith('p0000-0000000000001000-0000000000002499.parquet')
-    ? 'p0000-0000000000001000-0000000000001200.parquet' : 'p0000-0000000000000000-0000000000000500.parquet'}`, bytes);
-  const alert = (await listAll(store, `alerts/tenant=${TENANT}/`)).objects.map((o) => o.key).filter((k) => k.endsWith('.parquet')).sort()[0]!;
-  const alertBytes = await store.get(alert);
-  assert.ok(alertBytes);
-  await store.put(`${alert.slice(0, alert.lastIndexOf('/') + 1)}p0000-0000000000009000-0000000000009001.parquet`, alertBytes);
-}

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { listStats } from '../../src/analysis/index.ts';
 import { openLakeQuery, type LakeQuery } from '../../src/lake/index.ts';
@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { sparkLakeLocation } from '../../src/cli/commands/spark.ts';
 import { findSpark, SPARK_JOB } from '../../src/testkit/index.ts';
-import { assertSameAnswer, assertSameCounts, SPARK_SPEED, sparkPlan, TENANT, writeSparkFixture, type FixtureCounts } from './spark-compare.ts';
+import { addFilesToSkip, assertSameAnswer, assertSameCounts, SPARK_SPEED, sparkPlan, TENANT, writeSparkFixture, type FixtureCounts } from './spark-compare.ts';
 
 // Spark (local[2], one session for the whole file) and DuckDB answer every ready-made statistic on the same lake, as
 // the archive writes it (spark-compare.ts writeSparkFixture: several batches and stream partitions, two tenants), plus
@@ -28,22 +28,7 @@ describe('Spark reads the lake as it is: every statistic agrees with DuckDB', { 
 
   before(async () => {
     written = await writeSparkFixture(root);
-    // Files readers must skip, made of real rows so that reading one would change every count.
-    const hourDir = path.join(root, 'reports', `tenant=${TENANT}`, 'date=2025-01-13', 'hour=15');
-    const files = readdirSync(hourDir).filter((f) => f.startsWith('p0000-'));
-    assert.ok(files.length > 0, `a file of partition 0 in ${hourDir}`);
-    const src = path.join(hourDir, files[0]!);
-    // Beyond the checkpoint of partition 0 (2499): a batch being uploaded.
-    copyFileSync(src, path.join(hourDir, 'p0000-0000000000002500-0000000000002600.parquet'));
-    // Inside the range of the committed batch 1000-2499: a compaction input left for its grace time.
-    copyFileSync(src, path.join(hourDir, files[0] === 'p0000-0000000000001000-0000000000002499.parquet'
-      ? 'p0000-0000000000001000-0000000000001200.parquet' : 'p0000-0000000000000000-0000000000000500.parquet'));
-    const alertDir = path.join(root, 'alerts', `tenant=${TENANT}`);
-    const date = readdirSync(alertDir).sort()[0]!;
-    const hour = readdirSync(path.join(alertDir, date)).sort()[0]!;
-    const alertFile = readdirSync(path.join(alertDir, date, hour))[0]!;
-    copyFileSync(path.join(alertDir, date, hour, alertFile), path.join(alertDir, date, hour, 'p0000-0000000000009000-0000000000009001.parquet'));
-
+    await addFilesToSkip(root);
     q = await openLakeQuery(root, { tenant: TENANT });
     const planFile = path.join(tmp.dir, 'plan.json');
     writeFileSync(planFile, JSON.stringify(sparkPlan(listStats().map((s) => s.name))));
