@@ -166,4 +166,14 @@ describe('OpenAPI description at /openapi.json (issue 17, item 3)', () => {
     assert.equal(badUrl.status, 400);
     assert.equal(badUrl.body.code, 'DW_REQUEST_INVALID');
   });
+
+  it('takes a session cookie that does not decode for no session (found by the fuzzer: 500 URIError)', async () => {
+    const cookie = 'dw_session=%E0%A4%A';
+    const me = await fetch(`${url}/v1/auth/me`, { headers: { cookie } });
+    assert.equal(me.status, 401);
+    assert.equal((await me.json() as { code: string }).code, 'DW_AUTH_REQUIRED');
+    // With a bearer token the route runs, and logout reads the cookie itself.
+    const out = await fetch(`${url}/v1/auth/logout`, { method: 'POST', headers: { cookie, authorization: `Bearer ${adminToken}` } });
+    assert.equal(out.status, 204);
+  });
 });
