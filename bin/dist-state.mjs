@@ -7,7 +7,7 @@
 // time. Any of these makes dist/ stale, and bin/dronewatch.js then runs the sources through tsx (slow start, always
 // current) until dist/ is rebuilt. A file put back with an older mtime (cp -p, tar) in an unchanged directory count is
 // the case this does not see: `npm run build:cli` rebuilds.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,12 +20,13 @@ export const FORMAT = 1;
 
 /** The newest mtime (ms) and the entry count of a source tree. */
 export function sourceState(dir = SRC) {
-  let newest = statSync(dir).mtimeMs;
+  let newest = lstatSync(dir).mtimeMs;
   let entries = 0;
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, e.name);
-      const m = statSync(full).mtimeMs;
+      // lstat: a symbolic link's own time, and no error for one that points nowhere.
+      const m = lstatSync(full).mtimeMs;
       entries++;
       if (m > newest) newest = m;
       if (e.isDirectory()) walk(full);
@@ -44,11 +45,12 @@ export function distProblem() {
     return 'dist/ is not built';
   }
   if (stamp.format !== FORMAT) return 'dist/ was built by another version of the build';
+  if (!existsSync(SRC)) return undefined; // a package shipped without sources: dist/ is all there is.
   let now;
   try {
     now = sourceState();
-  } catch {
-    return undefined; // no src/ (a package shipped without sources): dist/ is all there is.
+  } catch (e) {
+    return `src/ could not be read (${e.code ?? e.message})`;
   }
   if (now.newest !== stamp.sourceNewest || now.entries !== stamp.sourceEntries) return 'src/ changed since dist/ was built';
   return undefined;
