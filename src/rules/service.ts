@@ -5,6 +5,8 @@ import { ruleSetFromConfig } from './compile.ts';
 import { RulesConflictError, type RuleStore } from './store.ts';
 import type { Rule, RuleSet, RuleSetVersion, Silence, Zone } from './types.ts';
 import { checkReason, checkRuleSet, checkSilenceInput } from './validate.ts';
+import { checkPeriod, dryRun, type DryRunResult } from './dry-run.ts';
+import type { AnalysisApi } from '../server/types.ts';
 
 export class RuleNotFoundError extends DwError {
   constructor(id: string) {
@@ -12,7 +14,7 @@ export class RuleNotFoundError extends DwError {
   }
 }
 
-export type RulesConfig = Pick<AlertsConfig, 'threshold' | 'criticalThreshold' | 'wordRules'>;
+export type RulesConfig = Pick<AlertsConfig, 'threshold' | 'criticalThreshold' | 'wordRules'> & { dedupWindowMs?: number };
 export const SYSTEM_AUTHOR = 'system';
 export const SEED_REASON = "the configuration's alerts rules (alerts.threshold, criticalThreshold, wordRules)";
 
@@ -70,6 +72,24 @@ export class RuleService {
     if (!cur.rules.some((x) => x.id === id)) throw new RuleNotFoundError(id);
     const rules: Rule[] = cur.rules.map((x) => (x.id === id ? { ...x, enabled: false } : x));
     return this.apply(tenant, { rules, zones: cur.zones }, { ...meta, baseVersion: meta.baseVersion ?? cur.version });
+  }
+
+  /**
+   * What `input`'s rules would have raised over the lake's reports of [from, to), next to the rules in force
+   * (src/rules/dry-run.ts). Writes nothing, announces nothing.
+   */
+  async dryRun(analysis: Pick<AnalysisApi, 'exportCursor' | 'limits' | 'query'>, tenant: string, input: { rules: unknown; zones?: unknown; from: string; to: string },
+    opts: { signal?: AbortSignal; onProgress?: (replayed: number) => void } = {}): Promise<DryRunResult> {
+    const proposed = checkRuleSet({ rules: input.rules, zones: input.zones ?? [] });
+    const from = new Date(input.from);
+    const to = new Date(input.to);
+    checkPeriod(from, to);
+    const cur = await this.current(tenant);
+    if (this.config.dedupWindowMs === undefined) throw new TypeError('dry run: the service was opened without alerts.dedupWindowMs');
+    return dryRun(analysis, {
+      tenant, from, to, proposed, inForce: { set: cur, version: cur.version }, dedupWindowMs: this.config.dedupWindowMs,
+      ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
   }
 
   listSilences(tenant: string): Promise<Silence[]> {

@@ -7,10 +7,7 @@ import { checkRuleSet } from '../../src/rules/validate.ts';
 import type { RuleSet } from '../../src/rules/types.ts';
 import { report } from '../alerts/helpers.ts';
 
-/** A square around Notre-Dame (lon 2.345-2.355, lat 48.850-48.856), [lon, lat] as GeoJSON says. */
-export const CITE = { type: 'Polygon' as const, coordinates: [[[2.345, 48.85], [2.355, 48.85], [2.355, 48.856], [2.345, 48.856], [2.345, 48.85]]] };
-const INSIDE = { lat: 48.853, lon: 2.35 };
-const OUTSIDE = { lat: 48.87, lon: 2.35 };
+import { CITE, INSIDE, OUTSIDE } from './fixtures/zones.ts';
 
 describe('rule sets: evaluation', () => {
   it("the configuration's rules as a rule set raise exactly what evaluateReport raised (same rule ids), with the version", () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAlerts } from './alerts.ts';
 import { registerIncidents } from './incidents.ts';
+import { registerRules } from './rules.ts';
 import { registerDeadLetters } from './dead-letters.ts';
 import { registerLake } from './lake.ts';
 import { registerSimulate } from './simulate.ts';
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerSimulate(program);
   registerAlerts(program);
   registerIncidents(program);
+  registerRules(program);
   registerWorkers(program);
   registerLake(program);
   registerDeadLetters(program);

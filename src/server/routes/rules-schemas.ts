@@ -164,3 +164,45 @@ export const removeSilenceSchema = {
   params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
   response: responses({ 200: silence, 404: error("`DW_SILENCE_NOT_FOUND`: no silence with that id in the caller's tenant.") }, 'authenticated', 'path'),
 } as const;
+
+const counts = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['alerts', 'sightings', 'perDay', 'perZone', 'perSeverity', 'perRule'],
+  properties: {
+    alerts: { type: 'integer', description: 'Alerts raised (sightings folded with the dedup window, as the alert state does).' },
+    sightings: { type: 'integer', description: 'Sightings that raised or updated an alert.' },
+    perDay: { type: 'object', additionalProperties: { type: 'integer' }, description: 'UTC day (YYYY-MM-DD) of the raising report -> alerts.' },
+    perZone: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Zone id of the proposed set -> alerts raised inside it; `(none)`: outside every zone.' },
+    perSeverity: { type: 'object', additionalProperties: { type: 'integer' } },
+    perRule: { type: 'object', additionalProperties: { type: 'integer' } },
+  },
+} as const;
+
+export const dryRunSchema = {
+  tags: TAGS,
+  summary: 'Replay a proposed rule set over the lake\'s reports of a period: what it would have raised, next to the rules in force',
+  description: 'Runs in the analysis sandbox\'s limits (the tenant\'s files, memory, analysis.timeoutSeconds, the query slots: 429 when full). Never raises a live alert, writes nothing. At most 31 days.',
+  body: { type: 'object', additionalProperties: false, required: ['rules', 'from', 'to'], properties: { ...ruleSetBody, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' } } },
+  response: responses({
+    200: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['tenant', 'from', 'to', 'reports', 'replayed', 'inForce', 'proposed', 'elapsedMs'],
+      properties: {
+        tenant: { type: 'string' },
+        from: { type: 'string', format: 'date-time' },
+        to: { type: 'string', format: 'date-time' },
+        reports: { type: 'integer', description: 'Reports of the period.' },
+        replayed: { type: 'integer', description: 'Reports some rule of either set could fire on (the others cannot alert).' },
+        inForce: { ...counts, required: [...counts.required, 'version'], properties: { ...counts.properties, version: { type: 'integer' } } },
+        proposed: counts,
+        elapsedMs: { type: 'integer' },
+      },
+    },
+    400: INVALID,
+    408: error('`DW_QUERY_TIMEOUT`: the replay ran longer than analysis.timeoutSeconds.'),
+    413: error('`DW_QUERY_TOO_LARGE`: the replay needs more memory than analysis.memoryLimit.'),
+    429: error('`DW_QUERY_TOO_MANY`: as many queries as allowed already run.', { retryAfter: true }),
+  }, 'authenticated', 'body'),
+} as const;

@@ -2,10 +2,10 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { RuleService } from '../../rules/service.ts';
 import { tenantOf } from '../auth/tenant.ts';
 import type { ServerDeps } from '../types.ts';
-import { deleteRuleSchema, getRulesSchema, listVersionsSchema, postRulesSchema, putRuleSchema } from './rules-schemas.ts';
+import { deleteRuleSchema, dryRunSchema, getRulesSchema, listVersionsSchema, postRulesSchema, putRuleSchema } from './rules-schemas.ts';
 
 /** What the rule and silence routes need: src/rules/service.ts. */
-export type RulesApi = Pick<RuleService, 'current' | 'version' | 'versions' | 'apply' | 'putRule' | 'disableRule' | 'listSilences' | 'addSilence' | 'removeSilence'>;
+export type RulesApi = Pick<RuleService, 'current' | 'version' | 'versions' | 'apply' | 'putRule' | 'disableRule' | 'dryRun' | 'listSilences' | 'addSilence' | 'removeSilence'>;
 
 /** The author of a change: the authenticated caller, `unauthenticated` when authentication is off (tests, dev). */
 export const authorOf = (req: FastifyRequest): string => req.principal?.name ?? 'unauthenticated';
@@ -29,6 +29,17 @@ export const ruleRoutes: FastifyPluginAsync<{ deps: ServerDeps & { rules: RulesA
     const v = await rules.apply(tenantOf(req, deps), { rules: b.rules, zones: b.zones ?? [] }, { author: authorOf(req), reason: b.reason, baseVersion: b.baseVersion });
     return reply.code(201).send(v);
   });
+
+  const analysis = deps.analysis;
+  if (analysis) {
+    app.post('/v1/rules/dry-run', { schema: dryRunSchema }, async (req, reply) => {
+      // The replay stops when the caller goes away before the answer (its DuckDB query is interrupted, its slot freed).
+      const gone = new AbortController();
+      reply.raw.on('close', () => { if (!reply.raw.writableFinished) gone.abort(); });
+      const b = req.body as { rules: unknown; zones?: unknown; from: string; to: string };
+      return rules.dryRun(analysis, tenantOf(req, deps), b, { signal: gone.signal });
+    });
+  }
 
   app.put('/v1/rules/:id', { schema: putRuleSchema }, async (req) => {
     const b = req.body as { rule: unknown; zones?: unknown; reason: string; baseVersion?: number };

@@ -1,0 +1,147 @@
+/**
+ * The dry run (issue 19, item 2): replays a proposed rule set over the lake's reports of a period and answers what it
+ * would have raised, next to what the rules in force raise over the same reports: alerts per day and per zone.
+ *
+ * The reports are read through the analysis service (src/analysis/), so the run is under the sandbox's limits: the
+ * tenant's files only, DuckDB's memory limit, the query time limit (analysis.timeoutSeconds) and the admission
+ * slots (analysis.maxQueries, maxQueriesPerTenant: 429 when full). The SQL keeps only reports some rule of either set
+ * could fire on (a score below the highest threshold, or a listed person of concern), so what crosses into
+ * JavaScript is the alerting few, not the whole period. Each is evaluated with the workers' own code
+ * (evaluateRuleSet), and sightings are folded into alerts with the dedup window as the alert state does. Nothing is
+ * written anywhere and nothing is announced: the run never touches the alert state, the bus or the stream.
+ */
+import type { AnalysisApi } from '../server/types.ts';
+import type { AcceptedReport } from '../contract/types.ts';
+import { compileRuleSet, evaluateRuleSet, zonesAt, type CompiledRuleSet } from './compile.ts';
+import type { RuleSet } from './types.ts';
+import { RulesInvalidError } from './validate.ts';
+
+/** The longest period one run replays: a month (the question is "last week"; longer is a statistics job). */
+export const MAX_DRY_RUN_DAYS = 31;
+
+export interface DryRunCounts {
+  alerts: number;
+  /** Sightings that raised or updated an alert (an alert's occurrences, summed). */
+  sightings: number;
+  /** UTC day (YYYY-MM-DD) of the raising report -> alerts raised. */
+  perDay: Record<string, number>;
+  /** Zone id of the proposed set -> alerts raised inside it; `(none)`: outside every zone. */
+  perZone: Record<string, number>;
+  perSeverity: Record<string, number>;
+  perRule: Record<string, number>;
+}
+
+export interface DryRunResult {
+  tenant: string;
+  from: string;
+  to: string;
+  /** Reports of the period (all of them), and those that could alert under either set (replayed). */
+  reports: number;
+  replayed: number;
+  inForce: DryRunCounts & { version: number };
+  proposed: DryRunCounts;
+  elapsedMs: number;
+}
+
+export interface DryRunOptions {
+  tenant: string;
+  from: Date;
+  to: Date;
+  proposed: RuleSet;
+  inForce: { set: RuleSet; version: number };
+  dedupWindowMs: number;
+  signal?: AbortSignal | undefined;
+  /** Called every `progressEvery` replayed reports (streamed progress for long periods). */
+  onProgress?: ((replayed: number) => void) | undefined;
+  progressEvery?: number;
+}
+
+export function checkPeriod(from: Date, to: Date): void {
+  const errors = [];
+  if (Number.isNaN(from.getTime())) errors.push({ field: 'from', reason: 'must be an ISO 8601 time' });
+  if (Number.isNaN(to.getTime())) errors.push({ field: 'to', reason: 'must be an ISO 8601 time' });
+  else if (to <= from) errors.push({ field: 'to', reason: 'must be after from' });
+  else if (to.getTime() - from.getTime() > MAX_DRY_RUN_DAYS * 86_400_000) errors.push({ field: 'to', reason: `the period is at most ${MAX_DRY_RUN_DAYS} days` });
+  if (errors.length > 0) throw new RulesInvalidError(errors);
+}
+
+const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+/** What may alert under either set, as a WHERE clause over the `reports` view. */
+function candidateFilter(raw: readonly RuleSet[]): string {
+  let max = 0;
+  const names = new Set<string>();
+  for (const s of raw) {
+    for (const r of s.rules) {
+      if (!r.enabled) continue;
+      if (r.kind === 'zone-entry') r.citizens.forEach((c) => names.add(c));
+      else max = Math.max(max, r.threshold);
+    }
+  }
+  const parts = [`min_score < ${Number(max)}`];
+  if (names.size > 0) parts.push(`list_has_any(list_transform(citizens, c -> c.name), [${[...names].map(sqlString).join(', ')}]::VARCHAR[])`);
+  return `(${parts.join(' OR ')})`;
+}
+
+interface Folding { counts: DryRunCounts; open: Map<string, number> }
+
+const emptyCounts = (): DryRunCounts => ({ alerts: 0, sightings: 0, perDay: {}, perZone: {}, perSeverity: {}, perRule: {} });
+const bump = (m: Record<string, number>, k: string): void => { m[k] = (m[k] ?? 0) + 1; };
+
+export async function dryRun(analysis: Pick<AnalysisApi, 'exportCursor' | 'limits' | 'query'>, o: DryRunOptions): Promise<DryRunResult> {
+  checkPeriod(o.from, o.to);
+  const started = Date.now();
+  const proposed = compileRuleSet(o.proposed, 0);
+  const inForce = compileRuleSet(o.inForce.set, o.inForce.version);
+  const range = { from: o.from, to: o.to };
+  const period = `ts >= epoch_ms(${o.from.getTime()}) AND ts < epoch_ms(${o.to.getTime()})`;
+  const timeoutMs = analysis.limits.timeoutMs;
+
+  let reports = 0;
+  const total = await analysis.query(o.tenant, `SELECT count(*) AS n FROM reports WHERE ${period}`, { range, timeoutMs, signal: o.signal });
+  for await (const rows of total) reports = Number(rows[0]?.[0] ?? 0);
+
+  const sql = `SELECT drone_id, CAST(epoch_ms(ts) AS DOUBLE) AS ts, lat, lon, citizens, words FROM reports
+    WHERE ${period} AND ${candidateFilter([o.proposed, o.inForce.set])} ORDER BY ts, drone_id`;
+  const cursor = await analysis.exportCursor(o.tenant, sql, { range, timeoutMs, signal: o.signal });
+  const folds: [CompiledRuleSet, Folding][] = [[proposed, { counts: emptyCounts(), open: new Map() }], [inForce, { counts: emptyCounts(), open: new Map() }]];
+  let replayed = 0;
+  const every = o.progressEvery ?? 10_000;
+  for await (const rows of cursor) {
+    for (const row of rows) {
+      const [droneId, ts, lat, lon, citizens, words] = row as [string, number, number, number, { name: string; score: number }[], string[]];
+      const report = { droneId, ts, position: { lat, lon }, citizens, words, tenant: o.tenant } as unknown as AcceptedReport;
+      for (const [rs, f] of folds) fold(rs, f, report, proposed, o.dedupWindowMs);
+      if (++replayed % every === 0) o.onProgress?.(replayed);
+    }
+  }
+  return {
+    tenant: o.tenant, from: o.from.toISOString(), to: o.to.toISOString(), reports, replayed,
+    proposed: folds[0]![1].counts,
+    inForce: { ...folds[1]![1].counts, version: o.inForce.version },
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/**
+ * One report into one set's counts. A sighting within the dedup window of the same drone and citizen's alert updates
+ * it (as inDedupWindow in src/alerts/sighting.ts; reports come in time order, and no officer resolves anything in a
+ * replay); otherwise it raises one. Zones are the proposed set's, for both columns: the comparison is per place.
+ */
+function fold(rs: CompiledRuleSet, f: Folding, report: AcceptedReport, zonesOf: CompiledRuleSet, windowMs: number): void {
+  const candidates = evaluateRuleSet(report, rs);
+  for (const c of candidates) {
+    const key = `${report.droneId}\u0000${c.citizen}`;
+    const last = f.open.get(key);
+    f.open.set(key, report.ts);
+    f.counts.sightings++;
+    if (last !== undefined && last >= report.ts - windowMs) continue;
+    f.counts.alerts++;
+    bump(f.counts.perDay, new Date(report.ts).toISOString().slice(0, 10));
+    const zones = zonesAt(zonesOf, report.position.lat, report.position.lon);
+    if (zones.length === 0) bump(f.counts.perZone, '(none)');
+    else for (const z of zones) bump(f.counts.perZone, z);
+    bump(f.counts.perSeverity, c.severity);
+    bump(f.counts.perRule, c.rule);
+  }
+}
