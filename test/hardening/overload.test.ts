@@ -1,11 +1,13 @@
 /**
  * Issue 15, item 9: offered load at 2x what the platform carries, for a bounded time. The capacity is made small by
  * configuration (ingest.maxInflightRequests 2, maxInflightBytes 2 MiB) so the test does not saturate the machine:
- * four clients post without pause (two per request the platform takes), ignoring Retry-After.
+ * four clients post without pause (two per request the platform takes), each body in two halves 40 ms apart (a slow
+ * link), ignoring Retry-After.
  * Expected: 503 DW_INGEST_BACKPRESSURE with Retry-After for what is over capacity, memory bounded, every acknowledged
  * report in the lake, and ingestion back by itself once the load stops. Loopback only, self-stopping, ~40 s.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, describe, it } from 'node:test';
 import { validateConfig, dataPaths } from '../../src/config/index.ts';
 import { Platform } from '../../src/runtime/platform.ts';
@@ -15,6 +17,31 @@ import { reportsInLake } from '../lake/helpers.ts';
 const LOAD_MS = 20_000;
 const CLIENTS = 4;
 const PER_REQUEST = 100;
+/**
+ * Each client sends its body in two halves this far apart, as a gateway on a slow link does: a request is in flight
+ * at least this long, so four clients keep four requests in flight against a capacity of two, whatever the machine's
+ * speed (without it, on an idle machine, a small request was answered before the next one arrived).
+ */
+const SEND_GAP_MS = 40;
+
+/** POSTs a body in two writes SEND_GAP_MS apart; resolves with the answer (which may come before the second write). */
+function slowPost(url: URL, body: string): Promise<{ status: number; retryAfter: string | undefined; json: { accepted?: { reportId: string }[]; code?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as never }));
+      res.on('error', reject);
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A refused request is answered before its body is read; the server may close before the second half is sent.
+      if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') reject(e);
+    });
+    const half = Math.floor(body.length / 2);
+    req.write(body.slice(0, half));
+    setTimeout(() => req.end(body.slice(half)), SEND_GAP_MS);
+  });
+}
 
 describe('overload (issue 15, item 9)', () => {
   const tmp = tempDir('dw-overload-');
@@ -54,14 +81,14 @@ describe('overload (issue 15, item 9)', () => {
       const until = Date.now() + LOAD_MS;
       await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
         while (Date.now() < until) {
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: body(client) });
-          const json = await res.json() as { accepted?: { reportId: string }[]; code?: string };
+          const res = await slowPost(new URL(url), body(client));
+          const json = res.json;
           if (res.status === 202) {
             counts.accepted++;
             for (const a of json.accepted!) acked.add(a.reportId);
           } else if (res.status === 503 && json.code === 'DW_INGEST_BACKPRESSURE') {
             counts.refused++;
-            if (!(Number(res.headers.get('retry-after')) >= 1)) counts.noRetryAfter++;
+            if (!(Number(res.retryAfter) >= 1)) counts.noRetryAfter++;
           } else {
             counts.other++;
           }
