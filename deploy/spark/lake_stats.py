@@ -10,9 +10,10 @@ The lake location is any Hadoop file system URL: a local directory (`/data/lake`
 `hdfs://namenode:8020/lake` (the NameNode's RPC address: pyspark's bundled Hadoop client cannot load its
 `webhdfs://` file system, see docs/analysis.md), `s3a://bucket/lake` (Ceph RGW, MinIO, AWS). For s3a:// the job adds
 the jars of deploy/spark/classpath/target/dependency (hadoop-aws and the AWS SDK modules, .ci/install-spark.sh; or
-DRONEWATCH_SPARK_S3A_JARS) unless spark.jars is set, and takes the endpoint from the variables dronewatch reads
-(S3_ENDPOINT, then AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; path-style addressing) unless spark.hadoop.fs.s3a.endpoint
-is set; S3A reads the credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY itself.
+DRONEWATCH_SPARK_S3A_JARS) unless spark.jars is set or spark-submit runs it (give it --jars), and takes the endpoint
+from the variables dronewatch reads (S3_ENDPOINT, then AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; path-style
+addressing) unless spark.hadoop.fs.s3a.endpoint is set; S3A reads the credentials from AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY itself.
 
     python deploy/spark/lake_stats.py --lake /data/lake --tenant paris --out /tmp/answers \
         --from 2025-01-13 --to 2025-01-14 reports-daily top-drones        # or `all`
@@ -294,13 +295,15 @@ def write(df, out, name, fmt):
 
 def s3a_defaults(conf):
     """Settings an s3a:// lake needs that `conf` (the --conf settings) does not give: the jars of hadoop-aws and the
-    AWS SDK modules (when the job is not run by a spark-submit that already has spark.jars), and a non-AWS endpoint
+    AWS SDK modules (when the job is not run by spark-submit), and a non-AWS endpoint
     from the variables dronewatch's own S3 store reads, with path-style addressing as that store uses for one."""
     out = {}
-    if "spark.jars" not in conf and "spark.jars.packages" not in conf:
-        from pyspark import SparkConf
+    # Run by spark-submit (it starts the JVM first and tells pyspark its port), the jars are spark-submit's business
+    # (--jars, --packages): setting spark.jars here would replace what it was given.
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    if not submitted and "spark.jars" not in conf and "spark.jars.packages" not in conf:
         jar_dir = os.environ.get("DRONEWATCH_SPARK_S3A_JARS", os.path.join(HERE, "classpath", "target", "dependency"))
-        if not SparkConf().contains("spark.jars") and os.path.isdir(jar_dir):
+        if os.path.isdir(jar_dir):
             jars = sorted(os.path.join(jar_dir, f) for f in os.listdir(jar_dir) if f.endswith(".jar"))
             if jars:
                 out["spark.jars"] = ",".join(jars)
