@@ -8,13 +8,14 @@ import { error, isoInstant, noContent, responses, type ErrorSet } from './common
 
 const TAGS = ['analysis'];
 export const FORMATS = ['json', 'csv', 'ndjson', 'parquet'] as const;
-const sqlText = { type: 'string', minLength: 1, maxLength: 65536 } as const;
+// Examples valid on any lake: clients see the shape of a request, and the fuzzer starts from queries that run.
+const sqlText = { type: 'string', minLength: 1, maxLength: 65536, examples: ['SELECT count(*) AS reports FROM reports', 'SELECT severity, count(*) AS n FROM alerts GROUP BY severity'] } as const;
 const formatField = { type: 'string', enum: FORMATS, description: 'The answer\'s format; default: from the Accept header, else JSON.' } as const;
 const limitField = { type: 'integer', minimum: 1, description: 'Row limit (capped by analysis.maxRows).' } as const;
 const timeoutField = { type: 'integer', minimum: 1, description: 'Time limit in ms (capped by analysis.timeoutSeconds).' } as const;
 /** ISO 8601 instants (checked by rangeOf): only the hour partitions from..to are read. */
 const instantField = { type: 'string', minLength: 1, maxLength: 40, description: 'ISO 8601 date or timestamp: only the hour partitions from..to are read.' } as const;
-const name = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const name = { type: 'string', minLength: 1, maxLength: 64, examples: ['reports-count'] } as const;
 const queryName = { type: 'object', additionalProperties: false, required: ['name'], properties: { name } } as const;
 
 /** The JSON answer of a query: column names and DuckDB types, then rows as arrays, then the counts known at the end. */
@@ -67,7 +68,7 @@ const savedBody = {
   type: 'object',
   additionalProperties: false,
   required: ['sql'],
-  properties: { name: { type: 'string' }, sql: sqlText, description: { type: 'string', maxLength: 1000 } },
+  properties: { name: { type: 'string', examples: ['reports-count'] }, sql: sqlText, description: { type: 'string', maxLength: 1000 } },
 } as const;
 
 const queryRoute = (summary: string, own: Record<number, unknown>, sets: ErrorSet[], extra: Record<string, unknown>) => ({
