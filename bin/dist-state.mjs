@@ -16,7 +16,7 @@ export const SRC = path.join(ROOT, 'src');
 export const DIST = path.join(ROOT, 'dist');
 export const STAMP = path.join(DIST, '.stamp.json');
 /** Bumped when the build's output layout changes, so an older dist/ is not used by a newer bin/dronewatch.js. */
-export const FORMAT = 1;
+export const FORMAT = 2;
 
 /** The newest mtime (ms) and the entry count of a source tree. */
 export function sourceState(dir = SRC) {

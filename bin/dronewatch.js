@@ -16,7 +16,7 @@ const problem = from === '1' ? 'DRONEWATCH_FROM_SOURCE=1' : distProblem();
 let main;
 if (problem === undefined) {
   if (process.env.DRONEWATCH_DEBUG === '1') process.setSourceMapsEnabled(true); // stack traces name src/ lines
-  ({ main } = await import('../dist/cli/main.js'));
+  ({ main } = await import('../dist/bundle/main.js')); // the start-up bundle (bin/build-dist.mjs)
 } else if (from === '0') {
   process.stderr.write(`error: ${problem} and DRONEWATCH_FROM_SOURCE=0 forbids running the sources: \`npm run build:cli\`\n`);
   process.exit(2);
