@@ -10,7 +10,7 @@
 # - dist/ (the compiled CLI) and web/dist are built again by Node 24 (`npm run prepare`), as `npm ci` would.
 #
 # NODE24_VERSION (default 24) picks the release; NODE24_WORK the directory (default a temporary one, removed after).
-# Budget: ~6 minutes on the 2-core CI machine; the timing of each step is printed.
+# Budget: ~6 minutes on the 2-core CI machine (measured: docs/runtime.md); the timing of each step is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
