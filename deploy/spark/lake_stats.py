@@ -373,6 +373,10 @@ def main(argv):
     local = (a.master or "local").startswith("local")
     if a.shuffle_partitions or local:
         spark = spark.config("spark.sql.shuffle.partitions", str(a.shuffle_partitions or 4))
+    if local:
+        # One JVM: the driver's RPC and block manager stay on the loopback interface instead of the address Spark
+        # picks from the host's interfaces (and announces to nobody).
+        spark = spark.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
     conf = {}
     for kv in a.conf:
         key, sep, value = kv.partition("=")

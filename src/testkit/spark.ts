@@ -129,7 +129,7 @@ export function runSparkStats(o: SparkStatsOptions): Promise<{ stdout: string; s
     return found.python;
   })();
   return new Promise((resolve, reject) => {
-    execFile(python, sparkStatsArgs(o), { timeout: o.timeoutMs ?? 300_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, env: { ...(o.env ?? process.env), PYTHONUNBUFFERED: '1' } },
+    execFile(python, sparkStatsArgs(o), { timeout: o.timeoutMs ?? 300_000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, env: { SPARK_LOCAL_IP: '127.0.0.1', ...(o.env ?? process.env), PYTHONUNBUFFERED: '1' } },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`spark job failed (${err.killed ? 'timed out' : `exit ${String(err.code)}`}):\n${stderr.split('\n').slice(-40).join('\n')}`));
         else resolve({ stdout, stderr });
