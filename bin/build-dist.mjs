@@ -7,7 +7,7 @@
 // keeps paths relative to the repository (../../schema, ../../../web/dist) right; the other files of src/ (SQL of the
 // statistics, stop words, plain .js worker bodies) are copied beside the output. No type checking here: `npm test`
 // and `npm run typecheck` do that.
-import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DIST, FORMAT, ROOT, SRC, STAMP, sourceState } from './dist-state.mjs';
@@ -52,6 +52,23 @@ function files(dir, out = { ts: [], other: [] }) {
     else out.other.push(full);
   }
   return out;
+}
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+function keepPreviousChunks(from, to) {
+  let names;
+  try {
+    names = readdirSync(from);
+  } catch {
+    return; // no previous bundle
+  }
+  for (const name of names) {
+    const file = path.join(from, name);
+    // The entry (main.js) is the new build's; only content-named chunks are kept, with their own age.
+    if (name.startsWith('main.') || existsSync(path.join(to, name)) || Date.now() - statSync(file).mtimeMs > WEEK_MS) continue;
+    renameSync(file, path.join(to, name));
+  }
 }
 
 /** Builds dist/ from src/; returns how many modules it compiled. Writes into a temporary directory, then swaps it in. */
@@ -102,6 +119,10 @@ export async function buildDist({ log = (m) => process.stdout.write(`${m}\n`) } 
   }
   writeFileSync(path.join(tmp, 'package.json'), '{ "type": "module" }\n');
   writeFileSync(path.join(tmp, path.basename(STAMP)), `${JSON.stringify({ format: FORMAT, sourceNewest: state.newest, sourceEntries: state.entries, builtAt: new Date().toISOString() })}\n`);
+  // A process started from the previous build (`dronewatch up`) may still import one of its chunks lazily (the S3 client
+  // at its first upload, say): the previous chunks stay beside the new ones (their names are content hashes, so they
+  // never replace a new one) and go after a week.
+  keepPreviousChunks(path.join(DIST, 'bundle'), path.join(tmp, 'bundle'));
   // Swap: a CLI starting meanwhile sees the old complete dist/ or none (then it runs the sources), never half of one.
   const old = `${DIST}.old-${process.pid}`;
   try {
