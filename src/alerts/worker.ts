@@ -12,6 +12,8 @@ import type { AlertState, AppliedSightings } from './state.ts';
 import type { AlertEvent } from './types.ts';
 import type { WebhookSink } from './webhooks.ts';
 import type { IncidentState } from '../incidents/state.ts';
+import { IncidentPublisher } from '../incidents/publish.ts';
+import type { IncidentEvent } from '../incidents/types.ts';
 
 export interface AlertWorkerOptions {
   stream: Stream;
@@ -114,11 +116,14 @@ export class AlertWorker {
   private outstandingTails = 0;
   /** Last offset per partition of the batches whose events are published and whose offsets are not yet committed. */
   private readonly toCommit = new Map<number, number>();
+  /** Incident events to the `incidents` topic (the lake's copy), when grouping is on. */
+  private readonly incidentTopic: IncidentPublisher | undefined;
 
   constructor(opts: AlertWorkerOptions) {
     this.opts = opts;
     this.rules = compileRules(opts.config);
     this.logger = opts.logger ?? silentLogger;
+    this.incidentTopic = opts.incidents ? new IncidentPublisher(opts.stream, this.logger) : undefined;
     const w = opts.config.dedupWindowMs;
     if (w !== undefined && w !== opts.store.dedupWindowMs) {
       this.logger.warn({ config: w, store: opts.store.dedupWindowMs }, 'alerts.dedupWindowMs differs from the store\'s; the store\'s applies');
@@ -138,6 +143,7 @@ export class AlertWorker {
       ...(this.opts.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.opts.sessionTimeoutMs }),
       ...(this.opts.memberId === undefined ? {} : { memberId: this.opts.memberId }),
     });
+    if (this.opts.incidents) this.incidentTopic?.follow(this.opts.incidents);
     await this.groupPending();
     this.s.outboxRepublished += await drainOutbox(stream, store);
     this.lastOutboxCheck = this.lastPrune = Date.now();
@@ -151,6 +157,7 @@ export class AlertWorker {
     this.abort!.abort();
     await this.loop;
     this.loop = undefined;
+    await this.incidentTopic?.close();
     await this.consumer?.close().catch((err: unknown) => this.logger.warn({ err }, 'alert consumer close failed'));
     this.consumer = undefined;
   }
@@ -231,6 +238,7 @@ export class AlertWorker {
 
     let events: readonly AlertEvent[] = [];
     let republish: readonly AlertEvent[] = [];
+    let incidentEvents: readonly IncidentEvent[] = [];
     if (batch) {
       // SQLite answers synchronously: no await (and no extra microtask) on the embedded latency path.
       const pending = store.applySightings(batch);
@@ -254,7 +262,9 @@ export class AlertWorker {
       const incidents = this.opts.incidents;
       if (incidents && (events.length > 0 || republish.length > 0)) {
         const grouped = incidents.applyAlertEvents(republish.length === 0 ? events : [...republish, ...events]);
-        this.s.incidentEvents += (grouped instanceof Promise ? await grouped : grouped).length;
+        incidentEvents = grouped instanceof Promise ? await grouped : grouped;
+        this.s.incidentEvents += incidentEvents.length;
+        IncidentPublisher.countOpened(incidentEvents);
       }
     }
 
@@ -267,11 +277,13 @@ export class AlertWorker {
     const toPublish = republish.length === 0 ? events : [...republish, ...events];
     this.s.outboxRepublished += republish.length;
     this.outstandingTails++;
-    this.tail = previous.then(() => this.publishAndCommit(consumer, toPublish, records)).finally(() => { this.outstandingTails--; });
+    this.tail = previous.then(() => this.publishAndCommit(consumer, toPublish, records, incidentEvents)).finally(() => { this.outstandingTails--; });
     if (this.outstandingTails > MAX_OUTSTANDING_TAILS) await previous;
   }
 
-  private async publishAndCommit(consumer: StreamConsumer, events: readonly AlertEvent[], records: readonly StreamRecord[]): Promise<void> {
+  private async publishAndCommit(consumer: StreamConsumer, events: readonly AlertEvent[], records: readonly StreamRecord[], incidentEvents: readonly IncidentEvent[] = []): Promise<void> {
+    // Before the alert events leave the outbox: see IncidentPublisher (never rejects; a failure is retried later).
+    await this.incidentTopic?.publish(incidentEvents);
     if (events.length > 0) {
       try {
         await publishAlertEvents(this.opts.stream, this.opts.store, events);
@@ -311,7 +323,10 @@ export class AlertWorker {
     const pending = await this.opts.store.pendingEvents(olderThanMs === undefined ? {} : { olderThanMs });
     if (pending.length === 0) return;
     const grouped = incidents.applyAlertEvents(pending);
-    this.s.incidentEvents += (grouped instanceof Promise ? await grouped : grouped).length;
+    const evs = grouped instanceof Promise ? await grouped : grouped;
+    this.s.incidentEvents += evs.length;
+    IncidentPublisher.countOpened(evs);
+    await this.incidentTopic?.publish(evs);
   }
 
   private async rewind(consumer: StreamConsumer, records: readonly StreamRecord[]): Promise<void> {
@@ -328,6 +343,7 @@ export class AlertWorker {
       this.lastOutboxCheck = now;
       try {
         await this.groupPending(OUTBOX_GRACE_MS);
+        await this.incidentTopic?.retry();
         this.s.outboxRepublished += await drainOutbox(this.opts.stream, this.opts.store, { olderThanMs: OUTBOX_GRACE_MS });
       } catch (err) {
         this.s.publishErrors++;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/index.ts';
-import { LakeSandbox, QueryError, type CursorOptions, type LakeFileSource, type QueryCursor, type TimeRange } from '../lake/index.ts';
+import { allLakeFiles, LakeSandbox, QueryError, type CursorOptions, type LakeFileSource, type QueryCursor, type TimeRange } from '../lake/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { QueryAdmission } from './admission.ts';
 import { encodeRows, type TextFormat } from './encode.ts';
@@ -284,7 +284,7 @@ export class AnalysisService {
 
 /** The query failed because files of its snapshot were deleted (compaction, retention) since it was listed. */
 function filesGone(e: unknown, sandbox: LakeSandbox): boolean {
-  return e instanceof QueryError && [...sandbox.files.reports, ...sandbox.files.alerts].some((f) => !existsSync(f));
+  return e instanceof QueryError && allLakeFiles(sandbox.files).some((f) => !existsSync(f));
 }
 
 export type { TextFormat };

@@ -130,5 +130,5 @@ export class Snapshots {
 
 function sameFiles(a: LakeFiles, b: LakeFiles): boolean {
   const same = (x: readonly string[], y: readonly string[]): boolean => x.length === y.length && x.every((f, i) => f === y[i]);
-  return same(a.reports, b.reports) && same(a.alerts, b.alerts);
+  return same(a.reports, b.reports) && same(a.alerts, b.alerts) && same(a.incidents, b.incidents);
 }

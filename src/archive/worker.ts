@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import { TopicArchiver, type StepHook, type TopicStats } from './topic-archiver.ts';
 
 /** The topics the archive consumes; each goes to the lake table of the same name. */
-export type ArchiveTopic = 'reports' | 'alerts';
+export type ArchiveTopic = 'reports' | 'alerts' | 'incidents';
 
 export interface ArchiveWorkerOptions {
   stream: Stream;
@@ -18,7 +18,7 @@ export interface ArchiveWorkerOptions {
   scratchDir?: string;
   /** Consumer group. Default 'archive'. */
   group?: string;
-  /** Default both. */
+  /** Default all three. */
   topics?: readonly ArchiveTopic[];
   /** A partition's buffer is written once it holds this many records... Default 100,000. */
   maxBatchRecords?: number;
@@ -88,7 +88,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export const DEFAULT_DRAIN_TIMEOUT_MS = 120_000;
 
 /**
- * Stream consumer 2: archives the `reports` and `alerts` topics into the Parquet lake, exactly once per record
+ * Stream consumer 2: archives the `reports`, `alerts` and `incidents` topics into the Parquet lake, exactly once per record
  * whatever instant the process dies at (src/lake/commit.ts), and compacts the lake (and applies retention)
  * periodically in the same process (one archiver per lake is the expected deployment; compaction is safe next to
  * writers anyway). The lake is any object store: a local directory or S3.
@@ -124,7 +124,7 @@ export class ArchiveWorker {
     this.store = opened.store;
     this.ownsStore = opened.owned;
     this.writer = await LakeWriter.open(this.store, { ...o.lake, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}), logger: this.logger });
-    for (const topic of o.topics ?? (['reports', 'alerts'] as const)) {
+    for (const topic of o.topics ?? (['reports', 'alerts', 'incidents'] as const)) {
       const name = TOPICS[topic];
       await o.stream.ensureTopic(name, DEFAULT_TOPIC_CONFIG[topic]);
       const consumer = await o.stream.consumer({

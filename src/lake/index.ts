@@ -10,7 +10,7 @@ export { listLiveFiles, liveDataFiles, listTenants, type DataFile, type TenantSc
 export { openLakeQuery, snapshotFiles, tableRange, type LakeFileSource, type LakeQuery, type LakeQueryOptions, type QueryResult } from './query.ts';
 export { lakeFilesFor, localLakeFiles, DEFAULT_LAKE_CACHE_BYTES, type LakeFileSet, type LakeFilesOptions } from './sources.ts';
 export { LakeCache, LakeCacheError, type LakeCacheStats } from './cache.ts';
-export { LakeSandbox, QueryError, QueryTimeoutError, QueryCancelledError, jsonFriendly, type LakeFiles, type QueryCursor, type CursorOptions, type SandboxOptions } from './sandbox.ts';
+export { allLakeFiles, LakeSandbox, QueryError, QueryTimeoutError, QueryCancelledError, jsonFriendly, type LakeFiles, type QueryCursor, type CursorOptions, type SandboxOptions } from './sandbox.ts';
 export { formatResult, cellText, csvCell, type ResultFormat } from './format.ts';
 export { compactLake, DEFAULT_COMPACTION_LEVEL, type CompactOptions, type CompactionResult } from './compact.ts';
 export { applyRetention, type RetentionOptions, type RetentionResult, type RetentionPartition } from './retention.ts';

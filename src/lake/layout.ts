@@ -5,6 +5,7 @@ import { DwError } from '../errors/index.ts';
  *
  *   reports/tenant=<tenant>/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet
  *   alerts/tenant=<tenant>/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet
+ *   incidents/tenant=<tenant>/date=YYYY-MM-DD/hour=HH/p<partition>-<firstOffset>-<lastOffset>.parquet   (incident events)
  *   _commits/<table>/p<partition>/<firstOffset>.json     the decision of the batch starting there (put-if-absent)
  *   _checkpoints/<table>/p<partition>/<lastOffset>.json  "offsets up to here are in the lake" (put-if-absent; max wins)
  *   _rejected/<table>/p<...>.ndjson                      records the lake could not store (invalid shape), verbatim
@@ -19,7 +20,7 @@ import { DwError } from '../errors/index.ts';
  * write files under several tenants; its commit record and checkpoint (per stream partition) cover them all.
  */
 
-export const LAKE_TABLES = ['reports', 'alerts'] as const;
+export const LAKE_TABLES = ['reports', 'alerts', 'incidents'] as const;
 export type LakeTable = (typeof LAKE_TABLES)[number];
 
 /** Staging directories of the previous, file-system protocol: only recognised so that old lakes can be cleaned. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { LAKE_TABLES, type LakeTable } from './layout.ts';
 import type { TenantScope, TimeRange } from './live-files.ts';
 import { lakeFilesFor } from './sources.ts';
-import { LakeSandbox, QueryError, type CursorOptions, type LakeFiles, type QueryCursor, type SandboxOptions } from './sandbox.ts';
+import { allLakeFiles, LakeSandbox, QueryError, type CursorOptions, type LakeFiles, type QueryCursor, type SandboxOptions } from './sandbox.ts';
 
 export interface QueryResult {
   columns: string[];
@@ -46,11 +46,12 @@ export interface LakeQueryOptions extends SandboxOptions {
 }
 
 /**
- * The time range each table is pruned to for a query over `range`. Alert events are pruned by `from` only: the
- * `alerts` view is each alert's latest state, which may come from an event (ack, resolve) after `to`.
+ * The time range each table is pruned to for a query over `range`. Alert and incident events are pruned by `from`
+ * only: the `alerts` and `incidents` views are each one's latest state, which may come from an event (ack, resolve)
+ * after `to`.
  */
 export function tableRange(table: LakeTable, range: TimeRange | undefined): TimeRange | undefined {
-  if (!range || table !== 'alerts') return range;
+  if (!range || table === 'reports') return range;
   return range.from ? { from: range.from } : undefined;
 }
 
@@ -92,7 +93,7 @@ export async function openLakeQuery(source: string | LakeFileSource, opts: LakeQ
     try {
       return await fn();
     } catch (e) {
-      const all = [...sandbox.files.reports, ...sandbox.files.alerts];
+      const all = allLakeFiles(sandbox.files);
       if (e instanceof QueryError && all.some((f) => !existsSync(f))) {
         await refresh();
         return fn();
@@ -106,7 +107,7 @@ export async function openLakeQuery(source: string | LakeFileSource, opts: LakeQ
     cursor: (sql, o) => withRetry(() => sandbox.cursor(sql, o)),
     validate: (sql) => sandbox.validate(sql),
     refresh,
-    files: () => ({ reports: [...sandbox.files.reports], alerts: [...sandbox.files.alerts] }),
+    files: () => ({ reports: [...sandbox.files.reports], alerts: [...sandbox.files.alerts], incidents: [...sandbox.files.incidents] }),
     async close() {
       sandbox.retire();
       await owned?.close();

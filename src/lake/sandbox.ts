@@ -2,7 +2,7 @@ import { StatementType, type DuckDBConnection, type DuckDBInstance } from '@duck
 import { DwError } from '../errors/index.ts';
 import { openDuck, sqlString, sqlStringList } from './duck.ts';
 import { checkTenant, type LakeTable } from './layout.ts';
-import { HIVE_TYPES, LATEST_ALERTS_SQL, SCHEMAS, SIGHTINGS_SQL, WORDS_SQL } from './schema.ts';
+import { HIVE_TYPES, LATEST_ALERTS_SQL, LATEST_INCIDENTS_SQL, SCHEMAS, SIGHTINGS_SQL, WORDS_SQL } from './schema.ts';
 import { openCursor, type QueryCursor } from './sandbox-cursor.ts';
 import { QueryError, QueryTooLargeError } from './sandbox-errors.ts';
 import { pragmaName, pragmaRefusal, refusalOf, scrubPaths } from './sandbox-guard.ts';
@@ -13,6 +13,11 @@ export { jsonFriendly, type QueryCursor } from './sandbox-cursor.ts';
 
 /** The local Parquet files each table's views read: the whole input of the analysis engine. */
 export type LakeFiles = Record<LakeTable, readonly string[]>;
+
+/** Every file of a snapshot, whatever its table. */
+export function allLakeFiles(files: LakeFiles): string[] {
+  return [...files.reports, ...files.alerts, ...files.incidents];
+}
 
 export interface SandboxOptions {
   /**
@@ -57,7 +62,7 @@ const READ_ONLY = new Set<number>([StatementType.SELECT]);
 const POOLED_CONNECTIONS = 8;
 
 /** The views a query reads the lake through: the only tables it may name (sandbox-guard.ts). */
-const VIEWS: ReadonlySet<string> = new Set(['reports', 'sightings', 'words', 'alert_events', 'alerts']);
+const VIEWS: ReadonlySet<string> = new Set(['reports', 'sightings', 'words', 'alert_events', 'alerts', 'incident_events', 'incidents']);
 
 /** A relation with the stored columns of a table plus date/hour, over the given files (or empty with the same columns). */
 function sourceOf(table: LakeTable, files: readonly string[]): string {
@@ -124,10 +129,12 @@ export class LakeSandbox {
       await conn.run(`CREATE VIEW reports AS SELECT ${SCHEMAS.reports.viewProjection} FROM ${sourceOf('reports', files.reports)}${only}`);
       await conn.run(`CREATE VIEW alert_events AS SELECT ${SCHEMAS.alerts.viewProjection} FROM ${sourceOf('alerts', files.alerts)}${only}`);
       await conn.run(`CREATE VIEW alerts AS ${LATEST_ALERTS_SQL}`);
+      await conn.run(`CREATE VIEW incident_events AS SELECT ${SCHEMAS.incidents.viewProjection} FROM ${sourceOf('incidents', files.incidents)}${only}`);
+      await conn.run(`CREATE VIEW incidents AS ${LATEST_INCIDENTS_SQL}`);
       await conn.run(`CREATE VIEW sightings AS ${SIGHTINGS_SQL}`);
       await conn.run(`CREATE VIEW words AS ${WORDS_SQL}`);
       // VIEWS names exactly these: a view added above and not there could not be read.
-      const allowed = [...files.reports, ...files.alerts, ...(opts.exportFile ? [opts.exportFile] : [])];
+      const allowed = [...allLakeFiles(files), ...(opts.exportFile ? [opts.exportFile] : [])];
       await conn.run(`SET allowed_paths = ${allowed.length > 0 ? sqlStringList(allowed) : `[${sqlString('/nonexistent')}]`}`);
       // Turning external access off adds the spill directory (default `.tmp` under the process's working directory) to
       // allowed_directories, which would let queries read and glob any file placed there: no spill directory at all.
@@ -150,7 +157,7 @@ export class LakeSandbox {
     } catch (e) {
       for (const c of pool) c.closeSync();
       duck.close();
-      throw e instanceof DwError ? e : new QueryError(scrubPaths(`cannot open the lake for queries: ${(e as Error).message}`, [...files.reports, ...files.alerts]), e);
+      throw e instanceof DwError ? e : new QueryError(scrubPaths(`cannot open the lake for queries: ${(e as Error).message}`, allLakeFiles(files)), e);
     }
     return new LakeSandbox(duck.instance, conn, pool, files, opts.exportFile, opts.memoryLimit);
   }
@@ -304,7 +311,7 @@ export class LakeSandbox {
   }
 
   private secretPaths(): string[] {
-    return [...this.files.reports, ...this.files.alerts, ...(this.exportFile ? [this.exportFile] : [])];
+    return [...allLakeFiles(this.files), ...(this.exportFile ? [this.exportFile] : [])];
   }
 
   /**

@@ -1,4 +1,5 @@
 import { TENANT_PATTERN, type LakeTable } from './layout.ts';
+import { INCIDENTS_SCHEMA } from './schema-incidents.ts';
 
 /** The tenant id pattern as a SQL string literal (it holds no quote): a row with another tenant cannot be stored. */
 const TENANT_SQL = `'${TENANT_PATTERN.source}'`;
@@ -218,7 +219,18 @@ export const ALERTS_SCHEMA: TableSchema = {
   viewProjection: '*',
 };
 
-export const SCHEMAS: Record<LakeTable, TableSchema> = { reports: REPORTS_SCHEMA, alerts: ALERTS_SCHEMA };
+export const SCHEMAS: Record<LakeTable, TableSchema> = { reports: REPORTS_SCHEMA, alerts: ALERTS_SCHEMA, incidents: INCIDENTS_SCHEMA };
+
+/**
+ * The latest state of each incident, from its events (the `incidents` view). Events carry no version, so "latest" is
+ * the last change's wall clock (`updated_at`), then the later status (a merge or resolution is final; an officer's
+ * change and the grouping's can be stamped the same millisecond by two processes), then the most alerts.
+ */
+export const LATEST_INCIDENTS_SQL = `SELECT * EXCLUDE (event_id, "type", "at", "by", date, hour)
+FROM incident_events
+QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY updated_at DESC,
+  CASE status WHEN 'merged' THEN 3 WHEN 'resolved' THEN 2 WHEN 'acknowledged' THEN 1 ELSE 0 END DESC,
+  alert_count DESC, "at" DESC, event_id DESC) = 1`;
 
 /** The latest state of each alert, from its events (the `alerts` view). */
 export const LATEST_ALERTS_SQL = `SELECT * EXCLUDE (event_id, "type", "at", "by", date, hour)

@@ -73,7 +73,37 @@ export function alertEventProblem(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Why an incident event cannot be stored, or undefined if it can (mirrors INCIDENTS_SCHEMA's invalid-row predicate). */
+export function incidentEventProblem(v: unknown): string | undefined {
+  if (!isObject(v)) return 'not a JSON object';
+  if (typeof v.eventId !== 'string' || typeof v.type !== 'string') return 'eventId and type must be strings';
+  if (!isEpochMs(v.at)) return 'at must be an integer epoch-ms';
+  if (!isNullableString(v.by)) return 'by must be a string or null';
+  const i = v.incident;
+  if (!isObject(i)) return 'incident must be an object';
+  for (const k of ['incidentId', 'tenant', 'status', 'severity']) if (typeof i[k] !== 'string') return `incident.${k} must be a string`;
+  if (!isValidTenant(i.tenant)) return `incident.tenant must match ${TENANT_PATTERN.source}`;
+  if (!isPosition(i.centroid)) return 'incident.centroid must be {lat, lon} numbers';
+  if (!Array.isArray(i.bbox) || i.bbox.length !== 4 || !i.bbox.every(isFiniteNumber)) return 'incident.bbox must be 4 numbers';
+  for (const k of ['radiusM', 'lowestScore']) if (!isFiniteNumber(i[k])) return `incident.${k} must be a number`;
+  for (const k of ['citizenCount', 'droneCount', 'alertCount']) {
+    if (!Number.isSafeInteger(i[k]) || (i[k] as number) < 0 || (i[k] as number) > 2147483647) return `incident.${k} must be a 32-bit count`;
+  }
+  if (typeof i.growing !== 'boolean') return 'incident.growing must be a boolean';
+  const g = i.growth;
+  if (!isObject(g) || !isFiniteNumber(g.citizensPerMinute) || !isFiniteNumber(g.radiusGrowthM) || typeof g.spreading !== 'boolean') {
+    return 'incident.growth must be {citizensPerMinute, radiusGrowthM, spreading}';
+  }
+  for (const k of ['firstAt', 'lastAt', 'openedAt', 'updatedAt']) if (!isEpochMs(i[k])) return `incident.${k} must be an integer epoch-ms`;
+  for (const k of ['assignee', 'acknowledgedBy', 'resolvedBy', 'note', 'mergedInto']) if (!isNullableString(i[k])) return `incident.${k} must be a string or null`;
+  for (const k of ['acknowledgedAt', 'resolvedAt']) {
+    if (!(i[k] === undefined || i[k] === null || isEpochMs(i[k]))) return `incident.${k} must be an integer epoch-ms or null`;
+  }
+  return undefined;
+}
+
 export const PROBLEM_OF: Record<LakeTable, (v: unknown) => string | undefined> = {
   reports: reportProblem,
   alerts: alertEventProblem,
+  incidents: incidentEventProblem,
 };

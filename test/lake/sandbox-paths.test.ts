@@ -134,7 +134,7 @@ describe('analysts can read the server\'s file paths', () => {
     const copy = path.join(dir, path.relative(root, live)); // the same hive directories (date=, hour=)
     mkdirSync(path.dirname(copy), { recursive: true });
     copyFileSync(live, copy);
-    const sandbox = await LakeSandbox.open({ reports: [copy], alerts: [] }, { tenant: 'default' });
+    const sandbox = await LakeSandbox.open({ reports: [copy], alerts: [], incidents: [] }, { tenant: 'default' });
     try {
       rmSync(copy);
       const e = await sandbox.all('SELECT count(*) FROM reports').then(() => undefined, (x: unknown) => x as Error);
@@ -144,7 +144,7 @@ describe('analysts can read the server\'s file paths', () => {
     } finally {
       sandbox.close();
     }
-    const opening = await LakeSandbox.open({ reports: [path.join(dir, 'gone.parquet')], alerts: [] }).then(() => undefined, (x: unknown) => x as Error);
+    const opening = await LakeSandbox.open({ reports: [path.join(dir, 'gone.parquet')], alerts: [], incidents: [] }).then(() => undefined, (x: unknown) => x as Error);
     assert.ok(opening instanceof QueryError, String(opening));
     assert.ok(!opening.message.includes(tmp.dir) && !opening.message.includes('with space'), opening.message);
   });
