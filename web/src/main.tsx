@@ -13,6 +13,7 @@ import { alertsModel } from './state/alerts.ts';
 import { authModel } from './state/auth.ts';
 import { FALLBACK_CONFIG, loadConfig } from './state/config.ts';
 import { fleetModel } from './state/fleet.ts';
+import { incidentsModel } from './state/incidents.ts';
 import { reactionModel } from './state/reaction.ts';
 import { trackModel } from './state/track.ts';
 import './styles.css';
@@ -65,6 +66,7 @@ function Dashboard() {
     // Only the live data the user may read: a stream they may not open would be refused and retried for ever.
     if (authModel.can('fleet:read')) fleetModel.start();
     if (canAlerts) {
+      incidentsModel.start();
       alertsModel.start();
       trackModel.start();
     }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Alert } from '../lib/types.ts';
 import { alertsModel } from '../state/alerts.ts';
 
@@ -48,9 +48,25 @@ function beep(): void {
 /**
  * The cue for new critical alerts (raised critical, or escalated to critical): a banner announced to screen readers
  * (role alert), the top bar in red for 3 s, and two tones when sound is on.
+ *
+ * The banner takes its own space under the top bar, in the page's flow, on every page: it never covers the feed, a
+ * table or a chart (it used to float over the bottom of the page). Its height is published as `--cue-h`, so the live
+ * page, which fills the window, shrinks by it instead of running past the bottom.
  */
 export function CriticalCue() {
   const [latest, setLatest] = useState<{ alert: Alert; count: number } | null>(null);
+  const region = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = region.current;
+    if (!el) return;
+    const root = document.documentElement;
+    const ro = new ResizeObserver(() => root.style.setProperty('--cue-h', `${el.offsetHeight}px`));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      root.style.removeProperty('--cue-h');
+    };
+  }, []);
   useEffect(() => alertsModel.onAlertEvent((e, previous) => {
     const becameCritical = e.alert.severity === 'critical' && (e.type === 'raised' || (e.type === 'updated' && previous !== undefined && previous.severity !== 'critical'));
     if (!becameCritical) return;
@@ -70,7 +86,7 @@ export function CriticalCue() {
     return () => clearTimeout(t);
   }, [latest]);
   return (
-    <div class="cue-region" role="alert" aria-atomic="true">
+    <div class="cue-region" role="alert" aria-atomic="true" ref={region}>
       {latest && (
         <div class="cue">
           <strong>Critical alert{latest.count > 1 ? ` (${latest.count} new)` : ''}:</strong>{' '}

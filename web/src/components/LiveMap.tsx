@@ -3,6 +3,8 @@ import { useEffect, useRef } from 'preact/hooks';
 import { formatDateTime } from '../lib/format.ts';
 import type { Alert, DashboardConfig } from '../lib/types.ts';
 import { createBaseMap, escapeHtml } from '../map/base.ts';
+import { clusterAlerts, type AlertCluster } from '../map/cluster.ts';
+import { incidentLayer } from '../map/incidents.ts';
 import { alertsModel } from '../state/alerts.ts';
 import { fleetModel } from '../state/fleet.ts';
 import { trackModel } from '../state/track.ts';
@@ -11,6 +13,8 @@ import { trackModel } from '../state/track.ts';
 const MAX_ALERT_MARKERS = 500;
 const DRONE_REFRESH_MS = 1000;
 const ALERT_REFRESH_MS = 250;
+/** A new alert is drawn on its own this long before it folds into its cluster: the officer sees where it is. */
+const SINGLE_AFTER_RAISE_MS = 15_000;
 
 const DRONE_STYLE: L.CircleMarkerOptions = { radius: 3.5, color: '#1e3a5f', weight: 1, fillColor: '#2f6fb3', fillOpacity: 0.9 };
 const SILENT_STYLE: L.CircleMarkerOptions = { radius: 5, color: '#b45309', weight: 2, fillColor: '#fde68a', fillOpacity: 0.9 };
@@ -33,6 +37,8 @@ function legend(): L.Control {
     const div = L.DomUtil.create('div', 'map-legend');
     div.innerHTML = `<strong>Legend</strong>
       <span><i class="lg drone"></i>drone</span><span><i class="lg silent"></i>silent drone</span>
+      <span><i class="lg incident"></i>incident (citizens)</span><span><i class="lg spreading"></i>spreading incident</span>
+      <span><i class="lg cluster">n</i>alerts nearby (zoom in)</span>
       <span><i class="lg crit"></i>critical alert</span><span><i class="lg warn"></i>warning alert</span>
       <span><i class="lg ack"></i>acknowledged</span><span><i class="lg track"></i>drone track</span>`;
     return div;
@@ -41,8 +47,9 @@ function legend(): L.Control {
 }
 
 /**
- * The live map: every drone's last position (canvas: 1,000 markers move every second), the alerts of the feed (SVG,
- * so each is an element: `path.dw-alert-<id>`), and the selected alert's drone track. Fed by the models directly, not
+ * The live map: every drone's last position (canvas: 1,000 markers move every second), the incidents as areas with
+ * their counts (src/map/incidents.ts), the alerts of the feed (SVG, so each is an element: `path.dw-alert-<id>`;
+ * clustered at city zoom, src/map/cluster.ts), and the selected alert's drone track. Fed by the models directly, not
  * through Preact renders, so moving markers cost no page re-render.
  */
 export function LiveMap({ config }: { config: DashboardConfig }) {
@@ -99,13 +106,47 @@ export function LiveMap({ config }: { config: DashboardConfig }) {
       silent = next;
     });
 
-    // Alerts.
+    // Incidents: areas with their counts, under the alerts.
+    const offIncidents = incidentLayer(map, svg);
+
+    // Alerts: clustered on a grid at city zoom, each on its own at street zoom.
+    const clusterLayer = L.layerGroup().addTo(map);
+    const clusterMarkers = new Map<string, { marker: L.Marker; size: number; severity: string }>();
+    const drawClusters = (clusters: AlertCluster[]): void => {
+      const keep = new Set<string>();
+      for (const c of clusters) {
+        keep.add(c.key);
+        const cur = clusterMarkers.get(c.key);
+        if (cur && cur.size === c.alerts.length && cur.severity === c.severity) {
+          cur.marker.setLatLng([c.lat, c.lon]);
+          continue;
+        }
+        if (cur) clusterLayer.removeLayer(cur.marker);
+        const marker = L.marker([c.lat, c.lon], {
+          icon: L.divIcon({ className: `dw-alert-cluster sev-${c.severity}`, html: `<span>${c.alerts.length}</span>`, iconSize: [30, 30] }),
+          title: `${c.alerts.length} alerts here: zoom in`,
+          bubblingMouseEvents: false,
+        });
+        const members = c.alerts;
+        marker.on('click', () => map.fitBounds(L.latLngBounds(members.map((a) => [a.position.lat, a.position.lon])).pad(0.3), { maxZoom: 17 }));
+        clusterLayer.addLayer(marker);
+        clusterMarkers.set(c.key, { marker, size: c.alerts.length, severity: c.severity });
+      }
+      for (const [key, m] of clusterMarkers) {
+        if (keep.has(key)) continue;
+        clusterLayer.removeLayer(m.marker);
+        clusterMarkers.delete(key);
+      }
+    };
     const alertMarkers = new Map<string, { marker: L.CircleMarker; alert: Alert; selected: boolean }>();
     const alertLayer = L.layerGroup().addTo(map);
     const drawAlerts = (): void => {
       const selectedId = alertsModel.selected?.alertId;
-      const shown = alertsModel.list().slice(0, MAX_ALERT_MARKERS);
-      if (alertsModel.selected && !shown.some((a) => a.alertId === selectedId)) shown.push(alertsModel.selected);
+      const listed = alertsModel.list().slice(0, MAX_ALERT_MARKERS);
+      if (alertsModel.selected && !listed.some((a) => a.alertId === selectedId)) listed.push(alertsModel.selected);
+      const now = Date.now();
+      const { singles: shown, clusters } = clusterAlerts(listed, map, (a) => a.alertId === selectedId || now - a.raisedAt < SINGLE_AFTER_RAISE_MS);
+      drawClusters(clusters);
       const keep = new Set<string>();
       for (const a of shown) {
         keep.add(a.alertId);
@@ -140,6 +181,9 @@ export function LiveMap({ config }: { config: DashboardConfig }) {
       }
     };
     drawAlerts();
+    map.on('zoomend', drawAlerts);
+    // A new alert folds into its cluster once it is no longer new, even when nothing else changes.
+    const foldTimer = setInterval(drawAlerts, SINGLE_AFTER_RAISE_MS / 3);
     // Several alerts a second: markers are redrawn at most every ALERT_REFRESH_MS (the feed row shows at once).
     let alertsTimer: ReturnType<typeof setTimeout> | undefined;
     let lastAlertsDraw = 0;
@@ -192,6 +236,8 @@ export function LiveMap({ config }: { config: DashboardConfig }) {
       clearTimeout(moveTimer);
       clearTimeout(alertsTimer);
       clearInterval(droneTimer);
+      clearInterval(foldTimer);
+      offIncidents();
       ro.disconnect();
       offPositions();
       offHealth();
@@ -200,7 +246,7 @@ export function LiveMap({ config }: { config: DashboardConfig }) {
       map.remove();
     };
   }, [config]);
-  return <div ref={ref} class="map live-map" role="region" aria-label="Live map: drones, alerts and the selected drone's track" />;
+  return <div ref={ref} class="map live-map" role="region" aria-label="Live map: drones, incidents, alerts and the selected drone's track" />;
 }
 
 function alertTooltip(a: Alert): string {

@@ -4,6 +4,7 @@
  */
 export type { Alert, AlertEvent, AlertEventType, AlertStatus, Severity } from '../../../src/alerts/types.ts';
 export type { DurationSummary, ReactionTimes } from '../../../src/alerts/reaction.ts';
+export type { Incident, IncidentEvent, IncidentEventType, IncidentStatus } from '../../../src/incidents/types.ts';
 export type { FleetStats, SilentDrone, TrackPoint } from '../../../src/fleet/types.ts';
 import type { FleetStats } from '../../../src/fleet/types.ts';
 

@@ -1,6 +1,8 @@
 import { getJson, openEventStream, sendJson } from '../lib/api.ts';
 import { Observable } from '../lib/observable.ts';
-import type { Alert, AlertEvent, AlertStatus } from '../lib/types.ts';
+import type { Alert, AlertEvent, AlertStatus, IncidentEvent, IncidentEventType } from '../lib/types.ts';
+
+const INCIDENT_EVENT_TYPES: IncidentEventType[] = ['opened', 'updated', 'merged', 'acknowledged', 'assigned', 'resolved'];
 
 export type StatusFilter = 'active' | 'open' | 'acknowledged' | 'resolved' | 'all';
 export type AreaFilter = 'all' | 'view';
@@ -50,6 +52,7 @@ export class AlertsModel extends Observable {
   /** Events received while a load is in flight, replayed over its answer. */
   private buffered: AlertEvent[] | null = null;
   private readonly eventListeners = new Set<AlertEventListener>();
+  private readonly incidentListeners = new Set<(event: IncidentEvent | null) => void>();
 
   start(): void {
     if (this.started) return;
@@ -58,13 +61,27 @@ export class AlertsModel extends Observable {
       onOpen: () => {
         this.connected = true;
         void this.load();
+        for (const l of this.incidentListeners) l(null);
       },
       onDown: () => {
         this.connected = false;
         this.changed();
       },
-      events: Object.fromEntries(['raised', 'updated', 'acknowledged', 'assigned', 'resolved'].map((t) => [t, (data: string) => this.onEvent(JSON.parse(data) as AlertEvent)])),
+      events: {
+        ...Object.fromEntries(['raised', 'updated', 'acknowledged', 'assigned', 'resolved'].map((t) => [t, (data: string) => this.onEvent(JSON.parse(data) as AlertEvent)])),
+        // Incident changes ride on the same stream (one connection for the live page); the incidents model takes them.
+        ...Object.fromEntries(INCIDENT_EVENT_TYPES.map((t) => [`incident.${t}`, (data: string) => {
+          const e = JSON.parse(data) as IncidentEvent;
+          for (const l of this.incidentListeners) l(e);
+        }])),
+      },
     });
+  }
+
+  /** Incident events of the live feed (src/state/incidents.ts); `null` when the stream (re)connected: reload. */
+  onIncidentEvent(listener: (event: IncidentEvent | null) => void): () => void {
+    this.incidentListeners.add(listener);
+    return () => this.incidentListeners.delete(listener);
   }
 
   /** Every live event, after the model applied it (reaction panel, critical cue). */
