@@ -39,8 +39,10 @@ base="http://127.0.0.1:$port"
 dw() { node bin/dronewatch.js --data "$dir/data" "$@"; }
 
 server=''
+fuzzer=''
 cleanup() {
   local rc=$?
+  [ -n "$fuzzer" ] && kill -TERM "$fuzzer" 2>/dev/null
   if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
     kill -INT "$server" 2>/dev/null || true
     for _ in $(seq 1 60); do kill -0 "$server" 2>/dev/null || break; sleep 0.5; done
@@ -51,6 +53,9 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+# Interrupted (Ctrl-C, a CI timeout): exit, so that the EXIT trap stops the server.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 echo "== fuzz-api: dronewatch up on $base (data in $dir), schemathesis $("$st" --version | awk '{print $NF}'), $examples examples per operation, seed $seed"
 # A small fleet at 60x: reports, alerts, dead letters and lake files appear within seconds; little CPU next to the fuzzer.
@@ -79,12 +84,16 @@ run() {
   shift
   echo "== fuzz-api: $name"
   # --max-examples bounds each operation; the outer timeout bounds the run whatever happens (a hung request...).
-  # From the temporary directory: schemathesis keeps its cache in ./.schemathesis.
-  (cd "$dir" && timeout 600 "$st" run "$base/openapi.json" \
+  # From the temporary directory: schemathesis keeps its cache in ./.schemathesis. In the background with `wait`, which
+  # a signal interrupts (bash runs traps only once a foreground command is done).
+  (cd "$dir" && exec timeout 600 "$st" run "$base/openapi.json" \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance \
     --phases examples,coverage,fuzzing --max-examples "$examples" --seed "$seed" --workers 1 \
     --request-timeout 30 --suppress-health-check all --warnings off \
-    --report junit,vcr --report-dir "$dir/report/$name" "$@")
+    --report junit,vcr --report-dir "$dir/report/$name" "$@") &
+  fuzzer=$!
+  wait "$fuzzer"
+  fuzzer=''
 }
 
 # 1. Ingestion, with the gateway's credential (officers' tokens are refused by POST /v1/reports, by design).
