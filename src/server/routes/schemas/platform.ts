@@ -62,7 +62,7 @@ export const reportsSchema = {
     403: error('`DW_AUTH_FORBIDDEN`: not a drone credential, or a drone publishing as another drone (dead-lettered).'),
     413: error('`DW_INGEST_TOO_LARGE`: the report or the whole body is over its limit (dead-lettered).'),
     429: error('`DW_INGEST_RATE_LIMITED`: this drone sends faster than its limit; nothing of the request was stored.', { retryAfter: true }),
-    503: error('`DW_INGEST_BACKPRESSURE`: the consumers lag too far behind (also `DW_STREAM_CLOSED`, `DW_STREAM_UNAVAILABLE`).', { retryAfter: true }),
+    503: error('Nothing of the request was stored: `DW_INGEST_BACKPRESSURE` (the consumers lag too far behind, or ingestion is at its limit of requests, bytes or event-loop delay), `DW_STORAGE_FULL` (the disk is under the free space kept), `DW_STREAM_CLOSED`, `DW_STREAM_UNAVAILABLE`.', { retryAfter: true }),
   }, 'authenticated'),
 } as const;
 
