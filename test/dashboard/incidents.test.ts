@@ -147,12 +147,16 @@ describe('live page around incidents, in chromium', { skip }, () => {
     ids.bastille = bast.incidentId;
     ids.trocadero = troca.incidentId;
 
-    // On the page: one row and one area each, République's counts on its row and on the map.
+    // On the page: one row each; one area each for the gatherings, none for the lone alert (its alert marker is it).
     for (const id of Object.values(ids)) {
       await page.waitForSelector(`li[data-incident-id="${id}"]`, { timeout: 10_000 });
-      await page.waitForSelector(`path.dw-incident-${id}`, { timeout: 10_000 });
       assert.equal(await page.locator(`li[data-incident-id="${id}"]`).count(), 1, `one feed row for ${id}`);
     }
+    for (const id of [ids.republique, ids.bastille]) {
+      await page.waitForSelector(`path.dw-incident-${id}`, { timeout: 10_000 });
+      assert.equal(await page.locator(`path.dw-incident-${id}`).count(), 1, `one area for ${id}`);
+    }
+    assert.equal(await page.locator(`path.dw-incident-${ids.trocadero}`).count(), 0, 'no area for a lone alert');
     const seenMs = Date.now() - posted;
     const row = page.locator(`li[data-incident-id="${ids.republique}"]`);
     await page.waitForFunction((id) => document.querySelector(`li[data-incident-id="${id}"] .n-citizens`)?.textContent === '6', ids.republique, { timeout: 10_000 });

@@ -33,7 +33,7 @@ function tooltip(i: Incident): string {
 }
 
 /**
- * The incidents on the live map: each an area (a circle of its radius around its centroid; SVG, so each is an element
+ * The gatherings on the live map: each an area (a circle of its radius around its centroid; SVG, so each is an element
  * `path.dw-incident-<id>`) with a badge of its citizen count at the centroid. A click on either focuses it in the
  * feed; focusing a row in the feed fits the map to its extent.
  */
@@ -44,8 +44,11 @@ export function incidentLayer(map: L.Map, svg: L.SVG): () => void {
   const draw = (): void => {
     const keep = new Set<string>();
     for (const i of incidentsModel.list()) {
-      keep.add(i.incidentId);
       const focused = incidentsModel.focused === i.incidentId;
+      // A lone alert's incident is its alert, already on the map (or in its cluster): drawing it again as an area and
+      // a "1" badge would carpet the map once more. Gatherings (2 citizens or more) and the focused one are drawn.
+      if (i.citizenCount < 2 && !focused) continue;
+      keep.add(i.incidentId);
       const at: L.LatLngTuple = [i.centroid.lat, i.centroid.lon];
       const radius = Math.max(MIN_RADIUS_M, i.radiusM);
       const cur = drawn.get(i.incidentId);
