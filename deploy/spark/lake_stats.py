@@ -1,6 +1,6 @@
 """dronewatch's ready-made statistics on Spark, over the lake as it is (docs/analysis.md, "Spark").
 
-Registers the views `reports`, `sightings`, `words`, `alert_events` and `alerts` over the *live* files of one tenant's
+Registers the views `reports`, `sightings`, `words`, `alert_events`, `alerts`, `incident_events` and `incidents` over the *live* files of one tenant's
 tables (the rule of src/lake/live-files.ts: a file is read when its range ends at or below its partition's checkpoint
 and no other committed file of the same partition and hour contains its range), then runs the Spark SQL translation
 of each statistic (deploy/spark/stats/<name>.sql, one per src/analysis/stats/<name>.sql) and writes each answer as
@@ -66,6 +66,12 @@ STORED = {
     "raised_at TIMESTAMP_NTZ, updated_at TIMESTAMP_NTZ, occurrences INT, status STRING, assignee STRING, "
     "acknowledged_by STRING, acknowledged_at TIMESTAMP_NTZ, resolved_by STRING, resolved_at TIMESTAMP_NTZ, note STRING, "
     "date STRING, hour STRING",
+    "incidents": "event_id STRING, type STRING, at TIMESTAMP_NTZ, by STRING, incident_id STRING, tenant STRING, status STRING, "
+    "severity STRING, lat DOUBLE, lon DOUBLE, min_lat DOUBLE, min_lon DOUBLE, max_lat DOUBLE, max_lon DOUBLE, radius_m DOUBLE, "
+    "first_at TIMESTAMP_NTZ, last_at TIMESTAMP_NTZ, citizen_count INT, drone_count INT, alert_count INT, lowest_score DOUBLE, "
+    "growing BOOLEAN, citizens_per_minute DOUBLE, radius_growth_m DOUBLE, spreading BOOLEAN, opened_at TIMESTAMP_NTZ, "
+    "updated_at TIMESTAMP_NTZ, assignee STRING, acknowledged_by STRING, acknowledged_at TIMESTAMP_NTZ, resolved_by STRING, "
+    "resolved_at TIMESTAMP_NTZ, note STRING, merged_into STRING, date STRING, hour STRING",
 }
 
 ALERT_TIMESTAMPS = ["at", "first_seen_ts", "last_seen_ts", "raised_at", "updated_at", "acknowledged_at", "resolved_at"]
@@ -74,6 +80,12 @@ ALERT_COLUMNS = ["event_id", "type", "at", "by", "alert_id", "tenant", "drone_id
                  "updated_at", "occurrences", "status", "assignee", "acknowledged_by", "acknowledged_at", "resolved_by",
                  "resolved_at", "note"]
 EVENT_ONLY = {"event_id", "type", "at", "by"}
+INCIDENT_TIMESTAMPS = ["at", "first_at", "last_at", "opened_at", "updated_at", "acknowledged_at", "resolved_at"]
+INCIDENT_COLUMNS = ["event_id", "type", "at", "by", "incident_id", "tenant", "status", "severity", "lat", "lon", "min_lat",
+                    "min_lon", "max_lat", "max_lon", "radius_m", "first_at", "last_at", "citizen_count", "drone_count",
+                    "alert_count", "lowest_score", "growing", "citizens_per_minute", "radius_growth_m", "spreading",
+                    "opened_at", "updated_at", "assignee", "acknowledged_by", "acknowledged_at", "resolved_by",
+                    "resolved_at", "note", "merged_into"]
 
 
 def q(name):
@@ -100,6 +112,17 @@ def alert_events_view(tenant):
     return f"SELECT {', '.join(cols)}, CAST(date AS DATE) AS date, CAST(hour AS INT) AS hour FROM lake_alert_events_stored WHERE tenant = '{tenant}'"
 
 
+def incident_events_view(tenant):
+    cols = [f"CAST({q(c)} AS TIMESTAMP) AS {q(c)}" if c in INCIDENT_TIMESTAMPS else q(c) for c in INCIDENT_COLUMNS]
+    return f"SELECT {', '.join(cols)}, CAST(date AS DATE) AS date, CAST(hour AS INT) AS hour FROM lake_incident_events_stored WHERE tenant = '{tenant}'"
+
+
+# LATEST_INCIDENTS_SQL (src/lake/schema.ts): the latest change, then the later status, then the most alerts.
+INCIDENTS_VIEW = f"""SELECT {', '.join(q(c) for c in INCIDENT_COLUMNS if c not in EVENT_ONLY)} FROM (
+  SELECT *, row_number() OVER (PARTITION BY incident_id ORDER BY updated_at DESC,
+    CASE status WHEN 'merged' THEN 3 WHEN 'resolved' THEN 2 WHEN 'acknowledged' THEN 1 ELSE 0 END DESC,
+    alert_count DESC, `at` DESC, event_id DESC) AS dw_rank
+  FROM incident_events) WHERE dw_rank = 1"""
 ALERTS_VIEW = f"""SELECT {', '.join(q(c) for c in ALERT_COLUMNS if c not in EVENT_ONLY)} FROM (
   SELECT *, row_number() OVER (PARTITION BY alert_id ORDER BY updated_at DESC, `at` DESC, occurrences DESC, event_id DESC) AS dw_rank
   FROM alert_events) WHERE dw_rank = 1"""
@@ -119,7 +142,7 @@ class Lake:
         root = self.Path(self.location)
         self.fs = root.getFileSystem(spark._jsc.hadoopConfiguration())
         self.root = self.fs.makeQualified(root).toString().rstrip("/")
-        self.hours = {t: self._hours(t) for t in ("reports", "alerts")}
+        self.hours = {t: self._hours(t) for t in ("reports", "alerts", "incidents")}
 
     def _list(self, path):
         p = self.Path(path)
@@ -189,11 +212,12 @@ class Lake:
                 if (lo is None or start + HOUR > lo) and (hi is None or start <= hi) for f in fs]
 
     def register(self, frm=None, to=None):
-        """The five views over the files a statistic of [frm, to) needs: reports pruned to its hours, alert events
-        from the hour of `frm` on (an alert's latest state may come after `to`: docs/analysis.md, "Time range")."""
+        """The seven views over the files a statistic of [frm, to) needs: reports pruned to its hours, alert and
+        incident events from the hour of `frm` on (the latest state may come after `to`: docs/analysis.md, "Time range")."""
         last = to - timedelta(milliseconds=1) if to is not None else None
         for table, stored, files in (("reports", "lake_reports_stored", self.files("reports", frm, last)),
-                                     ("alerts", "lake_alert_events_stored", self.files("alerts", frm, None))):
+                                     ("alerts", "lake_alert_events_stored", self.files("alerts", frm, None)),
+                                     ("incidents", "lake_incident_events_stored", self.files("incidents", frm, None))):
             if files:
                 df = self.spark.read.option("basePath", f"{self.root}/{table}").parquet(*files)
             else:
@@ -204,6 +228,8 @@ class Lake:
         self.spark.sql(f"CREATE OR REPLACE TEMP VIEW alerts AS {ALERTS_VIEW}")
         self.spark.sql(f"CREATE OR REPLACE TEMP VIEW sightings AS {SIGHTINGS_VIEW}")
         self.spark.sql(f"CREATE OR REPLACE TEMP VIEW words AS {WORDS_VIEW}")
+        self.spark.sql(f"CREATE OR REPLACE TEMP VIEW incident_events AS {incident_events_view(self.tenant)}")
+        self.spark.sql(f"CREATE OR REPLACE TEMP VIEW incidents AS {INCIDENTS_VIEW}")
 
 
 class ParamError(ValueError):
@@ -405,7 +431,8 @@ def main(argv):
             lake.register()
             registered = (None, None)
             counts = spark.sql(" UNION ALL ".join(f"SELECT '{v}' AS view, count(*) AS rows FROM {v}"
-                                                for v in ("reports", "sightings", "words", "alert_events", "alerts")))
+                                                for v in ("reports", "sightings", "words", "alert_events", "alerts",
+                                                          "incident_events", "incidents")))
             write(counts, a.out, "table-counts", a.format)
         def answer(item):
             run, sql, _, _ = item

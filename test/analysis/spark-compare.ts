@@ -12,11 +12,12 @@ import { listAll, openObjectStore } from '../../src/objectstore/index.ts';
 import { readSparkCsv, type SparkStatsRun } from '../../src/testkit/index.ts';
 import { SampleFleet, sampleAlertEvents } from '../lake/fixtures/sample.ts';
 import { recordsOf } from '../lake/helpers.ts';
+import { latestIncidents, makeIncidentEvents } from './incident-fixture.ts';
 
 export const TENANT = 'default';
 export const REL_TOLERANCE = 1e-9;
 /** The views both engines count. */
-export const VIEWS = ['reports', 'sightings', 'words', 'alert_events', 'alerts'] as const;
+export const VIEWS = ['reports', 'sightings', 'words', 'alert_events', 'alerts', 'incident_events', 'incidents'] as const;
 // Thousands of rows: compiling Java for every query (whole-stage code generation) costs more than it saves.
 export const SPARK_SPEED: Readonly<Record<string, string>> = { 'spark.sql.codegen.wholeStage': 'false', 'spark.sql.shuffle.partitions': '2' };
 
@@ -53,6 +54,8 @@ export interface FixtureCounts {
   reports: number;
   alertEvents: number;
   alerts: number;
+  incidentEvents: number;
+  incidents: number;
 }
 
 /**
@@ -67,6 +70,8 @@ export async function writeSparkFixture(lake: string): Promise<FixtureCounts> {
     ...r, citizens: r.citizens.map((c) => ({ ...c, score: Math.max(0, Math.round((c.score - (r.ts - START) / 3_600_000) * 10) / 10) })),
   }));
   const events = sampleAlertEvents(reports, 7);
+  // Incidents over the same two days (incident-fixture.ts: growing, acknowledged, resolved, merged), in two partitions.
+  const incidents = makeIncidentEvents({ seed: 21, start: START - 12 * 3_600_000, incidents: 80, tenant: TENANT });
   const w = await LakeWriter.open(lake);
   try {
     await w.write('reports', 0, recordsOf(reports.slice(0, 1000)));
@@ -75,16 +80,23 @@ export async function writeSparkFixture(lake: string): Promise<FixtureCounts> {
     await w.write('alerts', 0, recordsOf(events.slice(0, 200)));
     await w.write('alerts', 0, recordsOf(events.slice(200), 200));
     await w.write('reports', 2, recordsOf(new SampleFleet({ drones: 5, seed: 3, start: START, tenant: 'other' }).reports(300)));
+    await w.write('incidents', 0, recordsOf(incidents.slice(0, 150)));
+    await w.write('incidents', 1, recordsOf([...incidents.slice(150), ...makeIncidentEvents({ seed: 22, start: START, incidents: 10, tenant: 'other' })]));
   } finally {
     await w.close();
   }
-  return { reports: reports.length, alertEvents: events.length, alerts: new Set(events.map((e) => e.alert.alertId)).size };
+  return {
+    reports: reports.length, alertEvents: events.length, alerts: new Set(events.map((e) => e.alert.alertId)).size,
+    incidentEvents: incidents.length, incidents: latestIncidents(incidents).length,
+  };
 }
 
 /** Spark's `<out>/table-counts` against DuckDB's count of every view, and against the rows written when known. */
 export async function assertSameCounts(q: LakeQuery, out: string, want: FixtureCounts): Promise<void> {
   const spark = new Map(readSparkCsv(path.join(out, 'table-counts')).rows.map((r) => [r[0]!, Number(r[1])]));
-  const written: Record<string, number | undefined> = { reports: want.reports, alert_events: want.alertEvents, alerts: want.alerts };
+  const written: Record<string, number | undefined> = {
+    reports: want.reports, alert_events: want.alertEvents, alerts: want.alerts, incident_events: want.incidentEvents, incidents: want.incidents,
+  };
   for (const view of VIEWS) {
     const duck = Number((await q.run(`SELECT count(*) FROM ${view}`)).rows[0]![0]);
     assert.ok(duck > 0, `${view}: rows`);
