@@ -70,7 +70,7 @@ npm run prepare --silent >/dev/null
 # ingestion; the embedded stream (better-sqlite3's heaviest user) and NATS (its client wants Node 22+); the HTTP server
 # (fastify, sessions, SSE, analysis over DuckDB, metrics, OpenAPI); the credential stores and tenant isolation; and the
 # CLI as a user runs it (dist/, `up` with its archive thread, errors, accounts). Left out for time, run on Node 20 only:
-# the multi-process and crash suites, Kafka (a 3-node cluster), the dashboard's browser tests, HDFS and Spark.
+# the multi-process and crash suites, Kafka's 3-node cluster, the dashboard's browser tests, HDFS and Spark.
 DEFAULT_TESTS="test/contract/*.test.ts test/ingest/*.test.ts
   test/stream/sqlite.test.ts test/stream/sqlite-specific.test.ts test/stream/sqlite-migrate.test.ts test/stream/durability.test.ts
   test/stream/dedup-index.test.ts test/stream/nats.test.ts test/stream/transient-groups.test.ts
@@ -79,6 +79,13 @@ DEFAULT_TESTS="test/contract/*.test.ts test/ingest/*.test.ts
   test/security/store.test.ts test/security/kv-store.test.ts test/security/http-auth.test.ts test/security/tenant-isolation.test.ts
   test/security/audit.test.ts test/security/rate-limit.test.ts test/security/login-concurrency.test.ts
   test/cli/up.test.ts test/cli/security-cli.test.ts test/cli/errors.test.ts test/cli/stream-groups.test.ts"
+# The Kafka client (@platformatic/kafka) is the dependency that wants the newest Node (22.22 or 24.6): its one-node
+# conformance suite (~45 s) runs too when .ci/install-kafka.sh has put the broker's jars in the checkout.
+JARS=$ROOT/deploy/kafka/classpath/target/dependency
+if [[ -z ${NODE24_TESTS:-} && -d $JARS ]]; then
+  export KAFKA_CLASSPATH=$JARS
+  DEFAULT_TESTS="$DEFAULT_TESTS test/stream/kafka.test.ts"
+fi
 # Unquoted on purpose: the globs expand here, in the copy.
 # shellcheck disable=SC2206
 FILES=(${NODE24_TESTS:-$DEFAULT_TESTS})
