@@ -15,6 +15,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Without the built dashboard, GET / answers 503 (a page saying how to build it): a 5xx the fuzzer rightly reports.
+if [ ! -f web/dist/index.html ]; then
+  echo "fuzz-api: the dashboard is not built (web/dist/index.html): run \`npm ci\` (or \`npm run build:web\`) first" >&2
+  exit 1
+fi
+
 examples=${FUZZ_EXAMPLES:-25}
 # A fixed seed by default, so that CI runs the same cases each time (FUZZ_SEED=random explores new ones).
 seed=${FUZZ_SEED:-1}
