@@ -95,12 +95,14 @@ export function StatsPage({ config }: { config: DashboardConfig }) {
     }
   };
 
-  const chart = useMemo(() => (result && result.name !== 'hotspots' ? chartForStat(result.name, result.r) : null), [result]);
+  // Grid statistics are drawn on the map, valued by their count column.
+  const heatValue = result ? HEAT_STATS[result.name] : undefined;
+  const chart = useMemo(() => (result && !heatValue ? chartForStat(result.name, result.r) : null), [result, heatValue]);
   const heat = useMemo<HeatCell[] | null>(() => {
-    if (!result || result.name !== 'hotspots') return null;
-    const [la, lo, n] = ['cell_lat', 'cell_lon', 'alerts'].map((c) => result.r.columns.indexOf(c));
+    if (!result || !heatValue) return null;
+    const [la, lo, n] = ['cell_lat', 'cell_lon', heatValue].map((c) => result.r.columns.indexOf(c));
     return result.r.rows.map((row) => ({ lat: Number(row[la!]), lon: Number(row[lo!]), value: Number(row[n!]) }));
-  }, [result]);
+  }, [result, heatValue]);
   const cellSize = Number(result?.params.get('cell') ?? '0.005') || 0.005;
 
   return (
@@ -157,7 +159,7 @@ export function StatsPage({ config }: { config: DashboardConfig }) {
             {result.r.elapsedMs !== null ? ` in ${result.r.elapsedMs} ms` : ''}. The lake is a few seconds behind the live feed.
           </p>
           <p class="hint stat-time" data-tz={result.params.get('tz') ?? ''}>{timeNote(result.name, result.params.get('tz'))}</p>
-          {heat ? (heat.length > 0 ? <HeatMap config={config} cells={heat} cellSize={cellSize} label="alerts" /> : <p>No alerts in this period.</p>)
+          {heat ? (heat.length > 0 ? <HeatMap config={config} cells={heat} cellSize={cellSize} label={heatValue!} /> : <p>No {heatValue} in this period.</p>)
             : chart && drawable(chart) ? <Chart spec={chart} title={stat?.description ?? result.name} /> : <p class="hint">Nothing to chart in this period.</p>}
           <DataTable columns={result.r.columns} columnTypes={result.r.columnTypes} rows={result.r.rows} caption={`Result of ${result.name}`} />
         </section>
@@ -166,9 +168,14 @@ export function StatsPage({ config }: { config: DashboardConfig }) {
   );
 }
 
+/** The statistics drawn as a heat map, and the column that values each cell. */
+const HEAT_STATS: Record<string, string> = { hotspots: 'alerts', 'incident-areas': 'incidents' };
+
 /** Which time a statistic counts by, and on which clock (docs/analysis.md): said under every result. */
 function timeNote(name: string, tz: string | null): string {
   const clock = tz ? ` Hours and days are those of the ${tz} clock (this browser's time zone).` : '';
+  if (name === 'incident-ack-time' || name === 'incident-growth') return `Grouped by the time each incident was opened (the officers' work starts then).${clock}`;
+  if (name.startsWith('incident')) return `Incidents are counted at the time of the report of their first sighting; merged incidents count in the one that absorbed them.${clock}`;
   if (name === 'reaction-time') return `Grouped by the time each alert was raised (the officers' work starts then).${clock}`;
   if (/^(alerts-|citizens-most|hotspots|top-drones|day-periods)/.test(name)) return `Alerts are counted at the time of the report that raised them (when the person was seen), not when the platform raised them.${clock}`;
   return `Counted by the time of each report (the drone's clock).${clock}`;

@@ -51,7 +51,25 @@ const HINTS: Record<string, Hint> = {
   },
   'reports-daily': { x: 'day', y: ['reports'], kind: 'bar' },
   'day-periods': { x: 'period', y: ['alert_reports', 'alerts'], kind: 'bar' },
+  // Incidents (docs/incidents.md); incident-areas is drawn as a heat map like hotspots (StatsPage).
+  'incidents-daily': { x: 'day', y: ['incidents', 'gatherings', 'growing'], kind: 'bar', rows: (r) => perDay(r, ['incidents', 'gatherings', 'growing']) },
+  'incident-ack-time': { x: 'day', y: ['ack_p50_s', 'ack_p90_s'], kind: 'bar' },
+  'incident-growth': { x: 'incident_id', y: ['citizens_gained'], kind: 'bar', max: 50 },
 };
+
+/** incidents-daily has a row per day and severity: summed per day for the chart (the table keeps the severities). */
+function perDay(r: QueryResult, cols: readonly string[]): unknown[][] {
+  const d = r.columns.indexOf('day');
+  const idx = cols.map((c) => r.columns.indexOf(c));
+  const sums = new Map<string, number[]>();
+  for (const row of r.rows) {
+    const key = String(row[d]);
+    const cur = sums.get(key) ?? cols.map(() => 0);
+    idx.forEach((i, k) => { cur[k]! += Number(row[i]); });
+    sums.set(key, cur);
+  }
+  return [...sums].map(([day, v]) => r.columns.map((c, i) => (i === d ? day : idx.includes(i) ? v[idx.indexOf(i)] : c === 'severity' ? 'all' : null)));
+}
 
 /** The statistic's chart; an unknown statistic (a new SQL file) gets its first column against its numeric ones. */
 export function chartForStat(name: string, r: QueryResult): ChartSpec | null {
