@@ -79,19 +79,21 @@ export class RuleBook implements RuleSource {
     if (out.length === 0) return out;
     const silences = this.silences.get(report.tenant);
     if (!silences || silences.size === 0) return out;
+    const now = Date.now();
     return out.map((c) => {
-      const s = this.silenceOf(silences, rs, report, c.citizen);
+      const s = this.silenceOf(silences, rs, report, c.citizen, now);
       return s === undefined ? c : { ...c, silence: s };
     });
   }
 
   /**
-   * The silence a sighting falls under, if any. Time is the report's: a replayed or late report falls under the
-   * silence of its own time, as the alert it raises is dated by it.
+   * The silence a sighting falls under, if any: one in force now, when the alert would be announced. The time is the
+   * platform's, not the report's: a silence says "do not tell us during this window", and a report stamped a minute
+   * earlier by its drone (or backfilled) is announced now.
    */
-  private silenceOf(silences: ReadonlyMap<string, ActiveSilence>, rs: CompiledRuleSet, report: AcceptedReport, citizen: string): string | undefined {
+  private silenceOf(silences: ReadonlyMap<string, ActiveSilence>, rs: CompiledRuleSet, report: AcceptedReport, citizen: string, now: number): string | undefined {
     for (const s of silences.values()) {
-      if (report.ts < s.from || report.ts >= s.to) continue;
+      if (now < s.from || now >= s.to) continue;
       if (s.kind === 'drone' && s.value === report.droneId) return s.id;
       if (s.kind === 'citizen' && s.value === citizen) return s.id;
       if (s.kind === 'zone') {

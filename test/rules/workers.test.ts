@@ -120,13 +120,15 @@ describe('silences', () => {
       await feed.ready;
       const T = Date.now();
       const s = await rules.service.addSilence('default', { match: { kind: 'drone', value: 'drone-quiet' }, endsAt: new Date(T + 3600_000).toISOString(), reason: 'drone under test' }, 'lucie', T - 1000);
-      await waitFor('silence in force', async () => (await rules.service.listSilences('default')).length === 1);
+      // Not yet in force: its window starts in an hour.
+      await rules.service.addSilence('default', { match: { kind: 'drone', value: 'drone-later' }, startsAt: new Date(T + 3600_000).toISOString(), endsAt: new Date(T + 7200_000).toISOString(), reason: 'tomorrow' }, 'lucie', T);
+      await waitFor('silences stored', async () => (await rules.service.listSilences('default')).length === 2);
       await sleep(400); // the book's follow poll (250 ms)
       await publishReports(stream, [
         report({ droneId: 'drone-quiet', ts: T, citizens: [{ name: 'a', score: 1 }] }),
         report({ droneId: 'drone-loud', ts: T, citizens: [{ name: 'b', score: 1 }] }),
-        // Outside the silence's window: not silenced.
-        report({ droneId: 'drone-quiet', ts: T + 7200_000, citizens: [{ name: 'c', score: 1 }] }),
+        // Its silence is not in force yet: announced.
+        report({ droneId: 'drone-later', ts: T, citizens: [{ name: 'c', score: 1 }] }),
       ]);
       await waitFor('three alerts stored', () => store.list({ limit: 10 }).length === 3);
       await waitFor('the loud ones announced and delivered', () => live.length === 2 && fed.length === 2 && hooks.length === 2);
@@ -135,7 +137,7 @@ describe('silences', () => {
       const byCitizen = new Map(store.list({ limit: 10 }).map((x) => [x.citizen, x]));
       assert.equal(byCitizen.get('a')!.silenced, s.id, 'stored, marked silenced');
       assert.equal(byCitizen.get('b')!.silenced, undefined);
-      assert.equal(byCitizen.get('c')!.silenced, undefined, 'after the window');
+      assert.equal(byCitizen.get('c')!.silenced, undefined, 'a silence outside its window silences nothing');
       for (const [what, events] of [['bus', live], ['topic feed', fed], ['webhooks', hooks]] as const) {
         assert.deepEqual(events.map((e) => e.alert.citizen).sort(), ['b', 'c'], what);
       }

@@ -29,7 +29,8 @@ export const zone = {
       description: 'GeoJSON Polygon or MultiPolygon, positions [lon, lat], rings closed.',
       properties: {
         type: { type: 'string', enum: ['Polygon', 'MultiPolygon'] },
-        coordinates: { type: 'array', items: { type: 'array', items: { anyOf: [ring, { type: 'array', items: ring }] } } },
+        // Polygon: rings; MultiPolygon: polygons, each rings (src/rules/validate.ts says which the type needs).
+        coordinates: { type: 'array', minItems: 1, items: { anyOf: [ring, { type: 'array', minItems: 1, items: ring }] } },
       },
     },
   },
