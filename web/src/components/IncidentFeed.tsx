@@ -9,7 +9,8 @@ import { incidentsModel } from '../state/incidents.ts';
 const MAX_ROWS = 60;
 const SEVERITY_LABEL: Record<string, string> = { critical: 'Critical', warning: 'Warning', info: 'Info' };
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+const noun = (n: number, one: string): string => (n === 1 ? one : `${one}s`);
+const plural = (n: number, one: string): string => `${n} ${noun(n, one)}`;
 
 /**
  * The incident feed, first on the live page: alerts grouped by place and time (docs/incidents.md), spreading ones on
@@ -46,7 +47,7 @@ export function IncidentFeed({ officer }: { officer: string }) {
       <div class="panel-head">
         <h2 id="incidents-title">Incidents</h2>
         <span class="incident-summary" role="status">
-          {spreading > 0 && <strong class="spreading-count">{plural(spreading, 'spreading')}</strong>}
+          {spreading > 0 && <strong class="spreading-count">{spreading} spreading</strong>}
           {spreading > 0 && ' · '}
           {incidentsModel.loading && all.length === 0 ? 'Loading…' : `${all.length} live`}
         </span>
@@ -95,7 +96,8 @@ function IncidentRow({ incident: i, now, canAct, checked, focused }: { incident:
         onClick={() => incidentsModel.focus(focused ? null : i.incidentId)}>
         <span class={`sev-badge sev-${i.severity}`}>{SEVERITY_LABEL[i.severity]}</span>
         <span class="incident-counts">
-          <b class="n-citizens">{i.citizenCount}</b> citizens · <b class="n-drones">{i.droneCount}</b> drones · <b class="n-alerts">{i.alertCount}</b> alerts
+          <b class="n-citizens">{i.citizenCount}</b> {noun(i.citizenCount, 'citizen')} · <b class="n-drones">{i.droneCount}</b> {noun(i.droneCount, 'drone')}
+          {' · '}<b class="n-alerts">{i.alertCount}</b> {noun(i.alertCount, 'alert')}
         </span>
         {i.growth.spreading
           ? <span class="spreading-badge">▲ Spreading</span>
