@@ -1,9 +1,11 @@
+import type { AlertEvent } from '../alerts/types.ts';
 import { incidentsRaised } from '../metrics/definitions.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
 import type { OutgoingRecord, Stream } from '../stream/types.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
-import type { IncidentState } from './state.ts';
-import type { IncidentEvent } from './types.ts';
+import { eventOf } from './grouping.ts';
+import { groupable, type IncidentState } from './state.ts';
+import type { IncidentEvent, IncidentRecord } from './types.ts';
 
 const encoder = new TextEncoder();
 
@@ -62,6 +64,33 @@ export class IncidentPublisher {
     return this.chain;
   }
 
+  /**
+   * After a restart: the alerts still in alerts.db's outbox are of batches whose tail did not finish, so their incident
+   * events may never have reached the topic, and grouping them again plans nothing (they are grouped already). This
+   * publishes the current state of every incident holding one of them, as an event under the id its latest change
+   * was (or would have been) published with: the topic's duplicate window drops those it has, and the lake gets the
+   * rest. The intermediate versions of a lost batch are not recovered, only each incident's latest. Looks at the
+   * 1,000 incidents most recently active since the oldest of those alerts, per tenant. Returns how many it published.
+   */
+  async republishHolding(state: Pick<IncidentState, 'list' | 'get'>, pending: readonly AlertEvent[]): Promise<number> {
+    const byTenant = new Map<string, { since: number; ids: Set<string> }>();
+    for (const e of groupable(pending)) {
+      const t = byTenant.get(e.alert.tenant) ?? { since: Infinity, ids: new Set<string>() };
+      t.since = Math.min(t.since, e.alert.lastSeenTs);
+      t.ids.add(e.alert.alertId);
+      byTenant.set(e.alert.tenant, t);
+    }
+    const out: IncidentEvent[] = [];
+    for (const [tenant, { since, ids }] of byTenant) {
+      for (const i of await state.list({ tenant, since, limit: 1000 })) {
+        const rec = await state.get(i.incidentId, tenant);
+        if (rec && rec.members.some((m) => ids.has(m.alertId))) out.push(latestEvent(rec));
+      }
+    }
+    await this.publish(out);
+    return out.length;
+  }
+
   /** Publishes what a failed attempt left. */
   retry(): Promise<void> {
     return this.publish([]);
@@ -89,4 +118,18 @@ export class IncidentPublisher {
       this.logger.error({ err, events: batch.length }, 'incident events publish failed; retried by the next batch or housekeeping');
     }
   }
+}
+
+/**
+ * The event of a record's latest change, with the id it was published under (incident, type, version). The type is
+ * read from the record: an officer's change leaves a timeline entry stamped with its updatedAt; otherwise version 1
+ * is the opening, a merged-away incident's last change its merge, and anything else a grouping update.
+ */
+export function latestEvent(rec: IncidentRecord): IncidentEvent {
+  const i = rec.incident;
+  const last = rec.timeline[rec.timeline.length - 1];
+  const officer = last && last.by !== null && last.at === i.updatedAt
+    && (last.type === 'acknowledged' || last.type === 'assigned' || last.type === 'resolved') ? last : undefined;
+  if (officer) return eventOf(i, officer.type as IncidentEvent['type'], rec.version, i.updatedAt, officer.by);
+  return eventOf(i, rec.version === 1 ? 'opened' : i.status === 'merged' ? 'merged' : 'updated', rec.version, i.updatedAt);
 }
