@@ -55,13 +55,15 @@ export function registerRules(program: Command): void {
       });
     });
 
-  rules.command('show').description('a version of the rules as JSON (default: the one in force), usable by `rules apply`')
-    .addOption(new Option('--version <n>', 'that version').argParser(intOption('--version', 1))).addOption(tenantOption())
-    .action(async (o: { version?: number }, cmd: Command) => {
+  // The version is an argument: --version is the program's own flag.
+  rules.command('show [version]').description('a version of the rules as JSON (default: the one in force), usable by `rules apply`')
+    .addOption(tenantOption())
+    .action(async (version: string | undefined, _o: object, cmd: Command) => {
+      const n = version === undefined ? undefined : intOption('version', 1)(version);
       const config = configWithTenant(cmd);
-      auditCli(config, { action: 'rules.read', details: { version: o.version ?? null } });
+      auditCli(config, { action: 'rules.read', details: { version: n ?? null } });
       await withRules(config, async (r) => {
-        const v = o.version === undefined ? await r.service.current(config.tenant) : await r.service.version(config.tenant, o.version);
+        const v = n === undefined ? await r.service.current(config.tenant) : await r.service.version(config.tenant, n);
         process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
       });
     });
