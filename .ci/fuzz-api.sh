@@ -48,6 +48,8 @@ server=''
 fuzzer=''
 cleanup() {
   local rc=$?
+  # Nothing here may stop the cleanup half-way (errexit applies in traps too: a failed kill left the server running).
+  set +e
   [ -n "$fuzzer" ] && kill -TERM "$fuzzer" 2>/dev/null
   if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
     kill -INT "$server" 2>/dev/null || true
