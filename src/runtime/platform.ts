@@ -138,6 +138,7 @@ export class Platform {
       retention: { maxAgeMs: config.stream.reportsRetentionHours * 3600_000, maxBytes: config.stream.reportsRetentionBytes },
     });
     await stream.ensureTopic(TOPICS.alerts, withPartitions(DEFAULT_TOPIC_CONFIG.alerts));
+    await stream.ensureTopic(TOPICS.incidents, withPartitions(DEFAULT_TOPIC_CONFIG.incidents));
     await stream.ensureTopic(TOPICS.deadLetters, DEFAULT_TOPIC_CONFIG.deadLetters);
     return new Platform(backend, stream, config, logger);
   }
