@@ -180,6 +180,20 @@ describe('live page around incidents, in chromium', { skip }, () => {
     assert.match((await page.locator('.incident-summary').textContent()) ?? '', /spreading/, 'the feed header says how many spread');
   });
 
+  it('clusters the alerts at city zoom (after their first seconds) and shows each at street zoom', async () => {
+    const { alerts } = await api<{ alerts: Alert[] }>(`/v1/incidents/${ids.republique}`);
+    assert.equal(alerts.length, 7);
+    // At the zoom that fits Paris, République's 7 alerts are a few pixels apart: once no longer new (15 s), they fold
+    // into a cluster and their own markers leave the map.
+    await page.waitForFunction((list) => list.every((id) => !document.querySelector(`path.dw-alert-${id}`)), alerts.map((a) => a.alertId), { timeout: 30_000 });
+    assert.ok(await page.locator('.dw-alert-cluster').count() >= 1, 'a cluster marker stands for them');
+    // The row's button fits the map to the incident (street zoom): every alert on its own, no cluster at all.
+    await page.locator(`li[data-incident-id="${ids.republique}"] button.incident-show`).click();
+    await page.waitForFunction((list) => list.every((id) => document.querySelector(`path.dw-alert-${id}`)), alerts.map((a) => a.alertId), { timeout: 10_000 });
+    assert.equal(await page.locator('.dw-alert-cluster').count(), 0, 'no cluster at street zoom');
+    await page.locator(`li[data-incident-id="${ids.republique}"] button.incident-show`).click();
+  });
+
   it('acknowledging incidents from the page (bulk) acknowledges them and their alerts', async () => {
     await page.locator(`li[data-incident-id="${ids.republique}"] input.incident-check`).check();
     await page.locator(`li[data-incident-id="${ids.trocadero}"] input.incident-check`).check();
