@@ -1,3 +1,4 @@
+import { Component } from 'preact';
 import { useState } from 'preact/hooks';
 import { formatAge, formatDateTime } from '../lib/format.ts';
 import { useModel, useNow } from '../lib/observable.ts';
@@ -69,7 +70,7 @@ export function IncidentFeed({ officer }: { officer: string }) {
       {incidentsModel.error && <p class="error" role="alert">{incidentsModel.error}</p>}
       {all.length === 0 && !incidentsModel.loading && <p class="hint">No live incident.</p>}
       <ol class="incident-list" aria-label="Incidents, spreading first, then by severity and growth">
-        {rows.map((i) => <IncidentRow key={i.incidentId} incident={i} now={now} canAct={canAct}
+        {rows.map((i) => <IncidentRow key={i.incidentId} incident={i} opened={formatAge(now - i.openedAt)} canAct={canAct}
           checked={incidentsModel.checked.has(i.incidentId)} focused={incidentsModel.focused === i.incidentId} />)}
       </ol>
       {all.length > MAX_ROWS && <p class="hint">{all.length - MAX_ROWS} more below these (the quietest).</p>}
@@ -77,10 +78,23 @@ export function IncidentFeed({ officer }: { officer: string }) {
   );
 }
 
-function IncidentRow({ incident: i, now, canAct, checked, focused }: { incident: Incident; now: number; canAct: boolean; checked: boolean; focused: boolean }) {
-  // How long it has been going on (report time: right in a 60x replay too) and how long ago it was opened (wall clock).
+interface RowProps { incident: Incident; opened: string; canAct: boolean; checked: boolean; focused: boolean }
+
+/** One incident; re-renders only when what it shows changed (the clock ticks every second, events come in bursts). */
+class IncidentRow extends Component<RowProps> {
+  override shouldComponentUpdate(n: RowProps): boolean {
+    const p = this.props;
+    return p.incident !== n.incident || p.opened !== n.opened || p.canAct !== n.canAct || p.checked !== n.checked || p.focused !== n.focused;
+  }
+
+  override render(props: RowProps) {
+    return incidentRow(props);
+  }
+}
+
+function incidentRow({ incident: i, opened, canAct, checked, focused }: RowProps) {
+  // How long it has been going on (report time: right in a 60x replay too); `opened`: how long ago (wall clock).
   const span = formatAge(i.lastAt - i.firstAt);
-  const opened = formatAge(now - i.openedAt);
   const counts = `${plural(i.citizenCount, 'citizen')}, ${plural(i.droneCount, 'drone')}, ${plural(i.alertCount, 'alert')}`;
   const growth = i.growth.spreading ? 'spreading' : i.growing ? `growing, ${i.growth.citizensPerMinute.toFixed(1)} new a minute` : 'steady';
   const label = `${SEVERITY_LABEL[i.severity]} incident, ${counts}, ${growth}, ${i.status}`;

@@ -7,6 +7,7 @@ import { alertsModel } from './alerts.ts';
 const LOAD_LIMIT = 200;
 /** Kept at most: past it the quietest (the end of the feed's order) are dropped, as the alert feed keeps 1,000. */
 const MAX_KEPT = 500;
+const EVENT_RENDER_MS = 250;
 /** Acknowledgements sent at once by a bulk acknowledge: a few in flight, not hundreds at one server. */
 const BULK_CONCURRENCY = 4;
 
@@ -50,6 +51,7 @@ export class IncidentsModel extends Observable {
   private started = false;
   private buffered: IncidentEvent[] | null = null;
   private loadAbort: AbortController | undefined;
+  private renderTimer: ReturnType<typeof setTimeout> | undefined;
 
   start(): void {
     if (this.started) return;
@@ -60,8 +62,20 @@ export class IncidentsModel extends Observable {
         return;
       }
       this.buffered?.push(e);
-      if (this.apply(e.incident)) this.changed();
+      if (this.apply(e.incident)) this.changedSoon();
     });
+  }
+
+  /**
+   * Every alert sighting updates its incident: at several alerts a second, re-rendering the incident feed and map at
+   * each would take the main thread from the alert feed (its latency budget, docs/benchmarks.md). Views hear of
+   * live incident changes at most every EVENT_RENDER_MS.
+   */
+  private changedSoon(): void {
+    this.renderTimer ??= setTimeout(() => {
+      this.renderTimer = undefined;
+      this.changed();
+    }, EVENT_RENDER_MS);
   }
 
   list(): Incident[] {
