@@ -154,6 +154,14 @@ describe('rules and silences over HTTP (issue 19)', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual([r.body.reports, r.body.replayed, (r.body.proposed as { alerts: number }).alerts, (r.body.inForce as { version: number }).version], [46, 6, 4, 4]);
     assert.deepEqual((r.body.proposed as { perZone: unknown }).perZone, { cite: 3, '(none)': 1 });
+    // The streamed form (progress lines, then the result).
+    const streamed = await fetch(`${url}/v1/rules/dry-run`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${tok['paris-supervisor']}`, 'content-type': 'application/json', accept: 'application/x-ndjson' } });
+    assert.equal(streamed.status, 200);
+    assert.match(streamed.headers.get('content-type') ?? '', /application\/x-ndjson/);
+    const lines = (await streamed.text()).trim().split('\n').map((l) => JSON.parse(l) as { result?: { proposed: { alerts: number } } });
+    assert.equal(lines.at(-1)!.result!.proposed.alerts, 4);
+    const refused = await fetch(`${url}/v1/rules/dry-run`, { method: 'POST', body: JSON.stringify({ ...body, from: 'x' }), headers: { authorization: `Bearer ${tok['paris-supervisor']}`, 'content-type': 'application/json', accept: 'application/x-ndjson' } });
+    assert.equal(refused.status, 400, 'bad input is refused before anything streams');
     await new Promise((res) => setTimeout(res, 300));
     assert.equal((await alerts('paris-officer')).length, before, 'no alert raised');
     const bad = await send('paris-supervisor', 'POST', '/v1/rules/dry-run', { ...body, to: '2025-01-01T00:00:00Z' });

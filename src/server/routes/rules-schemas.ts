@@ -180,6 +180,22 @@ const counts = {
   },
 } as const;
 
+const dryRunResult = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['tenant', 'from', 'to', 'reports', 'replayed', 'inForce', 'proposed', 'elapsedMs'],
+  properties: {
+    tenant: { type: 'string' },
+    from: { type: 'string', format: 'date-time' },
+    to: { type: 'string', format: 'date-time' },
+    reports: { type: 'integer', description: 'Reports of the period.' },
+    replayed: { type: 'integer', description: 'Reports some rule of either set could fire on (the others cannot alert).' },
+    inForce: { ...counts, required: [...counts.required, 'version'], properties: { ...counts.properties, version: { type: 'integer' } } },
+    proposed: counts,
+    elapsedMs: { type: 'integer' },
+  },
+} as const;
+
 export const dryRunSchema = {
   tags: TAGS,
   summary: 'Replay a proposed rule set over the lake\'s reports of a period: what it would have raised, next to the rules in force',
@@ -187,19 +203,8 @@ export const dryRunSchema = {
   body: { type: 'object', additionalProperties: false, required: ['rules', 'from', 'to'], properties: { ...ruleSetBody, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' } } },
   response: responses({
     200: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['tenant', 'from', 'to', 'reports', 'replayed', 'inForce', 'proposed', 'elapsedMs'],
-      properties: {
-        tenant: { type: 'string' },
-        from: { type: 'string', format: 'date-time' },
-        to: { type: 'string', format: 'date-time' },
-        reports: { type: 'integer', description: 'Reports of the period.' },
-        replayed: { type: 'integer', description: 'Reports some rule of either set could fire on (the others cannot alert).' },
-        inForce: { ...counts, required: [...counts.required, 'version'], properties: { ...counts.properties, version: { type: 'integer' } } },
-        proposed: counts,
-        elapsedMs: { type: 'integer' },
-      },
+      description: 'The counts (application/json); with `Accept: application/x-ndjson`, a stream of lines: `{"replayed":N}` every 10,000 replayed reports, then `{"result":{...}}` (these counts) or `{"error":{code,message}}`.',
+      content: { 'application/json': { schema: dryRunResult }, 'application/x-ndjson': { schema: { type: 'string' } } },
     },
     400: INVALID,
     408: error('`DW_QUERY_TIMEOUT`: the replay ran longer than analysis.timeoutSeconds.'),
