@@ -3,14 +3,14 @@ import { streamLag, streamUp } from './definitions.ts';
 
 /** A scrape waits this long for the lag at most: a broker failing over must not hold Prometheus' scrape (10 s default). */
 const LAG_READ_LIMIT_MS = 3000;
-const TOPICS_WATCHED = [TOPICS.reports, TOPICS.alerts] as const;
+const TOPICS_WATCHED = [TOPICS.reports, TOPICS.alerts, TOPICS.incidents] as const;
 
 const streams = new Set<Stream>();
 /** A read that outlived its scrape: the next scrapes wait for it rather than pile more reads on a stalled stream. */
 let straggler: Promise<unknown> | undefined;
 
 /**
- * Reads the lag of every consumer group of `reports` and `alerts`, per partition, on each scrape (not on a timer:
+ * Reads the lag of every consumer group of `reports`, `alerts` and `incidents`, per partition, on each scrape (not on a timer:
  * nobody pays for it when nobody scrapes). Series of groups that disappeared (a process's transient feed) go with them.
  */
 async function collectLag(): Promise<void> {
