@@ -19,8 +19,9 @@ import { AnalysisService, listStats, statSql } from '../src/analysis/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import type { AcceptedReport } from '../src/contract/types.ts';
 import { compactLake, LakeWriter, localLakeFiles, snapshotFiles, type ArchiveRecord } from '../src/lake/index.ts';
-import { openDuck, sqlStringList } from '../src/lake/duck.ts';
-import { HIVE_TYPES, LATEST_ALERTS_SQL, SCHEMAS, SIGHTINGS_SQL, WORDS_SQL } from '../src/lake/schema.ts';
+import { openDuck } from '../src/lake/duck.ts';
+import { sourceOf } from '../src/lake/sandbox.ts';
+import { LATEST_ALERTS_SQL, LATEST_INCIDENTS_SQL, SCHEMAS, SIGHTINGS_SQL, WORDS_SQL } from '../src/lake/schema.ts';
 import { Fleet } from '../src/simulator/index.ts';
 import { partitionOf } from '../src/stream/types.ts';
 import { createProgressBar } from '../src/util/progress.ts';
@@ -130,10 +131,12 @@ async function dataset(n: number): Promise<{ lake: string; jsonl: string; alertE
 async function directDuck(lake: string): Promise<{ run: (sql: string) => Promise<number>; close: () => void }> {
   const files = await snapshotFiles(localLakeFiles(lake), { tenant: 'default' });
   const duck = await openDuck();
-  const src = (t: 'reports' | 'alerts'): string => `read_parquet(${sqlStringList(files[t])}, hive_partitioning = true, hive_types = ${HIVE_TYPES})`;
-  await duck.conn.run(`CREATE VIEW reports AS SELECT ${SCHEMAS.reports.viewProjection} FROM ${src('reports')}`);
-  await duck.conn.run(`CREATE VIEW alert_events AS SELECT ${SCHEMAS.alerts.viewProjection} FROM ${src('alerts')}`);
+  // sourceOf: read_parquet of the files, or an empty relation of the table's columns (this lake has no incidents).
+  await duck.conn.run(`CREATE VIEW reports AS SELECT ${SCHEMAS.reports.viewProjection} FROM ${sourceOf('reports', files.reports)}`);
+  await duck.conn.run(`CREATE VIEW alert_events AS SELECT ${SCHEMAS.alerts.viewProjection} FROM ${sourceOf('alerts', files.alerts)}`);
   await duck.conn.run(`CREATE VIEW alerts AS ${LATEST_ALERTS_SQL}`);
+  await duck.conn.run(`CREATE VIEW incident_events AS SELECT ${SCHEMAS.incidents.viewProjection} FROM ${sourceOf('incidents', files.incidents)}`);
+  await duck.conn.run(`CREATE VIEW incidents AS ${LATEST_INCIDENTS_SQL}`);
   await duck.conn.run(`CREATE VIEW sightings AS ${SIGHTINGS_SQL}`);
   await duck.conn.run(`CREATE VIEW words AS ${WORDS_SQL}`);
   return {

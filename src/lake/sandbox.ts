@@ -65,7 +65,7 @@ const POOLED_CONNECTIONS = 8;
 const VIEWS: ReadonlySet<string> = new Set(['reports', 'sightings', 'words', 'alert_events', 'alerts', 'incident_events', 'incidents']);
 
 /** A relation with the stored columns of a table plus date/hour, over the given files (or empty with the same columns). */
-function sourceOf(table: LakeTable, files: readonly string[]): string {
+export function sourceOf(table: LakeTable, files: readonly string[]): string {
   if (files.length > 0) return `read_parquet(${sqlStringList(files)}, hive_partitioning = true, hive_types = ${HIVE_TYPES})`;
   const cols = SCHEMAS[table].storedColumns.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`);
   return `(SELECT ${cols.join(', ')}, CAST(NULL AS DATE) AS date, CAST(NULL AS INTEGER) AS hour WHERE false)`;
