@@ -41,6 +41,11 @@ step "copying the checkout and node_modules"
 rm -rf "$WORK/tree" && mkdir -p "$WORK/tree"
 git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$WORK/tree"
 cp -a node_modules "$WORK/tree/node_modules"
+# What the .ci/install-*.sh scripts put in the checkout (ignored by git): the engines' jars and pyspark's venv, linked
+# so that any test file, the Kafka, HDFS and Spark suites included, runs from the copy (NODE24_TESTS='test/*/*.test.ts').
+for installed in deploy/kafka/classpath/target deploy/hdfs/classpath/target deploy/spark/classpath/target deploy/spark/.venv; do
+  if [[ -e $installed ]]; then ln -s "$ROOT/$installed" "$WORK/tree/$installed"; fi
+done
 cd "$WORK/tree"
 export PATH="$NODE_HOME/bin:$PATH"
 # node-gyp builds against these headers (npm's nodedir is /usr, Node 20's, on these machines) and prebuild-install
