@@ -132,7 +132,7 @@ export class KafkaConsumer implements StreamConsumer {
       // works on the records returned and after a poll that timed out: a record appended meanwhile is on its way or
       // buffered when the next poll comes, instead of waiting for a fetch that poll would start. Like the Java
       // consumer's prefetch; it is what made raw Kafka's produce -> consumer latency lower than the alert worker's.
-      this.startFetch(MAX_FETCH_WAIT_MS);
+      this.startFetch();
       if (records.length > 0) return records;
       const left = deadline - Date.now();
       if (left <= 0) return [];
@@ -247,12 +247,12 @@ export class KafkaConsumer implements StreamConsumer {
   }
 
   /**
-   * Starts a Fetch (a long poll of maxWaitMs) for each leader broker with none in flight, of the owned partitions it
+   * Starts a Fetch (a long poll of MAX_FETCH_WAIT_MS) for each leader broker with none in flight, of the owned partitions it
    * leads whose buffer is empty; when one lands it wakes the pollers and starts the next. One fetch per leader, not one
    * for all of them: a fetch that waited for every leader's answer held the records of a busy partition until the idle
    * leaders' long polls ran out. Buffers stay bounded: a partition is fetched again only once poll() emptied it.
    */
-  private startFetch(maxWaitMs: number): void {
+  private startFetch(): void {
     if (this.planning || this.closed) return;
     const epoch = this.epoch;
     const wanted = new Map<number, bigint>();
@@ -267,11 +267,11 @@ export class KafkaConsumer implements StreamConsumer {
           if (this.leadersFetching.has(leader)) continue;
           this.leadersFetching.add(leader);
           for (const p of partitions) this.inFetch.add(p);
-          void this.fetchFrom(new Map(partitions.map((p) => [p, wanted.get(p)!])), epoch, maxWaitMs).finally(() => {
+          void this.fetchFrom(new Map(partitions.map((p) => [p, wanted.get(p)!])), epoch).finally(() => {
             this.leadersFetching.delete(leader);
             for (const p of partitions) this.inFetch.delete(p);
             this.wake();
-            this.startFetch(MAX_FETCH_WAIT_MS);
+            this.startFetch();
           });
         }
       } catch (e) {
@@ -283,9 +283,9 @@ export class KafkaConsumer implements StreamConsumer {
     })();
   }
 
-  private async fetchFrom(wanted: Map<number, bigint>, epoch: number, maxWaitMs: number): Promise<void> {
+  private async fetchFrom(wanted: Map<number, bigint>, epoch: number): Promise<void> {
     try {
-      const got = await fetchPartitions(this.client, this.meta.kafka, wanted, { maxWaitMs });
+      const got = await fetchPartitions(this.client, this.meta.kafka, wanted, { maxWaitMs: MAX_FETCH_WAIT_MS });
       if (epoch !== this.epoch || this.closed) return;
       const reset: number[] = [];
       for (const [p, f] of got) {
