@@ -11,12 +11,34 @@ import { configWithTenant, tenantOption } from './common.ts';
 /**
  * The lake's location as Spark's Hadoop file systems name it: a local directory as is, `s3://bucket/prefix` as
  * `s3a://bucket/prefix` (Hadoop's S3 client; endpoint and credentials from spark.hadoop.fs.s3a.*), `webhdfs://` as is
- * (Hadoop's WebHDFS file system). `--spark-lake` overrides it, e.g. with the NameNode's RPC address `hdfs://nn:8020/lake`.
+ * (refused by webHdfsRefusal before anything starts). `--spark-lake` overrides it, e.g. with the NameNode's RPC
+ * address `hdfs://nn:8020/lake`.
  */
 export function sparkLakeLocation(lake: string): string {
   if (lake.startsWith('s3://')) return `s3a://${lake.slice(5)}`;
   if (lake.startsWith('webhdfs://')) return lake;
   return path.resolve(lake);
+}
+
+/**
+ * Why Spark cannot be given `lake`, when it is a webhdfs:// URL: pyspark's shaded Hadoop client lacks the Jersey
+ * runtime its WebHDFS file system needs, so the job could only fail, after a JVM start of several seconds (the job
+ * itself says so too, for spark-submit). The message names the hdfs:// (RPC) address of the same NameNode, on Hadoop's
+ * default RPC port: the RPC port is not derivable from the HTTP one, so the user must check it.
+ */
+export function webHdfsRefusal(lake: string, option: '--lake' | '--spark-lake'): string | undefined {
+  if (!/^webhdfs:\/\//i.test(lake)) return undefined;
+  let host = '<namenode>';
+  let dir = '/<path>';
+  try {
+    const u = new URL(lake);
+    host = u.hostname || host;
+    dir = u.pathname && u.pathname !== '/' ? u.pathname.replace(/\/+$/, '') : dir;
+  } catch { /* keep the placeholders: the location is checked elsewhere, this only words the advice */ }
+  const where = option === '--lake' ? 'the configured lake' : '--spark-lake';
+  return `${where} is ${lake}: Spark cannot read webhdfs:// (pyspark's bundled Hadoop client lacks WebHDFS's Jersey runtime). `
+    + `Give Spark the hdfs:// (RPC) address of the same NameNode: --spark-lake hdfs://${host}:8020${dir} `
+    + '(8020 is the default dfs.namenode.rpc-address port; docs/analysis.md, "Spark on an HDFS lake")';
 }
 
 export function registerSpark(program: Command): void {
@@ -45,12 +67,16 @@ export function registerSpark(program: Command): void {
         const own = listStats().find((s) => s.name === n)?.options ?? [];
         statSql(n, names.length === 1 ? params : { from: params.from, to: params.to, ...Object.fromEntries(own.map((k) => [k, params[k]])) });
       }
+      const config = configWithTenant(cmd);
+      const lake = sparkLake ?? sparkLakeLocation(dataPaths(config).lake);
+      // Before findSpark, which already runs the venv's Python and `java -version`: nothing starts for a lake Spark cannot read.
+      const refusal = webHdfsRefusal(lake, sparkLake === undefined ? '--lake' : '--spark-lake');
+      if (refusal) throw new DwError('DW_CONFIG_INVALID', refusal, { status: 400 });
       const found = findSpark();
       if ('missing' in found) throw new DwError('DW_CONFIG_INVALID', `Spark is not available (${found.missing}); install it with ${SPARK_INSTALL_HINT}`, { status: 400 });
-      const config = configWithTenant(cmd);
       auditCli(config, { action: 'stat.run', target: names.join(','), details: { ...params, engine: 'spark' } });
       const args = sparkStatsArgs({
-        lake: sparkLake ?? sparkLakeLocation(dataPaths(config).lake), tenant: config.tenant, out: /^[a-z0-9]+:\/\//.test(out) ? out : path.resolve(out),
+        lake, tenant: config.tenant, out: /^[a-z0-9]+:\/\//.test(out) ? out : path.resolve(out),
         format, master, stats: names, ...(counts ? { counts } : {}),
         ...Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v])),
       });
