@@ -21,6 +21,17 @@ export interface WebhookSinkOptions {
   /** Cap on one retry delay, Retry-After included. Default 30 s. */
   maxDelayMs?: number;
   logger?: Logger;
+  /** Told of every attempt's outcome (the notification delivery log, src/notify/); must not throw. */
+  onAttempt?: (a: WebhookAttempt) => void;
+}
+
+export interface WebhookAttempt {
+  event: AlertEvent;
+  url: string;
+  /** 0 for an event dropped unsent (queue full). */
+  attempt: number;
+  outcome: 'delivered' | 'retrying' | 'failed' | 'dropped';
+  error?: string;
 }
 
 export interface WebhookTargetStats {
@@ -67,6 +78,8 @@ class TargetQueue {
 
   push(e: AlertEvent): void {
     if (this.stats.queued >= this.sink.maxQueue) {
+      const oldest = this.queue[this.head];
+      if (oldest) this.sink.onAttempt?.({ event: oldest, url: this.target.url, attempt: 0, outcome: 'dropped', error: 'queue full' });
       this.queue[this.head++] = undefined as unknown as AlertEvent;
       this.stats.queued--;
       this.stats.dropped++;
@@ -130,10 +143,13 @@ class TargetQueue {
       try {
         await this.attempt(body, { ...headers, 'x-dronewatch-attempt': String(attempt) });
         this.stats.delivered++;
+        this.sink.onAttempt?.({ event: e, url: this.target.url, attempt, outcome: 'delivered' });
         return;
       } catch (err) {
         const retryable = err instanceof RetryableError;
-        if (!retryable || attempt >= this.sink.maxAttempts || this.sink.closed) {
+        const giveUp = !retryable || attempt >= this.sink.maxAttempts || this.sink.closed;
+        this.sink.onAttempt?.({ event: e, url: this.target.url, attempt, outcome: giveUp ? 'failed' : 'retrying', error: (err as Error).message });
+        if (giveUp) {
           this.stats.failed++;
           log.warn({ err, url: this.target.url, eventId: e.eventId, attempt }, 'webhook delivery failed, giving up');
           return;
@@ -186,6 +202,7 @@ export class WebhookSink {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   readonly logger: Logger;
+  readonly onAttempt: ((a: WebhookAttempt) => void) | undefined;
   closed = false;
   private enqueued = 0;
   private readonly targets: TargetQueue[];
@@ -197,6 +214,7 @@ export class WebhookSink {
     this.baseDelayMs = opts.baseDelayMs ?? 250;
     this.maxDelayMs = opts.maxDelayMs ?? 30_000;
     this.logger = opts.logger ?? silentLogger;
+    this.onAttempt = opts.onAttempt;
     this.targets = opts.webhooks.map((t) => new TargetQueue(t, this));
   }
 

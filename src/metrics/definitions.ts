@@ -119,3 +119,22 @@ export const httpDuration = new Histogram({
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers,
 });
+
+/** Notifications (src/notify/): by tenant and target id (a policy's target id, `webhook-N` for alerts.webhooks; never a URL). */
+export const notificationsDelivered = new Counter({
+  name: 'dronewatch_notifications_delivered_total',
+  help: 'Notifications a webhook target accepted (2xx), by tenant and target id',
+  labelNames: ['tenant', 'target'] as const, registers,
+});
+
+export const notificationsFailed = new Counter({
+  name: 'dronewatch_notifications_failed_total',
+  help: 'Notifications given up (a 4xx, attempts exhausted) or dropped unsent (queue full), by tenant and target id',
+  labelNames: ['tenant', 'target'] as const, registers,
+});
+
+export const notificationsEscalated = new Counter({
+  name: 'dronewatch_notifications_escalated_total',
+  help: 'Escalation levels sent for alerts still open at their deadline, by tenant',
+  labelNames: ['tenant'] as const, registers,
+});

@@ -32,6 +32,8 @@ const CODES: Record<ErrorCode, string> = {
   DW_RULES_CONFLICT: 'the rules changed since the version the change was based on: re-read them and retry',
   DW_RULE_NOT_FOUND: "no rule with that id in the caller's tenant's rules in force",
   DW_SILENCE_NOT_FOUND: "no silence with that id in the caller's tenant",
+  DW_NOTIFY_INVALID: 'a proposed notification policy breaks its schema (errors lists each field)',
+  DW_NOTIFY_CONFLICT: 'the notification policy changed since the version the change was based on: re-read it and retry',
   DW_LAKE_WRITE_FAILED: 'the archive could not write a Parquet file (never answered over HTTP)',
   DW_LAKE_LOCATION_INVALID: 'the lake location is invalid',
   DW_LAKE_CACHE_TOO_SMALL: 'a query over S3 needs more files than the local lake cache may hold',

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { KvConflictError, type KvFollowing, type SharedKv, type SharedKvStore } from '../backend/shared/kv.ts';
+import { checkTenant } from '../lake/layout.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
+import { NotifyConflictError } from './errors.ts';
+import { DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT, type NotifyStore, type StoredPage } from './store.ts';
+import type { Delivery, DeliveryQuery, NotificationPolicy, Page, PolicyVersion } from './types.ts';
+
+/** One set of buckets per tenant, as the alert state's: a NATS or Kafka connection serves one tenant. */
+export const notifyBucketNames = (tenant: string): { policies: string; pages: string; log: string } => ({
+  policies: `dw_notify_${tenant}`, pages: `dw_notifypages_${tenant}`, log: `dw_notifylog_${tenant}`,
+});
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const versionKey = (tenant: string, v: number): string => `${tenant}.v.${String(v).padStart(10, '0')}`;
+// Route ids may hold ':', which bucket keys may not: base64url has only key-safe characters.
+const pageKey = (p: { tenant: string; alertId: string; routeId: string }): string => `${p.tenant}.p.${p.alertId}.${Buffer.from(p.routeId).toString('base64url')}`;
+
+export interface KvNotifyStoreOptions {
+  store: SharedKvStore;
+  tenant: string;
+  /** Pages and deliveries not written for this long leave their buckets (the buckets' TTL). */
+  retentionMs: number;
+  /** Deliveries this process keeps in memory for GET /v1/notifications/deliveries (the newest). */
+  maxDeliveries: number;
+  logger?: Logger;
+  ownsStore?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Policies, pages and the delivery log in three shared buckets. Versions are created (exactly one writer of a version
+ * wins); pages change by compare-and-set on their revision, so of two alert workers whose timers fire together one
+ * sends the escalation and the other is told it lost. Every process follows the buckets: reads come from that copy.
+ */
+export class KvNotifyStore implements NotifyStore {
+  private readonly byTenant = new Map<string, PolicyVersion[]>();
+  private readonly pageMap = new Map<string, StoredPage>();
+  private deliveryList: Delivery[] = [];
+  private readonly listeners = new Set<(v: PolicyVersion) => void>();
+  private readonly following: KvFollowing[] = [];
+
+  private constructor(private readonly kv: { policies: SharedKv; pages: SharedKv; log: SharedKv }, private readonly o: KvNotifyStoreOptions) {}
+
+  static async open(o: KvNotifyStoreOptions): Promise<KvNotifyStore> {
+    const names = notifyBucketNames(checkTenant(o.tenant));
+    const kv = {
+      policies: await o.store.bucket(names.policies),
+      pages: await o.store.bucket(names.pages, { ttlMs: o.retentionMs }),
+      log: await o.store.bucket(names.log, { ttlMs: o.retentionMs }),
+    };
+    const s = new KvNotifyStore(kv, o);
+    const opts = (what: string) => ({ timeoutMs: o.timeoutMs ?? 10_000, logger: o.logger ?? silentLogger, what });
+    s.following.push(await kv.policies.follow((_k, v) => { if (v) s.applyVersion(JSON.parse(dec.decode(v)) as PolicyVersion); }, opts('notification policies')));
+    s.following.push(await kv.pages.follow((k, v, revision) => s.applyPage(k, v, revision), opts('notification pages')));
+    s.following.push(await kv.log.follow((_k, v) => { if (v) s.applyDelivery(JSON.parse(dec.decode(v)) as Delivery); }, opts('delivery log')));
+    return s;
+  }
+
+  private applyVersion(v: PolicyVersion): void {
+    const list = this.byTenant.get(v.tenant) ?? [];
+    if (list.some((x) => x.version === v.version)) return;
+    list.push(v);
+    list.sort((a, b) => a.version - b.version);
+    this.byTenant.set(v.tenant, list);
+    if (list[list.length - 1] === v) for (const l of this.listeners) l(v);
+  }
+
+  private applyPage(key: string, value: Uint8Array | null, revision: number): void {
+    if (!value) {
+      this.pageMap.delete(key);
+      return;
+    }
+    // A follower may hear of an older write after this process's own newer one.
+    if ((this.pageMap.get(key)?.revision ?? 0) >= revision) return;
+    this.pageMap.set(key, { page: JSON.parse(dec.decode(value)) as Page, revision });
+  }
+
+  private applyDelivery(d: Delivery): void {
+    if (this.deliveryList.some((x) => x.id === d.id)) return;
+    this.deliveryList.push(d);
+    if (this.deliveryList.length > this.o.maxDeliveries * 1.25) this.deliveryList = this.deliveryList.slice(-this.o.maxDeliveries);
+  }
+
+  versions(tenant: string): Promise<PolicyVersion[]> {
+    return Promise.resolve([...(this.byTenant.get(checkTenant(tenant)) ?? [])]);
+  }
+
+  current(tenant: string): Promise<PolicyVersion | undefined> {
+    const list = this.byTenant.get(checkTenant(tenant));
+    return Promise.resolve(list?.[list.length - 1]);
+  }
+
+  async commit(tenant: string, expected: number, policy: NotificationPolicy, meta: { author: string; reason: string }): Promise<PolicyVersion> {
+    checkTenant(tenant);
+    const newest = async (): Promise<number> => (await this.current(tenant))?.version ?? 0;
+    if (expected > 0 && !(await this.kv.policies.get(versionKey(tenant, expected)))) throw new NotifyConflictError(tenant, expected, await newest());
+    const v: PolicyVersion = { tenant, version: expected + 1, targets: policy.targets, routes: policy.routes, author: meta.author, at: new Date().toISOString(), reason: meta.reason };
+    try {
+      await this.kv.policies.create(versionKey(tenant, v.version), enc.encode(JSON.stringify(v)));
+    } catch (e) {
+      if (e instanceof KvConflictError) throw new NotifyConflictError(tenant, expected, Math.max(await newest(), expected + 1));
+      throw e;
+    }
+    this.applyVersion(v);
+    return v;
+  }
+
+  follow(onVersion: (v: PolicyVersion) => void): Promise<{ stop(): void }> {
+    for (const list of this.byTenant.values()) onVersion(list[list.length - 1]!);
+    this.listeners.add(onVersion);
+    return Promise.resolve({ stop: () => { this.listeners.delete(onVersion); } });
+  }
+
+  async createPage(p: Page): Promise<boolean> {
+    const key = pageKey(p);
+    try {
+      const revision = await this.kv.pages.create(key, enc.encode(JSON.stringify(p)));
+      this.applyPage(key, enc.encode(JSON.stringify(p)), revision);
+      return true;
+    } catch (e) {
+      if (e instanceof KvConflictError) return false;
+      throw e;
+    }
+  }
+
+  pages(tenant: string, alertId: string): Promise<StoredPage[]> {
+    const prefix = `${checkTenant(tenant)}.p.${alertId}.`;
+    return Promise.resolve([...this.pageMap].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v).sort((a, b) => (a.page.routeId < b.page.routeId ? -1 : 1)));
+  }
+
+  duePages(now: number, limit: number): Promise<StoredPage[]> {
+    const due = [...this.pageMap.values()].filter((s) => !s.page.done && s.page.nextAt !== null && s.page.nextAt <= now);
+    due.sort((a, b) => a.page.nextAt! - b.page.nextAt!);
+    return Promise.resolve(due.slice(0, limit));
+  }
+
+  async updatePage(p: Page, revision: number): Promise<boolean> {
+    const key = pageKey(p);
+    try {
+      const next = await this.kv.pages.update(key, enc.encode(JSON.stringify(p)), revision);
+      this.applyPage(key, enc.encode(JSON.stringify(p)), next);
+      return true;
+    } catch (e) {
+      if (e instanceof KvConflictError) return false;
+      throw e;
+    }
+  }
+
+  async appendDelivery(d: Delivery): Promise<void> {
+    const key = `${checkTenant(d.tenant)}.d.${String(Date.parse(d.at)).padStart(14, '0')}.${randomBytes(4).toString('hex')}`;
+    await this.kv.log.put(key, enc.encode(JSON.stringify(d)));
+    this.applyDelivery(d);
+  }
+
+  deliveries(q: DeliveryQuery): Promise<Delivery[]> {
+    checkTenant(q.tenant);
+    const limit = Math.min(MAX_DELIVERY_LIMIT, q.limit ?? DEFAULT_DELIVERY_LIMIT);
+    const out: Delivery[] = [];
+    for (let i = this.deliveryList.length - 1; i >= 0 && out.length < limit; i--) {
+      const d = this.deliveryList[i]!;
+      if (d.tenant !== q.tenant || (q.alertId !== undefined && d.alertId !== q.alertId) || (q.status !== undefined && d.status !== q.status)) continue;
+      if (q.since !== undefined && Date.parse(d.at) < q.since) continue;
+      out.push(d);
+    }
+    return Promise.resolve(out);
+  }
+
+  /** The buckets' TTL forgets old entries; this trims this process's copy. */
+  prune(o: { before: number; maxPerTenant: number }): Promise<number> {
+    const before = this.deliveryList.length;
+    this.deliveryList = this.deliveryList.filter((d) => Date.parse(d.at) >= o.before).slice(-o.maxPerTenant);
+    return Promise.resolve(before - this.deliveryList.length);
+  }
+
+  async close(): Promise<void> {
+    for (const f of this.following) f.stop();
+    this.listeners.clear();
+    if (this.o.ownsStore) await this.o.store.close();
+  }
+}
