@@ -155,6 +155,24 @@ export const configSchema = z.strictObject({
      */
     stateRetentionHours: z.number().min(1).default(192),
   }).prefault({}),
+  /**
+   * Notification policies per tenant (docs/alerts.md, "Notifications"): delivery, escalation timing, the delivery log.
+   * The policies themselves are data (GET|PUT /v1/notification-policies); alerts.webhooks is version 0 of each tenant.
+   */
+  notifications: z.strictObject({
+    /** Length of a policy "minute" in ms (repeatMinutes, escalate.afterMinutes). 60000; shorter only for tests and demos. */
+    minuteMs: z.number().int().min(10).max(60_000).default(60_000),
+    /** How often each alert worker looks for due repeats and escalations: an escalation is late by at most this. */
+    tickMs: z.number().int().min(10).max(60_000).default(1000),
+    /** Delivery log entries and escalation state are kept this long. */
+    retentionHours: z.number().positive().max(24 * 366).default(168),
+    /** At most this many delivery log entries per tenant (the newest). */
+    maxDeliveries: z.number().int().min(100).max(1_000_000).default(10_000),
+    /** Attempts per notification, the first included; the retry delay doubles from baseDelayMs (full jitter) up to maxDelayMs. */
+    maxAttempts: z.number().int().min(1).max(20).default(6),
+    baseDelayMs: z.number().int().min(1).max(60_000).default(250),
+    maxDelayMs: z.number().int().min(1).max(600_000).default(30_000),
+  }).prefault({}),
   /** Grouping of alerts into incidents (docs/incidents.md). Incidents live where alerts.state puts alerts. */
   incidents: z.strictObject({
     /** An alert within this distance of a live incident's centroid joins it. */
