@@ -101,7 +101,7 @@ describe('dashboard with authentication, in chromium', { skip }, () => {
     await logIn(page, officer);
     await page.waitForSelector(`li[data-alert-id="${alertId}"]`, { timeout: 10_000 });
     assert.equal((await page.textContent('header .who-meta'))?.trim(), 'default · officer', 'tenant and role shown');
-    assert.deepEqual(await navLabels(page), ['Live', 'Fleet health'], 'an officer has the live page and fleet health');
+    assert.deepEqual(await navLabels(page), ['Live', 'Rules', 'Fleet health'], 'an officer has the live page, the rules (read-only) and fleet health');
     assert.equal(await page.$('.reaction'), null, 'no reaction-time panel (supervisors only)');
     await page.click(`li[data-alert-id="${alertId}"] button`);
     await page.waitForSelector(`.detail[data-alert-id="${alertId}"]`);
@@ -196,7 +196,7 @@ describe('dashboard with authentication, in chromium', { skip }, () => {
     try {
       await tab.page.waitForSelector('header .conn.up', { timeout: 10_000 });
       assert.equal(await tab.page.$('form.login'), null, 'no login form');
-      assert.deepEqual(await navLabels(tab.page), ['Live', 'Statistics', 'SQL', 'Fleet health'], 'every page');
+      assert.deepEqual(await navLabels(tab.page), ['Live', 'Rules', 'Statistics', 'SQL', 'Fleet health'], 'every page');
       assert.equal(await tab.page.getByLabel('Officer').count(), 1, 'the officer types a name');
       assert.equal(await tab.page.getByRole('button', { name: 'Log out' }).count(), 0, 'nothing to log out of');
     } finally {

@@ -7,6 +7,7 @@ import type { DashboardConfig, Permission } from './lib/types.ts';
 import { HealthPage } from './pages/HealthPage.tsx';
 import { LivePage } from './pages/LivePage.tsx';
 import { LoginPage } from './pages/LoginPage.tsx';
+import { RulesPage } from './pages/RulesPage.tsx';
 import { SqlPage } from './pages/SqlPage.tsx';
 import { StatsPage } from './pages/StatsPage.tsx';
 import { alertsModel } from './state/alerts.ts';
@@ -18,11 +19,12 @@ import { reactionModel } from './state/reaction.ts';
 import { trackModel } from './state/track.ts';
 import './styles.css';
 
-type Route = 'live' | 'stats' | 'sql' | 'health';
+type Route = 'live' | 'rules' | 'stats' | 'sql' | 'health';
 interface RouteInfo { route: Route; href: string; label: string; needs: Permission }
 /** Each page and the permission its API calls need (src/security/roles.ts): a page the user cannot use is not listed. */
 const ROUTES: RouteInfo[] = [
   { route: 'live', href: '#/', label: 'Live', needs: 'alerts:read' },
+  { route: 'rules', href: '#/rules', label: 'Rules', needs: 'rules:read' },
   { route: 'stats', href: '#/stats', label: 'Statistics', needs: 'analysis:query' },
   { route: 'sql', href: '#/sql', label: 'SQL', needs: 'analysis:query' },
   { route: 'health', href: '#/health', label: 'Fleet health', needs: 'fleet:read' },
@@ -31,7 +33,7 @@ const ROUTES: RouteInfo[] = [
 /** Pages are addressed by the URL fragment, so the server serves one page and any link can be bookmarked. */
 function routeOf(hash: string): Route {
   const path = hash.replace(/^#\/?/, '').split('?')[0];
-  return (['stats', 'sql', 'health'] as const).find((r) => r === path) ?? 'live';
+  return (['rules', 'stats', 'sql', 'health'] as const).find((r) => r === path) ?? 'live';
 }
 
 /** The login page until there is a session, then the dashboard. */
@@ -130,6 +132,7 @@ function Dashboard() {
         )}
         {!permitted ? <Forbidden info={info} allowed={allowed} />
           : !config ? <p class="loading">Loading…</p>
+          : route === 'rules' ? <RulesPage config={config} />
           : route === 'stats' ? <StatsPage config={config} />
           : route === 'sql' ? <SqlPage />
           : route === 'health' ? <HealthPage />

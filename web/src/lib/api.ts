@@ -5,8 +5,11 @@
  * through `session.onUnauthorized` (src/state/auth.ts hooks in there).
  */
 
+/** One refused field of a request: `field` as the server names it (`rules[2].threshold`, `rules.2.threshold`, `reason`). */
+export interface FieldError { field: string; reason: string }
+
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfterSeconds?: number) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfterSeconds?: number, readonly fields: FieldError[] = []) {
     super(message);
     this.name = 'ApiError';
   }
@@ -57,15 +60,18 @@ export async function request(path: string, init: RequestInit = {}): Promise<Res
   if (res.status === 401) session.onUnauthorized();
   let code = `HTTP_${res.status}`;
   let message = res.statusText || `HTTP ${res.status}`;
+  let fields: FieldError[] = [];
   try {
-    const body = (await res.json()) as { code?: string; message?: string };
+    const body = (await res.json()) as { code?: string; message?: string; errors?: FieldError[] };
     if (body.code) code = body.code;
     if (body.message) message = body.message;
+    // The refusals that name their fields (DW_RULES_INVALID, DW_REQUEST_INVALID...): a form shows each beside its field.
+    if (Array.isArray(body.errors)) fields = body.errors.filter((e) => typeof e?.field === 'string' && typeof e.reason === 'string');
   } catch {
     // Not JSON: keep the status text.
   }
   const retryAfter = Number(res.headers.get('retry-after'));
-  throw new ApiError(res.status, code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+  throw new ApiError(res.status, code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined, fields);
 }
 
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
