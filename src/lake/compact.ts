@@ -144,7 +144,8 @@ export async function stageCompaction(store: ObjectStore, duck: Duck, scratch: S
   // Copies of one report (a drone's retry after the stream's duplicate window, stored twice) are in the same
   // partition and hour, so in one merge: the merged file keeps the first stored copy, and the lake converges to
   // exactly once per report id and tenant.
-  const source = `read_parquet(${sqlStringList(inputs)}, hive_partitioning = false, filename = '__dw_file')`;
+  // By name: an hour may hold files from before a column was added (schema.ts addedColumns); they get NULL there.
+  const source = `read_parquet(${sqlStringList(inputs)}, hive_partitioning = false, filename = '__dw_file', union_by_name = true)`;
   try {
     [inputRows] = await queryRows(duck.conn, `SELECT count(*) AS n FROM ${source}`);
     [row] = await queryRows(duck.conn, `COPY (SELECT * EXCLUDE (__dw_file) FROM ${source}

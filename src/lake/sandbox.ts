@@ -66,9 +66,13 @@ const VIEWS: ReadonlySet<string> = new Set(['reports', 'sightings', 'words', 'al
 
 /** A relation with the stored columns of a table plus date/hour, over the given files (or empty with the same columns). */
 export function sourceOf(table: LakeTable, files: readonly string[]): string {
-  if (files.length > 0) return `read_parquet(${sqlStringList(files)}, hive_partitioning = true, hive_types = ${HIVE_TYPES})`;
   const cols = SCHEMAS[table].storedColumns.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`);
-  return `(SELECT ${cols.join(', ')}, CAST(NULL AS DATE) AS date, CAST(NULL AS INTEGER) AS hour WHERE false)`;
+  const empty = `SELECT ${cols.join(', ')}, CAST(NULL AS DATE) AS date, CAST(NULL AS INTEGER) AS hour WHERE false`;
+  if (files.length === 0) return `(${empty})`;
+  if (!SCHEMAS[table].addedColumns?.length) return `read_parquet(${sqlStringList(files)}, hive_partitioning = true, hive_types = ${HIVE_TYPES})`;
+  // Files from before a column was added lack it: matched by name (else DuckDB refuses a list mixing both), and the
+  // empty relation in front gives every column, typed, even when no file has it yet.
+  return `(${empty} UNION ALL BY NAME SELECT * FROM read_parquet(${sqlStringList(files)}, hive_partitioning = true, hive_types = ${HIVE_TYPES}, union_by_name = true))`;
 }
 
 /**

@@ -22,7 +22,7 @@ const TENANT_SQL = `'${TENANT_PATTERN.source}'`;
 /** read_json column types of an AcceptedReport. Epoch-ms fields are read as DOUBLE so that fractions are detected, not rounded. */
 export const REPORT_JSON_COLUMNS = `{'reportId': 'VARCHAR', 'droneId': 'VARCHAR', 'timestamp': 'VARCHAR', 'ts': 'DOUBLE', 'receivedAt': 'DOUBLE', 'tenant': 'VARCHAR', 'position': 'STRUCT(lat DOUBLE, lon DOUBLE)', 'citizens': 'STRUCT(name VARCHAR, score DOUBLE)[]', 'words': 'VARCHAR[]'}`;
 
-export const ALERT_EVENT_JSON_COLUMNS = `{'eventId': 'VARCHAR', 'type': 'VARCHAR', 'at': 'DOUBLE', 'by': 'VARCHAR', 'alert': 'STRUCT(alertId VARCHAR, tenant VARCHAR, droneId VARCHAR, citizen VARCHAR, score DOUBLE, severity VARCHAR, rule VARCHAR, position STRUCT(lat DOUBLE, lon DOUBLE), words VARCHAR[], firstReportId VARCHAR, lastReportId VARCHAR, firstSeenTs DOUBLE, lastSeenTs DOUBLE, raisedAt DOUBLE, updatedAt DOUBLE, occurrences DOUBLE, status VARCHAR, assignee VARCHAR, acknowledgedBy VARCHAR, acknowledgedAt DOUBLE, resolvedBy VARCHAR, resolvedAt DOUBLE, note VARCHAR)'}`;
+export const ALERT_EVENT_JSON_COLUMNS = `{'eventId': 'VARCHAR', 'type': 'VARCHAR', 'at': 'DOUBLE', 'by': 'VARCHAR', 'alert': 'STRUCT(alertId VARCHAR, tenant VARCHAR, droneId VARCHAR, citizen VARCHAR, score DOUBLE, severity VARCHAR, rule VARCHAR, position STRUCT(lat DOUBLE, lon DOUBLE), words VARCHAR[], firstReportId VARCHAR, lastReportId VARCHAR, firstSeenTs DOUBLE, lastSeenTs DOUBLE, raisedAt DOUBLE, updatedAt DOUBLE, occurrences DOUBLE, status VARCHAR, assignee VARCHAR, acknowledgedBy VARCHAR, acknowledgedAt DOUBLE, resolvedBy VARCHAR, resolvedAt DOUBLE, note VARCHAR, ruleVersion DOUBLE, silenced VARCHAR)'}`;
 
 /** An epoch-ms DOUBLE that is a whole number (or NULL when `nullable`): what the lake stores exactly. */
 function wholeMs(expr: string, nullable: boolean): string {
@@ -57,6 +57,11 @@ export interface TableSchema {
   storedProjection: string;
   /** Stored columns with their types (partition columns excluded), for empty views and checks. */
   storedColumns: readonly (readonly [name: string, type: string])[];
+  /**
+   * Stored columns (also in storedColumns) that files written before they were added lack: readers must read the
+   * table's files by column name and fill NULL for them (sourceOf in sandbox.ts, compaction, the Spark job).
+   */
+  addedColumns?: readonly (readonly [name: string, type: string])[];
   /** Row order within a file. */
   orderBy: string;
   /**
@@ -137,6 +142,18 @@ export const REPORTS_SCHEMA: TableSchema = {
 
 const alertField = (f: string): string => `alert.${f}`;
 
+/**
+ * Alert columns added after the table's first files (issue 19): the rule set version that raised the alert, whether it
+ * was silenced and by which silence. Last, so positional readers of older files still line up; files written before
+ * them lack them, and every reader fills NULL (sourceOf's union by name; Spark reads with the full schema): NULL
+ * `silenced` means "written before the column existed", not "not silenced" (docs/lake-format.md, schema evolution).
+ */
+const ALERT_COLUMNS_ADDED: readonly (readonly [string, string])[] = [
+  ['rule_version', 'INTEGER'],
+  ['silenced', 'BOOLEAN'],
+  ['silence_id', 'VARCHAR'],
+];
+
 export const ALERTS_SCHEMA: TableSchema = {
   table: 'alerts',
   jsonColumns: ALERT_EVENT_JSON_COLUMNS,
@@ -149,6 +166,7 @@ export const ALERTS_SCHEMA: TableSchema = {
     `NOT ${wholeMs('"at"', false)}`,
     ...['firstSeenTs', 'lastSeenTs', 'raisedAt', 'updatedAt', 'occurrences'].map((f) => `NOT ${wholeMs(alertField(f), false)}`),
     ...['acknowledgedAt', 'resolvedAt'].map((f) => `NOT ${wholeMs(alertField(f), true)}`),
+    `NOT (${alertField('ruleVersion')} IS NULL OR (${alertField('ruleVersion')} = trunc(${alertField('ruleVersion')}) AND ${alertField('ruleVersion')} BETWEEN 1 AND 2147483647))`,
   ].join(' OR '),
   storedProjection: [
     `strftime(${msToTimestamp('"at"')}, '%Y-%m-%d') AS date`,
@@ -181,6 +199,9 @@ export const ALERTS_SCHEMA: TableSchema = {
     `${alertField('resolvedBy')} AS resolved_by`,
     `${msToTimestamp(alertField('resolvedAt'))} AS resolved_at`,
     `${alertField('note')} AS note`,
+    `CAST(${alertField('ruleVersion')} AS INTEGER) AS rule_version`,
+    `${alertField('silenced')} IS NOT NULL AS silenced`,
+    `${alertField('silenced')} AS silence_id`,
   ].join(',\n  '),
   storedColumns: [
     ['event_id', 'VARCHAR'],
@@ -211,7 +232,9 @@ export const ALERTS_SCHEMA: TableSchema = {
     ['resolved_by', 'VARCHAR'],
     ['resolved_at', 'TIMESTAMP'],
     ['note', 'VARCHAR'],
+    ...ALERT_COLUMNS_ADDED,
   ],
+  addedColumns: ALERT_COLUMNS_ADDED,
   orderBy: 'alert_id, "at", event_id',
   identity: 'event_id',
   // A republished event carries the alert as it was at republishing: the original comes first.

@@ -70,6 +70,11 @@ export function alertEventProblem(v: unknown): string | undefined {
   for (const k of ['acknowledgedAt', 'resolvedAt']) {
     if (!(a[k] === undefined || a[k] === null || isEpochMs(a[k]))) return `alert.${k} must be an integer epoch-ms or null`;
   }
+  const rv = a.ruleVersion;
+  if (!(rv === undefined || rv === null || (Number.isSafeInteger(rv) && (rv as number) >= 1 && (rv as number) <= 2147483647))) {
+    return 'alert.ruleVersion must be a positive 32-bit integer when present';
+  }
+  if (!isNullableString(a.silenced)) return 'alert.silenced must be a silence id (string) when present';
   return undefined;
 }
 
