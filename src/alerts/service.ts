@@ -13,7 +13,8 @@ export interface AlertServiceOptions<S extends AlertState = AlertState> {
   /** Where lifecycle events are published (`alerts` topic). Without it they stay in the store's outbox for the worker. */
   stream?: Stream;
   bus?: AlertBus;
-  webhooks?: WebhookSink;
+  /** Where events become notifications: src/notify/'s router (policies per tenant), or a bare WebhookSink. */
+  webhooks?: Pick<WebhookSink, 'send'>;
   logger?: Logger;
 }
 

@@ -26,7 +26,8 @@ export interface AlertWorkerOptions {
   /** Consumer group on the `reports` topic. Default `alerts`. */
   group?: string;
   bus: AlertBus;
-  webhooks?: WebhookSink;
+  /** Where events become notifications: src/notify/'s router (policies per tenant), or a bare WebhookSink. */
+  webhooks?: Pick<WebhookSink, 'send'>;
   /**
    * Rules as data (src/rules/RuleBook: per tenant, versioned, followed while running). Absent: `config`'s rules,
    * compiled once at start.

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AlertBus, AlertService, AlertWorker, WebhookSink, streamAlertFeed, type AlertState } from '../alerts/index.ts';
+import { AlertBus, AlertService, AlertWorker, streamAlertFeed, type AlertState } from '../alerts/index.ts';
 import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
 import { AnalysisService } from '../analysis/index.ts';
 import { ArchiveWorker } from '../archive/index.ts';
@@ -10,6 +10,7 @@ import { dataPaths, type Config } from '../config/index.ts';
 import { openIncidentState } from '../backend/incidents.ts';
 import type { IncidentState } from '../incidents/state.ts';
 import { openRules, type PlatformRules } from '../rules/platform.ts';
+import { openNotify, type PlatformNotify } from '../notify/platform.ts';
 import { ConfigError, DwError, isDwError } from '../errors/index.ts';
 import { DEFAULT_MAX_BODY_BYTES, IngestRateLimiter, Ingestor, listDeadLetters } from '../ingest/index.ts';
 import { IngestAdmission } from '../ingest/admission.ts';
@@ -69,6 +70,8 @@ export class Platform {
   incidents: IncidentState | undefined;
   /** Alert rules as data and silences, beside the alert state (src/rules/): followed by the worker, served by the API. */
   rules: PlatformRules | undefined;
+  /** Notification policies, their router (every announced event goes through it) and, with a worker, the escalator (src/notify/). */
+  notify: PlatformNotify | undefined;
   archiveWorker: ArchiveRunner | undefined;
   server: FastifyInstance | undefined;
   analysis: AnalysisService | undefined;
@@ -93,7 +96,6 @@ export class Platform {
   private auditCopy: AuditCopy | undefined;
   private readonly logger: Logger;
   private readonly monitor: PipelineMonitor;
-  private webhooks: WebhookSink | undefined;
   /** The analysis engine's view of the lake (holds the S3 connections of a lake on S3). */
   private lakeFiles: LakeFileSet | undefined;
   /** One per process: every HTTP server of it counts a drone's requests in the same bucket. */
@@ -176,8 +178,8 @@ export class Platform {
       const state = this.alertState = await this.backend.alertState();
       this.incidents = await openIncidentState(state, config, logger);
       this.rules = await openRules(state, config.alerts, { follow: components.alerts === true, logger });
-      if (config.alerts.webhooks.length > 0) this.webhooks = new WebhookSink({ webhooks: config.alerts.webhooks, logger });
-      const announce = { stream, bus: this.bus, ...(this.webhooks ? { webhooks: this.webhooks } : {}), logger };
+      this.notify = await openNotify(state, this.rules.store, { notifications: config.notifications, webhooks: config.alerts.webhooks }, { escalate: components.alerts === true, logger });
+      const announce = { stream, bus: this.bus, webhooks: this.notify.router, logger };
       if (state instanceof AlertStore) {
         this.alertStore = state;
         this.alertApi = this.alertService = new AlertService({ store: state, ...announce });
@@ -189,7 +191,7 @@ export class Platform {
       this.alertWorker = new AlertWorker({
         // Every tenant the stream carries (a NATS stream carries only its tenant's).
         stream, store: this.alertState!, config: config.alerts, bus: this.bus, logger,
-        ...(this.webhooks ? { webhooks: this.webhooks } : {}), ...(this.incidents ? { incidents: this.incidents } : {}),
+        ...(this.notify ? { webhooks: this.notify.router } : {}), ...(this.incidents ? { incidents: this.incidents } : {}),
         ...(this.rules?.book ? { rules: this.rules.book } : {}),
       });
       await this.alertWorker.start();
@@ -294,6 +296,7 @@ export class Platform {
             feed: this.bus,
             ...(this.incidents ? { incidents: this.incidents } : {}),
             ...(this.rules ? { rules: this.rules.service } : {}),
+            ...(this.notify ? { notify: this.notify.service } : {}),
             deadLetters: { list: (o: { limit: number; since?: number; tenant?: string }) => listDeadLetters(this.stream, o) },
             analysis: this.analysis!,
             fleet: this.fleet!,
@@ -441,8 +444,6 @@ export class Platform {
     await this.topicFeed?.stop();
     await this.alertWorker?.stop();
     await this.archiveWorker?.stop();
-    await this.webhooks?.flush(5000);
-    await this.webhooks?.close();
     this.monitor.stop();
     this.admission?.close();
     await this.metrics?.close();
@@ -452,6 +453,8 @@ export class Platform {
     this.audit?.close();
     // Before the alert state, whose connection it shares.
     await this.incidents?.close();
+    // Flushes what is queued (up to 5 s), then stops the escalator; before the rules, whose zones its routes read.
+    await this.notify?.close();
     await this.rules?.close();
     // Alert state, credentials, saved queries, then the stream.
     await this.backend.close();

@@ -19,7 +19,8 @@ export type AuditAction =
   | 'user.create' | 'user.disable' | 'user.enable' | 'user.password' | 'token.create' | 'token.revoke'
   | 'drone.register' | 'drone.revoke' | 'tenant.create' | 'audit.read' | 'audit.export' | 'access.denied'
   | 'security.migrate'
-  | 'rules.read' | 'rules.change' | 'rules.dry-run' | 'silence.read' | 'silence.add' | 'silence.remove';
+  | 'rules.read' | 'rules.change' | 'rules.dry-run' | 'silence.read' | 'silence.add' | 'silence.remove'
+  | 'notify.read' | 'notify.change' | 'notify.deliveries';
 
 export interface AuditInput {
   actor: string;

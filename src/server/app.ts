@@ -6,6 +6,7 @@ import { alertRoutes } from './routes/alerts.ts';
 import { incidentRoutes } from './routes/incidents.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { silenceRoutes } from './routes/silences.ts';
+import { notifyRoutes } from './routes/notify.ts';
 import { healthRoutes } from './routes/health.ts';
 import { reportRoutes } from './routes/reports.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
@@ -90,6 +91,7 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
     await app.register(ruleRoutes, { deps: { ...deps, rules: deps.rules } });
     await app.register(silenceRoutes, { deps: { ...deps, rules: deps.rules } });
   }
+  if (deps.notify) await app.register(notifyRoutes, { deps: { ...deps, notify: deps.notify } });
   if (deps.deadLetters) await app.register(deadLetterRoutes, { deps });
   if (deps.analysis) await app.register(analysisRoutes, { deps });
   if (deps.fleet) await app.register(fleetRoutes, { deps });

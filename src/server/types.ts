@@ -1,6 +1,7 @@
 import type { ReactionTimes } from '../alerts/reaction.ts';
 import type { IncidentApi } from './routes/incidents.ts';
 import type { RulesApi } from './routes/rules.ts';
+import type { NotifyApi } from './routes/notify.ts';
 import type { Alert, AlertEvent, AlertStatus } from '../alerts/types.ts';
 import type { AnalysisService } from '../analysis/index.ts';
 import type { FieldError } from '../errors/index.ts';
@@ -104,6 +105,8 @@ export interface ServerDeps {
   incidents?: IncidentApi;
   /** Alert rules as data and silences (src/rules/). */
   rules?: RulesApi;
+  /** Notification policies and the delivery log (src/notify/). */
+  notify?: NotifyApi;
   deadLetters?: DeadLetterApi;
   status?: () => PipelineStatus;
   /** Per-drone ingestion limit (src/ingest/rate-limit.ts): applied to drone credentials; absent: no limit. */

@@ -34,6 +34,10 @@ const perm = (permission: Permission, audit?: AuditSpec): RouteRule => ({ access
 const param = (name: string) => (req: FastifyRequest): string | undefined => (req.params as Record<string, string | undefined>)[name];
 const body = (req: FastifyRequest): Record<string, unknown> => (typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {});
 const query = (req: FastifyRequest): Record<string, unknown> => ({ ...(req.query as Record<string, unknown>) });
+/** A policy's targets as audited: a secret is recorded as set, never its value. */
+const targetsWithoutSecrets = (t: unknown): unknown => (Array.isArray(t)
+  ? t.map((x: unknown) => (typeof x === 'object' && x !== null ? { ...(x as Record<string, unknown>), secret: 'secret' in x ? '(set)' : undefined } : x))
+  : t);
 
 export const ACCESS: Record<string, RouteRule> = {
   'POST /v1/reports': { access: { kind: 'drone' } },
@@ -63,6 +67,12 @@ export const ACCESS: Record<string, RouteRule> = {
   'GET /v1/silences': perm('rules:read', { action: 'silence.read' }),
   'POST /v1/silences': perm('rules:manage', { action: 'silence.add', details: (r) => ({ match: body(r).match, startsAt: body(r).startsAt ?? null, endsAt: body(r).endsAt, reason: body(r).reason }) }),
   'DELETE /v1/silences/:id': perm('rules:manage', { action: 'silence.remove', target: param('id') }),
+  // Notification policies hold receivers' URLs (some carry a token in their path): supervisors only. Secrets are
+  // never shown nor audited. The delivery log names alert ids and target ids: officers may check a notice went out.
+  'GET /v1/notification-policies': perm('rules:manage', { action: 'notify.read', details: query }),
+  'GET /v1/notification-policies/versions': perm('rules:manage', { action: 'notify.read', target: () => 'versions' }),
+  'PUT /v1/notification-policies': perm('rules:manage', { action: 'notify.change', details: (r) => ({ reason: body(r).reason, baseVersion: body(r).baseVersion ?? null, routes: body(r).routes, targets: targetsWithoutSecrets(body(r).targets) }) }),
+  'GET /v1/notifications/deliveries': perm('rules:read', { action: 'notify.deliveries', details: query }),
 
   'GET /v1/fleet': perm('fleet:read', { action: 'fleet.read' }),
   'GET /v1/fleet/drones/:id/track': perm('fleet:read', { action: 'fleet.read', target: param('id') }),
