@@ -65,7 +65,7 @@ STORED = {
     "first_report_id STRING, last_report_id STRING, first_seen_ts TIMESTAMP_NTZ, last_seen_ts TIMESTAMP_NTZ, "
     "raised_at TIMESTAMP_NTZ, updated_at TIMESTAMP_NTZ, occurrences INT, status STRING, assignee STRING, "
     "acknowledged_by STRING, acknowledged_at TIMESTAMP_NTZ, resolved_by STRING, resolved_at TIMESTAMP_NTZ, note STRING, "
-    "date STRING, hour STRING",
+    "rule_version INT, silenced BOOLEAN, silence_id STRING, date STRING, hour STRING",
     "incidents": "event_id STRING, type STRING, at TIMESTAMP_NTZ, by STRING, incident_id STRING, tenant STRING, status STRING, "
     "severity STRING, lat DOUBLE, lon DOUBLE, min_lat DOUBLE, min_lon DOUBLE, max_lat DOUBLE, max_lon DOUBLE, radius_m DOUBLE, "
     "first_at TIMESTAMP_NTZ, last_at TIMESTAMP_NTZ, citizen_count INT, drone_count INT, alert_count INT, lowest_score DOUBLE, "
@@ -78,7 +78,10 @@ ALERT_TIMESTAMPS = ["at", "first_seen_ts", "last_seen_ts", "raised_at", "updated
 ALERT_COLUMNS = ["event_id", "type", "at", "by", "alert_id", "tenant", "drone_id", "citizen", "score", "severity", "rule",
                  "lat", "lon", "words", "first_report_id", "last_report_id", "first_seen_ts", "last_seen_ts", "raised_at",
                  "updated_at", "occurrences", "status", "assignee", "acknowledged_by", "acknowledged_at", "resolved_by",
-                 "resolved_at", "note"]
+                 "resolved_at", "note", "rule_version", "silenced", "silence_id"]
+# Columns added after the table's first files (src/lake/schema.ts addedColumns): older files lack them. Spark takes a
+# table's schema from one file, so the table is read with its full schema given and the older files' rows get NULL.
+EVOLVED = {"alerts"}
 EVENT_ONLY = {"event_id", "type", "at", "by"}
 INCIDENT_TIMESTAMPS = ["at", "first_at", "last_at", "opened_at", "updated_at", "acknowledged_at", "resolved_at"]
 INCIDENT_COLUMNS = ["event_id", "type", "at", "by", "incident_id", "tenant", "status", "severity", "lat", "lon", "min_lat",
@@ -219,7 +222,8 @@ class Lake:
                                      ("alerts", "lake_alert_events_stored", self.files("alerts", frm, None)),
                                      ("incidents", "lake_incident_events_stored", self.files("incidents", frm, None))):
             if files:
-                df = self.spark.read.option("basePath", f"{self.root}/{table}").parquet(*files)
+                reader = self.spark.read.option("basePath", f"{self.root}/{table}")
+                df = (reader.schema(STORED[table]) if table in EVOLVED else reader).parquet(*files)
             else:
                 df = self.spark.createDataFrame([], STORED[table])
             df.createOrReplaceTempView(stored)
@@ -361,7 +365,14 @@ def main(argv):
     p.add_argument("--parallel", type=int, default=2, help="statistics run at once (concurrent Spark jobs), default 2")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting (repeatable), as spark-submit's --conf")
     p.add_argument("--shuffle-partitions", type=int, help="spark.sql.shuffle.partitions (default: 4 on a local master, else Spark's)")
+    p.add_argument("--timings", action="store_true",
+                   help='also print one JSON line per step: {"timing": "session|listing|register|counts|stat", "name": ..., "seconds": ...}')
     a = p.parse_args(argv)
+
+    def timing(step, seconds, name=None):
+        """A machine-readable line for bench/spark.ts (the JVM start and registration apart from each statistic)."""
+        if a.timings:
+            print(json.dumps({"timing": step, "name": name, "seconds": round(seconds, 3)}), flush=True)
 
     if not TENANT.match(a.tenant):
         raise ParamError(f"--tenant: not a valid tenant id: {a.tenant!r}")
@@ -416,10 +427,13 @@ def main(argv):
     began = time.monotonic()
     spark = spark.getOrCreate()
     print(f"spark session ({spark.sparkContext.master}, Spark {spark.version}): started in {time.monotonic() - began:.1f} s", flush=True)
+    timing("session", time.monotonic() - began)
     spark.sparkContext.setLogLevel("ERROR")
     try:
         try:
+            began = time.monotonic()
             lake = Lake(spark, a.lake, a.tenant)
+            timing("listing", time.monotonic() - began)
         except Exception as e:  # py4j's Py4JJavaError: the JVM's exception, as text
             if a.lake.startswith("webhdfs://") and "RuntimeDelegateImpl" in str(e):
                 raise ParamError("--lake: this Spark's Hadoop client cannot read webhdfs:// (pyspark's shaded Hadoop jars lack "
@@ -428,17 +442,22 @@ def main(argv):
             raise
         registered = None
         if a.counts:
+            began = time.monotonic()
             lake.register()
+            timing("register", time.monotonic() - began)
             registered = (None, None)
+            began = time.monotonic()
             counts = spark.sql(" UNION ALL ".join(f"SELECT '{v}' AS view, count(*) AS rows FROM {v}"
                                                 for v in ("reports", "sightings", "words", "alert_events", "alerts",
                                                           "incident_events", "incidents")))
             write(counts, a.out, "table-counts", a.format)
+            timing("counts", time.monotonic() - began)
         def answer(item):
             run, sql, _, _ = item
             started = time.monotonic()
             write(spark.sql(sql), a.out, run.get("name") or run["stat"], a.format)
             print(f"{run.get('name') or run['stat']}: written in {time.monotonic() - started:.1f} s", flush=True)
+            timing("stat", time.monotonic() - started, run.get("name") or run["stat"])
 
         # The views of a period serve every statistic of that period; the statistics of one period run as concurrent
         # Spark jobs (--parallel): on small answers most of a job's time is planning in the driver, one thread each.
@@ -450,7 +469,9 @@ def main(argv):
         with ThreadPoolExecutor(max_workers=max(1, a.parallel)) as pool:
             for (frm, to), items in periods:
                 if registered != (frm, to):
+                    began = time.monotonic()
                     lake.register(frm, to)
+                    timing("register", time.monotonic() - began)
                     registered = (frm, to)
                 for f in [pool.submit(answer, item) for item in items]:
                     f.result()
