@@ -116,6 +116,12 @@ describe('rules page: zones edited on the map, in chromium', { skip }, () => {
     tol = tolerance(f);
     const cx = f.left + f.width / 2;
     const cy = f.top + f.height / 2;
+    // Without a pointer: the map's centre is added as a point (then taken back).
+    await page.click('button.add-centre');
+    const c = (await (await page.waitForSelector('.dw-vertex[data-vertex="0"]'))!.boundingBox())!;
+    assert.ok(Math.abs(c.x + c.width / 2 - cx) <= 2 && Math.abs(c.y + c.height / 2 - cy) <= 2, `the point is at the map's centre (${c.x + c.width / 2}, ${c.y + c.height / 2} vs ${cx}, ${cy})`);
+    await page.getByRole('button', { name: 'Remove the last point' }).click();
+    assert.equal(await page.getAttribute('.point-count', 'data-points'), '0');
     const px: [number, number][] = [[cx - 90, cy - 70], [cx + 110, cy - 60], [cx + 80, cy + 90], [cx - 100, cy + 70]];
     for (const [x, y] of px) await page.mouse.click(x, y);
     assert.equal(await page.getAttribute('.point-count', 'data-points'), '4', 'four points drawn');

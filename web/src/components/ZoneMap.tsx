@@ -25,6 +25,8 @@ export interface ZoneMapProps {
   onMovePoint: (i: number, p: LatLon) => void;
   onSelectVertex: (i: number) => void;
   onSelectZone: (id: string) => void;
+  /** Filled by the map: its centre, for the keyboard's way of adding a point (pan with the arrows, then add). */
+  centreRef?: { current: (() => LatLon) | null };
   /** Words of the map (tooltips, labels) in the page's language. */
   text: { zoneTooltip: (z: Zone, rules: Rule[]) => string; vertex: (i: number) => string; region: string };
 }
@@ -54,6 +56,7 @@ export function ZoneMap(props: ZoneMapProps) {
     const zones = L.layerGroup().addTo(map);
     const draft = L.layerGroup().addTo(map);
     mapRef.current = { map, svg, zones, draft };
+    if (props.centreRef) props.centreRef.current = () => { const c = map.getCenter(); return [c.lat, c.lng]; };
     const keepBounds = (): void => {
       const b = map.getBounds();
       el.dataset.bounds = [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()].join(',');
@@ -71,6 +74,7 @@ export function ZoneMap(props: ZoneMapProps) {
       ro.disconnect();
       map.remove();
       mapRef.current = null;
+      if (props.centreRef) props.centreRef.current = null;
     };
   }, [props.config]);
 

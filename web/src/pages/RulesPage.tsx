@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { DryRunPanel } from '../components/DryRunPanel.tsx';
 import { RuleList, SilenceList, ZoneList } from '../components/RuleLists.tsx';
 import { ZoneMap, type ZoneDraft } from '../components/ZoneMap.tsx';
@@ -34,6 +34,7 @@ export function RulesPage({ config }: { config: DashboardConfig }) {
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState('');
   const [focusZone, setFocusZone] = useState<string | null>(null);
+  const centre = useRef<(() => LatLon) | null>(null);
 
   useEffect(() => void rulesModel.load(), []);
   const cur = rulesModel.current;
@@ -106,6 +107,7 @@ export function RulesPage({ config }: { config: DashboardConfig }) {
           onMovePoint={(i, p) => draft && setDraft({ ...draft, points: draft.points.map((q, k): LatLon => (k === i ? p : q)) })}
           onSelectVertex={(i) => setSelectedVertex(i)}
           onSelectZone={(id) => setFocusZone(id)}
+          centreRef={centre}
           text={{
             zoneTooltip: (z: Zone, rules: Rule[]) => `<strong>${escapeHtml(z.name)}</strong>${rules.map((r) => `<br>${escapeHtml(ruleSummary(r, zoneName))}${r.enabled ? '' : ` (${t('disabled')})`}`).join('')}`,
             vertex: (n: number) => t('vertex', { n }),
@@ -134,6 +136,7 @@ export function RulesPage({ config }: { config: DashboardConfig }) {
             )}
             {draft?.mode === 'draw' && !draft.closed && (
               <DrawTools points={draft.points.length}
+                onAddCentre={() => centre.current && setDraft({ ...draft, points: [...draft.points, centre.current()] })}
                 onUndo={() => setDraft({ ...draft, points: draft.points.slice(0, -1) })}
                 onClose={() => setDraft({ ...draft, closed: true })}
                 onCancel={reset} />
@@ -179,12 +182,14 @@ export function RulesPage({ config }: { config: DashboardConfig }) {
   );
 }
 
-function DrawTools({ points, onUndo, onClose, onCancel }: { points: number; onUndo: () => void; onClose: () => void; onCancel: () => void }) {
+function DrawTools({ points, onAddCentre, onUndo, onClose, onCancel }: { points: number; onAddCentre: () => void; onUndo: () => void; onClose: () => void; onCancel: () => void }) {
   return (
     <div class="draw-tools">
       <p class="hint">{t('drawHint')}</p>
       <p class="point-count" data-points={points}>{t('pointCount', { n: points })}</p>
       <div class="buttons">
+        {/* Without a pointer: move the map with the arrow keys, then add its centre. */}
+        <button type="button" class="add-centre" onClick={onAddCentre}>{t('addCentre')}</button>
         <button type="button" class="close-shape" disabled={points < 3} onClick={onClose}>{t('closeShape')}</button>
         <button type="button" disabled={points === 0} onClick={onUndo}>{t('undoPoint')}</button>
         <button type="button" onClick={onCancel}>{t('cancel')}</button>

@@ -86,7 +86,7 @@ export interface Placed { set: RuleSet; ruleIndex: number; zoneIndex: number; zo
 export function withNewZone(cur: RuleSet, points: readonly LatLon[], form: ZoneForm): Placed {
   const zoneId = uniqueId(slug(form.name), new Set(cur.zones.map((z) => z.id)));
   const ruleId = uniqueId(`${form.action === 'zone-entry' ? 'entry' : form.action}-${zoneId}`, new Set(cur.rules.map((r) => r.id)));
-  const zone: Zone = { id: zoneId, name: form.name.trim(), geometry: { type: 'Polygon', coordinates: [toRing(points)] } };
+  const zone: Zone = { id: zoneId, name: form.name.trim() || zoneId, geometry: { type: 'Polygon', coordinates: [toRing(points)] } };
   const rule = ruleFor(form, ruleId, zoneId) as unknown as Rule;
   return { set: { rules: [...cur.rules, rule], zones: [...cur.zones, zone] }, ruleIndex: cur.rules.length, zoneIndex: cur.zones.length, zoneId, ruleId };
 }
