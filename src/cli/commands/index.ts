@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerAlerts } from './alerts.ts';
 import { registerIncidents } from './incidents.ts';
 import { registerRules } from './rules.ts';
+import { registerNotify } from './notify.ts';
 import { registerDeadLetters } from './dead-letters.ts';
 import { registerLake } from './lake.ts';
 import { registerSimulate } from './simulate.ts';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerAlerts(program);
   registerIncidents(program);
   registerRules(program);
+  registerNotify(program);
   registerWorkers(program);
   registerLake(program);
   registerDeadLetters(program);
