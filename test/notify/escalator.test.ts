@@ -108,4 +108,28 @@ describe('escalation with two alert workers on shared state', { timeout: 60_000 
       await second.close();
     }
   });
+  it('a route with repeatMinutes repeats to the targets reached until the alert is acknowledged', async () => {
+    receiver.got.length = 0;
+    const w = await worker();
+    try {
+      const raisedAt = Date.now();
+      const id = 'c000000000000001';
+      alerts.set(id, alertOf(id, raisedAt));
+      const p: Page = { tenant: TENANT, alertId: id, routeId: 'critical', route: { targets: ['desk'], repeatMinutes: 3 }, raisedAt, level: 0, repeats: 0, lastSentAt: raisedAt, nextAt: null, done: false };
+      p.nextAt = nextDue(p, CONFIG.minuteMs);
+      assert.equal(p.nextAt, raisedAt + 300);
+      assert.equal(await w.store.createPage(p), true);
+      w.escalator.start();
+      for (let i = 0; i < 300 && receiver.got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(receiver.got.map((g) => [g.body.notification?.kind, g.body.notification?.repeat]), [['repeat', 1], ['repeat', 2]]);
+      const gap = receiver.got[1]!.at - receiver.got[0]!.at;
+      assert.ok(gap >= 250 && gap < 800, `repeated every 3 minutes of 100 ms: ${gap} ms apart`);
+      alerts.set(id, { ...alertOf(id, raisedAt), status: 'acknowledged' });
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(receiver.got.length, 2, 'acknowledged: no more repeats');
+      assert.deepEqual((await w.store.pages(TENANT, id)).map((s) => [s.page.done, s.page.closed]), [[true, 'acknowledged']]);
+    } finally {
+      await w.close();
+    }
+  });
 });
