@@ -1,17 +1,25 @@
 /**
  * The dry run (issue 19, item 2): replays a proposed rule set over the lake's reports of a period and answers what it
- * would have raised, next to what the rules in force raise over the same reports: alerts per day and per zone.
+ * would have raised, next to what the rules in force raise over the same reports: alerts and incidents per day and
+ * per zone.
  *
  * The reports are read through the analysis service (src/analysis/), so the run is under the sandbox's limits: the
  * tenant's files only, DuckDB's memory limit, the query time limit (analysis.timeoutSeconds) and the admission
  * slots (analysis.maxQueries, maxQueriesPerTenant: 429 when full). The SQL keeps only reports some rule of either set
  * could fire on (a score below the highest threshold, or a listed person of concern), so what crosses into
  * JavaScript is the alerting few, not the whole period. Each is evaluated with the workers' own code
- * (evaluateRuleSet), and sightings are folded into alerts with the dedup window as the alert state does. Nothing is
- * written anywhere and nothing is announced: the run never touches the alert state, the bus or the stream.
+ * (evaluateRuleSet), sightings are folded into alerts with the alert state's own functions (src/alerts/sighting.ts),
+ * and each raised or updated alert goes through the incident grouping (src/incidents/grouping.ts planAlert) over an
+ * in-memory copy of the incidents (the distributed state's IncidentView), one per rule set. Nothing is written
+ * anywhere and nothing is announced: the run never touches the alert or incident state, the bus or the stream.
  */
 import type { AnalysisApi } from '../server/types.ts';
 import type { AcceptedReport } from '../contract/types.ts';
+import { alertFromSighting, inDedupWindow, mergeSighting } from '../alerts/sighting.ts';
+import type { Alert } from '../alerts/types.ts';
+import { IncidentView } from '../backend/shared/incidents/view.ts';
+import type { GroupingConfig } from '../incidents/config.ts';
+import { planAlert } from '../incidents/grouping.ts';
 import { compileRuleSet, evaluateRuleSet, zonesAt, type CompiledRuleSet } from './compile.ts';
 import type { RuleSet } from './types.ts';
 import { RulesInvalidError } from './validate.ts';
@@ -29,6 +37,21 @@ export interface DryRunCounts {
   perZone: Record<string, number>;
   perSeverity: Record<string, number>;
   perRule: Record<string, number>;
+  incidents: DryRunIncidentCounts;
+}
+
+/** The alerts of one set grouped into incidents as the alert worker groups them (docs/incidents.md). */
+export interface DryRunIncidentCounts {
+  /** Incidents at the end of the replay (those merged into another are counted in that one). */
+  incidents: number;
+  /** Incidents absorbed into an older one when an alert linked them (not in `incidents`). */
+  merged: number;
+  /** Incidents of two citizens or more (a lone alert is an incident too). */
+  gatherings: number;
+  /** UTC day (YYYY-MM-DD) of the incident's first sighting -> incidents. */
+  perDay: Record<string, number>;
+  /** Zone id of the proposed set containing the incident's centroid -> incidents; `(none)`: outside every zone. */
+  perZone: Record<string, number>;
 }
 
 export interface DryRunResult {
@@ -50,6 +73,8 @@ export interface DryRunOptions {
   proposed: RuleSet;
   inForce: { set: RuleSet; version: number };
   dedupWindowMs: number;
+  /** The incidents section of the configuration, as the alert workers group with it. */
+  grouping: GroupingConfig;
   signal?: AbortSignal | undefined;
   /** Called every `progressEvery` replayed reports (streamed progress for long periods). */
   onProgress?: ((replayed: number) => void) | undefined;
@@ -83,10 +108,13 @@ function candidateFilter(raw: readonly RuleSet[]): string {
   return `(${parts.join(' OR ')})`;
 }
 
-interface Folding { counts: DryRunCounts; open: Map<string, number> }
+/** One set's replay: its counts, the alerts it raised (by drone and citizen) and its incidents. */
+interface Folding { counts: DryRunCounts; alerts: Map<string, Alert>; incidents: IncidentView }
 
-const emptyCounts = (): DryRunCounts => ({ alerts: 0, sightings: 0, perDay: {}, perZone: {}, perSeverity: {}, perRule: {} });
+const emptyIncidentCounts = (): DryRunIncidentCounts => ({ incidents: 0, merged: 0, gatherings: 0, perDay: {}, perZone: {} });
+const emptyCounts = (): DryRunCounts => ({ alerts: 0, sightings: 0, perDay: {}, perZone: {}, perSeverity: {}, perRule: {}, incidents: emptyIncidentCounts() });
 const bump = (m: Record<string, number>, k: string): void => { m[k] = (m[k] ?? 0) + 1; };
+const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 export async function dryRun(analysis: Pick<AnalysisApi, 'exportCursor' | 'limits' | 'query'>, o: DryRunOptions): Promise<DryRunResult> {
   checkPeriod(o.from, o.to);
@@ -101,20 +129,22 @@ export async function dryRun(analysis: Pick<AnalysisApi, 'exportCursor' | 'limit
   const total = await analysis.query(o.tenant, `SELECT count(*) AS n FROM reports WHERE ${period}`, { range, timeoutMs, signal: o.signal });
   for await (const rows of total) reports = Number(rows[0]?.[0] ?? 0);
 
-  const sql = `SELECT drone_id, CAST(epoch_ms(ts) AS DOUBLE) AS ts, lat, lon, citizens, words FROM reports
+  const sql = `SELECT report_id, drone_id, CAST(epoch_ms(ts) AS DOUBLE) AS ts, lat, lon, citizens, words FROM reports
     WHERE ${period} AND ${candidateFilter([o.proposed, o.inForce.set])} ORDER BY ts, drone_id`;
   const cursor = await analysis.exportCursor(o.tenant, sql, { range, timeoutMs, signal: o.signal });
-  const folds: [CompiledRuleSet, Folding][] = [[proposed, { counts: emptyCounts(), open: new Map() }], [inForce, { counts: emptyCounts(), open: new Map() }]];
+  const folding = (): Folding => ({ counts: emptyCounts(), alerts: new Map(), incidents: new IncidentView(o.grouping.radiusM) });
+  const folds: [CompiledRuleSet, Folding][] = [[proposed, folding()], [inForce, folding()]];
   let replayed = 0;
   const every = o.progressEvery ?? 10_000;
   for await (const rows of cursor) {
     for (const row of rows) {
-      const [droneId, ts, lat, lon, citizens, words] = row as [string, number, number, number, { name: string; score: number }[], string[]];
-      const report = { droneId, ts, position: { lat, lon }, citizens, words, tenant: o.tenant } as unknown as AcceptedReport;
-      for (const [rs, f] of folds) fold(rs, f, report, proposed, o.dedupWindowMs);
+      const [reportId, droneId, ts, lat, lon, citizens, words] = row as [string, string, number, number, number, { name: string; score: number }[], string[]];
+      const report = { reportId, droneId, ts, position: { lat, lon }, citizens, words, tenant: o.tenant } as unknown as AcceptedReport;
+      for (const [rs, f] of folds) fold(rs, f, report, proposed, o);
       if (++replayed % every === 0) o.onProgress?.(replayed);
     }
   }
+  for (const [, f] of folds) countIncidents(f, proposed);
   return {
     tenant: o.tenant, from: o.from.toISOString(), to: o.to.toISOString(), reports, replayed,
     proposed: folds[0]![1].counts,
@@ -125,23 +155,49 @@ export async function dryRun(analysis: Pick<AnalysisApi, 'exportCursor' | 'limit
 
 /**
  * One report into one set's counts. A sighting within the dedup window of the same drone and citizen's alert updates
- * it (as inDedupWindow in src/alerts/sighting.ts; reports come in time order, and no officer resolves anything in a
- * replay); otherwise it raises one. Zones are the proposed set's, for both columns: the comparison is per place.
+ * it (inDedupWindow, mergeSighting: reports come in time order, and no officer resolves anything in a replay);
+ * otherwise it raises one. Either way the alert's new state is grouped into the set's incidents, as the worker
+ * groups `raised` and `updated` events. Zones are the proposed set's, for both columns: the comparison is per place.
+ * The report's time stands for the platform's clock (openedAt/updatedAt of incidents): the replay is deterministic.
  */
-function fold(rs: CompiledRuleSet, f: Folding, report: AcceptedReport, zonesOf: CompiledRuleSet, windowMs: number): void {
+function fold(rs: CompiledRuleSet, f: Folding, report: AcceptedReport, zonesOf: CompiledRuleSet, o: Pick<DryRunOptions, 'dedupWindowMs' | 'grouping'>): void {
   const candidates = evaluateRuleSet(report, rs);
   for (const c of candidates) {
     const key = `${report.droneId}\u0000${c.citizen}`;
-    const last = f.open.get(key);
-    f.open.set(key, report.ts);
+    const last = f.alerts.get(key);
     f.counts.sightings++;
-    if (last !== undefined && last >= report.ts - windowMs) continue;
-    f.counts.alerts++;
-    bump(f.counts.perDay, new Date(report.ts).toISOString().slice(0, 10));
-    const zones = zonesAt(zonesOf, report.position.lat, report.position.lon);
-    if (zones.length === 0) bump(f.counts.perZone, '(none)');
-    else for (const z of zones) bump(f.counts.perZone, z);
-    bump(f.counts.perSeverity, c.severity);
-    bump(f.counts.perRule, c.rule);
+    let alert: Alert;
+    if (last !== undefined && inDedupWindow(last, report.ts, o.dedupWindowMs)) {
+      alert = mergeSighting(last, report, c, report.ts);
+    } else {
+      alert = alertFromSighting(report, c, report.ts);
+      f.counts.alerts++;
+      bump(f.counts.perDay, utcDay(report.ts));
+      const zones = zonesAt(zonesOf, report.position.lat, report.position.lon);
+      if (zones.length === 0) bump(f.counts.perZone, '(none)');
+      else for (const z of zones) bump(f.counts.perZone, z);
+      bump(f.counts.perSeverity, c.severity);
+      bump(f.counts.perRule, c.rule);
+    }
+    f.alerts.set(key, alert);
+    for (const w of planAlert(f.incidents, alert, o.grouping, report.ts).writes) f.incidents.apply(w.incident.incidentId, w, w.version);
+  }
+}
+
+/** A set's incidents once every report is replayed: per day of their first sighting, per zone of their centroid. */
+function countIncidents(f: Folding, zonesOf: CompiledRuleSet): void {
+  const n = f.counts.incidents;
+  for (const { rec } of f.incidents.records()) {
+    const i = rec.incident;
+    if (i.status === 'merged') {
+      n.merged++;
+      continue;
+    }
+    n.incidents++;
+    if (i.citizenCount >= 2) n.gatherings++;
+    bump(n.perDay, utcDay(i.firstAt));
+    const zones = zonesAt(zonesOf, i.centroid.lat, i.centroid.lon);
+    if (zones.length === 0) bump(n.perZone, '(none)');
+    else for (const z of zones) bump(n.perZone, z);
   }
 }

@@ -1,4 +1,6 @@
 import type { AlertState } from '../alerts/state.ts';
+import type { Config } from '../config/schema.ts';
+import { groupingConfig } from '../incidents/config.ts';
 import type { Logger } from '../util/log.ts';
 import { RuleBook } from './book.ts';
 import { openRuleStore } from './open.ts';
@@ -12,6 +14,11 @@ export interface PlatformRules {
   /** Followed rules for an alert worker; absent in a process without one. */
   book: RuleBook | undefined;
   close(): Promise<void>;
+}
+
+/** What the rules take from the configuration: its alert rules (version 1) and the workers' folding and grouping. */
+export function rulesConfigOf(config: Pick<Config, 'alerts' | 'incidents'>): RulesConfig {
+  return { ...config.alerts, grouping: groupingConfig(config.incidents) };
 }
 
 export async function openRules(alerts: AlertState, config: RulesConfig, opts: { follow: boolean; logger?: Logger }): Promise<PlatformRules> {

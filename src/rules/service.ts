@@ -7,6 +7,7 @@ import type { Rule, RuleSet, RuleSetVersion, Silence, Zone } from './types.ts';
 import { checkReason, checkRuleSet, checkSilenceInput } from './validate.ts';
 import { checkPeriod, dryRun, type DryRunResult } from './dry-run.ts';
 import type { AnalysisApi } from '../server/types.ts';
+import type { GroupingConfig } from '../incidents/config.ts';
 
 export class RuleNotFoundError extends DwError {
   constructor(id: string) {
@@ -14,7 +15,11 @@ export class RuleNotFoundError extends DwError {
   }
 }
 
-export type RulesConfig = Pick<AlertsConfig, 'threshold' | 'criticalThreshold' | 'wordRules'> & { dedupWindowMs?: number };
+/**
+ * The configuration's rules (version 1 of every tenant), and what a dry run folds alerts and groups incidents with
+ * (alerts.dedupWindowMs, the incidents section): the workers' own settings, so a replay groups as they do.
+ */
+export type RulesConfig = Pick<AlertsConfig, 'threshold' | 'criticalThreshold' | 'wordRules'> & { dedupWindowMs?: number; grouping?: GroupingConfig };
 export const SYSTEM_AUTHOR = 'system';
 export const SEED_REASON = "the configuration's alerts rules (alerts.threshold, criticalThreshold, wordRules)";
 
@@ -86,8 +91,9 @@ export class RuleService {
     checkPeriod(from, to);
     const cur = await this.current(tenant);
     if (this.config.dedupWindowMs === undefined) throw new TypeError('dry run: the service was opened without alerts.dedupWindowMs');
+    if (this.config.grouping === undefined) throw new TypeError('dry run: the service was opened without the incidents grouping');
     return dryRun(analysis, {
-      tenant, from, to, proposed, inForce: { set: cur, version: cur.version }, dedupWindowMs: this.config.dedupWindowMs,
+      tenant, from, to, proposed, inForce: { set: cur, version: cur.version }, dedupWindowMs: this.config.dedupWindowMs, grouping: this.config.grouping,
       ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
   }

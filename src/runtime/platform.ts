@@ -9,7 +9,7 @@ import { AlertStore, natsServers, openBackend, type Backend } from '../backend/i
 import { dataPaths, type Config } from '../config/index.ts';
 import { openIncidentState } from '../backend/incidents.ts';
 import type { IncidentState } from '../incidents/state.ts';
-import { openRules, type PlatformRules } from '../rules/platform.ts';
+import { openRules, rulesConfigOf, type PlatformRules } from '../rules/platform.ts';
 import { openNotify, type PlatformNotify } from '../notify/platform.ts';
 import { ConfigError, DwError, isDwError } from '../errors/index.ts';
 import { DEFAULT_MAX_BODY_BYTES, IngestRateLimiter, Ingestor, listDeadLetters } from '../ingest/index.ts';
@@ -177,7 +177,7 @@ export class Platform {
     if (needsStore) {
       const state = this.alertState = await this.backend.alertState();
       this.incidents = await openIncidentState(state, config, logger);
-      this.rules = await openRules(state, config.alerts, { follow: components.alerts === true, logger });
+      this.rules = await openRules(state, rulesConfigOf(config), { follow: components.alerts === true, logger });
       this.notify = await openNotify(state, this.rules.store, { notifications: config.notifications, webhooks: config.alerts.webhooks }, { escalate: components.alerts === true, logger });
       const announce = { stream, bus: this.bus, webhooks: this.notify.router, logger };
       if (state instanceof AlertStore) {

@@ -154,6 +154,9 @@ describe('rules and silences over HTTP (issue 19)', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual([r.body.reports, r.body.replayed, (r.body.proposed as { alerts: number }).alerts, (r.body.inForce as { version: number }).version], [46, 6, 4, 4]);
     assert.deepEqual((r.body.proposed as { perZone: unknown }).perZone, { cite: 3, '(none)': 1 });
+    // Incidents too, grouped with the platform's incidents configuration (the defaults: 300 m, 5 minutes).
+    assert.deepEqual((r.body.proposed as { incidents: unknown }).incidents,
+      { incidents: 4, merged: 0, gatherings: 0, perDay: { '2026-11-01': 3, '2026-11-02': 1 }, perZone: { cite: 3, '(none)': 1 } });
     // The streamed form (progress lines, then the result).
     const streamed = await fetch(`${url}/v1/rules/dry-run`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${tok['paris-supervisor']}`, 'content-type': 'application/json', accept: 'application/x-ndjson' } });
     assert.equal(streamed.status, 200);

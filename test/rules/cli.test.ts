@@ -49,7 +49,10 @@ describe('rules and silences CLI', () => {
   it('tests a file over the lake: the same counts as the API', { timeout: 120_000 }, async () => {
     const r = JSON.parse(await ok(['rules', 'test', file, '--from', '2026-11-01', '--to', '2026-11-03', '--format', 'json'])) as { reports: number; proposed: { alerts: number; perDay: Record<string, number> }; inForce: { version: number } };
     assert.deepEqual([r.reports, r.proposed.alerts, r.proposed.perDay, r.inForce.version], [46, 4, { '2026-11-01': 3, '2026-11-02': 1 }, 3]);
-    assert.match(await ok(['rules', 'test', file, '--from', '2026-11-01', '--to', '2026-11-03']), /alerts: in force \(version 3\) \d+, proposed 4/);
+    const table = await ok(['rules', 'test', file, '--from', '2026-11-01', '--to', '2026-11-03']);
+    assert.match(table, /alerts: in force \(version 3\) \d+, proposed 4/);
+    assert.match(table, /incidents: in force \d+, proposed 4/);
+    assert.match(table, /incidents_proposed/);
   });
 
   it('adds, lists and removes a silence; refuses an ambiguous one', { timeout: 60_000 }, async () => {

@@ -33,3 +33,35 @@ export const PROPOSED = {
   ],
 };
 
+
+/** The grouping the dry-run tests replay with: the configuration's defaults (incidents.radiusMeters 300, windowMinutes 5). */
+export const GROUPING = { radiusM: 300, windowMs: 5 * 60_000, growthWindowMs: 5 * 60_000, growingCitizensPerMinute: 0.4, criticalCitizens: 5 };
+
+const DAY5 = Date.UTC(2026, 10, 5, 10, 0);
+const DAY6 = Date.UTC(2026, 10, 6, 10, 0);
+/** 500 m apart east-west (at lat 48.87 a degree of longitude is ~73.3 km), and their midpoint, 250 m from each. */
+const P = { lat: 48.87, lon: 2.35 };
+const Q = { lat: 48.87, lon: 2.35682 };
+const MID = { lat: 48.87, lon: 2.35341 };
+
+/**
+ * A lake for the incident counts (dry-run.test.ts, api.test.ts), with what each set must make of it (grouping above,
+ * dedup 10 minutes). Proposed: 8 alerts, 4 incidents; in force (threshold 20): 6 alerts, 3 incidents.
+ */
+export function incidentReports(): AcceptedReport[] {
+  const r = (droneId: string, ts: number, position: { lat: number; lon: number }, name: string, score: number): AcceptedReport =>
+    ({ ...report({ droneId, ts, position, citizens: [{ name, score }] }), tenant: 'paris' });
+  return [
+    // A gathering at the Cité: x1 and x2 (both sets), x3 only under the proposed near-cite threshold (40): one incident.
+    r('g1', DAY5, IN, 'x1', 15),
+    r('g2', DAY5 + 60_000, { lat: IN.lat + 0.00045, lon: IN.lon }, 'x2', 15),
+    r('g1', DAY5 + 120_000, IN, 'x3', 35),
+    // Outside: y1 at P and y2 at Q open two incidents (500 m apart); y3 between them links both: merged into y1's.
+    r('m1', DAY5 + 3600_000, P, 'y1', 10),
+    r('m2', DAY5 + 3660_000, Q, 'y2', 10),
+    r('m3', DAY5 + 3720_000, MID, 'y3', 10),
+    // The next day: a lone alert outside (both), and one at the Cité only the proposed set raises.
+    r('m1', DAY6, P, 'z1', 1),
+    r('g1', DAY6 + 5 * 3600_000, IN, 'w1', 35),
+  ];
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { dataPaths, type Config } from '../../config/index.ts';
 import { DwError } from '../../errors/index.ts';
-import { openRules, type PlatformRules } from '../../rules/platform.ts';
+import { openRules, rulesConfigOf, type PlatformRules } from '../../rules/platform.ts';
 import type { Rule, Silence } from '../../rules/types.ts';
 import { formatOption, printRows, type OutputFormat } from '../format.ts';
 import { auditCli } from './audit-trail.ts';
@@ -13,7 +13,7 @@ import { cliActor } from './security.ts';
 /** The rules of the deployment's backend (beside its alert state, as the API's), for one command. */
 async function withRules<T>(config: Config, fn: (r: PlatformRules) => Promise<T>): Promise<T> {
   return withBackend(config, async (backend) => {
-    const rules = await openRules(await backend.alertState(), config.alerts, { follow: false });
+    const rules = await openRules(await backend.alertState(), rulesConfigOf(config), { follow: false });
     try {
       return await fn(rules);
     } finally {
@@ -190,8 +190,12 @@ function registerRulesTest(rules: Command): void {
         }
         process.stdout.write(`${r.reports} reports from ${r.from} to ${r.to}, ${r.replayed} could alert (${r.elapsedMs} ms)\n`);
         process.stdout.write(`alerts: in force (version ${r.inForce.version}) ${r.inForce.alerts}, proposed ${r.proposed.alerts}\n`);
+        process.stdout.write(`incidents: in force ${r.inForce.incidents.incidents}, proposed ${r.proposed.incidents.incidents}\n`);
         const rows = (key: 'perDay' | 'perZone', name: string): Record<string, unknown>[] =>
-          [...new Set([...Object.keys(r.inForce[key]), ...Object.keys(r.proposed[key])])].sort().map((k) => ({ [name]: k, in_force: r.inForce[key][k] ?? 0, proposed: r.proposed[key][k] ?? 0 }));
+          [...new Set([r.inForce, r.proposed].flatMap((c) => [...Object.keys(c[key]), ...Object.keys(c.incidents[key])]))].sort().map((k) => ({
+            [name]: k, in_force: r.inForce[key][k] ?? 0, proposed: r.proposed[key][k] ?? 0,
+            incidents_in_force: r.inForce.incidents[key][k] ?? 0, incidents_proposed: r.proposed.incidents[key][k] ?? 0,
+          }));
         printRows(rows('perDay', 'day'), 'table');
         printRows(rows('perZone', 'zone'), 'table');
       } finally {

@@ -166,10 +166,24 @@ export const removeSilenceSchema = {
   response: responses({ 200: silence, 404: error("`DW_SILENCE_NOT_FOUND`: no silence with that id in the caller's tenant.") }, 'authenticated', 'path'),
 } as const;
 
+const incidentCounts = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['incidents', 'merged', 'gatherings', 'perDay', 'perZone'],
+  description: 'The alerts grouped into incidents as the alert workers group them (incidents.radiusMeters, windowMinutes; docs/incidents.md).',
+  properties: {
+    incidents: { type: 'integer', description: 'Incidents at the end of the replay (one merged into another counts in that one).' },
+    merged: { type: 'integer', description: 'Incidents absorbed into an older one when an alert linked them.' },
+    gatherings: { type: 'integer', description: 'Incidents of two citizens or more (a lone alert is an incident too).' },
+    perDay: { type: 'object', additionalProperties: { type: 'integer' }, description: 'UTC day (YYYY-MM-DD) of the incident\'s first sighting -> incidents.' },
+    perZone: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Zone id of the proposed set containing the incident\'s centroid -> incidents; `(none)`: outside every zone.' },
+  },
+} as const;
+
 const counts = {
   type: 'object',
   additionalProperties: false,
-  required: ['alerts', 'sightings', 'perDay', 'perZone', 'perSeverity', 'perRule'],
+  required: ['alerts', 'sightings', 'perDay', 'perZone', 'perSeverity', 'perRule', 'incidents'],
   properties: {
     alerts: { type: 'integer', description: 'Alerts raised (sightings folded with the dedup window, as the alert state does).' },
     sightings: { type: 'integer', description: 'Sightings that raised or updated an alert.' },
@@ -177,6 +191,7 @@ const counts = {
     perZone: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Zone id of the proposed set -> alerts raised inside it; `(none)`: outside every zone.' },
     perSeverity: { type: 'object', additionalProperties: { type: 'integer' } },
     perRule: { type: 'object', additionalProperties: { type: 'integer' } },
+    incidents: incidentCounts,
   },
 } as const;
 
@@ -198,7 +213,7 @@ const dryRunResult = {
 
 export const dryRunSchema = {
   tags: TAGS,
-  summary: 'Replay a proposed rule set over the lake\'s reports of a period: what it would have raised, next to the rules in force',
+  summary: 'Replay a proposed rule set over the lake\'s reports of a period: the alerts and incidents it would have raised, next to the rules in force',
   description: 'Runs in the analysis sandbox\'s limits (the tenant\'s files, memory, analysis.timeoutSeconds, the query slots: 429 when full). Never raises a live alert, writes nothing. At most 31 days.',
   body: { type: 'object', additionalProperties: false, required: ['rules', 'from', 'to'], properties: { ...ruleSetBody, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' } } },
   response: responses({
