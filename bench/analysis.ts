@@ -76,8 +76,11 @@ function alertEventsOf(rep: AcceptedReport, rand: () => number): AlertEvent[] {
   return events;
 }
 
-/** Builds (or reuses) the lake and the JSON lines of the same reports. */
-async function dataset(n: number): Promise<{ lake: string; jsonl: string; alertEvents: number; generatedMs: number | undefined }> {
+/**
+ * Builds (or reuses) the lake and the JSON lines of the same reports: $DRONEWATCH_BENCH_DIR/<n>/ (bench/spark.ts reads
+ * the same lake, so both suites measure the same files).
+ */
+export async function dataset(n: number): Promise<{ lake: string; jsonl: string; alertEvents: number; generatedMs: number | undefined }> {
   const dir = path.join(process.env.DRONEWATCH_BENCH_DIR ?? path.join(os.tmpdir(), 'dronewatch-bench-analysis'), String(n));
   const lake = path.join(dir, 'lake');
   const jsonl = path.join(dir, 'reports.jsonl');

@@ -22,6 +22,7 @@ import { benchKafka, KAFKA_DEFAULTS, KAFKA_QUICK } from './kafka.ts';
 import { benchLakeS3 } from './lake-s3.ts';
 import { benchNats, NATS_DEFAULTS, NATS_QUICK } from './nats.ts';
 import { benchSimulator } from './simulator.ts';
+import { benchSpark, SPARK_DEFAULTS, SPARK_QUICK } from './spark.ts';
 import { benchStreamSqlite } from './stream-sqlite.ts';
 import { figureProblems, printTable, skippedParts, withTimeout } from './util.ts';
 
@@ -44,6 +45,7 @@ const suites: [string, string, () => Promise<Figures>, [number, number]][] = [
   ['kafka', 'Kafka, 3 nodes (RF 3, min.insync.replicas 2): raw client vs KafkaStream and the platform (throughput per group, where the time goes, alert latency)', () => benchKafka(quick ? KAFKA_QUICK : KAFKA_DEFAULTS), [1800, 180]],
   ['auth', 'request authentication: KV credential copy and SQLite store vs SHA-256 + Map; per-drone limit vs Map', () => benchAuth({ drones: quick ? 500 : 5_000, lookups: quick ? 20_000 : 200_000 }), [300, 60]],
   ['lake-s3', 'lake on Ceph RGW (S3) vs local disk: archive rows/s, query ms with a cold and a warm cache', () => benchLakeS3(quick ? { reports: 10_000, runs: 1 } : { reports: 200_000 }), [900, 120]],
+  ['spark', 'statistics on Spark local[2] vs DuckDB over the same lake: JVM start and registration apart, rows per view, answers compared', () => benchSpark(quick ? SPARK_QUICK : SPARK_DEFAULTS), [7200, 240]],
   ['cli-start', 'CLI start (--help, users list, alerts ack; compiled dist/) vs node -e 0, and --help from source through tsx', () => benchCliStart(quick ? { samples: 3, sourceSamples: 1 } : { samples: 15, sourceSamples: 3 }), [300, 90]],
 ];
 

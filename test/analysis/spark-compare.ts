@@ -1,8 +1,8 @@
 /**
  * What the Spark tests share (spark-stats.test.ts on a local lake, spark-hdfs.test.ts on HDFS): the fixture lake
  * written through the project's own writer, the parameter sets each statistic runs with, and the row-for-row
- * comparison of Spark's CSV answers with DuckDB's. Integers, strings, dates and instants must be equal; floating-point
- * values within REL_TOLERANCE relative (Spark's avg/percentile/round are not DuckDB's bit for bit).
+ * comparison of Spark's CSV answers with DuckDB's (src/testkit/spark-answers.ts, shared with bench/spark.ts: integers,
+ * strings, dates and instants equal, floating-point values within REL_TOLERANCE relative).
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -10,12 +10,13 @@ import { listStats, runStat, type StatParams } from '../../src/analysis/index.ts
 import { LakeWriter, type LakeQuery } from '../../src/lake/index.ts';
 import { listAll, openObjectStore } from '../../src/objectstore/index.ts';
 import { readSparkCsv, type SparkStatsRun } from '../../src/testkit/index.ts';
+import { sameField } from '../../src/testkit/spark-answers.ts';
 import { SampleFleet, sampleAlertEvents } from '../lake/fixtures/sample.ts';
 import { recordsOf } from '../lake/helpers.ts';
 import { latestIncidents, makeIncidentEvents } from './incident-fixture.ts';
 
 export const TENANT = 'default';
-export const REL_TOLERANCE = 1e-9;
+export { REL_TOLERANCE } from '../../src/testkit/spark-answers.ts';
 /** The views both engines count. */
 export const VIEWS = ['reports', 'sightings', 'words', 'alert_events', 'alerts', 'incident_events', 'incidents'] as const;
 // Thousands of rows: compiling Java for every query (whole-stage code generation) costs more than it saves.
@@ -121,16 +122,7 @@ function numbers(p: StatParams): Omit<SparkStatsRun, 'stat'> {
 
 /** A Spark CSV field against DuckDB's JSON-friendly value (number, string, ISO instant, YYYY-MM-DD date, null). */
 export function assertSame(spark: string | null, duck: unknown, what: string): void {
-  if (duck === null || duck === undefined) return assert.equal(spark, null, what);
-  assert.notEqual(spark, null, what);
-  if (typeof duck === 'number' || typeof duck === 'bigint') {
-    const a = Number(spark);
-    const b = Number(duck);
-    if (Number.isInteger(b) && Number.isInteger(a)) return assert.equal(a, b, what);
-    return assert.ok(Math.abs(a - b) <= REL_TOLERANCE * Math.max(1, Math.abs(b)), `${what}: ${a} != ${b}`);
-  }
-  if (typeof duck === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(duck)) return assert.equal(Date.parse(spark!), Date.parse(duck), what);
-  assert.equal(spark, String(duck), what);
+  assert.ok(sameField(spark, duck), `${what}: Spark ${JSON.stringify(spark)}, DuckDB ${JSON.stringify(duck)}`);
 }
 
 /**
