@@ -1,4 +1,5 @@
 import type { Alert } from '../alerts/types.ts';
+import type { Incident, IncidentRecord } from '../incidents/types.ts';
 import { notificationsEscalated } from '../metrics/definitions.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import type { NotifyConfig } from './config.ts';
@@ -12,6 +13,8 @@ export interface EscalatorOptions {
   router: NotificationRouter;
   /** The alert state: a page is acted on only while its alert is still open. */
   alerts: { get(alertId: string): Alert | undefined | Promise<Alert | undefined> };
+  /** The incident state, for incident routes' pages (absent: they are closed unsent). */
+  incidents?: { get(incidentId: string, tenant?: string): IncidentRecord | undefined | Promise<IncidentRecord | undefined> };
   /** The policy version whose targets a page's notifications go to (its URLs and secrets). */
   policyOf: (tenant: string) => Promise<PolicyVersion | undefined>;
   config: Pick<NotifyConfig, 'minuteMs' | 'tickMs' | 'retentionHours' | 'maxDeliveries'>;
@@ -69,11 +72,11 @@ export class Escalator {
 
   private async step(s: StoredPage, now: number): Promise<boolean> {
     const p = s.page;
-    const got = this.o.alerts.get(p.alertId);
-    const alert = got instanceof Promise ? await got : got;
-    if (!alert || alert.tenant !== p.tenant || alert.status !== 'open') {
-      // Acknowledged or resolved (by an officer, or through its incident), or gone: nothing more to send.
-      const closed = alert && alert.status !== 'open' ? { closed: alert.status } : {};
+    const subject = await this.subjectOf(p);
+    const status = subject?.kind === 'alert' ? subject.alert.status : subject?.incident.status;
+    if (!subject || status !== 'open') {
+      // Acknowledged or resolved (by an officer, or through its incident), merged, or gone: nothing more to send.
+      const closed = status === 'acknowledged' || status === 'resolved' ? { closed: status } : {};
       if (await this.o.store.updatePage({ ...p, done: true, nextAt: null, ...closed }, s.revision)) this.stats.closed++;
       return false;
     }
@@ -91,14 +94,28 @@ export class Escalator {
       this.logger.warn({ tenant: p.tenant, route: p.routeId }, 'notification page of a tenant without a policy: nothing sent');
       return false;
     }
+    const targets = escalating ? level.targets : reachedTargets(p);
+    const n = escalating ? { kind: 'escalation' as const, route: p.routeId, level: next.level } : { kind: 'repeat' as const, route: p.routeId, repeat: next.repeats };
     if (escalating) {
       this.stats.escalations++;
       notificationsEscalated.inc({ tenant: p.tenant });
-      this.o.router.deliver(policy, level.targets, alert, { kind: 'escalation', route: p.routeId, level: next.level }, now);
     } else {
       this.stats.repeats++;
-      this.o.router.deliver(policy, reachedTargets(p), alert, { kind: 'repeat', route: p.routeId, repeat: next.repeats }, now);
     }
+    if (subject.kind === 'alert') this.o.router.deliver(policy, targets, subject.alert, n, now);
+    else this.o.router.deliverIncident(policy, targets, subject.incident, n, now);
     return true;
+  }
+
+  /** The page's alert or incident as it is now; undefined when gone or of another tenant. */
+  private async subjectOf(p: Page): Promise<{ kind: 'alert'; alert: Alert } | { kind: 'incident'; incident: Incident } | undefined> {
+    if (p.subject === 'incident') {
+      const got = this.o.incidents?.get(p.subjectId, p.tenant);
+      const rec = got instanceof Promise ? await got : got;
+      return rec && rec.incident.tenant === p.tenant ? { kind: 'incident', incident: rec.incident } : undefined;
+    }
+    const got = this.o.alerts.get(p.subjectId);
+    const alert = got instanceof Promise ? await got : got;
+    return alert && alert.tenant === p.tenant ? { kind: 'alert', alert } : undefined;
   }
 }

@@ -3,8 +3,8 @@ import { KvConflictError, type KvFollowing, type SharedKv, type SharedKvStore } 
 import { checkTenant } from '../lake/layout.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { NotifyConflictError } from './errors.ts';
-import { DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT, type NotifyStore, type StoredPage } from './store.ts';
-import type { Delivery, DeliveryQuery, NotificationPolicy, Page, PolicyVersion } from './types.ts';
+import { DEFAULT_DELIVERY_LIMIT, deliverySubject, MAX_DELIVERY_LIMIT, querySubject, subjectKey, type NotifyStore, type StoredPage } from './store.ts';
+import type { Delivery, DeliveryQuery, NotificationPolicy, Page, PolicyVersion, Subject } from './types.ts';
 
 /** One set of buckets per tenant, as the alert state's: a NATS or Kafka connection serves one tenant. */
 export const notifyBucketNames = (tenant: string): { policies: string; pages: string; log: string } => ({
@@ -15,7 +15,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const versionKey = (tenant: string, v: number): string => `${tenant}.v.${String(v).padStart(10, '0')}`;
 // Route ids may hold ':', which bucket keys may not: base64url has only key-safe characters.
-const pageKey = (p: { tenant: string; alertId: string; routeId: string }): string => `${p.tenant}.p.${p.alertId}.${Buffer.from(p.routeId).toString('base64url')}`;
+const pageKey = (p: Pick<Page, 'tenant' | 'subject' | 'subjectId' | 'routeId'>): string => `${p.tenant}.p.${subjectKey(p.subject, p.subjectId)}.${Buffer.from(p.routeId).toString('base64url')}`;
 
 export interface KvNotifyStoreOptions {
   store: SharedKvStore;
@@ -125,8 +125,8 @@ export class KvNotifyStore implements NotifyStore {
     }
   }
 
-  pages(tenant: string, alertId: string): Promise<StoredPage[]> {
-    const prefix = `${checkTenant(tenant)}.p.${alertId}.`;
+  pages(tenant: string, subject: Subject, id: string): Promise<StoredPage[]> {
+    const prefix = `${checkTenant(tenant)}.p.${subjectKey(subject, id)}.`;
     return Promise.resolve([...this.pageMap].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v).sort((a, b) => (a.page.routeId < b.page.routeId ? -1 : 1)));
   }
 
@@ -157,10 +157,11 @@ export class KvNotifyStore implements NotifyStore {
   deliveries(q: DeliveryQuery): Promise<Delivery[]> {
     checkTenant(q.tenant);
     const limit = Math.min(MAX_DELIVERY_LIMIT, q.limit ?? DEFAULT_DELIVERY_LIMIT);
+    const subject = querySubject(q);
     const out: Delivery[] = [];
     for (let i = this.deliveryList.length - 1; i >= 0 && out.length < limit; i--) {
       const d = this.deliveryList[i]!;
-      if (d.tenant !== q.tenant || (q.alertId !== undefined && d.alertId !== q.alertId) || (q.status !== undefined && d.status !== q.status)) continue;
+      if (d.tenant !== q.tenant || (subject !== undefined && deliverySubject(d) !== subject) || (q.status !== undefined && d.status !== q.status)) continue;
       if (q.since !== undefined && Date.parse(d.at) < q.since) continue;
       out.push(d);
     }

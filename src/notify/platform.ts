@@ -1,4 +1,5 @@
 import type { AlertState } from '../alerts/state.ts';
+import type { IncidentState } from '../incidents/state.ts';
 import type { WebhookTarget } from '../alerts/webhooks.ts';
 import { compileZone, type CompiledZone } from '../rules/geo.ts';
 import type { RuleStore } from '../rules/store.ts';
@@ -19,21 +20,26 @@ export interface PlatformNotify {
   close(): Promise<void>;
 }
 
-/** `escalate`: run the escalator here (processes with an alert worker). */
+/**
+ * `escalate`: run the escalator here (processes with an alert worker); they also route incidents, heard from the
+ * incident state's feed (every change, whichever process made it: the pages make each notification once).
+ */
 export async function openNotify(alerts: AlertState, rules: RuleStore, config: { notifications: NotifyConfig; webhooks: readonly WebhookTarget[] },
-  opts: { escalate: boolean; logger?: Logger }): Promise<PlatformNotify> {
+  opts: { escalate: boolean; incidents?: IncidentState | undefined; logger?: Logger }): Promise<PlatformNotify> {
   const store = await openNotifyStore(alerts, config.notifications, opts.logger);
   const log = opts.logger ? { logger: opts.logger } : {};
   const router = new NotificationRouter({ store, config: config.notifications, defaultTargets: config.webhooks, zonesOf: zonesFrom(rules), ...log });
   await router.start();
   const service = new NotifyService(store, config.webhooks);
   const escalator = opts.escalate
-    ? new Escalator({ store, router, alerts, policyOf: (t) => store.current(t), config: config.notifications, ...log })
+    ? new Escalator({ store, router, alerts, ...(opts.incidents ? { incidents: opts.incidents } : {}), policyOf: (t) => store.current(t), config: config.notifications, ...log })
     : undefined;
   escalator?.start();
+  const unsubscribe = escalator && opts.incidents ? opts.incidents.subscribe((e) => router.sendIncident(e)) : undefined;
   return {
     store, router, service, escalator,
     async close() {
+      unsubscribe?.();
       await escalator?.stop();
       await router.close();
       await store.close();

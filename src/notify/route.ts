@@ -8,7 +8,10 @@ import type { NotifyRoute, Page } from './types.ts';
  * `continue` (Alertmanager's semantics). A route matches when every condition it lists holds. No match: the alert is
  * stored and shown but notified to nobody (a policy that wants a catch-all ends with a route matching everything).
  */
-export function matchRoutes(routes: readonly NotifyRoute[], alert: Pick<Alert, 'severity' | 'rule' | 'position'>, zones: ReadonlyMap<string, CompiledZone>): NotifyRoute[] {
+/** What routes match on: an alert, or an incident (its centroid as position; no rule). */
+export type Routable = Pick<Alert, 'severity' | 'position'> & { rule?: string };
+
+export function matchRoutes(routes: readonly NotifyRoute[], alert: Routable, zones: ReadonlyMap<string, CompiledZone>): NotifyRoute[] {
   const out: NotifyRoute[] = [];
   for (const r of routes) {
     if (!matches(r, alert, zones)) continue;
@@ -18,10 +21,10 @@ export function matchRoutes(routes: readonly NotifyRoute[], alert: Pick<Alert, '
   return out;
 }
 
-function matches(r: NotifyRoute, a: Pick<Alert, 'severity' | 'rule' | 'position'>, zones: ReadonlyMap<string, CompiledZone>): boolean {
+function matches(r: NotifyRoute, a: Routable, zones: ReadonlyMap<string, CompiledZone>): boolean {
   const m = r.match;
   if (m.severities && !m.severities.includes(a.severity)) return false;
-  if (m.rules && !m.rules.includes(a.rule)) return false;
+  if (m.rules && (a.rule === undefined || !m.rules.includes(a.rule))) return false;
   if (m.zones) {
     // A zone the rules in force no longer have matches nothing (the policy names it; the rules dropped it).
     const inside = m.zones.some((id) => {

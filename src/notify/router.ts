@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { eventIdOf } from '../alerts/ids.ts';
 import type { Alert, AlertEvent } from '../alerts/types.ts';
+import type { Incident, IncidentEvent } from '../incidents/types.ts';
 import { WebhookSink, type WebhookAttempt, type WebhookTarget } from '../alerts/webhooks.ts';
 import { notificationsDelivered, notificationsFailed } from '../metrics/definitions.ts';
 import type { CompiledZone } from '../rules/geo.ts';
@@ -8,12 +9,27 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import type { NotifyConfig } from './config.ts';
 import { matchRoutes, nextDue, reachedTargets } from './route.ts';
 import type { NotifyStore } from './store.ts';
-import type { Delivery, NotificationKind, NotifyTarget, Page, PolicyVersion } from './types.ts';
+import type { Delivery, NotificationKind, NotifyRoute, NotifyTarget, Page, PolicyVersion, Subject } from './types.ts';
+
+type NotificationMeta = { kind: NotificationKind; route: string; policyVersion: number; level?: number; repeat?: number };
 
 /** What a routed notification's body is: the alert event, and why it was sent (receivers may de-duplicate on eventId). */
 export interface NotificationEvent extends AlertEvent {
-  notification: { kind: NotificationKind; route: string; policyVersion: number; level?: number; repeat?: number };
+  notification: NotificationMeta;
 }
+
+/** The body of an incident route's notification: the incident (no alert), and why it was sent. */
+export interface IncidentNotification {
+  eventId: string;
+  type: 'opened' | 'acknowledged' | 'resolved';
+  at: number;
+  by: null;
+  incident: Incident;
+  notification: NotificationMeta;
+}
+
+/** Incident pages already opened here: most incident events are updates of one already routed. Bounded. */
+const SEEN_MAX = 10_000;
 
 /** Route and target ids of version 0, the configuration's `alerts.webhooks`. */
 export const DEFAULT_ROUTE = 'default';
@@ -43,6 +59,7 @@ export class NotificationRouter {
   private readonly logger: Logger;
   private following: { stop(): void } | undefined;
   private readonly pending = new Set<Promise<void>>();
+  private readonly seen = new Set<string>();
   private closed = false;
   /** Called after a new policy version is in force here (tests and logs). */
   onVersion: ((tenant: string, version: number) => void) | undefined;
@@ -73,8 +90,12 @@ export class NotificationRouter {
       this.o.defaultTargets.forEach((t, i) => this.sink(event.alert.tenant, { ...t, id: defaultTargetId(i) }).send(event));
       return;
     }
-    if (event.type !== 'raised' && event.type !== 'acknowledged' && event.type !== 'resolved') return;
-    this.track(event.type === 'raised' ? this.raised(policy, event) : this.closedBy(policy, event, event.type));
+    const a = event.alert;
+    if (event.type === 'raised') this.track(this.raised(policy, event));
+    else if (event.type === 'acknowledged' || event.type === 'resolved') {
+      const how = event.type;
+      this.track(this.closeSubject(policy, 'alert', a.alertId, how, (p) => this.deliver(policy, reachedTargets(p), a, { kind: how, route: p.routeId })));
+    }
   }
 
   /** Sends one notification of `alert` to the given targets of `policy` (the escalator's repeats and escalations too). */
@@ -90,41 +111,90 @@ export class NotificationRouter {
     }
   }
 
-  private async raised(policy: PolicyVersion, event: AlertEvent): Promise<void> {
-    const a = event.alert;
-    const needsZones = policy.routes.some((r) => r.match.zones !== undefined);
-    const zones = needsZones ? await this.o.zonesOf(a.tenant) : new Map<string, CompiledZone>();
-    const now = Date.now();
-    for (const r of matchRoutes(policy.routes, a, zones)) {
-      const route = { targets: r.targets, ...(r.repeatMinutes !== undefined ? { repeatMinutes: r.repeatMinutes } : {}), ...(r.escalate ? { escalate: r.escalate } : {}) };
-      const page: Page = { tenant: a.tenant, alertId: a.alertId, routeId: r.id, route, raisedAt: a.raisedAt, level: 0, repeats: 0, lastSentAt: now, nextAt: null, done: false };
-      page.nextAt = nextDue(page, this.o.config.minuteMs);
-      let created = true;
-      try {
-        created = await this.o.store.createPage(page);
-      } catch (err) {
-        // Better told once without escalation than not told: the notification still goes.
-        this.logger.warn({ err, tenant: a.tenant, alertId: a.alertId, route: r.id }, 'notification page not stored: this alert will not be repeated nor escalated');
-      }
-      // An existing page: this raise was already routed (a redelivery); its notification went then.
-      if (created) this.deliver(policy, r.targets, a, { kind: 'notify', route: r.id }, now);
+  /**
+   * Incident events (from the incident state's feed, whichever process made the change): an open incident is routed
+   * by the policy's incident routes, at its opening or later when it reaches a route's severity or zone (each route
+   * once: its page); its acknowledgement and resolution close its pages. Version 0 sends no incident notifications.
+   */
+  sendIncident(event: IncidentEvent): void {
+    const i = event.incident;
+    const policy = this.policies.get(i.tenant);
+    if (this.closed || !policy || !policy.routes.some((r) => r.subject === 'incident')) return;
+    if (event.type === 'opened' || event.type === 'updated') {
+      if (i.status === 'open') this.track(this.opened(policy, i));
+    } else if (event.type === 'acknowledged' || event.type === 'resolved') {
+      const how = event.type;
+      this.track(this.closeSubject(policy, 'incident', i.incidentId, how, (p) => this.deliverIncident(policy, reachedTargets(p), i, { kind: how, route: p.routeId })));
+    } else if (event.type === 'merged') {
+      // Absorbed into another incident, which carries on (and is routed on its own): nothing more for this one.
+      this.track(this.closeSubject(policy, 'incident', i.incidentId, 'resolved', () => undefined));
     }
   }
 
-  /** Closes the alert's pages and tells every target each one reached; the page's compare-and-set makes it once. */
-  private async closedBy(policy: PolicyVersion, event: AlertEvent, how: 'acknowledged' | 'resolved'): Promise<void> {
+  /** Sends one notification of an incident to the given targets of `policy`. */
+  deliverIncident(policy: Pick<PolicyVersion, 'tenant' | 'version' | 'targets'>, targetIds: readonly string[], incident: Incident, n: { kind: NotificationKind; route: string; level?: number; repeat?: number }, at = Date.now()): void {
+    const body: IncidentNotification = {
+      eventId: eventIdOf(`incident:${incident.incidentId}`, `notify:${n.route}:${n.kind}`, n.level ?? n.repeat ?? 0),
+      type: n.kind === 'acknowledged' || n.kind === 'resolved' ? n.kind : 'opened', at, by: null, incident,
+      notification: { kind: n.kind, route: n.route, policyVersion: policy.version, ...(n.level !== undefined ? { level: n.level } : {}), ...(n.repeat !== undefined ? { repeat: n.repeat } : {}) },
+    };
+    // The sink reads eventId, type and alert?.silenced (absent: an incident is never silenced: it groups unsilenced
+    // alerts only) and posts the JSON: an incident notification goes through the same queue, retries and signature.
+    const event = body as unknown as AlertEvent;
+    for (const id of targetIds) {
+      const t = policy.targets.find((x) => x.id === id);
+      if (t) this.sink(policy.tenant, t).send(event);
+    }
+  }
+
+  private async raised(policy: PolicyVersion, event: AlertEvent): Promise<void> {
     const a = event.alert;
+    const routes = policy.routes.filter((r) => r.subject !== 'incident');
+    const zones = routes.some((r) => r.match.zones !== undefined) ? await this.o.zonesOf(a.tenant) : new Map<string, CompiledZone>();
+    for (const r of matchRoutes(routes, a, zones)) {
+      if (await this.openPage(r, 'alert', a.tenant, a.alertId, a.raisedAt)) this.deliver(policy, r.targets, a, { kind: 'notify', route: r.id });
+    }
+  }
+
+  private async opened(policy: PolicyVersion, i: Incident): Promise<void> {
+    const routes = policy.routes.filter((r) => r.subject === 'incident');
+    const zones = routes.some((r) => r.match.zones !== undefined) ? await this.o.zonesOf(i.tenant) : new Map<string, CompiledZone>();
+    for (const r of matchRoutes(routes, { severity: i.severity, position: i.centroid }, zones)) {
+      const key = `${i.tenant}/${i.incidentId}/${r.id}/${policy.version}`;
+      if (this.seen.has(key)) continue;
+      if (this.seen.size >= SEEN_MAX) this.seen.clear();
+      this.seen.add(key);
+      if (await this.openPage(r, 'incident', i.tenant, i.incidentId, i.openedAt)) this.deliverIncident(policy, r.targets, i, { kind: 'notify', route: r.id });
+    }
+  }
+
+  /** Opens the subject's page for a route; false when it exists (already routed: a redelivery, another process). */
+  private async openPage(r: NotifyRoute, subject: Subject, tenant: string, id: string, raisedAt: number): Promise<boolean> {
+    const route = { targets: r.targets, ...(r.repeatMinutes !== undefined ? { repeatMinutes: r.repeatMinutes } : {}), ...(r.escalate ? { escalate: r.escalate } : {}) };
+    const page: Page = { tenant, subject, subjectId: id, routeId: r.id, route, raisedAt, level: 0, repeats: 0, lastSentAt: Date.now(), nextAt: null, done: false };
+    page.nextAt = nextDue(page, this.o.config.minuteMs);
+    try {
+      return await this.o.store.createPage(page);
+    } catch (err) {
+      // Better told once without escalation than not told: the notification still goes.
+      this.logger.warn({ err, tenant, subject, id, route: r.id }, 'notification page not stored: no repeat nor escalation for it');
+      return true;
+    }
+  }
+
+  /** Closes the subject's pages and tells every target each one reached; the page's compare-and-set makes it once. */
+  private async closeSubject(policy: PolicyVersion, subject: Subject, id: string, how: 'acknowledged' | 'resolved', notify: (p: Page) => void): Promise<void> {
+    const tenant = policy.tenant;
     for (let attempt = 0; attempt < 5; attempt++) {
       let lost = false;
-      for (const s of await this.o.store.pages(a.tenant, a.alertId)) {
+      for (const s of await this.o.store.pages(tenant, subject, id)) {
         const p = s.page;
         if (p.closed === how || p.closed === 'resolved') continue;
-        const next: Page = { ...p, done: true, closed: how, nextAt: null };
-        if (!(await this.o.store.updatePage(next, s.revision))) {
+        if (!(await this.o.store.updatePage({ ...p, done: true, closed: how, nextAt: null }, s.revision))) {
           lost = true;
           continue;
         }
-        this.deliver(policy, reachedTargets(p), a, { kind: how, route: p.routeId });
+        notify(p);
       }
       if (!lost) return;
     }
@@ -153,9 +223,11 @@ export class NotificationRouter {
 
   private logAttempt(tenant: string, target: string, x: WebhookAttempt): void {
     const n = (x.event as Partial<NotificationEvent>).notification;
+    const incident = (x.event as unknown as Partial<IncidentNotification>).incident;
     const httpStatus = x.error !== undefined ? /^HTTP (\d{3})/.exec(x.error)?.[1] : undefined;
     const d: Delivery = {
-      id: randomBytes(8).toString('hex'), tenant, at: new Date().toISOString(), alertId: x.event.alert.alertId, eventId: x.event.eventId,
+      id: randomBytes(8).toString('hex'), tenant, at: new Date().toISOString(),
+      ...(incident ? { incidentId: incident.incidentId } : { alertId: x.event.alert.alertId }), eventId: x.event.eventId,
       kind: n?.kind ?? 'event', route: n?.route ?? DEFAULT_ROUTE, target, attempt: x.attempt,
       status: x.outcome === 'delivered' ? 'delivered' : x.outcome, ...(httpStatus !== undefined ? { httpStatus: Number(httpStatus) } : {}),
       // The receiver's answer is not kept: only its status or the network error's message (no personal data).

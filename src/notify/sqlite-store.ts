@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { checkTenant } from '../lake/layout.ts';
 import { NotifyConflictError } from './errors.ts';
-import { DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT, type NotifyStore, type StoredPage } from './store.ts';
-import type { Delivery, DeliveryQuery, NotificationPolicy, Page, PolicyVersion } from './types.ts';
+import { DEFAULT_DELIVERY_LIMIT, deliverySubject, MAX_DELIVERY_LIMIT, querySubject, subjectKey, type NotifyStore, type StoredPage } from './store.ts';
+import type { Delivery, DeliveryQuery, NotificationPolicy, Page, PolicyVersion, Subject } from './types.ts';
 
 /** How often a follower looks for versions written by other processes (PRAGMA data_version: a read of a counter). */
 const POLL_MS = 250;
@@ -31,14 +31,14 @@ export class SqliteNotifyStore implements NotifyStore {
     this.db.exec(`CREATE TABLE IF NOT EXISTS policy_versions (
       tenant TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, author TEXT NOT NULL, at TEXT NOT NULL, reason TEXT NOT NULL,
       PRIMARY KEY (tenant, version)) STRICT;
-    CREATE TABLE IF NOT EXISTS pages (tenant TEXT NOT NULL, alert_id TEXT NOT NULL, route_id TEXT NOT NULL, body TEXT NOT NULL,
+    CREATE TABLE IF NOT EXISTS pages (tenant TEXT NOT NULL, subject TEXT NOT NULL, route_id TEXT NOT NULL, body TEXT NOT NULL,
       next_at INTEGER, done INTEGER NOT NULL, raised_at INTEGER NOT NULL, revision INTEGER NOT NULL,
-      PRIMARY KEY (tenant, alert_id, route_id)) STRICT;
+      PRIMARY KEY (tenant, subject, route_id)) STRICT;
     CREATE INDEX IF NOT EXISTS pages_due ON pages (next_at) WHERE done = 0 AND next_at IS NOT NULL;
     CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, at_ms INTEGER NOT NULL,
-      alert_id TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL) STRICT;
+      subject TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL) STRICT;
     CREATE INDEX IF NOT EXISTS deliveries_tenant ON deliveries (tenant, seq);
-    CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (tenant, alert_id);`);
+    CREATE INDEX IF NOT EXISTS deliveries_subject ON deliveries (tenant, subject);`);
   }
 
   async versions(tenant: string): Promise<PolicyVersion[]> {
@@ -91,13 +91,13 @@ export class SqliteNotifyStore implements NotifyStore {
   }
 
   async createPage(p: Page): Promise<boolean> {
-    const r = this.db.prepare(`INSERT INTO pages (tenant, alert_id, route_id, body, next_at, done, raised_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
-      ON CONFLICT DO NOTHING`).run(checkTenant(p.tenant), p.alertId, p.routeId, JSON.stringify(p), p.nextAt, p.done ? 1 : 0, p.raisedAt);
+    const r = this.db.prepare(`INSERT INTO pages (tenant, subject, route_id, body, next_at, done, raised_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+      ON CONFLICT DO NOTHING`).run(checkTenant(p.tenant), subjectKey(p.subject, p.subjectId), p.routeId, JSON.stringify(p), p.nextAt, p.done ? 1 : 0, p.raisedAt);
     return r.changes === 1;
   }
 
-  async pages(tenant: string, alertId: string): Promise<StoredPage[]> {
-    return this.db.prepare<[string, string], PageRow>('SELECT body, revision FROM pages WHERE tenant = ? AND alert_id = ? ORDER BY route_id').all(checkTenant(tenant), alertId).map(pageOf);
+  async pages(tenant: string, subject: Subject, id: string): Promise<StoredPage[]> {
+    return this.db.prepare<[string, string], PageRow>('SELECT body, revision FROM pages WHERE tenant = ? AND subject = ? ORDER BY route_id').all(checkTenant(tenant), subjectKey(subject, id)).map(pageOf);
   }
 
   async duePages(now: number, limit: number): Promise<StoredPage[]> {
@@ -105,19 +105,20 @@ export class SqliteNotifyStore implements NotifyStore {
   }
 
   async updatePage(p: Page, revision: number): Promise<boolean> {
-    const r = this.db.prepare('UPDATE pages SET body = ?, next_at = ?, done = ?, revision = revision + 1 WHERE tenant = ? AND alert_id = ? AND route_id = ? AND revision = ?')
-      .run(JSON.stringify(p), p.nextAt, p.done ? 1 : 0, p.tenant, p.alertId, p.routeId, revision);
+    const r = this.db.prepare('UPDATE pages SET body = ?, next_at = ?, done = ?, revision = revision + 1 WHERE tenant = ? AND subject = ? AND route_id = ? AND revision = ?')
+      .run(JSON.stringify(p), p.nextAt, p.done ? 1 : 0, p.tenant, subjectKey(p.subject, p.subjectId), p.routeId, revision);
     return r.changes === 1;
   }
 
   async appendDelivery(d: Delivery): Promise<void> {
-    this.db.prepare('INSERT INTO deliveries (tenant, at_ms, alert_id, status, body) VALUES (?, ?, ?, ?, ?)').run(checkTenant(d.tenant), Date.parse(d.at), d.alertId, d.status, JSON.stringify(d));
+    this.db.prepare('INSERT INTO deliveries (tenant, at_ms, subject, status, body) VALUES (?, ?, ?, ?, ?)').run(checkTenant(d.tenant), Date.parse(d.at), deliverySubject(d), d.status, JSON.stringify(d));
   }
 
   async deliveries(q: DeliveryQuery): Promise<Delivery[]> {
     const where = ['tenant = ?'];
     const args: (string | number)[] = [checkTenant(q.tenant)];
-    if (q.alertId !== undefined) { where.push('alert_id = ?'); args.push(q.alertId); }
+    const subject = querySubject(q);
+    if (subject !== undefined) { where.push('subject = ?'); args.push(subject); }
     if (q.status !== undefined) { where.push('status = ?'); args.push(q.status); }
     if (q.since !== undefined) { where.push('at_ms >= ?'); args.push(q.since); }
     args.push(Math.min(MAX_DELIVERY_LIMIT, q.limit ?? DEFAULT_DELIVERY_LIMIT));

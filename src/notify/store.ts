@@ -1,4 +1,11 @@
-import type { Delivery, DeliveryQuery, NotificationPolicy, Page, PolicyVersion } from './types.ts';
+import type { Delivery, DeliveryQuery, NotificationPolicy, Page, PolicyVersion, Subject } from './types.ts';
+
+/** How stores key a page's or a delivery's subject: `a-<alert id>`, `i-<incident id>` (characters every backend's keys allow). */
+export const subjectKey = (subject: Subject, id: string): string => `${subject === 'incident' ? 'i' : 'a'}-${id}`;
+/** The subject key a delivery query asks for, if any. */
+export const querySubject = (q: Pick<DeliveryQuery, 'alertId' | 'incidentId'>): string | undefined =>
+  q.alertId !== undefined ? subjectKey('alert', q.alertId) : q.incidentId !== undefined ? subjectKey('incident', q.incidentId) : undefined;
+export const deliverySubject = (d: Pick<Delivery, 'alertId' | 'incidentId'>): string => (d.incidentId !== undefined ? subjectKey('incident', d.incidentId) : subjectKey('alert', d.alertId ?? ''));
 
 /** A page with the revision it was read at: the compare-and-set of updatePage starts from it. */
 export interface StoredPage {
@@ -23,8 +30,8 @@ export interface NotifyStore {
 
   /** Writes a new page; false when the alert already has one for that route (a redelivered raise). */
   createPage(page: Page): Promise<boolean>;
-  /** The pages of one alert. */
-  pages(tenant: string, alertId: string): Promise<StoredPage[]>;
+  /** The pages of one alert or incident. */
+  pages(tenant: string, subject: Subject, id: string): Promise<StoredPage[]>;
   /** Pages not done whose `nextAt` has come, oldest first. */
   duePages(now: number, limit: number): Promise<StoredPage[]>;
   /** Replaces a page still at `revision`; false when another process changed it first (its claim won). */

@@ -40,7 +40,15 @@ export interface NotifyRoute {
   escalate?: EscalationLevel[];
   /** Go on with the next routes after this one matched (Alertmanager's `continue`). Default false: first match wins. */
   continue?: boolean;
+  /**
+   * What the route notifies: each `alert` (default), or each `incident` (alerts grouped by place and time, one
+   * notification per gathering, escalated while the incident is not acknowledged). Incident routes match severities
+   * and zones (the incident's centroid), not rules.
+   */
+  subject?: Subject;
 }
+
+export type Subject = 'alert' | 'incident';
 
 export interface NotificationPolicy {
   targets: NotifyTarget[];
@@ -68,11 +76,13 @@ export type NotificationKind = 'notify' | 'repeat' | 'escalation' | 'acknowledge
  */
 export interface Page {
   tenant: string;
-  alertId: string;
+  subject: Subject;
+  /** The alert's or the incident's id. */
+  subjectId: string;
   routeId: string;
   /** The route as it was when the alert was raised: a later policy change does not reschedule alerts in flight. */
   route: Pick<NotifyRoute, 'targets' | 'repeatMinutes' | 'escalate'>;
-  /** Platform time the alert was raised (epoch ms): escalation deadlines count from it. */
+  /** Platform time the alert was raised or the incident opened (epoch ms): escalation deadlines count from it. */
   raisedAt: number;
   /** Escalation levels sent so far. */
   level: number;
@@ -94,7 +104,9 @@ export interface Delivery {
   tenant: string;
   /** ISO 8601. */
   at: string;
-  alertId: string;
+  /** The alert notified, or the incident. */
+  alertId?: string;
+  incidentId?: string;
   eventId: string;
   kind: NotificationKind | 'event';
   /** `default`: the configuration's `alerts.webhooks` (policy version 0). */
@@ -109,6 +121,7 @@ export interface Delivery {
 export interface DeliveryQuery {
   tenant: string;
   alertId?: string;
+  incidentId?: string;
   status?: DeliveryStatus;
   /** Epoch ms. */
   since?: number;

@@ -92,13 +92,16 @@ function checkRoute(r: unknown, at: string, targetIds: ReadonlySet<string>, err:
     });
   }
   if (r.continue !== undefined && typeof r.continue !== 'boolean') err(`${at}.continue`, 'must be true or false');
-  for (const k of Object.keys(r)) if (!['id', 'match', 'targets', 'repeatMinutes', 'escalate', 'continue'].includes(k)) err(`${at}.${k}`, 'unknown field');
+  if (r.subject !== undefined && r.subject !== 'alert' && r.subject !== 'incident') err(`${at}.subject`, 'must be alert or incident');
+  if (r.subject === 'incident' && match?.rules !== undefined) err(`${at}.match.rules`, 'an incident route matches severities and zones, not rules (an incident groups alerts of several rules)');
+  for (const k of Object.keys(r)) if (!['id', 'match', 'targets', 'repeatMinutes', 'escalate', 'continue', 'subject'].includes(k)) err(`${at}.${k}`, 'unknown field');
   if (err.count() > n || !match || !targets) return undefined;
   return {
     id: r.id as string, match, targets,
     ...(repeatMinutes !== undefined ? { repeatMinutes } : {}),
     ...(escalate.length > 0 ? { escalate } : {}),
     ...(r.continue === true ? { continue: true } : {}),
+    ...(r.subject === 'incident' ? { subject: 'incident' as const } : {}),
   };
 }
 

@@ -178,7 +178,7 @@ export class Platform {
       const state = this.alertState = await this.backend.alertState();
       this.incidents = await openIncidentState(state, config, logger);
       this.rules = await openRules(state, rulesConfigOf(config), { follow: components.alerts === true, logger });
-      this.notify = await openNotify(state, this.rules.store, { notifications: config.notifications, webhooks: config.alerts.webhooks }, { escalate: components.alerts === true, logger });
+      this.notify = await openNotify(state, this.rules.store, { notifications: config.notifications, webhooks: config.alerts.webhooks }, { escalate: components.alerts === true, incidents: this.incidents, logger });
       const announce = { stream, bus: this.bus, webhooks: this.notify.router, logger };
       if (state instanceof AlertStore) {
         this.alertStore = state;

@@ -51,7 +51,7 @@ describe('escalation with two alert workers on shared state', { timeout: 60_000 
   };
 
   const pageOf = (alertId: string, raisedAt: number, afterMinutes: number): Page => {
-    const p: Page = { tenant: TENANT, alertId, routeId: 'critical', route: { targets: ['desk'], escalate: [{ afterMinutes, targets: ['boss'] }] }, raisedAt, level: 0, repeats: 0, lastSentAt: raisedAt, nextAt: null, done: false };
+    const p: Page = { tenant: TENANT, subject: 'alert', subjectId: alertId, routeId: 'critical', route: { targets: ['desk'], escalate: [{ afterMinutes, targets: ['boss'] }] }, raisedAt, level: 0, repeats: 0, lastSentAt: raisedAt, nextAt: null, done: false };
     p.nextAt = nextDue(p, CONFIG.minuteMs);
     return p;
   };
@@ -115,7 +115,7 @@ describe('escalation with two alert workers on shared state', { timeout: 60_000 
       const raisedAt = Date.now();
       const id = 'c000000000000001';
       alerts.set(id, alertOf(id, raisedAt));
-      const p: Page = { tenant: TENANT, alertId: id, routeId: 'critical', route: { targets: ['desk'], repeatMinutes: 3 }, raisedAt, level: 0, repeats: 0, lastSentAt: raisedAt, nextAt: null, done: false };
+      const p: Page = { tenant: TENANT, subject: 'alert', subjectId: id, routeId: 'critical', route: { targets: ['desk'], repeatMinutes: 3 }, raisedAt, level: 0, repeats: 0, lastSentAt: raisedAt, nextAt: null, done: false };
       p.nextAt = nextDue(p, CONFIG.minuteMs);
       assert.equal(p.nextAt, raisedAt + 300);
       assert.equal(await w.store.createPage(p), true);
@@ -127,7 +127,7 @@ describe('escalation with two alert workers on shared state', { timeout: 60_000 
       alerts.set(id, { ...alertOf(id, raisedAt), status: 'acknowledged' });
       await new Promise((r) => setTimeout(r, 700));
       assert.equal(receiver.got.length, 2, 'acknowledged: no more repeats');
-      assert.deepEqual((await w.store.pages(TENANT, id)).map((s) => [s.page.done, s.page.closed]), [[true, 'acknowledged']]);
+      assert.deepEqual((await w.store.pages(TENANT, 'alert', id)).map((s) => [s.page.done, s.page.closed]), [[true, 'acknowledged']]);
     } finally {
       await w.close();
     }

@@ -17,7 +17,7 @@ export interface NotifyStoreFixture {
 
 const POLICY = (url: string): NotificationPolicy => ({ targets: [{ id: 'desk', url }], routes: [{ id: 'all', match: {}, targets: ['desk'] }] });
 const PAGE = (tenant: string, alertId: string, nextAt: number | null): Page => ({
-  tenant, alertId, routeId: 'crit:1', route: { targets: ['desk'], escalate: [{ afterMinutes: 5, targets: ['desk'] }] },
+  tenant, subject: 'alert', subjectId: alertId, routeId: 'crit:1', route: { targets: ['desk'], escalate: [{ afterMinutes: 5, targets: ['desk'] }] },
   raisedAt: 1_000, level: 0, repeats: 0, lastSentAt: 1_000, nextAt, done: false,
 });
 
@@ -69,12 +69,12 @@ export function runNotifyStoreConformance(name: string, fixture: () => Promise<N
         assert.deepEqual((await a.duePages(4_999, 10)).length, 0, 'not due before its time');
         const dueA = await a.duePages(5_000, 10);
         const dueB = await eventually('b sees the page due', () => b.duePages(5_000, 10), (d) => d.length === 1);
-        assert.deepEqual([dueA.length, dueA[0]!.page.alertId], [1, 'aaaa000000000001'], 'a page with nothing scheduled is never due');
+        assert.deepEqual([dueA.length, dueA[0]!.page.subjectId], [1, 'aaaa000000000001'], 'a page with nothing scheduled is never due');
         const claimA = a.updatePage({ ...dueA[0]!.page, level: 1, nextAt: null }, dueA[0]!.revision);
         const claimB = b.updatePage({ ...dueB[0]!.page, level: 1, nextAt: null }, dueB[0]!.revision);
         const won = await Promise.all([claimA, claimB]);
         assert.deepEqual(won.filter(Boolean).length, 1, `exactly one claim wins: ${JSON.stringify(won)}`);
-        const pages = await eventually('the winner\'s write is read back', () => a.pages(f.tenant, 'aaaa000000000001'), (p) => p[0]?.page.level === 1);
+        const pages = await eventually('the winner\'s write is read back', () => a.pages(f.tenant, 'alert', 'aaaa000000000001'), (p) => p[0]?.page.level === 1);
         assert.equal(pages.length, 1);
         assert.deepEqual(await a.duePages(10_000, 10), [], 'claimed: no longer due');
         const stale = await a.updatePage({ ...pages[0]!.page, done: true }, dueA[0]!.revision);

@@ -84,20 +84,20 @@ export function registerNotify(program: Command): void {
     });
 
   notify.command('deliveries').description('the delivery log: every attempt, newest first (alert ids and target ids only)')
-    .option('--alert <id>', 'one alert\'s')
+    .option('--alert <id>', 'one alert\'s').option('--incident <id>', 'one incident\'s')
     .addOption(new Option('--status <status>', 'only these').choices([...STATUSES]))
     .addOption(new Option('--since <time>', 'from this time').argParser(dateOption('--since')))
     .addOption(new Option('--limit <n>', 'at most this many (1-1000)').argParser(intOption('--limit', 1)).default(100))
     .addOption(formatOption()).addOption(tenantOption())
-    .action(async (o: { alert?: string; status?: DeliveryStatus; since?: Date; limit: number; format: OutputFormat }, cmd: Command) => {
+    .action(async (o: { alert?: string; incident?: string; status?: DeliveryStatus; since?: Date; limit: number; format: OutputFormat }, cmd: Command) => {
       const config = configWithTenant(cmd);
       auditCli(config, { action: 'notify.deliveries', details: { alertId: o.alert ?? null, status: o.status ?? null, since: o.since?.toISOString() ?? null } });
       await withNotify(config, async (s) => {
         const rows = await s.deliveries({
           tenant: config.tenant, limit: o.limit,
-          ...(o.alert !== undefined ? { alertId: o.alert } : {}), ...(o.status !== undefined ? { status: o.status } : {}), ...(o.since ? { since: o.since.getTime() } : {}),
+          ...(o.alert !== undefined ? { alertId: o.alert } : {}), ...(o.incident !== undefined ? { incidentId: o.incident } : {}), ...(o.status !== undefined ? { status: o.status } : {}), ...(o.since ? { since: o.since.getTime() } : {}),
         });
-        printRows(rows.map((d) => ({ at: d.at, alert: d.alertId, kind: d.kind, route: d.route, target: d.target, attempt: d.attempt, status: d.status, http: d.httpStatus ?? null, error: d.error ?? null })), o.format);
+        printRows(rows.map((d) => ({ at: d.at, alert: d.alertId ?? null, incident: d.incidentId ?? null, kind: d.kind, route: d.route, target: d.target, attempt: d.attempt, status: d.status, http: d.httpStatus ?? null, error: d.error ?? null })), o.format);
       });
     });
 }

@@ -36,6 +36,7 @@ const route = {
       items: { type: 'object', additionalProperties: false, required: ['afterMinutes', 'targets'], properties: { afterMinutes: minutes, targets: targetIds } },
     },
     continue: { type: 'boolean' },
+    subject: { type: 'string', enum: ['alert', 'incident'], description: '`alert` (default): each alert; `incident`: each incident (alerts grouped by place and time), matched on its severity and centroid, escalated while the incident is not acknowledged.' },
   },
 } as const;
 
@@ -111,12 +112,13 @@ export const putPolicySchema = {
 const delivery = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'tenant', 'at', 'alertId', 'eventId', 'kind', 'route', 'target', 'attempt', 'status'],
+  required: ['id', 'tenant', 'at', 'eventId', 'kind', 'route', 'target', 'attempt', 'status'],
   properties: {
     id: { type: 'string' },
     tenant: { type: 'string' },
     at: { type: 'string', format: 'date-time' },
-    alertId: { type: 'string' },
+    alertId: { type: 'string', description: 'The alert notified (alert routes and version 0).' },
+    incidentId: { type: 'string', description: 'The incident notified (incident routes).' },
     eventId: { type: 'string' },
     kind: { type: 'string', enum: ['notify', 'repeat', 'escalation', 'acknowledged', 'resolved', 'event'], description: '`event`: an alert event to a webhook of version 0 (alerts.webhooks).' },
     route: { type: 'string' },
@@ -135,6 +137,7 @@ export const listDeliveriesSchema = {
     type: 'object', additionalProperties: false,
     properties: {
       alertId: { type: 'string', minLength: 1, maxLength: 64 },
+      incidentId: { type: 'string', minLength: 1, maxLength: 64 },
       status: { type: 'string', enum: ['delivered', 'retrying', 'failed', 'dropped'] },
       since: { type: 'string', format: 'date-time' },
       limit: { type: 'integer', minimum: 1, maximum: MAX_DELIVERY_LIMIT },

@@ -29,11 +29,12 @@ export const notifyRoutes: FastifyPluginAsync<{ deps: ServerDeps & { notify: Not
   });
 
   app.get('/v1/notifications/deliveries', { schema: listDeliveriesSchema }, async (req) => {
-    const q = req.query as { alertId?: string; status?: DeliveryStatus; since?: string; limit?: number };
+    const q = req.query as { alertId?: string; incidentId?: string; status?: DeliveryStatus; since?: string; limit?: number };
     return {
       deliveries: await notify.deliveries({
         tenant: tenantOf(req, deps),
         ...(q.alertId !== undefined ? { alertId: q.alertId } : {}),
+        ...(q.incidentId !== undefined ? { incidentId: q.incidentId } : {}),
         ...(q.status !== undefined ? { status: q.status } : {}),
         ...(q.since !== undefined ? { since: Date.parse(q.since) } : {}),
         ...(q.limit !== undefined ? { limit: q.limit } : {}),
