@@ -19,7 +19,7 @@ import { alertFromSighting, inDedupWindow, mergeSighting } from '../alerts/sight
 import type { Alert } from '../alerts/types.ts';
 import { IncidentView } from '../backend/shared/incidents/view.ts';
 import type { GroupingConfig } from '../incidents/config.ts';
-import { planAlert } from '../incidents/grouping.ts';
+import { planAlert, type IncidentLookup } from '../incidents/grouping.ts';
 import { compileRuleSet, evaluateRuleSet, zonesAt, type CompiledRuleSet } from './compile.ts';
 import type { RuleSet } from './types.ts';
 import { RulesInvalidError } from './validate.ts';
@@ -108,8 +108,11 @@ function candidateFilter(raw: readonly RuleSet[]): string {
   return `(${parts.join(' OR ')})`;
 }
 
-/** One set's replay: its counts, the alerts it raised (by drone and citizen) and its incidents. */
-interface Folding { counts: DryRunCounts; alerts: Map<string, Alert>; incidents: IncidentView }
+/**
+ * One set's replay: its counts, the alerts it raised (by drone and citizen) and its incidents: all of them, and
+ * `reachable`, those a new sighting may still join (see evictUnreachable).
+ */
+interface Folding { counts: DryRunCounts; alerts: Map<string, Alert>; incidents: IncidentView; reachable: IncidentView; lookup: IncidentLookup; evictedAt: number }
 
 const emptyIncidentCounts = (): DryRunIncidentCounts => ({ incidents: 0, merged: 0, gatherings: 0, perDay: {}, perZone: {} });
 const emptyCounts = (): DryRunCounts => ({ alerts: 0, sightings: 0, perDay: {}, perZone: {}, perSeverity: {}, perRule: {}, incidents: emptyIncidentCounts() });
@@ -132,7 +135,12 @@ export async function dryRun(analysis: Pick<AnalysisApi, 'exportCursor' | 'limit
   const sql = `SELECT report_id, drone_id, CAST(epoch_ms(ts) AS DOUBLE) AS ts, lat, lon, citizens, words FROM reports
     WHERE ${period} AND ${candidateFilter([o.proposed, o.inForce.set])} ORDER BY ts, drone_id`;
   const cursor = await analysis.exportCursor(o.tenant, sql, { range, timeoutMs, signal: o.signal });
-  const folding = (): Folding => ({ counts: emptyCounts(), alerts: new Map(), incidents: new IncidentView(o.grouping.radiusM) });
+  const folding = (): Folding => {
+    const incidents = new IncidentView(o.grouping.radiusM);
+    const reachable = new IncidentView(o.grouping.radiusM);
+    const lookup: IncidentLookup = { holding: (t, id) => incidents.holding(t, id), near: (t, lat, lon) => reachable.near(t, lat, lon) };
+    return { counts: emptyCounts(), alerts: new Map(), incidents, reachable, lookup, evictedAt: -Infinity };
+  };
   const folds: [CompiledRuleSet, Folding][] = [[proposed, folding()], [inForce, folding()]];
   let replayed = 0;
   const every = o.progressEvery ?? 10_000;
@@ -180,8 +188,26 @@ function fold(rs: CompiledRuleSet, f: Folding, report: AcceptedReport, zonesOf: 
       bump(f.counts.perRule, c.rule);
     }
     f.alerts.set(key, alert);
-    for (const w of planAlert(f.incidents, alert, o.grouping, report.ts).writes) f.incidents.apply(w.incident.incidentId, w, w.version);
+    for (const w of planAlert(f.lookup, alert, o.grouping, report.ts).writes) {
+      f.incidents.apply(w.incident.incidentId, w, w.version);
+      f.reachable.apply(w.incident.incidentId, w, w.version);
+    }
   }
+  if (report.ts - f.evictedAt >= o.grouping.windowMs) evictUnreachable(f, report.ts, o.grouping.windowMs);
+}
+
+/**
+ * Forgets, for `near`, the incidents no later sighting can join: one whose last activity is more than the window
+ * before `now` is out of reach of every sighting from now on (grouping.ts withinReach), since reports are replayed in
+ * time order. Without this every incident of the period stays a candidate of every lookup around it, and a week of a
+ * busy city took minutes instead of seconds (docs/alerts.md, "Dry run"). The alerts they hold still find them
+ * (`holding`); a sighting of one of those brings its incident back (its write is applied to `reachable` again).
+ */
+function evictUnreachable(f: Folding, now: number, windowMs: number): void {
+  f.evictedAt = now;
+  const stale: [string, number][] = [];
+  for (const { rec, rev } of f.reachable.records()) if (rec.incident.lastAt + windowMs < now) stale.push([rec.incident.incidentId, rev]);
+  for (const [id, rev] of stale) f.reachable.apply(id, null, rev + 1);
 }
 
 /** A set's incidents once every report is replayed: per day of their first sighting, per zone of their centroid. */

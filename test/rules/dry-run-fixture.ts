@@ -39,6 +39,7 @@ export const GROUPING = { radiusM: 300, windowMs: 5 * 60_000, growthWindowMs: 5 
 
 const DAY5 = Date.UTC(2026, 10, 5, 10, 0);
 const DAY6 = Date.UTC(2026, 10, 6, 10, 0);
+const DAY7 = Date.UTC(2026, 10, 7, 10, 0);
 /** 500 m apart east-west (at lat 48.87 a degree of longitude is ~73.3 km), and their midpoint, 250 m from each. */
 const P = { lat: 48.87, lon: 2.35 };
 const Q = { lat: 48.87, lon: 2.35682 };
@@ -63,5 +64,12 @@ export function incidentReports(): AcceptedReport[] {
     // The next day: a lone alert outside (both), and one at the Cité only the proposed set raises.
     r('m1', DAY6, P, 'z1', 1),
     r('g1', DAY6 + 5 * 3600_000, IN, 'w1', 35),
+    // 2026-11-07, a period of its own: v1 opens an incident at P; t1, far away 6 minutes later, is the replay's next
+    // report (the dry run then forgets v1's incident for lookups: out of its 5-minute window); v1 seen again at 8
+    // minutes (its alert's 10-minute dedup window) updates the incident, which u1, 50 m away at 10 minutes, joins.
+    r('k1', DAY7, P, 'v1', 10),
+    r('k9', DAY7 + 360_000, IN, 't1', 10),
+    r('k1', DAY7 + 480_000, P, 'v1', 10),
+    r('k2', DAY7 + 600_000, { lat: P.lat + 0.00045, lon: P.lon }, 'u1', 10),
   ];
 }

@@ -110,6 +110,12 @@ describe('dry run: incidents per day and per zone', () => {
     });
   });
 
+  it('an incident out of reach for a while is joined again once one of its alerts is seen again', async () => {
+    const r = await rules.dryRun(svc, 'paris', { ...PROPOSED, from: '2026-11-07T00:00:00Z', to: '2026-11-08T00:00:00Z' });
+    // v1 and u1 in one incident (a gathering), t1 alone: as the worker groups them, whose lookups see every incident.
+    assert.deepEqual(r.inForce.incidents, { incidents: 2, merged: 0, gatherings: 1, perDay: { '2026-11-07': 2 }, perZone: { cite: 1, '(none)': 1 } });
+  });
+
   it('a wider grouping radius groups more (the configuration\'s, not a fixed one)', async () => {
     const wide = new RuleService(store, { threshold: 20, criticalThreshold: 5, wordRules: [], dedupWindowMs: 600_000, grouping: { ...GROUPING, radiusM: 1000 } });
     const r = await wide.dryRun(svc, 'paris', { ...PROPOSED, from: '2026-11-05T00:00:00Z', to: '2026-11-07T00:00:00Z' });
