@@ -119,9 +119,9 @@ export class NotificationRouter {
   sendIncident(event: IncidentEvent): void {
     const i = event.incident;
     const policy = this.policies.get(i.tenant);
-    if (this.closed || !policy || !policy.routes.some((r) => r.subject === 'incident')) return;
+    if (this.closed || !policy) return;
     if (event.type === 'opened' || event.type === 'updated') {
-      if (i.status === 'open') this.track(this.opened(policy, i));
+      if (i.status === 'open' && policy.routes.some((r) => r.subject === 'incident')) this.track(this.opened(policy, i));
     } else if (event.type === 'acknowledged' || event.type === 'resolved') {
       const how = event.type;
       this.track(this.closeSubject(policy, 'incident', i.incidentId, how, (p) => this.deliverIncident(policy, reachedTargets(p), i, { kind: how, route: p.routeId })));
