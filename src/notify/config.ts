@@ -12,4 +12,6 @@ export interface NotifyConfig {
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Policy target URLs must start with one of these; empty: any http(s) URL. */
+  allowedUrlPrefixes: readonly string[];
 }

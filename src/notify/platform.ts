@@ -30,7 +30,7 @@ export async function openNotify(alerts: AlertState, rules: RuleStore, config: {
   const log = opts.logger ? { logger: opts.logger } : {};
   const router = new NotificationRouter({ store, config: config.notifications, defaultTargets: config.webhooks, zonesOf: zonesFrom(rules), ...log });
   await router.start();
-  const service = new NotifyService(store, config.webhooks);
+  const service = new NotifyService(store, config.webhooks, config.notifications.allowedUrlPrefixes);
   const escalator = opts.escalate
     ? new Escalator({ store, router, alerts, ...(opts.incidents ? { incidents: opts.incidents } : {}), policyOf: (t) => store.current(t), config: config.notifications, ...log })
     : undefined;

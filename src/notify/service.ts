@@ -29,7 +29,7 @@ const STATUSES: readonly DeliveryStatus[] = ['delivered', 'retrying', 'failed', 
 
 /** What the API and the CLI do with notification policies and the delivery log; the caller audits. */
 export class NotifyService {
-  constructor(readonly store: NotifyStore, private readonly webhooks: readonly WebhookTarget[]) {}
+  constructor(readonly store: NotifyStore, private readonly webhooks: readonly WebhookTarget[], private readonly allowedUrlPrefixes: readonly string[] = []) {}
 
   async current(tenant: string): Promise<PolicyVersion> {
     return (await this.store.current(tenant)) ?? defaultPolicy(tenant, this.webhooks);
@@ -50,7 +50,7 @@ export class NotifyService {
   async apply(tenant: string, input: unknown, meta: { author: string; reason: unknown; baseVersion?: number | undefined }): Promise<PolicyVersion> {
     const reason = checkPolicyReason(meta.reason);
     const cur = await this.current(tenant);
-    const policy = checkPolicy(input, cur);
+    const policy = checkPolicy(input, cur, this.allowedUrlPrefixes);
     if (meta.baseVersion !== undefined && meta.baseVersion !== cur.version) throw new NotifyConflictError(tenant, meta.baseVersion, cur.version);
     return this.store.commit(tenant, cur.version, policy, { author: meta.author, reason });
   }

@@ -15,23 +15,37 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  * `secret` keeps the secret it had in `previous` when its id and URL are unchanged: the API never shows secrets, so
  * an edit of what GET answered must not drop them (to remove one, give the target a new id).
  */
-export function checkPolicy(input: unknown, previous?: Pick<PolicyVersion, 'targets'>): NotificationPolicy {
+export function checkPolicy(input: unknown, previous?: Pick<PolicyVersion, 'targets'>, allowedUrlPrefixes: readonly string[] = []): NotificationPolicy {
   const errors: FieldError[] = [];
   const err = reporter(errors);
   if (!isObj(input)) throw new NotifyInvalidError([{ field: '', reason: 'must be an object with targets and routes' }]);
   const targets: NotifyTarget[] = [];
   if (!Array.isArray(input.targets)) err('targets', 'must be an array');
   else if (input.targets.length > NOTIFY_LIMITS.targets) err('targets', `at most ${NOTIFY_LIMITS.targets} targets`);
-  else input.targets.forEach((t: unknown, i) => { const c = checkTarget(t, `targets[${i}]`, err, previous); if (c) targets.push(c); });
   const ids = new Set<string>();
-  targets.forEach((t, i) => { if (ids.has(t.id)) err(`targets[${i}].id`, `"${t.id}" is used twice`); ids.add(t.id); });
+  if (Array.isArray(input.targets) && input.targets.length <= NOTIFY_LIMITS.targets) input.targets.forEach((t: unknown, i) => {
+    const c = checkTarget(t, `targets[${i}]`, err, previous);
+    if (!c) return;
+    // Indices are the input's: the field named is the one the caller wrote, whatever was refused before it.
+    if (ids.has(c.id)) return err(`targets[${i}].id`, `"${c.id}" is used twice`);
+    ids.add(c.id);
+    if (allowedUrlPrefixes.length > 0 && !allowedUrlPrefixes.some((p) => c.url.startsWith(p))) return err(`targets[${i}].url`, `must start with one of notifications.allowedUrlPrefixes (${allowedUrlPrefixes.join(', ')})`);
+    targets.push(c);
+  });
 
   const routes: NotifyRoute[] = [];
   if (!Array.isArray(input.routes)) err('routes', 'must be an array');
   else if (input.routes.length > NOTIFY_LIMITS.routes) err('routes', `at most ${NOTIFY_LIMITS.routes} routes`);
-  else input.routes.forEach((r: unknown, i) => { const c = checkRoute(r, `routes[${i}]`, ids, err); if (c) routes.push(c); });
-  const routeIds = new Set<string>();
-  routes.forEach((r, i) => { if (routeIds.has(r.id)) err(`routes[${i}].id`, `"${r.id}" is used twice`); routeIds.add(r.id); });
+  else {
+    const routeIds = new Set<string>();
+    input.routes.forEach((r: unknown, i) => {
+      const c = checkRoute(r, `routes[${i}]`, ids, err);
+      if (!c) return;
+      if (routeIds.has(c.id)) return err(`routes[${i}].id`, `"${c.id}" is used twice`);
+      routeIds.add(c.id);
+      routes.push(c);
+    });
+  }
   if (errors.length > 0) throw new NotifyInvalidError(errors);
   return { targets, routes };
 }

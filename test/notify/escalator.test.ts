@@ -19,7 +19,7 @@ import type { Page } from '../../src/notify/types.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 import { startReceiver, type Receiver } from './receivers.ts';
 
-const CONFIG: NotifyConfig = { minuteMs: 100, tickMs: 20, retentionHours: 24, maxDeliveries: 10_000, maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 };
+const CONFIG: NotifyConfig = { minuteMs: 100, tickMs: 20, retentionHours: 24, maxDeliveries: 10_000, maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50, allowedUrlPrefixes: [] };
 const TENANT = 'paris';
 
 function alertOf(id: string, raisedAt: number): Alert {

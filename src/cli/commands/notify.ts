@@ -16,7 +16,7 @@ async function withNotify<T>(config: Config, fn: (s: NotifyService) => Promise<T
   return withBackend(config, async (backend) => {
     const store = await openNotifyStore(await backend.alertState(), config.notifications);
     try {
-      return await fn(new NotifyService(store, config.alerts.webhooks));
+      return await fn(new NotifyService(store, config.alerts.webhooks, config.notifications.allowedUrlPrefixes));
     } finally {
       await store.close();
     }
