@@ -53,7 +53,8 @@ export async function alertEventsInLake(lakeRoot: Lake): Promise<AlertEvent[]> {
   const rows = await lakeRows(lakeRoot, `SELECT event_id, "type", epoch_ms("at") AS at_ms, "by", alert_id, tenant, drone_id, citizen, score, severity, rule,
     lat, lon, words, first_report_id, last_report_id, epoch_ms(first_seen_ts) AS first_seen, epoch_ms(last_seen_ts) AS last_seen,
     epoch_ms(raised_at) AS raised, epoch_ms(updated_at) AS updated, occurrences, status, assignee, acknowledged_by,
-    epoch_ms(acknowledged_at) AS acknowledged, resolved_by, epoch_ms(resolved_at) AS resolved, note FROM alert_events ORDER BY event_id`);
+    epoch_ms(acknowledged_at) AS acknowledged, resolved_by, epoch_ms(resolved_at) AS resolved, note, rule_version, silence_id
+    FROM alert_events ORDER BY event_id`);
   return rows.map((r) => ({
     eventId: r.event_id as string,
     type: r.type as AlertEvent['type'],
@@ -68,6 +69,9 @@ export async function alertEventsInLake(lakeRoot: Lake): Promise<AlertEvent[]> {
       occurrences: r.occurrences as number, status: r.status as AlertEvent['alert']['status'], assignee: r.assignee as string | null,
       acknowledgedBy: r.acknowledged_by as string | null, acknowledgedAt: ms(r.acknowledged), resolvedBy: r.resolved_by as string | null,
       resolvedAt: ms(r.resolved), note: r.note as string | null,
+      // Absent from the event when NULL (an alert from before rules were data, not silenced, or an older file).
+      ...(r.rule_version === null ? {} : { ruleVersion: r.rule_version as number }),
+      ...(r.silence_id === null ? {} : { silenced: r.silence_id as string }),
     },
   }));
 }

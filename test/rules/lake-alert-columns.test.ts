@@ -14,7 +14,7 @@ import type { Alert, AlertEvent, AlertEventType } from '../../src/alerts/types.t
 import { compactLake, LakeWriter } from '../../src/lake/index.ts';
 import { openDuck } from '../../src/lake/duck.ts';
 import { findSpark, sparkOrSkip, SPARK_JOB, tempDir } from '../../src/testkit/index.ts';
-import { lakeRows, recordsOf } from '../lake/helpers.ts';
+import { alertEventsInLake, byId, lakeRows, recordsOf } from '../lake/helpers.ts';
 
 const H10 = Date.UTC(2026, 10, 3, 10, 5);
 const H11 = Date.UTC(2026, 10, 3, 11, 5);
@@ -130,6 +130,11 @@ describe('the lake\'s alert events: rule version and silence, over old and new f
     assert.deepEqual(plain(await lakeRows(mixed, PER_VERSION)), EXPECTED_PER_VERSION);
     const events = plain(await lakeRows(mixed, "SELECT alert_id, \"type\", silenced FROM alert_events WHERE alert_id = 'a1' ORDER BY \"at\""));
     assert.deepEqual(events, [{ alert_id: 'a1', type: 'raised', silenced: null }, { alert_id: 'a1', type: 'acknowledged', silenced: false }]);
+  });
+
+  it('the new events come back exactly as the stream carried them (rule version and silence included)', async () => {
+    const back = (await alertEventsInLake(mixed)).filter((e) => NEW.some((n) => n.eventId === e.eventId));
+    assert.deepEqual(byId(back, (e) => e.eventId), byId(NEW, (e) => e.eventId));
   });
 
   it('a lake of old files only still has the columns (NULL)', async () => {
