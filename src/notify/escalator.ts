@@ -81,6 +81,9 @@ export class Escalator {
       return false;
     }
     const policy = await this.o.policyOf(p.tenant);
+    // Not claimed without the policy (this process's copy may not have heard of it yet): the page stays due, for
+    // the next tick or another worker, instead of being consumed with nothing sent.
+    if (!policy) return false;
     const minute = this.o.config.minuteMs;
     const level = p.route.escalate?.[p.level];
     const escalating = level !== undefined && now >= p.raisedAt + level.afterMinutes * minute;
@@ -88,10 +91,6 @@ export class Escalator {
     next.nextAt = nextDue(next, minute);
     if (!(await this.o.store.updatePage(next, s.revision))) {
       this.stats.lostClaims++;
-      return false;
-    }
-    if (!policy) {
-      this.logger.warn({ tenant: p.tenant, route: p.routeId }, 'notification page of a tenant without a policy: nothing sent');
       return false;
     }
     const targets = escalating ? level.targets : reachedTargets(p);

@@ -30,6 +30,8 @@ export interface IncidentNotification {
 
 /** Incident pages already opened here: most incident events are updates of one already routed. Bounded. */
 const SEEN_MAX = 10_000;
+/** Delivery log writes in flight at most (a shared store answers in milliseconds; SQLite at once). */
+const MAX_LOG_WRITES = 1000;
 
 /** Route and target ids of version 0, the configuration's `alerts.webhooks`. */
 export const DEFAULT_ROUTE = 'default';
@@ -60,6 +62,8 @@ export class NotificationRouter {
   private following: { stop(): void } | undefined;
   private readonly pending = new Set<Promise<void>>();
   private readonly seen = new Set<string>();
+  private logWrites = 0;
+  private logSkipped = 0;
   private closed = false;
   /** Called after a new policy version is in force here (tests and logs). */
   onVersion: ((tenant: string, version: number) => void) | undefined;
@@ -235,7 +239,19 @@ export class NotificationRouter {
     };
     if (x.outcome === 'delivered') notificationsDelivered.inc({ tenant, target });
     else if (x.outcome === 'failed' || x.outcome === 'dropped') notificationsFailed.inc({ tenant, target });
-    this.o.store.appendDelivery(d).catch((err: unknown) => this.logger.warn({ err, tenant, target }, 'delivery log write failed'));
+    // A slow shared store must not pile up writes in memory: beyond MAX_LOG_WRITES in flight, entries are skipped
+    // (counted, and said in the log once per burst); the metrics above still count every outcome.
+    if (this.logWrites >= MAX_LOG_WRITES) {
+      if (this.logSkipped++ === 0) this.logger.warn({ tenant, target }, 'delivery log: too many writes in flight; skipping entries');
+      return;
+    }
+    this.logWrites++;
+    this.o.store.appendDelivery(d).catch((err: unknown) => this.logger.warn({ err, tenant, target }, 'delivery log write failed')).finally(() => {
+      if (--this.logWrites === 0 && this.logSkipped > 0) {
+        this.logger.warn({ skipped: this.logSkipped }, 'delivery log: entries skipped while the store was slow');
+        this.logSkipped = 0;
+      }
+    });
   }
 
   /** Waits for routing in progress and every queue to drain, up to `timeoutMs`. */

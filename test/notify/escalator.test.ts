@@ -132,4 +132,22 @@ describe('escalation with two alert workers on shared state', { timeout: 60_000 
       await w.close();
     }
   });
+  it('a worker whose copy has not heard of the policy yet leaves the page due instead of consuming it', async () => {
+    receiver.got.length = 0;
+    const w = await worker();
+    try {
+      const raisedAt = Date.now() - 1000;
+      const id = 'd000000000000001';
+      alerts.set(id, alertOf(id, raisedAt));
+      assert.equal(await w.store.createPage(pageOf(id, raisedAt, 1)), true);
+      const blind = new Escalator({ store: w.store, router: w.router, alerts: { get: (x) => alerts.get(x) }, policyOf: async () => undefined, config: CONFIG });
+      assert.equal(await blind.tick(), 0);
+      assert.deepEqual((await w.store.pages(TENANT, 'alert', id)).map((s) => s.page.level), [0], 'not claimed');
+      assert.equal(await w.escalator.tick(), 1, 'a worker with the policy escalates it');
+      await w.router.flush(5000);
+      assert.deepEqual(receiver.got.map((g) => g.body.alert.alertId), [id]);
+    } finally {
+      await w.close();
+    }
+  });
 });
