@@ -181,8 +181,11 @@ describe('rules page: zones edited on the map, in chromium', { skip }, () => {
     for (const i of [0, 1, 3]) assert.deepEqual(moved[i], before[i], `point ${i} unchanged`);
 
     await page.click(`[data-zone-id="${ZONE_ID}"] button.edit-zone`);
+    await page.waitForSelector('.dw-vertex[data-vertex="3"]');
     await page.click('.dw-vertex[data-vertex="3"]');
     await page.click('button.delete-vertex');
+    // The page re-renders after the click: wait for the fourth handle to go (a failure here is a timeout).
+    await page.waitForSelector('.dw-vertex[data-vertex="3"]', { state: 'detached', timeout: 10_000 });
     assert.equal(await page.$('.dw-vertex[data-vertex="3"]'), null, 'three points left');
     await saveWithReason('the south-west corner is not ours', 4);
     assert.deepEqual(await ring(), [moved[0], moved[1], moved[2], moved[0]], 'the triangle of the three other points');
@@ -230,6 +233,11 @@ describe('rules page: zones edited on the map, in chromium', { skip }, () => {
     assert.match((await result.textContent()) ?? '', /Over 2 reports/);
     assert.equal(await page.textContent(`.dry-run-result tr[data-key="${RULE_ID}"] td:nth-of-type(2)`), '1', 'the proposed set raises the zone alert once');
     assert.equal(await page.textContent(`.dry-run-result tr[data-key="${RULE_ID}"] td:nth-of-type(1)`), '1', 'as the rules in force do');
+    // Grouped as the alert workers group them: the zone alert and the outside report's low score are 2.2 km apart,
+    // beyond the grouping radius, so two incidents either way.
+    assert.equal(await result.getAttribute('data-proposed-incidents'), '2', 'two incidents with the change');
+    assert.equal(await result.getAttribute('data-in-force-incidents'), '2', 'and with the rules in force');
+    assert.match((await page.textContent('.dry-run-result .dry-incidents')) ?? '', /Grouped into incidents: 2 with this change \(0 gatherings\), 2 with the rules in force/);
     assert.equal((await api<{ alerts: Alert[] }>('/v1/alerts?limit=100')).alerts.length, alertsBefore, 'no live alert raised');
     await page.getByRole('button', { name: 'Cancel', exact: true }).click();
     assert.equal((await rules()).version, 4, 'trying saves nothing');

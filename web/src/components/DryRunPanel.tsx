@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../lib/api.ts';
 import { formatNumber } from '../lib/format.ts';
-import type { DryRunResult, RuleSet } from '../lib/types.ts';
+import type { DryRunCounts, DryRunResult, RuleSet } from '../lib/types.ts';
 import { t } from '../pages/rules-strings.ts';
 import { DRY_RUN_DAYS, rulesModel } from '../state/rules.ts';
 
@@ -41,10 +41,14 @@ export function DryRunPanel({ set }: { set: RuleSet }) {
     }
   };
 
-  const rows = (pick: 'perZone' | 'perRule'): [string, number, number][] => {
+  type Table = 'perZone' | 'perRule' | 'incidentsPerZone';
+  const counts = (side: DryRunCounts, pick: Table): Record<string, number> => (pick === 'incidentsPerZone' ? side.incidents.perZone : side[pick]);
+  const rows = (pick: Table): [string, number, number][] => {
     if (!result) return [];
-    const keys = [...new Set([...Object.keys(result.inForce[pick]), ...Object.keys(result.proposed[pick])])].sort();
-    return keys.map((k) => [k, result.inForce[pick][k] ?? 0, result.proposed[pick][k] ?? 0]);
+    const inForce = counts(result.inForce, pick);
+    const proposed = counts(result.proposed, pick);
+    const keys = [...new Set([...Object.keys(inForce), ...Object.keys(proposed)])].sort();
+    return keys.map((k) => [k, inForce[k] ?? 0, proposed[k] ?? 0]);
   };
   return (
     <div class="dry-run">
@@ -57,14 +61,18 @@ export function DryRunPanel({ set }: { set: RuleSet }) {
       )}
       {error && <p class="field-error" role="alert">{error}</p>}
       {result && (
-        <div class="dry-run-result" data-proposed={result.proposed.alerts} data-in-force={result.inForce.alerts}>
+        <div class="dry-run-result" data-proposed={result.proposed.alerts} data-in-force={result.inForce.alerts}
+          data-proposed-incidents={result.proposed.incidents.incidents} data-in-force-incidents={result.inForce.incidents.incidents}>
           <p role="status">
             {t('dryResult', { reports: result.reports, proposed: result.proposed.alerts, inForce: result.inForce.alerts, version: result.inForce.version, s: (result.elapsedMs / 1000).toFixed(1) })}
           </p>
-          {(['perZone', 'perRule'] as const).map((pick) => rows(pick).length > 0 && (
+          <p class="dry-incidents">
+            {t('dryIncidents', { proposed: result.proposed.incidents.incidents, gatherings: result.proposed.incidents.gatherings, inForce: result.inForce.incidents.incidents })}
+          </p>
+          {(['perZone', 'perRule', 'incidentsPerZone'] as const).map((pick) => rows(pick).length > 0 && (
             <table class="data compact" key={pick}>
-              <caption>{pick === 'perZone' ? t('perZone') : t('perRule')}</caption>
-              <thead><tr><th scope="col">{pick === 'perZone' ? t('colZone') : t('colRule')}</th><th scope="col" class="num">{t('colInForce', { version: result.inForce.version })}</th><th scope="col" class="num">{t('colProposed')}</th></tr></thead>
+              <caption>{t(pick)}</caption>
+              <thead><tr><th scope="col">{pick === 'perRule' ? t('colRule') : t('colZone')}</th><th scope="col" class="num">{t('colInForce', { version: result.inForce.version })}</th><th scope="col" class="num">{t('colProposed')}</th></tr></thead>
               <tbody>
                 {rows(pick).map(([k, a, b]) => (
                   <tr key={k} data-key={k}><th scope="row"><code>{k === '(none)' ? t('outsideZones') : k}</code></th><td class="num">{formatNumber(a)}</td><td class="num">{formatNumber(b)}</td></tr>

@@ -90,6 +90,15 @@ export interface DryRunCounts {
   perZone: Record<string, number>;
   perSeverity: Record<string, number>;
   perRule: Record<string, number>;
+  /** The alerts grouped into incidents as the alert workers group them. */
+  incidents: DryRunIncidentCounts;
+}
+export interface DryRunIncidentCounts {
+  incidents: number;
+  merged: number;
+  gatherings: number;
+  perDay: Record<string, number>;
+  perZone: Record<string, number>;
 }
 export interface DryRunResult {
   tenant: string;
