@@ -444,6 +444,9 @@ export class Platform {
     await this.topicFeed?.stop();
     await this.alertWorker?.stop();
     await this.archiveWorker?.stop();
+    // Where the webhooks were flushed: stops the escalator, then flushes what is queued (up to 5 s); before the
+    // incidents, alert state and rules it reads.
+    await this.notify?.close();
     this.monitor.stop();
     this.admission?.close();
     await this.metrics?.close();
@@ -453,8 +456,6 @@ export class Platform {
     this.audit?.close();
     // Before the alert state, whose connection it shares.
     await this.incidents?.close();
-    // Flushes what is queued (up to 5 s), then stops the escalator; before the rules, whose zones its routes read.
-    await this.notify?.close();
     await this.rules?.close();
     // Alert state, credentials, saved queries, then the stream.
     await this.backend.close();
