@@ -7,6 +7,7 @@ import { notificationsDelivered, notificationsFailed } from '../metrics/definiti
 import type { CompiledZone } from '../rules/geo.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import type { NotifyConfig } from './config.ts';
+import { DEFAULT_ROUTE, defaultTargetId } from './defaults.ts';
 import { matchRoutes, nextDue, reachedTargets } from './route.ts';
 import type { NotifyStore } from './store.ts';
 import type { Delivery, NotificationKind, NotifyRoute, NotifyTarget, Page, PolicyVersion, Subject } from './types.ts';
@@ -33,9 +34,7 @@ const SEEN_MAX = 10_000;
 /** Delivery log writes in flight at most (a shared store answers in milliseconds; SQLite at once). */
 const MAX_LOG_WRITES = 1000;
 
-/** Route and target ids of version 0, the configuration's `alerts.webhooks`. */
-export const DEFAULT_ROUTE = 'default';
-export const defaultTargetId = (i: number): string => `webhook-${i + 1}`;
+export { DEFAULT_ROUTE, defaultTargetId } from './defaults.ts';
 
 export interface NotificationRouterOptions {
   store: NotifyStore;

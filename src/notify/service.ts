@@ -1,7 +1,7 @@
 import type { WebhookTarget } from '../alerts/webhooks.ts';
 import { DwError } from '../errors/index.ts';
 import { NotifyConflictError } from './errors.ts';
-import { DEFAULT_ROUTE, defaultTargetId } from './router.ts';
+import { DEFAULT_ROUTE, defaultTargetId } from './defaults.ts';
 import type { NotifyStore } from './store.ts';
 import type { Delivery, DeliveryQuery, DeliveryStatus, PolicyVersion } from './types.ts';
 import { checkPolicy, checkPolicyReason } from './validate.ts';
