@@ -24,7 +24,7 @@ describe('dronewatch stats', () => {
     assert.equal(list.code, 0, list.stderr);
     const lines = list.stdout.trimEnd().split('\n');
     assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), listStats().map((s) => s.name));
-    assert.equal(lines.length, 19, 'the 15 statistics of reports and alerts, and the 4 of incidents');
+    assert.equal(lines.length, 20, 'the 15 statistics of reports and alerts, the 4 of incidents, and alerts-by-rule-version');
     const starts = lines.map((l, i) => l.indexOf(listStats()[i]!.description));
     assert.equal(new Set(starts).size, 1, `every question starts in the same column: ${starts.join(', ')}`);
     assert.equal(starts[0], Math.max(...listStats().map((s) => s.name.length)) + 2);

@@ -11,6 +11,7 @@ import { tempDir } from '../../src/testkit/index.ts';
 import { mulberry32 } from '../lake/fixtures/sample.ts';
 import { recordsOf } from '../lake/helpers.ts';
 import { INCIDENT_STATS } from './incident-fixture.ts';
+import { RULE_VERSION_STATS } from './rule-version-fixture.ts';
 
 // A small lake with known content: 5 drones over two days (a Monday and a Tuesday), irregular report intervals
 // (some gaps > 10 min), 0-3 distinct citizens per report with scores that move, 1-4 words (repeats allowed), and
@@ -302,8 +303,8 @@ describe('ready-made statistics', () => {
     assert.ok(lift.includes('oui'), 'alert-words-lift still has every word (a stop word has a lift near 1)');
   });
 
-  it('lists the statistics with a description (the incident ones are tested in incident-stats.test.ts)', () => {
-    assert.deepEqual(listStats().map((s) => s.name), [...Object.keys(expected), ...INCIDENT_STATS].sort());
+  it('lists the statistics with a description (the incident ones are tested in incident-stats.test.ts, the rule version ones in rule-version-stats.test.ts)', () => {
+    assert.deepEqual(listStats().map((s) => s.name), [...Object.keys(expected), ...INCIDENT_STATS, ...RULE_VERSION_STATS].sort());
     for (const s of listStats()) assert.ok(s.description.length > 10, s.name);
     assert.deepEqual(listStats().find((s) => s.name === 'hotspots')!.options, ['cell']);
   });

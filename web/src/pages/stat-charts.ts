@@ -55,7 +55,26 @@ const HINTS: Record<string, Hint> = {
   'incidents-daily': { x: 'day', y: ['incidents', 'gatherings', 'growing'], kind: 'bar', rows: (r) => perDay(r, ['incidents', 'gatherings', 'growing']) },
   'incident-ack-time': { x: 'day', y: ['ack_p50_s', 'ack_p90_s'], kind: 'bar' },
   'incident-growth': { x: 'incident_id', y: ['citizens_gained'], kind: 'bar', max: 50 },
+  // One bar group per rule set version (days and rules summed; the table keeps them): what each version raised.
+  'alerts-by-rule-version': { x: 'rule_version', y: ['alerts', 'silenced'], kind: 'bar', complete: perVersion },
 };
+
+/** alerts-by-rule-version summed per version, labelled v1, v2, ... after "before versions" (NULL: see its SQL). */
+function perVersion(r: QueryResult, rows: unknown[][]): { columns: string[]; columnTypes: string[]; rows: unknown[][] } {
+  const [v, a, s] = ['rule_version', 'alerts', 'silenced'].map((c) => r.columns.indexOf(c)) as [number, number, number];
+  const sums = new Map<number | null, [number, number]>();
+  for (const row of rows) {
+    const key = row[v] === null || row[v] === undefined ? null : Number(row[v]);
+    const cur = sums.get(key) ?? [0, 0];
+    sums.set(key, [cur[0] + Number(row[a]), cur[1] + Number(row[s] ?? 0)]);
+  }
+  const keys = [...sums.keys()].sort((x, y) => (x === null ? -1 : y === null ? 1 : x - y));
+  return {
+    columns: ['rule_version', 'alerts', 'silenced'],
+    columnTypes: ['VARCHAR', 'BIGINT', 'BIGINT'],
+    rows: keys.map((k) => [k === null ? 'before versions' : `v${k}`, ...sums.get(k)!]),
+  };
+}
 
 /** incidents-daily has a row per day and severity: summed per day for the chart (the table keeps the severities). */
 function perDay(r: QueryResult, cols: readonly string[]): unknown[][] {
