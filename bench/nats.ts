@@ -19,11 +19,11 @@ import { AlertBus, AlertWorker } from '../src/alerts/index.ts';
 import { validateConfig } from '../src/config/index.ts';
 import type { AcceptedReport, Report } from '../src/contract/index.ts';
 import { Platform } from '../src/runtime/platform.ts';
-import { Fleet } from '../src/simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, type OutgoingRecord } from '../src/stream/index.ts';
 import { startNatsServer, tempDir, type NatsTestServer } from '../src/testkit/index.ts';
 import { rawConnect, rawLatency, rawPublish, rawPublishConsume, rawStream, TICK_MS, type RawClient } from './nats-raw.ts';
-import { isMain, percentile, printTable, requireSamples, withTimeout } from './util.ts';
+import { inBatches as inRanges, loadAverage as load, publishWithTwoGroups, recentReports, waitFor } from './stream-bench.ts';
+import { isMain, percentile, printTable, requireSamples } from './util.ts';
 import { openAlertStore, NatsStream } from '../src/backend/index.ts';
 
 const enc = new TextEncoder();
@@ -49,32 +49,9 @@ export interface NatsBenchOptions {
   durabilityMs: number;
 }
 
-const load = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
-
-function generate(n: number): Report[] {
-  return new Fleet({ drones: 1000, seed: 11, start: Date.now() - 3600_000 }).take(n);
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not done after ${timeoutMs} ms`);
-    await sleep(5);
-  }
-  return performance.now();
-}
-
+const generate = recentReports;
 /** Runs `call` over [0, n) in BATCH-sized ranges, CALLS_IN_FLIGHT at a time. */
-async function inBatches(n: number, call: (from: number, to: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: CALLS_IN_FLIGHT }, async () => {
-    while (next < n) {
-      const from = next;
-      next = Math.min(n, next + BATCH);
-      await call(from, next);
-    }
-  }));
-}
+const inBatches = (n: number, call: (from: number, to: number) => Promise<unknown>): Promise<void> => inRanges(n, BATCH, CALLS_IN_FLIGHT, call);
 
 /** Switches every node to another `sync_interval` (rolling restart on the same store; streams are created after). */
 async function setSync(server: NatsTestServer, sync: string): Promise<void> {
@@ -132,35 +109,9 @@ async function rawStreamPlaced(raw: RawClient, name: string, replicas: number): 
 async function streamLevel(url: string, values: readonly Uint8Array[], tag: string): Promise<{ publish: number; groups: number[] }> {
   const stream = await NatsStream.connect({ servers: url, tenant: `sl${tag}` });
   try {
-    const topic = 'benchsl';
-    await stream.ensureTopic(topic, { partitions: 8, duplicateWindowMs: 120_000 });
-    const n = values.length;
-    const groups = await Promise.all(['alerts', 'archive'].map((group) => stream.consumer({ topic, group })));
-    const counts = [0, 0];
-    const ends: number[] = [];
-    let running = true;
-    const loops = groups.map(async (c, k) => {
-      while (running && counts[k]! < n) {
-        const recs = await c.poll({ maxRecords: 1000, waitMs: 100 });
-        counts[k]! += recs.length;
-        if (recs.length > 0) await c.commit(recs);
-      }
-      ends[k] = performance.now();
+    return await publishWithTwoGroups(stream, values, tag, {
+      topic: { partitions: 8, duplicateWindowMs: 120_000 }, batch: BATCH, inFlight: CALLS_IN_FLIGHT, catchUpMs: 180_000, label: 'NatsStream',
     });
-    const t0 = performance.now();
-    await inBatches(n, (from, to) => {
-      const batch: OutgoingRecord[] = [];
-      for (let j = from; j < to; j++) batch.push({ key: `drone-${j % 1000}`, value: values[j]!, id: `${tag}-${j}` });
-      return stream.publish(topic, batch);
-    });
-    const published = performance.now();
-    try {
-      await withTimeout(Promise.all(loops), 180_000, 'NatsStream groups catching up');
-    } finally {
-      running = false;
-    }
-    await Promise.all(groups.map((c) => c.close()));
-    return { publish: n / ((published - t0) / 1000), groups: ends.map((t) => n / ((t - t0) / 1000)) };
   } finally {
     await stream.close();
   }
