@@ -4,7 +4,9 @@ import path from 'node:path';
 import { AnalysisService, listStats, runStat, type StatParams } from '../../src/analysis/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { localLakeFiles, openLakeQuery, type LakeQuery } from '../../src/lake/index.ts';
-import { tempDir } from '../../src/testkit/index.ts';
+import { readSparkCsv, runSparkStats, sparkOrSkip, tempDir } from '../../src/testkit/index.ts';
+import { sameField } from '../../src/testkit/spark-answers.ts';
+import { writeFileSync } from 'node:fs';
 import { SCORE, writeRuleVersionLake } from './rule-version-fixture.ts';
 
 // alerts-by-rule-version on a lake of known alert events (rule-version-fixture.ts): old files without the columns,
@@ -93,6 +95,21 @@ describe('alerts-by-rule-version: what each rule set version raised, and how muc
     assert.deepEqual(latest.rows, [[2, 'near-cite']], 'the alerts view: the version that last escalated it');
     const r = await runStat(q, 'alerts-by-rule-version', { from: T(0, '14:00'), to: T(0, '14:01') });
     assert.deepEqual(r.rows, [['2026-11-02', 1, SCORE, 1, 0, 1, T(0, '14:00'), T(0, '14:00')]]);
+  });
+
+  // The Spark translation on the same lake (the job's own registration: old files read with the full schema), the
+  // three parameter sets in one session; Spark's CSV against the hand-counted rows, field by field.
+  it('Spark gives the same rows', { skip: sparkOrSkip(), timeout: 300_000 }, async () => {
+    const out = path.join(tmp.dir, 'spark');
+    const plan = path.join(tmp.dir, 'plan.json');
+    writeFileSync(plan, JSON.stringify(cases.map(([, params], i) => ({ stat: 'alerts-by-rule-version', name: `case-${i}`, ...params }))));
+    await runSparkStats({ lake: root, tenant: 'default', out, plan, master: 'local[1]', conf: { 'spark.sql.shuffle.partitions': '1' }, timeoutMs: 280_000 });
+    cases.forEach(([label, , want], i) => {
+      const spark = readSparkCsv(path.join(out, `case-${i}`));
+      assert.deepEqual(spark.columns, COLUMNS, label);
+      assert.equal(spark.rows.length, want.length, `${label}: rows`);
+      want.forEach((row, r) => row.forEach((v, c) => assert.ok(sameField(spark.rows[r]![c] ?? null, v), `${label} row ${r} ${COLUMNS[c]}: Spark ${JSON.stringify(spark.rows[r])}, want ${JSON.stringify(row)}`)));
+    });
   });
 
   it('never shows another tenant\'s alerts', async () => {
