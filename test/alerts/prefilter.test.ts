@@ -3,7 +3,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cannotAlert } from '../../src/alerts/worker.ts';
+import { cannotAlert } from '../../src/alerts/report-scan.ts';
 import { compileRules, evaluateReport } from '../../src/alerts/rules.ts';
 import type { AcceptedReport } from '../../src/contract/types.ts';
 import { Fleet } from '../../src/simulator/index.ts';
