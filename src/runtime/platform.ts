@@ -1,6 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { AlertBus, AlertService, AlertWorker, streamAlertFeed, type AlertState } from '../alerts/index.ts';
 import type { AlertFeed as TopicAlertFeed } from '../alerts/index.ts';
 import { AnalysisService } from '../analysis/index.ts';
@@ -17,7 +15,8 @@ import { IngestAdmission } from '../ingest/admission.ts';
 import { lakeFilesFor, type LakeFileSet } from '../lake/index.ts';
 import { FleetTracker } from '../fleet/index.ts';
 import { MqttBridge } from '../mqtt/index.ts';
-import { DEFAULT_DASHBOARD_DIR, buildServer, type DashboardOptions, type IngestApi, type PipelineStatus } from '../server/index.ts';
+import { buildServer, type IngestApi, type PipelineStatus } from '../server/index.ts';
+import { dashboardOptions, listenOn, tlsFiles } from './http-options.ts';
 import { AuditLog, generatePassword, type CredentialStore, type ScryptParams } from '../security/index.ts';
 import { runSimulator, type SimulatorMode, type SimulatorProgress } from '../simulator/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS, type Stream, type TopicConfig } from '../stream/index.ts';
@@ -268,7 +267,7 @@ export class Platform {
       await this.fleet.start();
     }
     if (this.config.security.enabled) await this.openSecurity();
-    const tls = this.tlsFiles();
+    const tls = tlsFiles(this.config.http);
     const deps = {
       tenant: this.config.tenant,
       ...(this.security && this.audit
@@ -300,7 +299,7 @@ export class Platform {
             deadLetters: { list: (o: { limit: number; since?: number; tenant?: string }) => listDeadLetters(this.stream, o) },
             analysis: this.analysis!,
             fleet: this.fleet!,
-            ...(this.config.dashboard.enabled ? { dashboard: this.dashboardOptions() } : {}),
+            ...(this.config.dashboard.enabled ? { dashboard: dashboardOptions(this.config) } : {}),
           }
         : {}),
     };
@@ -310,53 +309,7 @@ export class Platform {
       this.auditCopy = startAuditCopy(this.audit, paths.lake, { everyMs: copyEvery * 1000, scratchDir: paths.lakeScratch, logger: this.logger });
     }
     this.server = await buildServer(deps, { logger: this.logger, ...(tls ? { https: tls } : {}) });
-    try {
-      this.address = await this.server.listen({ port: this.config.http.port, host: this.config.http.host });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-        throw new ConfigError(`http: cannot listen on ${this.config.http.host}:${this.config.http.port} (${code}); choose another with --port / DRONEWATCH_PORT or --host`, [
-          { field: 'http.port', reason: code },
-        ]);
-      }
-      throw err;
-    }
-  }
-
-  /** The TLS certificate and key of `http.tlsCert` / `http.tlsKey`, read at start (both or neither). */
-  private tlsFiles(): { cert: Buffer; key: Buffer } | undefined {
-    const { tlsCert, tlsKey } = this.config.http;
-    if (tlsCert === undefined && tlsKey === undefined) return undefined;
-    if (tlsCert === undefined || tlsKey === undefined) {
-      throw new ConfigError('http.tlsCert and http.tlsKey go together: set both (PEM files) or neither', [
-        { field: tlsCert === undefined ? 'http.tlsCert' : 'http.tlsKey', reason: 'required with the other' },
-      ]);
-    }
-    const read = (file: string, field: string): Buffer => {
-      try {
-        return readFileSync(file);
-      } catch (e) {
-        throw new ConfigError(`${field}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, [{ field, reason: 'unreadable file' }]);
-      }
-    };
-    return { cert: read(tlsCert, 'http.tlsCert'), key: read(tlsKey, 'http.tlsKey') };
-  }
-
-  private dashboardOptions(): DashboardOptions {
-    const d = this.config.dashboard;
-    const tileDir = d.tileDir ? path.resolve(d.tileDir) : undefined;
-    return {
-      dir: d.dir ? path.resolve(d.dir) : DEFAULT_DASHBOARD_DIR,
-      ...(tileDir ? { tileDir } : {}),
-      client: {
-        tileUrl: d.tileUrl ?? (tileDir ? '/tiles/{z}/{x}/{y}.png' : null),
-        tileAttribution: d.tileAttribution,
-        tileMaxZoom: d.tileMaxZoom,
-        bbox: d.bbox,
-        alertThreshold: this.config.alerts.threshold,
-        criticalThreshold: this.config.alerts.criticalThreshold,
-      },
-    };
+    this.address = await listenOn(this.server, this.config.http);
   }
 
   /**
