@@ -11,6 +11,7 @@ import { LakeWriter, type LakeQuery } from '../../src/lake/index.ts';
 import { listAll, openObjectStore } from '../../src/objectstore/index.ts';
 import { readSparkCsv, type SparkStatsRun } from '../../src/testkit/index.ts';
 import { sameField } from '../../src/testkit/spark-answers.ts';
+import type { AlertEvent } from '../../src/alerts/types.ts';
 import { SampleFleet, sampleAlertEvents } from '../lake/fixtures/sample.ts';
 import { recordsOf } from '../lake/helpers.ts';
 import { latestIncidents, makeIncidentEvents } from './incident-fixture.ts';
@@ -70,7 +71,7 @@ export async function writeSparkFixture(lake: string): Promise<FixtureCounts> {
   const reports = fleet.reports(REPORTS).filter((_, i) => i % 13 !== 5).map((r) => ({
     ...r, citizens: r.citizens.map((c) => ({ ...c, score: Math.max(0, Math.round((c.score - (r.ts - START) / 3_600_000) * 10) / 10) })),
   }));
-  const events = sampleAlertEvents(reports, 7);
+  const events = withRuleVersions(sampleAlertEvents(reports, 7), 200);
   // Incidents over the same two days (incident-fixture.ts: growing, acknowledged, resolved, merged), in two partitions.
   const incidents = makeIncidentEvents({ seed: 21, start: START - 12 * 3_600_000, incidents: 80, tenant: TENANT });
   const w = await LakeWriter.open(lake);
@@ -90,6 +91,23 @@ export async function writeSparkFixture(lake: string): Promise<FixtureCounts> {
     reports: reports.length, alertEvents: events.length, alerts: new Set(events.map((e) => e.alert.alertId)).size,
     incidentEvents: incidents.length, incidents: latestIncidents(incidents).length,
   };
+}
+
+/**
+ * Rule set versions and silences (issue 19) from event `from` on: version 1 for alerts raised on the first UTC day, 2
+ * on the second, one alert in four silenced; the events before carry neither, as alerts raised before rules were data
+ * (alerts-by-rule-version then has NULL, 1 and 2, silenced and not; rule-version-stats.test.ts has files without the
+ * columns). An alert's events all say the same.
+ */
+function withRuleVersions(events: readonly AlertEvent[], from: number): AlertEvent[] {
+  const order = new Map<string, number>();
+  return events.map((e, i) => {
+    if (!order.has(e.alert.alertId)) order.set(e.alert.alertId, order.size);
+    if (i < from) return e;
+    const version = e.alert.raisedAt < Date.UTC(2025, 0, 14) ? 1 : 2;
+    const silenced = order.get(e.alert.alertId)! % 4 === 1 ? { silenced: `silence-${version}` } : {};
+    return { ...e, alert: { ...e.alert, ruleVersion: version, ...silenced } };
+  });
 }
 
 /** Spark's `<out>/table-counts` against DuckDB's count of every view, and against the rows written when known. */
