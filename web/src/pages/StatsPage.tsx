@@ -177,6 +177,7 @@ function timeNote(name: string, tz: string | null): string {
   if (name === 'incident-ack-time' || name === 'incident-growth') return `Grouped by the time each incident was opened (the officers' work starts then).${clock}`;
   if (name.startsWith('incident')) return `Incidents are counted at the time of the report of their first sighting; merged incidents count in the one that absorbed them.${clock}`;
   if (name === 'reaction-time') return `Grouped by the time each alert was raised (the officers' work starts then).${clock}`;
+  if (name === 'alerts-by-rule-version') return `Grouped by the time each alert was raised, under the rule version that raised it (the rules in force then); no version: raised before rules were versioned.${clock}`;
   if (/^(alerts-|citizens-most|hotspots|top-drones|day-periods)/.test(name)) return `Alerts are counted at the time of the report that raised them (when the person was seen), not when the platform raised them.${clock}`;
   return `Counted by the time of each report (the drone's clock).${clock}`;
 }
