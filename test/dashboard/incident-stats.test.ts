@@ -8,10 +8,11 @@ process.env.DRONEWATCH_LOG_LEVEL ??= 'warn';
 const skip = chromiumOrSkip();
 
 /**
- * The incident statistics on the dashboard, from a running platform: simulated drones (with a gathering) -> alerts ->
- * incidents -> the incidents topic -> the archive -> the lake -> the statistics page in chromium.
+ * The incident statistics and alerts-by-rule-version on the dashboard, from a running platform: simulated drones (with
+ * a gathering) -> alerts -> incidents -> the incidents topic -> the archive -> the lake -> the statistics page in
+ * chromium. One platform for both: starting one takes longer than the checks.
  */
-describe('officers\' dashboard, incident statistics from a running platform, in chromium', { skip }, () => {
+describe('officers\' dashboard, incident and rule version statistics from a running platform, in chromium', { skip }, () => {
   let dw: DashboardPlatform;
   let browser: Browser;
   let context: BrowserContext;
@@ -68,6 +69,27 @@ describe('officers\' dashboard, incident statistics from a running platform, in 
     await page.getByRole('button', { name: 'Run', exact: true }).click();
     await page.waitForSelector('.stat-result[data-stat="incident-ack-time"]', { timeout: 20_000 });
     assert.match(await page.textContent('.stat-result .stat-time') ?? '', /incident was opened/);
+  });
+
+  // alerts-by-rule-version: the alerts were raised by the configuration's rules (rule set version 1). The chart sums
+  // the table's rows per version (web/src/pages/stat-charts.ts): one point per version, not per day and rule.
+  it('charts alerts and silenced per rule version, with the table by day and rule and the time it counts by', async () => {
+    await page.waitForSelector('.stat-pick select', { timeout: 20_000 });
+    await page.selectOption('.stat-pick select', 'alerts-by-rule-version');
+    // The page reads a snapshot the service refreshes every second: run again until it has the alerts (30 s at most).
+    const deadline = Date.now() + 30_000;
+    while (!(await page.$('.stat-result[data-stat="alerts-by-rule-version"] .chart'))) {
+      assert.ok(Date.now() < deadline, `charted within 30 s (shown: ${(await page.textContent('.stat-result') ?? '').slice(0, 300)})`);
+      await page.getByRole('button', { name: 'Run', exact: true }).click();
+      await page.waitForTimeout(1000);
+    }
+    const head = await page.$$eval('.stat-result .table-block thead th', (ths) => ths.map((t) => t.textContent));
+    assert.deepEqual(head.slice(0, 5), ['day', 'rule_version', 'rule', 'alerts', 'silenced']);
+    const versions = await page.$$eval('.stat-result .table-block tbody tr', (trs) => trs.map((tr) => tr.children[1]?.textContent ?? ''));
+    assert.ok(versions.length > 0 && versions.every((v) => v === '1'), `every alert raised by version 1 (the configuration's rules): ${versions.join(', ')}`);
+    const label = await page.getAttribute('.stat-result .chart', 'aria-label') ?? '';
+    assert.match(label, /bar chart of alerts, silenced by rule_version, 1 points/, 'one point per version');
+    assert.match(await page.textContent('.stat-result .stat-time') ?? '', /rule version that raised it/);
   });
 
   it('shows no errors in the page', () => {
