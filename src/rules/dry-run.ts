@@ -21,50 +21,13 @@ import { IncidentView } from '../backend/shared/incidents/view.ts';
 import type { GroupingConfig } from '../incidents/config.ts';
 import { planAlert, type IncidentLookup } from '../incidents/grouping.ts';
 import { compileRuleSet, evaluateRuleSet, zonesAt, type CompiledRuleSet } from './compile.ts';
-import type { RuleSet } from './types.ts';
+import type { DryRunCounts, DryRunIncidentCounts, DryRunResult, RuleSet } from './types.ts';
 import { RulesInvalidError } from './validate.ts';
 
 /** The longest period one run replays: a month (the question is "last week"; longer is a statistics job). */
 export const MAX_DRY_RUN_DAYS = 31;
 
-export interface DryRunCounts {
-  alerts: number;
-  /** Sightings that raised or updated an alert (an alert's occurrences, summed). */
-  sightings: number;
-  /** UTC day (YYYY-MM-DD) of the raising report -> alerts raised. */
-  perDay: Record<string, number>;
-  /** Zone id of the proposed set -> alerts raised inside it; `(none)`: outside every zone. */
-  perZone: Record<string, number>;
-  perSeverity: Record<string, number>;
-  perRule: Record<string, number>;
-  incidents: DryRunIncidentCounts;
-}
-
-/** The alerts of one set grouped into incidents as the alert worker groups them (docs/incidents.md). */
-export interface DryRunIncidentCounts {
-  /** Incidents at the end of the replay (those merged into another are counted in that one). */
-  incidents: number;
-  /** Incidents absorbed into an older one when an alert linked them (not in `incidents`). */
-  merged: number;
-  /** Incidents of two citizens or more (a lone alert is an incident too). */
-  gatherings: number;
-  /** UTC day (YYYY-MM-DD) of the incident's first sighting -> incidents. */
-  perDay: Record<string, number>;
-  /** Zone id of the proposed set containing the incident's centroid -> incidents; `(none)`: outside every zone. */
-  perZone: Record<string, number>;
-}
-
-export interface DryRunResult {
-  tenant: string;
-  from: string;
-  to: string;
-  /** Reports of the period (all of them), and those that could alert under either set (replayed). */
-  reports: number;
-  replayed: number;
-  inForce: DryRunCounts & { version: number };
-  proposed: DryRunCounts;
-  elapsedMs: number;
-}
+export type { DryRunCounts, DryRunIncidentCounts, DryRunResult } from './types.ts';
 
 export interface DryRunOptions {
   tenant: string;

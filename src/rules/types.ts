@@ -86,3 +86,43 @@ export interface SilenceInput {
   endsAt: string;
   reason: string;
 }
+
+/** POST /v1/rules/dry-run's answer (src/rules/dry-run.ts): what a rule set would have raised over a period. */
+export interface DryRunCounts {
+  alerts: number;
+  /** Sightings that raised or updated an alert (an alert's occurrences, summed). */
+  sightings: number;
+  /** UTC day (YYYY-MM-DD) of the raising report -> alerts raised. */
+  perDay: Record<string, number>;
+  /** Zone id of the proposed set -> alerts raised inside it; `(none)`: outside every zone. */
+  perZone: Record<string, number>;
+  perSeverity: Record<string, number>;
+  perRule: Record<string, number>;
+  incidents: DryRunIncidentCounts;
+}
+
+/** The alerts of one set grouped into incidents as the alert worker groups them (docs/incidents.md). */
+export interface DryRunIncidentCounts {
+  /** Incidents at the end of the replay (those merged into another are counted in that one). */
+  incidents: number;
+  /** Incidents absorbed into an older one when an alert linked them (not in `incidents`). */
+  merged: number;
+  /** Incidents of two citizens or more (a lone alert is an incident too). */
+  gatherings: number;
+  /** UTC day (YYYY-MM-DD) of the incident's first sighting -> incidents. */
+  perDay: Record<string, number>;
+  /** Zone id of the proposed set containing the incident's centroid -> incidents; `(none)`: outside every zone. */
+  perZone: Record<string, number>;
+}
+
+export interface DryRunResult {
+  tenant: string;
+  from: string;
+  to: string;
+  /** Reports of the period (all of them), and those that could alert under either set (replayed). */
+  reports: number;
+  replayed: number;
+  inForce: DryRunCounts & { version: number };
+  proposed: DryRunCounts;
+  elapsedMs: number;
+}

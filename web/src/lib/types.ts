@@ -80,33 +80,7 @@ export interface LoginAnswer {
   expiresAt: string;
 }
 
-export type { Rule, RuleSet, RuleSetVersion, ScoreRule, Silence, WordRule, Zone, ZoneEntryRule, ZoneGeometry } from '../../../src/rules/types.ts';
+export type {
+  DryRunCounts, DryRunIncidentCounts, DryRunResult, Rule, RuleSet, RuleSetVersion, ScoreRule, Silence, WordRule, Zone, ZoneEntryRule, ZoneGeometry,
+} from '../../../src/rules/types.ts';
 
-/** POST /v1/rules/dry-run: alerts a rule set would have raised over a period (src/rules/dry-run.ts). */
-export interface DryRunCounts {
-  alerts: number;
-  sightings: number;
-  perDay: Record<string, number>;
-  perZone: Record<string, number>;
-  perSeverity: Record<string, number>;
-  perRule: Record<string, number>;
-  /** The alerts grouped into incidents as the alert workers group them. */
-  incidents: DryRunIncidentCounts;
-}
-export interface DryRunIncidentCounts {
-  incidents: number;
-  merged: number;
-  gatherings: number;
-  perDay: Record<string, number>;
-  perZone: Record<string, number>;
-}
-export interface DryRunResult {
-  tenant: string;
-  from: string;
-  to: string;
-  reports: number;
-  replayed: number;
-  inForce: DryRunCounts & { version: number };
-  proposed: DryRunCounts;
-  elapsedMs: number;
-}
