@@ -11,11 +11,11 @@ import { validateConfig } from '../src/config/index.ts';
 import type { AcceptedReport, Report } from '../src/contract/index.ts';
 import { Platform, type PlatformComponents } from '../src/runtime/platform.ts';
 import { createLogger } from '../src/util/log.ts';
-import { DEFAULT_TOPIC_CONFIG, TOPICS, type OutgoingRecord } from '../src/stream/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../src/stream/index.ts';
 import { tempDir, type KafkaTestCluster } from '../src/testkit/index.ts';
 import { CpuSpan, RequestCount } from './kafka-cost.ts';
 import { TICK_MS } from './kafka-raw.ts';
-import { inBatches as inRanges, publishWithTwoGroups, waitFor } from './stream-bench.ts';
+import { inBatches as inRanges, latencyRecords, publishWithTwoGroups, waitFor } from './stream-bench.ts';
 import { percentile } from './util.ts';
 
 export const enc = new TextEncoder();
@@ -179,23 +179,7 @@ export async function alertLatency(brokers: string[], opts: KafkaBenchOptions, t
       words: [], reportId: `warm-up:${Date.now()}`, ts: Date.now(), receivedAt: Date.now(), tenant,
     };
     await stream.publish(TOPICS.reports, [{ key: warmUp.droneId, id: warmUp.reportId, value: enc.encode(JSON.stringify(warmUp)) }]);
-    let seed = 3;
-    const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    const start = Date.now() - 60_000;
-    const records: OutgoingRecord[] = [];
-    const indexOf = new Map<string, number>();
-    for (let i = 0; i < total; i++) {
-      const droneId = `drone-${i % 1000}`;
-      const ts = start + i;
-      const alert = rnd() < opts.alertRate;
-      const r: AcceptedReport = {
-        droneId, timestamp: new Date(ts).toISOString(), position: { lat: 48.85, lon: 2.35 },
-        citizens: [{ name: `citizen-${i}`, score: alert ? Math.floor(rnd() * 20) : 20 + Math.floor(rnd() * 80) }, { name: 'passer-by', score: 90 }],
-        words: ['hello', 'street'], reportId: `${droneId}:${ts}`, ts, receivedAt: ts, tenant,
-      };
-      if (alert) indexOf.set(r.reportId, i);
-      records.push({ key: droneId, id: r.reportId, value: enc.encode(JSON.stringify(r)) });
-    }
+    const { records, indexOf } = latencyRecords(total, opts.alertRate, tenant);
     const t0s = new Float64Array(total);
     const t1s = new Float64Array(total).fill(Number.NaN);
     const arrivals: [number, number][] = [];

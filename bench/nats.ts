@@ -17,12 +17,12 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AlertBus, AlertWorker } from '../src/alerts/index.ts';
 import { validateConfig } from '../src/config/index.ts';
-import type { AcceptedReport, Report } from '../src/contract/index.ts';
+import type { Report } from '../src/contract/index.ts';
 import { Platform } from '../src/runtime/platform.ts';
-import { DEFAULT_TOPIC_CONFIG, TOPICS, type OutgoingRecord } from '../src/stream/index.ts';
+import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../src/stream/index.ts';
 import { startNatsServer, tempDir, type NatsTestServer } from '../src/testkit/index.ts';
 import { rawConnect, rawLatency, rawPublish, rawPublishConsume, rawStream, TICK_MS, type RawClient } from './nats-raw.ts';
-import { inBatches as inRanges, loadAverage as load, publishWithTwoGroups, recentReports, waitFor } from './stream-bench.ts';
+import { inBatches as inRanges, latencyRecords, loadAverage as load, publishWithTwoGroups, recentReports, waitFor } from './stream-bench.ts';
 import { isMain, percentile, printTable, requireSamples } from './util.ts';
 import { openAlertStore, NatsStream } from '../src/backend/index.ts';
 
@@ -159,23 +159,7 @@ export async function alertLatency(url: string, opts: NatsBenchOptions, tag: str
     await stream.ensureTopic(TOPICS.reports, DEFAULT_TOPIC_CONFIG.reports);
     await alertWorker.start();
     const total = Math.round(opts.latencyRate * opts.latencySeconds);
-    let seed = 3;
-    const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    const start = Date.now() - 60_000;
-    const records: OutgoingRecord[] = [];
-    const indexOf = new Map<string, number>();
-    for (let i = 0; i < total; i++) {
-      const droneId = `drone-${i % 1000}`;
-      const ts = start + i;
-      const alert = rnd() < opts.alertRate;
-      const r: AcceptedReport = {
-        droneId, timestamp: new Date(ts).toISOString(), position: { lat: 48.85, lon: 2.35 },
-        citizens: [{ name: `citizen-${i}`, score: alert ? Math.floor(rnd() * 20) : 20 + Math.floor(rnd() * 80) }, { name: 'passer-by', score: 90 }],
-        words: ['hello', 'street'], reportId: `${droneId}:${ts}`, ts, receivedAt: ts, tenant,
-      };
-      if (alert) indexOf.set(r.reportId, i);
-      records.push({ key: droneId, id: r.reportId, value: enc.encode(JSON.stringify(r)) });
-    }
+    const { records, indexOf } = latencyRecords(total, opts.alertRate, tenant);
     const t0s = new Float64Array(total);
     const samples: number[] = [];
     let measureFrom = Infinity;

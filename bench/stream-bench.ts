@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Report } from '../src/contract/index.ts';
+import type { AcceptedReport, Report } from '../src/contract/index.ts';
 import { Fleet, REPORT_INTERVAL_MS } from '../src/simulator/index.ts';
 import type { OutgoingRecord, Stream } from '../src/stream/index.ts';
 import { withTimeout } from './util.ts';
@@ -80,4 +80,31 @@ export async function publishWithTwoGroups(
   }
   await Promise.all(groups.map((c) => c.close()));
   return { publish: n / ((published - t0) / 1000), groups: ends.map((t) => n / ((t - t0) / 1000)) };
+}
+
+/**
+ * The latency runs' reports, as records for the `reports` topic: `total` reports of 1,000 drones in the last minute,
+ * each with a passer-by and one citizen whose score is below 20 (an alert at the default threshold) with probability
+ * `alertRate` (a fixed seed: every run sends the same). `indexOf`: alerting report id -> its index.
+ */
+export function latencyRecords(total: number, alertRate: number, tenant: string): { records: OutgoingRecord[]; indexOf: Map<string, number> } {
+  const enc = new TextEncoder();
+  let seed = 3;
+  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const start = Date.now() - 60_000;
+  const records: OutgoingRecord[] = [];
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < total; i++) {
+    const droneId = `drone-${i % 1000}`;
+    const ts = start + i;
+    const alert = rnd() < alertRate;
+    const r: AcceptedReport = {
+      droneId, timestamp: new Date(ts).toISOString(), position: { lat: 48.85, lon: 2.35 },
+      citizens: [{ name: `citizen-${i}`, score: alert ? Math.floor(rnd() * 20) : 20 + Math.floor(rnd() * 80) }, { name: 'passer-by', score: 90 }],
+      words: ['hello', 'street'], reportId: `${droneId}:${ts}`, ts, receivedAt: ts, tenant,
+    };
+    if (alert) indexOf.set(r.reportId, i);
+    records.push({ key: droneId, id: r.reportId, value: enc.encode(JSON.stringify(r)) });
+  }
+  return { records, indexOf };
 }
