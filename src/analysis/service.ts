@@ -4,9 +4,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/index.ts';
-import { allLakeFiles, LakeSandbox, QueryError, type CursorOptions, type LakeFileSource, type QueryCursor, type TimeRange } from '../lake/index.ts';
+import { allLakeFiles, QueryError, type CursorOptions, type LakeFileSource, type QueryCursor, type TimeRange } from '../lake/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { QueryAdmission } from './admission.ts';
+import { EnginePool } from './engine-pool.ts';
+import type { QueryEngine } from './engine-types.ts';
 import { encodeRows, type TextFormat } from './encode.ts';
 import type { SavedQueryStore } from './saved-queries.ts';
 import { Snapshots } from './snapshots.ts';
@@ -31,6 +33,8 @@ export interface AnalysisServiceOptions {
   idleMs?: number | undefined;
   /** Snapshots open at most (tenants and ranges together); the least recently used goes first. Default 16. */
   maxSnapshots?: number | undefined;
+  /** A query-engine process with no snapshot open and no query for this long is stopped. Default 1 minute. */
+  engineIdleMs?: number | undefined;
 }
 
 export interface RunOptions {
@@ -67,6 +71,9 @@ const DEFAULT_IDLE_MS = 10 * 60_000;
 const ADMISSION_WAIT_MS = 2000;
 /** Snapshots open at once, all tenants and ranges together (each is an in-memory DuckDB: a few MB when idle). */
 const DEFAULT_MAX_SNAPSHOTS = 16;
+const DEFAULT_ENGINE_IDLE_MS = 60_000;
+/** Query-engine processes kept at most beyond the busy ones (analysis.maxQueries), warm for the next query. */
+const SPARE_ENGINES = 4;
 
 /**
  * The analysis layer as the API and CLI use it: ad-hoc SQL, ready-made statistics, exports and saved queries, each
@@ -84,7 +91,9 @@ export class AnalysisService {
   private readonly snapshots: Snapshots;
   private closed = false;
   /** Every engine opened and not yet shut: snapshots (current and retired ones still read) and exporters. */
-  private readonly engines = new Set<LakeSandbox>();
+  private readonly engines = new Set<QueryEngine>();
+  /** The query-engine processes (one per tenant) the snapshots and exports run in. */
+  private readonly processes: EnginePool;
   private readonly idleTimer: NodeJS.Timeout;
   /** Queries and exports running at once, per tenant and in all (analysis.maxQueriesPerTenant, maxQueries). */
   private readonly admission: QueryAdmission;
@@ -95,7 +104,14 @@ export class AnalysisService {
     this.saved = opts.saved;
     this.logger = opts.logger ?? silentLogger;
     const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
+    this.processes = new EnginePool({
+      memoryBytes: this.config.engineMemoryBytes,
+      max: this.config.maxQueries + SPARE_ENGINES,
+      idleMs: opts.engineIdleMs ?? DEFAULT_ENGINE_IDLE_MS,
+      logger: this.logger,
+    });
     this.snapshots = new Snapshots({
+      open: this.processes.open,
       source: opts.source,
       sandbox: { memoryLimit: this.config.memoryLimit, threads: this.config.threads },
       refreshMs: this.config.refreshSeconds * 1000,
@@ -190,7 +206,7 @@ export class AnalysisService {
         const leave = await this.admission.enter(tenant);
         try {
           const { files } = await this.snapshots.get(tenant, opts.range);
-          const exporter = await LakeSandbox.open(files, { tenant, exportFile: tmp, memoryLimit: this.config.memoryLimit, threads: this.config.threads });
+          const exporter = await this.processes.open(files, { tenant, exportFile: tmp, memoryLimit: this.config.memoryLimit, threads: this.config.threads });
           this.engines.add(exporter);
           // DuckDB writes row group after row group: the growing file is the progress there is to show.
           const poll = opts.onProgress ? setInterval(() => void fsp.stat(tmp).then((s) => opts.onProgress!({ rows: undefined, bytes: s.size }), () => {}), 250) : undefined;
@@ -232,6 +248,12 @@ export class AnalysisService {
     this.closed = true;
     clearInterval(this.idleTimer);
     await this.snapshots.close();
+    await this.processes.close();
+  }
+
+  /** The pid of `tenant`'s query-engine process, if one runs (diagnostics, tests). */
+  enginePid(tenant: string): number | undefined {
+    return this.processes.process(tenant)?.pid;
   }
 
   private bounded(opts: RunOptions): CursorOptions {
@@ -273,8 +295,9 @@ export class AnalysisService {
     try {
       return await sandbox.cursor(sql, opts);
     } catch (e) {
-      // Replaced (refresh, eviction) between get() and cursor(): its successor answers.
-      if (sandbox.isRetired && !filesGone(e, sandbox)) return (await this.snapshots.get(tenant, range)).cursor(sql, opts);
+      // Replaced (refresh, eviction) between get() and cursor(), or its engine process died under another query before
+      // this one had started: its successor answers. Not a query that stopped the engine itself (time, memory).
+      if (sandbox.isRetired && !filesGone(e, sandbox) && !ownFailure(e)) return (await this.snapshots.get(tenant, range)).cursor(sql, opts);
       if (!filesGone(e, sandbox)) throw e;
       this.logger.info('lake files changed under a query; re-listing and retrying');
       return (await this.snapshots.get(tenant, range, true)).cursor(sql, opts);
@@ -283,8 +306,14 @@ export class AnalysisService {
 }
 
 /** The query failed because files of its snapshot were deleted (compaction, retention) since it was listed. */
-function filesGone(e: unknown, sandbox: LakeSandbox): boolean {
+function filesGone(e: unknown, sandbox: QueryEngine): boolean {
   return e instanceof QueryError && allLakeFiles(sandbox.files).some((f) => !existsSync(f));
+}
+
+/** The query's own end (its time, memory, cancel): re-running it elsewhere would end the same way. */
+function ownFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'DW_QUERY_TIMEOUT' || code === 'DW_QUERY_TOO_LARGE' || code === 'DW_QUERY_CANCELLED';
 }
 
 export type { TextFormat };

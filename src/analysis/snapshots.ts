@@ -1,4 +1,5 @@
-import { checkTenant, LakeSandbox, QueryError, snapshotFiles, type LakeFileSource, type LakeFiles, type SandboxOptions, type TimeRange } from '../lake/index.ts';
+import { checkTenant, QueryError, snapshotFiles, type LakeFileSource, type LakeFiles, type SandboxOptions, type TimeRange } from '../lake/index.ts';
+import type { EngineOpener, QueryEngine } from './engine-types.ts';
 
 /**
  * The analysis service's engines: one snapshot (a LakeSandbox over a file list) per tenant and time range, so that a
@@ -14,8 +15,8 @@ const HOUR_MS = 3_600_000;
 interface Snapshot {
   tenant: string;
   range: TimeRange | undefined;
-  current: { sandbox: LakeSandbox; builtAt: number } | undefined;
-  building: Promise<LakeSandbox> | undefined;
+  current: { sandbox: QueryEngine; builtAt: number } | undefined;
+  building: Promise<QueryEngine> | undefined;
   usedAt: number;
 }
 
@@ -26,8 +27,10 @@ export interface SnapshotsOptions {
   idleMs: number;
   /** Snapshots open at most (whole-lake and ranged, all tenants). */
   max: number;
+  /** Opens an engine (in this process, or in a query-engine process: engine-pool.ts). */
+  open: EngineOpener;
   /** Called with every engine opened (the service counts their running queries). */
-  opened: (sandbox: LakeSandbox) => void;
+  opened: (sandbox: QueryEngine) => void;
 }
 
 const hourKey = (d: Date | undefined): string => (d ? String(Math.floor(d.getTime() / HOUR_MS)) : '');
@@ -54,7 +57,7 @@ export class Snapshots {
   }
 
   /** The snapshot of `tenant` (and `range`), rebuilt when older than refreshMs or when `force`d; one build at a time. */
-  get(tenant: string, range: TimeRange | undefined, force = false): Promise<LakeSandbox> {
+  get(tenant: string, range: TimeRange | undefined, force = false): Promise<QueryEngine> {
     if (this.closed) return Promise.reject(new QueryError('the analysis service is closed'));
     checkTenant(tenant);
     const key = snapshotKey(tenant, range);
@@ -65,6 +68,8 @@ export class Snapshots {
     entry.usedAt = performance.now();
     this.evict(key);
     const snap = entry;
+    // Its engine process died (a query out of memory or killed past its time limit): rebuilt on a fresh one.
+    if (snap.current?.sandbox.isRetired) snap.current = undefined;
     if (snap.current && !force && performance.now() - snap.current.builtAt < this.opts.refreshMs) return Promise.resolve(snap.current.sandbox);
     snap.building ??= (async () => {
       try {
@@ -75,7 +80,7 @@ export class Snapshots {
           snap.current.builtAt = builtAt;
           return snap.current.sandbox;
         }
-        const sandbox = await LakeSandbox.open(files, { ...this.opts.sandbox, tenant });
+        const sandbox = await this.opts.open(files, { ...this.opts.sandbox, tenant });
         this.opts.opened(sandbox);
         if (this.closed || this.snapshots.get(key) !== snap) {
           // Closed, or dropped while building: nobody would retire it later; the caller's query still runs on it.

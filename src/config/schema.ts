@@ -10,6 +10,16 @@ const wordRule = z.strictObject({
   severity: z.enum(['info', 'warning', 'critical']).default('warning'),
 });
 
+/** A size as DuckDB writes it: `1GB` (10^9 bytes), `2GiB` (2^31 bytes), `512 MB`. */
+const SIZE = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/** Bytes of a size matching SIZE. */
+export function sizeBytes(size: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(size.trim())!;
+  return Math.floor(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+}
+
 const webhook = z.strictObject({
   url: z.url(),
   /** HMAC-SHA256 key for the X-Dronewatch-Signature header. */
@@ -213,7 +223,7 @@ export const configSchema = z.strictObject({
      * Queries never spill to disk: one needing more stops with DW_QUERY_TOO_LARGE. DuckDB's own default would be 80%
      * of the machine's RAM for each engine.
      */
-    memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i).default('1GB'),
+    memoryLimit: z.string().regex(SIZE).default('1GB'),
     /**
      * Bytes a query answer holds at most (its rows, counted about as JSON; `POST /v1/query`, statistics, saved-query
      * runs); beyond, DW_QUERY_TOO_LARGE. Exports have none: they stream to a file or a download.
@@ -228,6 +238,16 @@ export const configSchema = z.strictObject({
     maxQueries: z.number().int().positive().default(4),
     /** DuckDB threads per query engine; default one per core. */
     threads: z.number().int().positive().optional(),
+    /**
+     * Hard memory bound of each query-engine process (one per force with queries running; docs/analysis.md
+     * "Limits"): its RLIMIT_DATA, set with prlimit. Bytes, or a size such as `2GiB`. Above memoryLimit, so that
+     * DuckDB's own accounting answers first when it can; what it does not count (a chunk's huge strings) stops here,
+     * with DW_QUERY_TOO_LARGE, instead of growing the server.
+     */
+    engineMemoryBytes: z.union([
+      z.number().int().min(256 * 1024 ** 2),
+      z.string().regex(SIZE).transform(sizeBytes).pipe(z.number().int().min(256 * 1024 ** 2)),
+    ]).default(2 * 1024 ** 3),
   }).prefault({}),
   dashboard: z.strictObject({
     /** Serve the officers' web dashboard at `/` (with `up` and `serve`). */

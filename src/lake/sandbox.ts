@@ -309,7 +309,8 @@ export class LakeSandbox {
     const message = (e as Error).message;
     // DuckDB's advice (a persistent database, a temp directory) does not apply here: there is no spill on purpose.
     if (/Out of Memory Error/.test(message)) {
-      return new QueryTooLargeError(`the query needs more memory than its engine may use (memory_limit ${this.memoryLimit ?? 'DuckDB\'s default'}, analysis.memoryLimit): narrow it (time range, columns, GROUP BY keys) or raise the limit`);
+      // Also what DuckDB answers when the process's own limit (analysis.engineMemoryBytes, RLIMIT_DATA) refuses it memory.
+      return new QueryTooLargeError(`the query needs more memory than its engine may use (memory_limit ${this.memoryLimit ?? 'DuckDB\'s default'}, analysis.memoryLimit; or its process's limit, analysis.engineMemoryBytes): narrow it (time range, columns, shorter values, GROUP BY keys) or raise the limit`);
     }
     return new QueryError(scrubPaths(message, this.secretPaths()), e);
   }

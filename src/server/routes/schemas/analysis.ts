@@ -54,6 +54,7 @@ const QUERY_ERRORS = {
   413: error('`DW_QUERY_TOO_LARGE`: the answer is over analysis.maxResultBytes, or the query needs more memory than analysis.memoryLimit; `DW_REQUEST_INVALID`: the body is over the request body limit.'),
   429: error("`DW_QUERY_TOO_MANY`: the caller's force or the service already runs as many queries as allowed.", { retryAfter: true }),
   499: error('`DW_QUERY_CANCELLED`: the client went away (it never reads this answer).'),
+  503: error("`DW_QUERY_ENGINE_RESTARTED`: the force's query engine process was stopped under the query (another of its queries ran out of time or memory), retry after Retry-After; or the stream is closed or did not answer (`DW_STREAM_CLOSED`, `DW_STREAM_UNAVAILABLE`).", { retryAfter: true }),
   507: error('`DW_LAKE_CACHE_TOO_SMALL`: a query over S3 needs more files than the local lake cache may hold.'),
 } as const;
 const SAVED_NOT_FOUND = error('`DW_SAVED_QUERY_NOT_FOUND`: no saved query of that name in the caller\'s tenant.');

@@ -44,6 +44,7 @@ const CODES: Record<ErrorCode, string> = {
   DW_QUERY_CANCELLED: 'the query was cancelled (the client went away)',
   DW_QUERY_TOO_LARGE: 'the answer or the memory a query needs is over its limit',
   DW_QUERY_TOO_MANY: "the caller's force or the service already runs as many queries as allowed; retry after Retry-After seconds",
+  DW_QUERY_ENGINE_RESTARTED: "the force's query engine process was stopped under the query (another of its queries ran out of time or memory); retry after Retry-After seconds",
   DW_SAVED_QUERY_NOT_FOUND: 'no saved query with that name',
   DW_SAVED_QUERY_EXISTS: 'a saved query with that name exists',
   DW_NOT_FOUND: 'unknown route, or no such user, drone or file',
