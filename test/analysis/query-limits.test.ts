@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -7,7 +8,7 @@ import type { DwError } from '../../src/errors/index.ts';
 import { AnalysisService } from '../../src/analysis/index.ts';
 import { QueryAdmission } from '../../src/analysis/admission.ts';
 import { validateConfig } from '../../src/config/index.ts';
-import { localLakeFiles } from '../../src/lake/index.ts';
+import { localLakeFiles, type QueryCursor } from '../../src/lake/index.ts';
 import { interruptGuard } from '../../src/lake/sandbox-interrupt.ts';
 import { buildServer } from '../../src/server/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
@@ -55,6 +56,7 @@ describe('the query time and memory limits do not hold for large values', () => 
   it('the limits are configuration, with defaults defined in the schema', () => {
     const a = validateConfig({}).analysis;
     assert.equal(a.memoryLimit, '1GB');
+    assert.equal(a.engineMemoryBytes, 2 * 1024 * MiB);
     assert.equal(a.maxResultBytes, 64 * MiB);
     assert.equal(a.maxQueriesPerTenant, 2);
     assert.equal(a.maxQueries, 4);
@@ -88,10 +90,14 @@ describe('the query time and memory limits do not hold for large values', () => 
 
   it('DuckDB does not materialise the result ahead of its reader', async () => {
     // 100,000 rows of 20 kB: 2 GB if DuckDB ran ahead (it did, at its default streaming buffer); a few chunks now.
+    // DuckDB runs in the query-engine process: the server's and the engine's resident memory together.
     global.gc?.();
-    const before = process.memoryUsage.rss();
+    await drain(svc.query('default', 'SELECT 1'));
+    const pid = svc.enginePid('default');
+    const rss = (): number => process.memoryUsage.rss() + residentOf(pid);
+    const before = rss();
     let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+    const sampler = setInterval(() => (peak = Math.max(peak, rss())), 5);
     try {
       const cur = await svc.query('default', `SELECT repeat('y', 20000) AS s FROM range(100000)`, { limit: 10 });
       const rows: unknown[][] = [];
@@ -101,8 +107,31 @@ describe('the query time and memory limits do not hold for large values', () => 
     } finally {
       clearInterval(sampler);
     }
-    peak = Math.max(peak, process.memoryUsage.rss());
+    peak = Math.max(peak, rss());
+    assert.ok(pid !== undefined && residentOf(pid) > 0, 'the engine process was measured');
     assert.ok(peak - before < 1024 * MiB, `resident memory grew by ${Math.round((peak - before) / MiB)} MiB`);
+    await waitIdle();
+  });
+
+  it('defect 3 itself: repeat(\'x\', 1000000) over 10,000 rows under timeoutMs 2000 answers 408/413 within ~3 s, the server under 600 MB', async () => {
+    // It answered 408 after 17 s at 2.16 GB; in the server's own DuckDB (issue 15) still 2.9-4.8 s at 2.1 GB, since
+    // DuckDB neither counts a chunk's 2,048 1 MB strings nor stops within one. Now the query-engine process (its own
+    // memory limit, analysis.engineMemoryBytes) takes them, and is killed if it overruns the limit by a second.
+    const t0 = performance.now();
+    let peak = process.memoryUsage.rss();
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+    let res;
+    try {
+      res = await app.inject({ method: 'POST', url: '/v1/query', payload: { sql: `SELECT repeat('x', 1000000) AS s FROM range(10000)`, timeoutMs: 2000 } });
+    } finally {
+      clearInterval(sampler);
+    }
+    const ms = performance.now() - t0;
+    assert.ok([408, 413].includes(res.statusCode), `${res.statusCode}: ${res.body.slice(0, 300)}`);
+    assert.ok(['DW_QUERY_TIMEOUT', 'DW_QUERY_TOO_LARGE'].includes((res.json() as { code: string }).code), res.body);
+    // 2 s, the engine's second of grace, and the scheduling of a loaded 2-core machine.
+    assert.ok(ms < 4000, `answered after ${Math.round(ms)} ms`);
+    assert.ok(peak < 600 * MiB, `the server's resident memory peaked at ${Math.round(peak / MiB)} MiB`);
     await waitIdle();
   });
 
@@ -168,6 +197,22 @@ describe('the query time and memory limits do not hold for large values', () => 
     await until(() => svc.running === 0, 'no query left running');
   }
 });
+
+/** VmRSS of a process in bytes (0 once it is gone). */
+function residentOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+async function drain(cur: Promise<QueryCursor>): Promise<unknown[][]> {
+  const rows: unknown[][] = [];
+  for await (const b of await cur) rows.push(...b);
+  return rows;
+}
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
