@@ -1,15 +1,14 @@
-import http from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../util/log.ts';
 import { ObjectStoreError } from './errors.ts';
+import { newAgent, readBody, send, type HttpAnswer, type HttpRequest } from './webhdfs-request.ts';
 
 /**
  * The HTTP side of WebHDFS (docs/object-store.md, "HDFS"): NameNode calls `/webhdfs/v1<path>?op=...&user.name=...`,
  * the two-step data calls (the NameNode names a DataNode, the bytes go to that DataNode), Hadoop's RemoteException
- * answers turned into ObjectStoreError, and retries of what is safe to retry. Plain Node fetch: no Java, no client
- * library (none is maintained on npm).
+ * answers turned into ObjectStoreError, and retries of what is safe to retry. node:http (webhdfs-request.ts says why
+ * not fetch): no Java, no client library (none is maintained on npm).
  */
 
 /** `{"RemoteException":{"exception":"FileNotFoundException","javaClassName":...,"message":...}}` */
@@ -43,19 +42,10 @@ export type Params = Record<string, string | number | boolean>;
 /** Hadoop exceptions worth another attempt: a NameNode starting (safe mode) or failing over, a busy server. */
 const RETRIABLE_EXCEPTIONS = new Set(['RetriableException', 'StandbyException', 'SafeModeException', 'ConnectException', 'SocketTimeoutException']);
 
-/** Network-level failure of fetch (refused, reset, timed out): the server may be down or restarting. */
-function isNetworkError(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
-  return e instanceof TypeError && /fetch failed|terminated|other side closed|socket/i.test(`${e.message} ${String((e as { cause?: unknown }).cause ?? '')}`);
-}
-
+/** ECONNREFUSED, ECONNRESET (also a body cut short), TimeoutError (the request timeout)... */
 function networkReason(e: unknown): string {
-  // node:http puts the system error code on the error, fetch on its cause.
-  const own = (e as { code?: unknown }).code;
-  const cause = (e as { cause?: { code?: unknown } }).cause;
-  if (typeof own === 'string') return own;
-  if (typeof cause?.code === 'string') return cause.code;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && code !== 'ABORT_ERR' && !/^\d+$/.test(code)) return code;
   return (e as Error).name ?? 'network';
 }
 
@@ -64,8 +54,19 @@ export function encodePath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
+/** An answer to read, with the signal that bounds the reading (the request's timeout). */
+export interface Answer extends HttpAnswer {
+  signal: AbortSignal;
+}
+
 export class WebHdfsHttp {
+  private readonly agent = newAgent();
   constructor(readonly o: WebHdfsHttpOptions) {}
+
+  /** Ends the kept-alive connections (the store's close). */
+  close(): void {
+    this.agent.destroy();
+  }
 
   url(path: string, op: string, params: Params = {}): string {
     const q = new URLSearchParams({ op, 'user.name': this.o.user });
@@ -73,10 +74,15 @@ export class WebHdfsHttp {
     return `${this.o.baseUrl}/webhdfs/v1${encodePath(path)}?${q.toString()}`;
   }
 
+  /** The error of a non-2xx answer, its body read (a body that breaks off counts as empty). */
+  async errorOf(res: Answer, op: string, key: string | undefined): Promise<WebHdfsError> {
+    const text = await readBody(res, res.signal).then((b) => b.toString('utf8'), () => '');
+    return this.errorOfText(res.status, text, op, key);
+  }
+
   /** The error of a non-2xx answer: Hadoop's exception name and the first line of its message (no stack trace). */
-  async errorOf(res: Response, op: string, key: string | undefined): Promise<WebHdfsError> {
+  errorOfText(status: number, text: string, op: string, key: string | undefined): WebHdfsError {
     let remote: RemoteException | undefined;
-    const text = await res.text().catch(() => '');
     try {
       const r = (JSON.parse(text) as { RemoteException?: RemoteException }).RemoteException;
       if (r && typeof r.exception === 'string') remote = { exception: r.exception, message: String(r.message ?? '').split('\n')[0]! };
@@ -84,9 +90,9 @@ export class WebHdfsHttp {
       // not JSON: a proxy's or a servlet container's page
     }
     const what = key === undefined ? op : `${op} "${key}"`;
-    const detail = remote ? `${remote.exception}: ${remote.message}` : `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    const detail = remote ? `${remote.exception}: ${remote.message}` : `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
     return new WebHdfsError(`object store ${this.o.location}: ${what} failed: ${detail}`, {
-      op, ...(key === undefined ? {} : { key }), httpStatus: res.status, ...(remote ? { exception: remote.exception } : {}),
+      op, ...(key === undefined ? {} : { key }), httpStatus: status, ...(remote ? { exception: remote.exception } : {}),
     });
   }
 
@@ -128,10 +134,23 @@ export class WebHdfsHttp {
     }
   }
 
-  /** One request; network failures become WebHdfsError without httpStatus (retriable). */
-  async fetch(url: string, init: RequestInit, op: string, key: string | undefined, where: string): Promise<Response> {
+  /**
+   * One request, its answer's body still to read; network failures become WebHdfsError without httpStatus
+   * (retriable). The request timeout bounds the whole exchange, the reading of the body included.
+   */
+  async request(url: string, r: Omit<HttpRequest, 'signal'>, op: string, key: string | undefined, where: string): Promise<Answer> {
+    const signal = AbortSignal.timeout(this.o.requestTimeoutMs);
     try {
-      return await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(this.o.requestTimeoutMs) });
+      return { ...(await send(this.agent, url, { ...r, signal })), signal };
+    } catch (e) {
+      throw this.networkError(e, op, key, where);
+    }
+  }
+
+  /** The whole body of an answer; a connection that breaks off is the server's failure (retriable). */
+  async body(res: Answer, op: string, key: string | undefined, where: string): Promise<Buffer> {
+    try {
+      return await readBody(res, res.signal);
     } catch (e) {
       throw this.networkError(e, op, key, where);
     }
@@ -139,14 +158,9 @@ export class WebHdfsHttp {
 
   /** A NameNode call answering JSON; `ok` statuses pass, others throw their error. */
   async json<T>(method: string, path: string, op: string, params: Params, key: string | undefined): Promise<T> {
-    const res = await this.fetch(this.url(path, op, params), { method }, op, key, 'the NameNode');
+    const res = await this.request(this.url(path, op, params), { method }, op, key, 'the NameNode');
     if (res.status < 200 || res.status > 299) throw await this.errorOf(res, op, key);
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (e) {
-      throw this.networkError(e, op, key, 'the NameNode');
-    }
+    const text = (await this.body(res, op, key, 'the NameNode')).toString('utf8');
     // RENAME with options answers 200 and no body.
     return (text === '' ? {} : JSON.parse(text)) as T;
   }
@@ -157,13 +171,14 @@ export class WebHdfsHttp {
    * registered with the NameNode (`dfs.datanode.hostname`): it must be reachable from this process.
    */
   async dataNodeUrl(method: 'GET' | 'PUT', path: string, webhdfsOp: 'OPEN' | 'CREATE', params: Params, op: string, key: string): Promise<string> {
-    const res = await this.fetch(this.url(path, webhdfsOp, { ...params, noredirect: true }), { method }, op, key, 'the NameNode');
+    const res = await this.request(this.url(path, webhdfsOp, { ...params, noredirect: true }), { method }, op, key, 'the NameNode');
     if (res.status < 200 || res.status > 299) throw await this.errorOf(res, op, key);
+    const text = (await this.body(res, op, key, 'the NameNode')).toString('utf8');
     let Location: unknown;
     try {
-      Location = ((await res.json()) as { Location?: unknown }).Location;
-    } catch (e) {
-      throw this.networkError(e, op, key, 'the NameNode');
+      Location = (JSON.parse(text) as { Location?: unknown }).Location;
+    } catch {
+      // not JSON: said below as no DataNode named
     }
     if (typeof Location !== 'string' || !/^https?:\/\//.test(Location)) {
       throw new WebHdfsError(`object store ${this.o.location}: ${op} "${key}" failed: the NameNode named no DataNode for ${webhdfsOp}`, { op, key, reason: 'NoDataNode' });
@@ -173,28 +188,11 @@ export class WebHdfsHttp {
 
   /**
    * Sends a file's bytes to the DataNode the NameNode named, and returns its answer (201 when the file is written and
-   * closed). node:http rather than fetch: a DataNode answers CREATE with `100 Continue` whether or not the request
-   * asked for it, and fetch (undici) fails on an unexpected 1xx answer ("bad response"); node:http skips it.
+   * closed; a DataNode's `100 Continue` is skipped).
    */
   async putToDataNode(target: string, body: Uint8Array | (() => Readable), size: number, op: string, key: string): Promise<{ status: number; text: string }> {
-    try {
-      return await new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = http.request(target, {
-          method: 'PUT',
-          headers: { 'content-type': 'application/octet-stream', 'content-length': size },
-          signal: AbortSignal.timeout(this.o.requestTimeoutMs),
-        }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        if (body instanceof Uint8Array) req.end(body);
-        else pipeline(body(), req).catch(reject);
-      });
-    } catch (e) {
-      throw this.networkError(e, op, key, 'the DataNode');
-    }
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': size };
+    const res = await this.request(target, { method: 'PUT', headers, body }, op, key, 'the DataNode');
+    return { status: res.status, text: (await this.body(res, op, key, 'the DataNode')).toString('utf8') };
   }
 }

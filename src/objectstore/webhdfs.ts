@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../util/log.ts';
 import { ObjectStoreError, ObjectStoreRequestError } from './errors.ts';
 import { checkKey, checkPageSize, checkPrefix, checkRange, RESERVED_SEGMENT } from './keys.ts';
 import { checkHdfsRoot, defaultHdfsUser, DEFAULT_WEBHDFS_PORT, formatWebHdfsLocation, type WebHdfsObjectStoreOptions } from './webhdfs-config.ts';
-import { WebHdfsError, WebHdfsHttp } from './webhdfs-http.ts';
+import { WebHdfsError, WebHdfsHttp, type Answer } from './webhdfs-http.ts';
 import { listHdfs, objectInfo, type HdfsFileStatus } from './webhdfs-list.ts';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions } from './types.ts';
 
@@ -96,7 +96,7 @@ export class WebHdfsObjectStore implements ObjectStore {
       const target = await this.http.dataNodeUrl('PUT', tmp, 'CREATE', { overwrite: false }, op, key);
       try {
         const res = await this.http.putToDataNode(target, body, size, op, key);
-        if (res.status !== 201) throw await this.http.errorOf(new Response(res.text, { status: res.status }), op, key);
+        if (res.status !== 201) throw this.http.errorOfText(res.status, res.text, op, key);
       } catch (e) {
         await this.deleteQuietly(tmp);
         throw e;
@@ -185,8 +185,8 @@ export class WebHdfsObjectStore implements ObjectStore {
     return this.publish('putFile', key, tmp, opts.ifAbsent === true);
   }
 
-  /** The DataNode's answer to OPEN, or undefined when the key is not a file. One attempt: the callers retry. */
-  private async open(op: string, key: string, params: Record<string, number>): Promise<Response | undefined> {
+  /** The DataNode's answer to OPEN, its body to read, or undefined when the key is not a file. One attempt: the callers retry. */
+  private async open(op: string, key: string, params: Record<string, number>): Promise<Answer | undefined> {
     let target: string;
     try {
       target = await this.http.dataNodeUrl('GET', this.pathOf(key), 'OPEN', params, op, key);
@@ -194,19 +194,15 @@ export class WebHdfsObjectStore implements ObjectStore {
       if (isMissing(e)) return undefined;
       throw e;
     }
-    const res = await this.http.fetch(target, { method: 'GET' }, op, key, 'the DataNode');
+    const res = await this.http.request(target, { method: 'GET' }, op, key, 'the DataNode');
     if (res.status === 200) return res;
     const err = await this.http.errorOf(res, op, key);
     if (isMissing(err)) return undefined; // a directory, or deleted since the NameNode answered
     throw err;
   }
 
-  private async readBody(op: string, key: string, res: Response): Promise<Buffer> {
-    try {
-      return Buffer.from(await res.arrayBuffer());
-    } catch (e) {
-      throw this.http.networkError(e, op, key, 'the DataNode');
-    }
+  private readBody(op: string, key: string, res: Answer): Promise<Buffer> {
+    return this.http.body(res, op, key, 'the DataNode');
   }
 
   async get(key: string): Promise<Buffer | undefined> {
@@ -241,17 +237,20 @@ export class WebHdfsObjectStore implements ObjectStore {
       const tmp = `${file}.dw-part-${randomBytes(6).toString('hex')}`;
       try {
         let bytes = 0;
-        const body = Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream<Uint8Array>);
-        body.on('data', (c: Buffer) => { bytes += c.length; });
+        res.body.on('data', (c: Buffer) => { bytes += c.length; });
+        // Which side failed first: pipeline then destroys the other with the same error.
+        let failed: 'body' | 'file' | undefined;
+        res.body.once('error', () => { failed ??= 'body'; });
+        const out = createWriteStream(tmp, { flags: 'wx' }).once('error', () => { failed ??= 'file'; });
         try {
-          await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+          await pipeline(res.body, out);
         } catch (e) {
-          // The body breaking off is the DataNode's failure (retried); anything else is the local file's.
-          if (e instanceof TypeError || (e as Error).name === 'AbortError' || (e as Error).name === 'TimeoutError') throw this.http.networkError(e, 'getToFile', key, 'the DataNode');
+          // The body breaking off (or the request timing out) is the DataNode's failure (retried); anything else is the local file's.
+          if (failed !== 'file' || res.signal.aborted) throw this.http.networkError(res.signal.aborted ? res.signal.reason : e, 'getToFile', key, 'the DataNode');
           const code = (e as NodeJS.ErrnoException).code ?? 'write';
           throw new ObjectStoreError(`object store ${this.location}: getToFile "${key}" failed: cannot write ${file}: ${code}`, { op: 'getToFile', key, reason: code, cause: e });
         }
-        const expected = Number(res.headers.get('content-length') ?? NaN);
+        const expected = Number(res.headers['content-length'] ?? NaN);
         if (Number.isFinite(expected) && expected !== bytes) {
           throw new WebHdfsError(`object store ${this.location}: getToFile "${key}" failed: received ${bytes} of ${expected} bytes`, { op: 'getToFile', key, reason: 'ShortRead' });
         }
@@ -359,6 +358,6 @@ export class WebHdfsObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    // Connections are Node's shared keep-alive pool: nothing of this store's own to release.
+    this.http.close();
   }
 }

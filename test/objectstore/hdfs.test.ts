@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -70,6 +71,23 @@ describe('WebHdfsObjectStore on HDFS', { skip: hdfsOrSkip() }, () => {
       const v1 = (await s.head('_commits/reports/p0000/1.json'))!.etag;
       await s.put('_commits/reports/p0000/1.json', '{"again":1}');
       assert.notEqual((await s.head('_commits/reports/p0000/1.json'))!.etag, v1, 'a new write has a new etag (inode id)');
+    });
+
+    it('a DataNode answers OPEN with Connection: close and then closes the connection (what hdfs-datanode-close.test.ts reproduces)', async () => {
+      const s = open('connection');
+      await s.put('k', randomBytes(200_000));
+      const { Location } = await raw<{ Location: string }>(s.pathOf('k'), 'OPEN&noredirect=true');
+      // A keep-alive agent: the connection closes because the DataNode closes it, not because the client asked.
+      const answer = await new Promise<{ connection: string | undefined; bytes: number }>((resolve, reject) => {
+        http.get(Location, { agent: new http.Agent({ keepAlive: true }) }, (res) => {
+          const closed = new Promise((r) => res.socket.once('close', r));
+          let bytes = 0;
+          res.on('data', (c: Buffer) => { bytes += c.length; });
+          res.on('end', () => void closed.then(() => resolve({ connection: res.headers.connection, bytes })));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+      assert.deepEqual(answer, { connection: 'close', bytes: 200_000 });
     });
 
     it('simple authentication: another user reads but cannot write or delete the lake\'s files', async () => {
