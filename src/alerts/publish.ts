@@ -18,9 +18,12 @@ export async function ensureAlertsTopic(stream: Stream): Promise<void> {
  * Publishes events on the `alerts` topic, then removes them from the store's outbox. If this process dies in between,
  * the next outbox drain publishes them again with the same ids, and the topic's duplicate window drops the repeat.
  */
-export async function publishAlertEvents(stream: Stream, store: Pick<AlertState, 'markPublished'>, events: readonly AlertEvent[]): Promise<void> {
+export async function publishAlertEvents(stream: Stream, store: Pick<AlertState, 'markPublished'>, events: readonly AlertEvent[], alsoBefore?: Promise<void>): Promise<void> {
   if (events.length === 0) return;
   await stream.publish(TOPICS.alerts, events.map(alertEventRecord));
+  // The caller's other writes for these events (the alert worker's incident events) must be out before they leave
+  // the outbox; they run beside this publish rather than before it.
+  await alsoBefore;
   await store.markPublished(events.map((e) => e.eventId));
 }
 

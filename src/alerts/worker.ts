@@ -1,9 +1,10 @@
 import { isDwError } from '../errors/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
-import type { CommitPosition, Stream, StreamConsumer, StreamRecord } from '../stream/types.ts';
+import type { Stream, StreamConsumer, StreamRecord } from '../stream/types.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { recordAlertEvents } from '../metrics/record.ts';
 import type { AlertBus } from './bus.ts';
+import { BatchTail, type TailWork } from './batch-tail.ts';
 import { drainOutbox, ensureAlertsTopic, publishAlertEvents } from './publish.ts';
 import { cannotAlert, parseReport } from './report-scan.ts';
 import { compileRules, evaluateReport, type AlertsConfig, type CompiledRules, type RuleSource } from './rules.ts';
@@ -73,8 +74,8 @@ export interface AlertWorkerStats {
   incidentEvents: number;
 }
 
-/** Batches whose topic publish and offset commit may still be running when the next poll starts. */
-const MAX_OUTSTANDING_TAILS = 4;
+/** Batches whose topic publishes and offset commit may wait behind the one running before the poll loop waits (BatchTail). */
+const MAX_WAITING_BATCHES = 32;
 const OUTBOX_CHECK_MS = 1000;
 /** Outbox events younger than this may still be in their publisher's hands (an API process): leave them be. */
 const OUTBOX_GRACE_MS = 2000;
@@ -112,11 +113,8 @@ export class AlertWorker {
   private loop: Promise<void> | undefined;
   private lastOutboxCheck = 0;
   private lastPrune = 0;
-  /** Topic publish + offset commit of the last batch (see processBatch). Never rejects. */
-  private tail: Promise<void> = Promise.resolve();
-  private outstandingTails = 0;
-  /** Last offset per partition of the batches whose events are published and whose offsets are not yet committed. */
-  private readonly toCommit = new Map<number, number>();
+  /** Topic publishes + offset commit of the processed batches, coalesced (see processBatch). */
+  private tail: BatchTail | undefined;
   /** Incident events to the `incidents` topic (the lake's copy), when grouping is on. */
   private readonly incidentTopic: IncidentPublisher | undefined;
 
@@ -158,6 +156,7 @@ export class AlertWorker {
     this.abort!.abort();
     await this.loop;
     this.loop = undefined;
+    this.tail = undefined;
     await this.incidentTopic?.close();
     await this.consumer?.close().catch((err: unknown) => this.logger.warn({ err }, 'alert consumer close failed'));
     this.consumer = undefined;
@@ -199,7 +198,7 @@ export class AlertWorker {
       }
       await this.housekeeping();
     }
-    await this.tail;
+    await this.tail?.idle();
   }
 
   private async processBatch(consumer: StreamConsumer, records: StreamRecord[]): Promise<void> {
@@ -269,42 +268,32 @@ export class AlertWorker {
       }
     }
 
-    // The topic publish and the offset commit of this batch run while the next batches are polled and announced: they
-    // are not on the latency path. They are chained, so offsets are committed in order, and at most
-    // MAX_OUTSTANDING_TAILS batches' tails are outstanding when the next poll starts. On a replicated stream (Kafka
-    // acks=all, JetStream R3) a tail takes a few round trips: with one outstanding, every other poll waited for one,
-    // and an alert arriving then waited with it.
-    const previous = this.tail;
+    // The topic publishes and the offset commit of this batch run while the next batches are polled and announced:
+    // they are not on the latency path. BatchTail coalesces them (one publish per topic and one commit for the
+    // batches processed meanwhile), in order, and makes this wait only when many batches are queued.
     const toPublish = republish.length === 0 ? events : [...republish, ...events];
     this.s.outboxRepublished += republish.length;
-    this.outstandingTails++;
-    this.tail = previous.then(() => this.publishAndCommit(consumer, toPublish, records, incidentEvents)).finally(() => { this.outstandingTails--; });
-    if (this.outstandingTails > MAX_OUTSTANDING_TAILS) await previous;
+    this.tail ??= new BatchTail((work) => this.publishAndCommit(consumer, work), MAX_WAITING_BATCHES);
+    const full = this.tail.add(toPublish, incidentEvents, records);
+    if (full) await full;
   }
 
-  private async publishAndCommit(consumer: StreamConsumer, events: readonly AlertEvent[], records: readonly StreamRecord[], incidentEvents: readonly IncidentEvent[] = []): Promise<void> {
-    // Before the alert events leave the outbox: see IncidentPublisher (never rejects; a failure is retried later).
-    await this.incidentTopic?.publish(incidentEvents);
-    if (events.length > 0) {
+  /** Never rejects: an unpublished event stays in the outbox (housekeeping publishes it), a refused commit is redelivered. */
+  private async publishAndCommit(consumer: StreamConsumer, work: TailWork): Promise<void> {
+    // The incident events go out beside the alert events, and before those leave the outbox (IncidentPublisher).
+    const incidentsOut = this.incidentTopic?.publish(work.incidentEvents);
+    if (work.events.length > 0) {
       try {
-        await publishAlertEvents(this.opts.stream, this.opts.store, events);
-        this.s.eventsPublished += events.length;
+        await publishAlertEvents(this.opts.stream, this.opts.store, work.events, incidentsOut);
+        this.s.eventsPublished += work.events.length;
       } catch (err) {
-        // The events stay in the outbox; housekeeping publishes them later.
         this.s.publishErrors++;
-        this.logger.error({ err, events: events.length }, 'alert events publish failed; left in the outbox');
+        this.logger.error({ err, events: work.events.length }, 'alert events publish failed; left in the outbox');
       }
     }
-    // Offsets are committed by the last tail of the chain for every batch before it (the positions merged): a burst
-    // of small batches costs one commit, not one each.
-    for (const p of lastOffsets(records)) {
-      if ((this.toCommit.get(p.partition) ?? -1) < p.offset) this.toCommit.set(p.partition, p.offset);
-    }
-    if (this.outstandingTails > 1) return;
-    const positions = [...this.toCommit].map(([partition, offset]) => ({ partition, offset }));
-    this.toCommit.clear();
+    await incidentsOut;
     try {
-      await consumer.commit(positions);
+      await consumer.commit(work.positions);
     } catch (err) {
       // Typically DW_STREAM_NOT_OWNER after a rebalance: the new owner re-reads these records, and the store makes that harmless.
       this.s.commitErrors++;
@@ -371,15 +360,6 @@ export class AlertWorker {
  */
 function unsilenced(events: readonly AlertEvent[]): readonly AlertEvent[] {
   return events.some((e) => e.alert.silenced !== undefined) ? events.filter((e) => e.alert.silenced === undefined) : events;
-}
-
-function lastOffsets(records: readonly StreamRecord[]): CommitPosition[] {
-  const byPartition = new Map<number, number>();
-  for (const r of records) {
-    const cur = byPartition.get(r.partition);
-    if (cur === undefined || r.offset > cur) byPartition.set(r.partition, r.offset);
-  }
-  return [...byPartition].map(([partition, offset]) => ({ partition, offset }));
 }
 
 function sleep(ms: number): Promise<void> {
