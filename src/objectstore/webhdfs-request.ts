@@ -7,8 +7,9 @@ import { pipeline } from 'node:stream/promises';
  * and Node 24's fetch"). A DataNode answers every request with `Connection: close` and closes the connection once the
  * body is sent. fetch on Node 24 (undici 7.30) then crashes the process with an uncatchable `AssertionError` in
  * `Parser.finish` when the reader of the body is behind (its parser paused under backpressure) as the connection ends:
- * undici issue 5360, fixed in undici 8 only. Reading a file to disk (`getToFile`) is always behind, so this was not
- * rare. node:http's parser has no such state, and it is the same client on Node 20 and 24. It also skips the `100
+ * undici issue 5360, fixed upstream in July 2026 but not in the undici that Node 24.22.3 bundles (7.30.2). Reading a
+ * file to disk (`getToFile`) is always behind, so this was not rare. Node 20's undici (6.x) ends such a body without
+ * the assertion. node:http's parser has no such state, and it is the same client on Node 20 and 24. It also skips the `100
  * Continue` a DataNode sends to CREATE unasked, on which fetch fails.
  */
 

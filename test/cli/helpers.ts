@@ -6,6 +6,8 @@ export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 
 export interface CliResult {
   code: number | null;
+  /** The signal that ended the process (code is then null): a crash (SIGSEGV, SIGABRT) or the timeout's SIGKILL. */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -20,9 +22,9 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }
