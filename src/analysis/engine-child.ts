@@ -5,7 +5,8 @@
  * It does what the service asks over the IPC channel (engine-protocol.ts) and nothing else; it exits when the channel
  * closes (the server stopped or died).
  */
-import { LakeSandbox, type QueryCursor } from '../lake/index.ts';
+import { LakeSandbox, type QueryCursor } from '../lake/sandbox.ts';
+import { answerSize } from '../lake/sandbox-cursor.ts';
 import { DwError } from '../errors/index.ts';
 import { toWire, type FromEngine, type Page, type ToEngine } from './engine-protocol.ts';
 
@@ -14,7 +15,15 @@ interface Running {
   abort: AbortController;
   cursor?: QueryCursor;
   pages?: AsyncIterator<unknown[][]>;
+  /** Rows of the cursor's last batch not sent yet (a batch over PAGE_BYTES goes out in several pages). */
+  left: unknown[][];
 }
+
+/**
+ * Bytes of rows (answerSize, about their JSON) a page holds at most, unless one row alone is larger: an IPC message
+ * is one JSON string, and a chunk of an export (no answer-size limit) can hold 2,048 values of any size.
+ */
+const PAGE_BYTES = 8 * 1024 * 1024;
 
 const sandboxes = new Map<number, LakeSandbox>();
 const running = new Map<number, Running>();
@@ -34,12 +43,24 @@ function sandbox(sb: number): LakeSandbox {
   return s;
 }
 
-/** The next page of `q`: the cursor's next batch, or the end. */
+/** The next page of `q`: rows left of the cursor's last batch, else its next batch (cut at PAGE_BYTES), or the end. */
 async function page(q: number, r: Running): Promise<Page> {
-  const next = await r.pages!.next();
   const cur = r.cursor!;
-  if (next.done) running.delete(q);
-  return { rows: next.done ? [] : next.value, done: next.done === true, truncated: cur.truncated, rowCount: cur.rowCount };
+  if (r.left.length === 0) {
+    const next = await r.pages!.next();
+    if (next.done) {
+      running.delete(q);
+      return { rows: [], done: true, truncated: cur.truncated, rowCount: cur.rowCount };
+    }
+    r.left = next.value;
+  }
+  let bytes = 0;
+  let n = 0;
+  while (n < r.left.length && (n === 0 || bytes + answerSize(r.left[n]) <= PAGE_BYTES)) bytes += answerSize(r.left[n++]);
+  const rows = r.left.slice(0, n);
+  r.left = r.left.slice(n);
+  // rowCount as the reader will have it after this page (the cursor has converted the whole batch already).
+  return { rows, done: false, truncated: cur.truncated, rowCount: cur.rowCount - r.left.length };
 }
 
 async function handle(m: ToEngine): Promise<void> {
@@ -63,7 +84,7 @@ async function handle(m: ToEngine): Promise<void> {
       return;
     }
     case 'cursor': {
-      const r: Running = { abort: new AbortController() };
+      const r: Running = { abort: new AbortController(), left: [] };
       running.set(m.q, r);
       try {
         const cur = await sandbox(m.sb).cursor(m.sql, { limit: m.limit, maxBytes: m.maxBytes, timeoutMs: m.timeoutMs, signal: r.abort.signal });
@@ -98,7 +119,7 @@ async function handle(m: ToEngine): Promise<void> {
       return;
     }
     case 'copy': {
-      const r: Running = { abort: new AbortController() };
+      const r: Running = { abort: new AbortController(), left: [] };
       running.set(m.q, r);
       try {
         const rows = await sandbox(m.sb).copyToParquet(m.sql, { timeoutMs: m.timeoutMs, signal: r.abort.signal });

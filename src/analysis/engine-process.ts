@@ -78,6 +78,10 @@ export class EngineProcess {
   private stderrTail = '';
   /** Requests waiting for their answer (or for the process to be ready). */
   private awaiting = 0;
+  /** It said it listens (the 'ready' message). */
+  private started = false;
+  /** Killed or asked to stop: its exit is awaited (the process stays ref'd). */
+  private stopping = false;
   private nextId = 1;
   private lastUsed = performance.now();
   readonly exited: Promise<void>;
@@ -90,7 +94,11 @@ export class EngineProcess {
     const entry = fileURLToPath(new URL('./engine-entry.js', import.meta.url));
     const module = new URL(`./engine-child${ext}`, import.meta.url).href;
     const prlimit = findPrlimit();
-    const node = [process.execPath, entry, module];
+    // V8 does not know of RLIMIT_DATA: left at its default heap limit (a quarter of the machine's memory) it would let
+    // garbage pile up past the process's limit and die collecting it. Half the limit makes it collect in time and
+    // leaves the rest to DuckDB (which its memory_limit bounds first).
+    const heapMiB = Math.max(128, Math.floor(opts.memoryBytes / 2 / 1024 ** 2));
+    const node = [process.execPath, `--max-old-space-size=${heapMiB}`, entry, module];
     if (!prlimit) opts.logger.warn({ tenant: opts.tenant }, 'prlimit not found (apt-get install util-linux): the query engine runs without a memory limit of its own');
     const [cmd, ...args] = prlimit ? [prlimit, `--data=${opts.memoryBytes}`, '--', ...node] : node;
     // stdout unused; stderr kept (its tail says why a process died) and passed on; IPC for requests.
@@ -108,7 +116,10 @@ export class EngineProcess {
     });
     this.ready.catch(() => undefined);
     this.child.on('message', (m: FromEngine) => {
-      if (m.re === 'ready') return started();
+      if (m.re === 'ready') {
+        this.started = true;
+        return started();
+      }
       const p = this.pending.get(m.q);
       if (!p) return;
       this.pending.delete(m.q);
@@ -173,6 +184,8 @@ export class EngineProcess {
     // else); an idle engine never holds a process open.
     this.awaiting += 1;
     this.child.channel?.ref();
+    // The process too: a channel closed by its death no longer holds the loop, and its exit must still be seen.
+    this.child.ref();
     try {
       await this.ready;
       if (this.deathError) throw this.errorOf(m.q);
@@ -184,7 +197,10 @@ export class EngineProcess {
       });
     } finally {
       this.awaiting -= 1;
-      if (this.awaiting === 0) this.child.channel?.unref();
+      if (this.awaiting === 0) {
+        this.child.channel?.unref();
+        if (!this.stopping) this.child.unref();
+      }
     }
   }
 
@@ -203,6 +219,8 @@ export class EngineProcess {
   kill(q: number, reason: DwError): void {
     if (this.deathError) return;
     this.blame.set(q, reason);
+    this.stopping = true;
+    this.child.ref();
     this.opts.logger.warn({ tenant: this.opts.tenant, pid: this.child.pid, code: reason.code }, 'query engine did not stop a query in time: killed');
     this.child.kill('SIGKILL');
   }
@@ -211,6 +229,7 @@ export class EngineProcess {
   stop(): Promise<void> {
     if (!this.deathError) {
       // Whoever awaits the end keeps the event loop alive until it comes (the process is unref'd otherwise).
+      this.stopping = true;
       this.child.ref();
       if (this.active.size > 0) this.child.kill('SIGKILL');
       else if (this.child.connected) this.child.disconnect();
@@ -236,7 +255,9 @@ export class EngineProcess {
         ? 'the query engine was restarted under this query because another query of your force did not stop in time; retry'
         : `the query engine process stopped (${how}) under this query; retry`);
     for (const [q, e] of this.blame) this.fate.set(q, e);
-    if (running > 0 && !killed) {
+    if (!this.started && !this.stopping) {
+      this.opts.logger.error({ tenant: this.opts.tenant, code, signal, stderr: this.stderrTail.slice(-1000) }, 'query engine process ended before it was ready');
+    } else if (running > 0 && !killed) {
       this.opts.logger[oom ? 'warn' : 'error']({ tenant: this.opts.tenant, pid: this.child.pid, code, signal, running, stderr: this.stderrTail.slice(-1000) }, oom ? 'query engine ran out of memory' : 'query engine process died');
     }
     for (const [q, p] of this.pending) p.reject(this.errorOf(q));

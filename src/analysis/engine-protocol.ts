@@ -1,5 +1,6 @@
 import { DwError, type ErrorCode } from '../errors/index.ts';
-import { QueryCancelledError, QueryError, type LakeFiles, type SandboxOptions } from '../lake/index.ts';
+import { QueryCancelledError, QueryError } from '../lake/sandbox-errors.ts';
+import type { LakeFiles, SandboxOptions } from '../lake/sandbox.ts';
 
 /**
  * The messages between the analysis service and a query-engine process (engine-child.ts), over Node's IPC channel

@@ -130,7 +130,10 @@ class Call {
     const wait = Number.isFinite(this.deadline) ? Math.max(0, this.deadline - performance.now()) + KILL_GRACE_MS : undefined;
     const timer = wait === undefined ? undefined : setTimeout(() => this.engine.kill(this.q, new QueryTimeoutError(this.opts.timeoutMs ?? 0)), wait);
     try {
-      return await this.engine.request(m);
+      const reply = await this.engine.request(m);
+      // Cancelled while the engine was answering (a page read ahead): the answer is dropped, the query is over.
+      if (this.cancelled) throw new QueryCancelledError();
+      return reply;
     } catch (e) {
       this.finish();
       throw e;
@@ -169,27 +172,35 @@ function remoteCursor(call: Call, first: Page & { columns: string[]; columnTypes
   let rowCount = first.rowCount;
   let truncated = first.truncated;
   let iterated = false;
-  if (first.done) call.finish();
+  // Finished (the service's slot given back) when iteration ends, even if the engine is done already: as in-process,
+  // the caller learns the query's end by iterating (or cancelling), never before it has the cursor.
   const note = (p: Page): void => {
     rowCount = p.rowCount;
     truncated = p.truncated;
-    if (p.done) call.finish();
   };
   async function* rows(): AsyncGenerator<unknown[][]> {
     let page: Page = first;
     try {
       for (;;) {
         if (call.cancelled) throw new QueryCancelledError();
+        if (page.done) {
+          if (page.rows.length > 0) yield page.rows;
+          return;
+        }
+        // The next page is asked for before this one is handed on, so the engine converts it while the reader uses
+        // this one (half the time of a large result); never more than one page ahead, as DuckDB runs one chunk ahead.
+        const ahead = call.run({ op: 'more', q: call.q });
+        ahead.catch(() => undefined); // awaited below, unless the reader stops first
         if (page.rows.length > 0) yield page.rows;
-        if (page.done) return;
-        const next = await call.run({ op: 'more', q: call.q });
+        const next = await ahead;
         if (next.re !== 'rows') throw new DwError('DW_INTERNAL', `query engine answered ${next.re} to a page`);
         page = next;
         note(page);
       }
     } finally {
       // Iteration stopped early (a break, an error of the reader): the engine stops the query and frees its connection.
-      if (!page.done) call.cancel();
+      if (page.done) call.finish();
+      else call.cancel();
     }
   }
   return {

@@ -248,6 +248,12 @@ export const configSchema = z.strictObject({
       z.number().int().min(256 * 1024 ** 2),
       z.string().regex(SIZE).transform(sizeBytes).pipe(z.number().int().min(256 * 1024 ** 2)),
     ]).default(2 * 1024 ** 3),
+  }).superRefine((a, ctx) => {
+    // DuckDB allowed as much as the process may hold would meet the process's limit first: Node, V8's heap and the
+    // rows being converted need room beside it.
+    if (a.engineMemoryBytes < sizeBytes(a.memoryLimit) + 256 * 1024 ** 2) {
+      ctx.addIssue({ code: 'custom', path: ['engineMemoryBytes'], message: `must be at least analysis.memoryLimit (${a.memoryLimit}) + 256 MiB: the engine process holds Node and the rows in flight besides DuckDB's memory` });
+    }
   }).prefault({}),
   dashboard: z.strictObject({
     /** Serve the officers' web dashboard at `/` (with `up` and `serve`). */

@@ -221,14 +221,14 @@ describe('tenant isolation of analysis', () => {
   });
 
   it('keeps one snapshot per tenant, dropped when idle', async () => {
-    // Long enough for B's first query, which starts B's query-engine process (~0.6 s from the sources), to end
-    // before A's snapshot is idle.
-    const idle = new AnalysisService({ source: localLakeFiles(root), config: analysisConfig(), idleMs: 2000 });
+    // Long enough for B's first query, which starts B's query-engine process (0.6 s from the sources, idle machine;
+    // 2 s and more at a load of 10), to end before A's snapshot is idle.
+    const idle = new AnalysisService({ source: localLakeFiles(root), config: analysisConfig(), idleMs: 5000 });
     try {
       await drain(idle.query(A, 'SELECT 1'));
       await drain(idle.query(B, 'SELECT 1'));
       assert.deepEqual(idle.openTenants, [B, A].sort());
-      const end = Date.now() + 10_000;
+      const end = Date.now() + 20_000;
       while (idle.openTenants.length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(idle.openTenants, [], 'idle snapshots dropped');
       assert.equal(idle.running, 0);
