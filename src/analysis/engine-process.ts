@@ -40,6 +40,17 @@ export interface EngineProcessOptions {
 const STDERR_TAIL = 4096;
 const OOM_WORDS = /out of memory|bad_alloc|allocation failed|Cannot allocate memory/i;
 
+/**
+ * What the engine gets of the server's environment: what Node, tsx and the locale need, not the server's secrets
+ * (object-store keys, tokens). Analysts' SQL runs there; DuckDB has no getenv(), but nothing there needs them.
+ */
+const ENGINE_ENV = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_[A-Z_]+|NODE_[A-Z_]+|TSX_[A-Z_]+)$/;
+
+function engineEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => ENGINE_ENV.test(k)));
+}
+
+let warnedNoPrlimit = false;
 let prlimitPath: string | null | undefined;
 /** prlimit (util-linux) on PATH, or null. Looked up once. */
 export function findPrlimit(): string | null {
@@ -99,10 +110,13 @@ export class EngineProcess {
     // leaves the rest to DuckDB (which its memory_limit bounds first).
     const heapMiB = Math.max(128, Math.floor(opts.memoryBytes / 2 / 1024 ** 2));
     const node = [process.execPath, `--max-old-space-size=${heapMiB}`, entry, module];
-    if (!prlimit) opts.logger.warn({ tenant: opts.tenant }, 'prlimit not found (apt-get install util-linux): the query engine runs without a memory limit of its own');
+    if (!prlimit && !warnedNoPrlimit) {
+      warnedNoPrlimit = true;
+      opts.logger.warn('prlimit not found (apt-get install util-linux): query engines run without a memory limit of their own');
+    }
     const [cmd, ...args] = prlimit ? [prlimit, `--data=${opts.memoryBytes}`, '--', ...node] : node;
     // stdout unused; stderr kept (its tail says why a process died) and passed on; IPC for requests.
-    this.child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: process.env, serialization: 'json' });
+    this.child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: engineEnv(), serialization: 'json' });
     this.child.stderr!.on('data', (b: Buffer) => {
       this.stderrTail = (this.stderrTail + b.toString()).slice(-STDERR_TAIL);
       process.stderr.write(b);

@@ -70,6 +70,7 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
 
   before(async () => {
     if (!prlimit && process.env.CI === 'true') assert.fail('prlimit is missing on CI: apt-get install util-linux');
+    process.env.DW_S3_SECRET_PROBE = 'do-not-pass';
     const start = Date.UTC(2025, 0, 15, 10);
     await archiveReports(root, [
       ...new SampleFleet({ drones: 3, seed: 4, start, tenant: A }).reports(20),
@@ -82,6 +83,7 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     app = await buildServer({ analysis: svc, tenant: A });
   });
   after(async () => {
+    delete process.env.DW_S3_SECRET_PROBE;
     await app?.close();
     await svc?.close();
     tmp.cleanup();
@@ -104,6 +106,10 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     const pa = svc.enginePid(A);
     const pb = svc.enginePid(B);
     assert.ok(pa && pb && pa !== pb && pa !== process.pid, `engine pids ${pa} ${pb}, server ${process.pid}`);
+    // The server's secrets stay in the server: the engine, where analysts' SQL runs, gets PATH, HOME, locale, NODE_*.
+    const env = readFileSync(`/proc/${pa}/environ`, 'utf8').split('\0');
+    assert.ok(env.some((e) => e.startsWith('PATH=')), 'PATH passed');
+    assert.ok(!env.some((e) => e.startsWith('DW_S3_SECRET_PROBE=')), 'a secret of the server is not passed');
     assert.equal(svc.running, 0);
   });
 
