@@ -7,6 +7,7 @@
  */
 import { LakeSandbox, type QueryCursor } from '../lake/sandbox.ts';
 import { answerSize } from '../lake/sandbox-cursor.ts';
+import { QueryTooLargeError } from '../lake/sandbox-errors.ts';
 import { DwError } from '../errors/index.ts';
 import { toWire, type FromEngine, type Page, type ToEngine } from './engine-protocol.ts';
 
@@ -33,6 +34,8 @@ const send = (m: FromEngine): void => {
   process.send?.(m);
 };
 const fail = (q: number, e: unknown): void => {
+  // One value over what a JSON message can hold (~512 MB: an export has no answer-size limit).
+  if (e instanceof RangeError && /string length/i.test(e.message)) e = new QueryTooLargeError('a value of the answer is too large to be passed on (over ~500 MB): select a shorter one (substr, length)');
   if (!(e instanceof DwError)) process.stderr.write(`dronewatch query engine: ${(e as Error)?.stack ?? String(e)}\n`);
   send({ re: 'error', q, error: toWire(e) });
 };
@@ -94,6 +97,7 @@ async function handle(m: ToEngine): Promise<void> {
         send({ re: 'cursor', q: m.q, columns: [...cur.columns], columnTypes: [...cur.columnTypes], ...first });
       } catch (e) {
         running.delete(m.q);
+        r.cursor?.cancel(); // a first page that could not be sent: the query's connection is released
         fail(m.q, e);
       }
       return;
@@ -105,6 +109,7 @@ async function handle(m: ToEngine): Promise<void> {
         send({ re: 'rows', q: m.q, ...(await page(m.q, r)) });
       } catch (e) {
         running.delete(m.q);
+        r.cursor?.cancel();
         fail(m.q, e);
       }
       return;

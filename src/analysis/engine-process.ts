@@ -117,9 +117,9 @@ export class EngineProcess {
     const [cmd, ...args] = prlimit ? [prlimit, `--data=${opts.memoryBytes}`, '--', ...node] : node;
     // stdout unused; stderr kept (its tail says why a process died) and passed on; IPC for requests.
     this.child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: engineEnv(), serialization: 'json' });
+    // Not passed on as it comes (the server logs structured lines): logged with the failure it explains.
     this.child.stderr!.on('data', (b: Buffer) => {
       this.stderrTail = (this.stderrTail + b.toString()).slice(-STDERR_TAIL);
-      process.stderr.write(b);
     });
     (this.child.stderr as Socket).unref();
     let started!: () => void;
@@ -137,6 +137,9 @@ export class EngineProcess {
       const p = this.pending.get(m.q);
       if (!p) return;
       this.pending.delete(m.q);
+      if (m.re === 'error' && m.error.code === 'DW_INTERNAL') {
+        opts.logger.error({ tenant: opts.tenant, pid: this.child.pid, message: m.error.message, stderr: this.stderrTail.slice(-1000) }, 'query engine failure');
+      }
       if (m.re === 'error') p.reject(fromWire(m.error));
       else p.resolve(m);
     });

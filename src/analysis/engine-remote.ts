@@ -110,6 +110,8 @@ class Call {
   private readonly deadline: number;
   private finished = false;
   private inFlight = false;
+  /** Someone waits for the request in flight (not a page read ahead that the reader has not asked for yet). */
+  awaited = false;
   cancelled = false;
   private readonly onAbort = (): void => this.cancel();
 
@@ -120,12 +122,13 @@ class Call {
   }
 
   /** Sends a request of this query and waits for its answer; a failure ends the query. */
-  async run(m: Parameters<EngineProcess['request']>[0]) {
+  async run(m: Parameters<EngineProcess['request']>[0], ahead = false) {
     if (this.cancelled || this.opts.signal?.aborted) {
       this.finish();
       throw new QueryCancelledError();
     }
     this.inFlight = true;
+    this.awaited = !ahead;
     // Armed only while the engine works for this query: a reader that is slow to ask for the next page costs nothing.
     const wait = Number.isFinite(this.deadline) ? Math.max(0, this.deadline - performance.now()) + KILL_GRACE_MS : undefined;
     const timer = wait === undefined ? undefined : setTimeout(() => this.engine.kill(this.q, new QueryTimeoutError(this.opts.timeoutMs ?? 0)), wait);
@@ -148,13 +151,13 @@ class Call {
     if (this.cancelled || this.finished) return;
     this.cancelled = true;
     this.engine.post({ op: 'cancel', q: this.q });
-    if (!this.inFlight) {
-      this.finish();
-      return;
-    }
-    // The pending request answers with QueryCancelledError (and finishes the call) unless the engine is stuck.
+    // Between two reads (or with only a page read ahead in flight) nobody may come back for the answer: released now,
+    // as in-process. A reader waiting for its answer gets QueryCancelledError with it, and is released then.
+    if (!this.inFlight || !this.awaited) this.finish();
+    if (!this.inFlight) return;
+    // Unless the engine is stuck in the query: then its process goes.
     setTimeout(() => {
-      if (!this.finished) this.engine.kill(this.q, new QueryCancelledError());
+      if (this.inFlight) this.engine.kill(this.q, new QueryCancelledError());
     }, KILL_GRACE_MS).unref();
   }
 
@@ -189,9 +192,10 @@ function remoteCursor(call: Call, first: Page & { columns: string[]; columnTypes
         }
         // The next page is asked for before this one is handed on, so the engine converts it while the reader uses
         // this one (half the time of a large result); never more than one page ahead, as DuckDB runs one chunk ahead.
-        const ahead = call.run({ op: 'more', q: call.q });
+        const ahead = call.run({ op: 'more', q: call.q }, true);
         ahead.catch(() => undefined); // awaited below, unless the reader stops first
         if (page.rows.length > 0) yield page.rows;
+        call.awaited = true;
         const next = await ahead;
         if (next.re !== 'rows') throw new DwError('DW_INTERNAL', `query engine answered ${next.re} to a page`);
         page = next;
