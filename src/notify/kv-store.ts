@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { KvConflictError, type KvFollowing, type SharedKv, type SharedKvStore } from '../backend/shared/kv.ts';
+import { KvVersionedDocs } from '../backend/shared/versioned-docs.ts';
+import { VersionedStore } from '../backend/versioned.ts';
 import { checkTenant } from '../lake/layout.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { NotifyConflictError } from './errors.ts';
@@ -13,7 +15,6 @@ export const notifyBucketNames = (tenant: string): { policies: string; pages: st
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const versionKey = (tenant: string, v: number): string => `${tenant}.v.${String(v).padStart(10, '0')}`;
 // Route ids may hold ':', which bucket keys may not: base64url has only key-safe characters.
 const pageKey = (p: Pick<Page, 'tenant' | 'subject' | 'subjectId' | 'routeId'>): string => `${p.tenant}.p.${subjectKey(p.subject, p.subjectId)}.${Buffer.from(p.routeId).toString('base64url')}`;
 
@@ -30,18 +31,19 @@ export interface KvNotifyStoreOptions {
 }
 
 /**
- * Policies, pages and the delivery log in three shared buckets. Versions are created (exactly one writer of a version
- * wins); pages change by compare-and-set on their revision, so of two alert workers whose timers fire together one
- * sends the escalation and the other is told it lost. Every process follows the buckets: reads come from that copy.
+ * Policies, pages and the delivery log in three shared buckets. Policy versions are KvVersionedDocs' (versions,
+ * current, commit, follow; exactly one writer of a version wins: DW_NOTIFY_CONFLICT for the other); pages change by compare-and-set on their
+ * revision, so of two alert workers whose timers fire together one sends the escalation and the other is told it
+ * lost. Every process follows the buckets: reads come from that copy.
  */
-export class KvNotifyStore implements NotifyStore {
-  private readonly byTenant = new Map<string, PolicyVersion[]>();
+export class KvNotifyStore extends VersionedStore<NotificationPolicy, KvVersionedDocs<NotificationPolicy>> implements NotifyStore {
   private readonly pageMap = new Map<string, StoredPage>();
   private deliveryList: Delivery[] = [];
-  private readonly listeners = new Set<(v: PolicyVersion) => void>();
   private readonly following: KvFollowing[] = [];
 
-  private constructor(private readonly kv: { policies: SharedKv; pages: SharedKv; log: SharedKv }, private readonly o: KvNotifyStoreOptions) {}
+  private constructor(private readonly kv: { policies: SharedKv; pages: SharedKv; log: SharedKv }, private readonly o: KvNotifyStoreOptions) {
+    super(new KvVersionedDocs<NotificationPolicy>(kv.policies, { pick: (p) => ({ targets: p.targets, routes: p.routes }), conflict: NotifyConflictError }));
+  }
 
   static async open(o: KvNotifyStoreOptions): Promise<KvNotifyStore> {
     const names = notifyBucketNames(checkTenant(o.tenant));
@@ -52,19 +54,10 @@ export class KvNotifyStore implements NotifyStore {
     };
     const s = new KvNotifyStore(kv, o);
     const opts = (what: string) => ({ timeoutMs: o.timeoutMs ?? 10_000, logger: o.logger ?? silentLogger, what });
-    s.following.push(await kv.policies.follow((_k, v) => { if (v) s.applyVersion(JSON.parse(dec.decode(v)) as PolicyVersion); }, opts('notification policies')));
+    s.following.push(await kv.policies.follow((k, v) => { s.docs.apply(k, v); }, opts('notification policies')));
     s.following.push(await kv.pages.follow((k, v, revision) => s.applyPage(k, v, revision), opts('notification pages')));
     s.following.push(await kv.log.follow((_k, v) => { if (v) s.applyDelivery(JSON.parse(dec.decode(v)) as Delivery); }, opts('delivery log')));
     return s;
-  }
-
-  private applyVersion(v: PolicyVersion): void {
-    const list = this.byTenant.get(v.tenant) ?? [];
-    if (list.some((x) => x.version === v.version)) return;
-    list.push(v);
-    list.sort((a, b) => a.version - b.version);
-    this.byTenant.set(v.tenant, list);
-    if (list[list.length - 1] === v) for (const l of this.listeners) l(v);
   }
 
   private applyPage(key: string, value: Uint8Array | null, revision: number): void {
@@ -83,34 +76,8 @@ export class KvNotifyStore implements NotifyStore {
     if (this.deliveryList.length > this.o.maxDeliveries * 1.25) this.deliveryList = this.deliveryList.slice(-this.o.maxDeliveries);
   }
 
-  versions(tenant: string): Promise<PolicyVersion[]> {
-    return Promise.resolve([...(this.byTenant.get(checkTenant(tenant)) ?? [])]);
-  }
-
-  current(tenant: string): Promise<PolicyVersion | undefined> {
-    const list = this.byTenant.get(checkTenant(tenant));
-    return Promise.resolve(list?.[list.length - 1]);
-  }
-
-  async commit(tenant: string, expected: number, policy: NotificationPolicy, meta: { author: string; reason: string }): Promise<PolicyVersion> {
-    checkTenant(tenant);
-    const newest = async (): Promise<number> => (await this.current(tenant))?.version ?? 0;
-    if (expected > 0 && !(await this.kv.policies.get(versionKey(tenant, expected)))) throw new NotifyConflictError(tenant, expected, await newest());
-    const v: PolicyVersion = { tenant, version: expected + 1, targets: policy.targets, routes: policy.routes, author: meta.author, at: new Date().toISOString(), reason: meta.reason };
-    try {
-      await this.kv.policies.create(versionKey(tenant, v.version), enc.encode(JSON.stringify(v)));
-    } catch (e) {
-      if (e instanceof KvConflictError) throw new NotifyConflictError(tenant, expected, Math.max(await newest(), expected + 1));
-      throw e;
-    }
-    this.applyVersion(v);
-    return v;
-  }
-
   follow(onVersion: (v: PolicyVersion) => void): Promise<{ stop(): void }> {
-    for (const list of this.byTenant.values()) onVersion(list[list.length - 1]!);
-    this.listeners.add(onVersion);
-    return Promise.resolve({ stop: () => { this.listeners.delete(onVersion); } });
+    return Promise.resolve(this.docs.follow(onVersion));
   }
 
   async createPage(p: Page): Promise<boolean> {
@@ -177,7 +144,7 @@ export class KvNotifyStore implements NotifyStore {
 
   async close(): Promise<void> {
     for (const f of this.following) f.stop();
-    this.listeners.clear();
+    this.docs.stop();
     if (this.o.ownsStore) await this.o.store.close();
   }
 }

@@ -1,37 +1,25 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSharedDatabase } from '../backend/sqlite/open-db.ts';
+import { SqliteVersionedDocs } from '../backend/sqlite/versioned-docs.ts';
+import { VersionedStore } from '../backend/versioned.ts';
 import { checkTenant } from '../lake/layout.ts';
 import { NotifyConflictError } from './errors.ts';
 import { DEFAULT_DELIVERY_LIMIT, deliverySubject, MAX_DELIVERY_LIMIT, querySubject, subjectKey, type NotifyStore, type StoredPage } from './store.ts';
 import type { Delivery, DeliveryQuery, NotificationPolicy, Page, PolicyVersion, Subject } from './types.ts';
 
-/** How often a follower looks for versions written by other processes (PRAGMA data_version: a read of a counter). */
-const POLL_MS = 250;
-
-interface VersionRow { tenant: string; version: number; body: string; author: string; at: string; reason: string }
 interface PageRow { body: string; revision: number }
 
-const fromRow = (r: VersionRow): PolicyVersion => ({ ...(JSON.parse(r.body) as NotificationPolicy), tenant: r.tenant, version: r.version, author: r.author, at: r.at, reason: r.reason });
 const pageOf = (r: PageRow): StoredPage => ({ page: JSON.parse(r.body) as Page, revision: r.revision });
 
 /**
- * Policies, pages and the delivery log in `<dir>/notify.db` (the embedded backend: processes sharing a data
- * directory). A page's `revision` column is its compare-and-set: an update names the revision it read.
+ * Policies (table policy_versions: versions, current, commit and follow are SqliteVersionedDocs'), pages and the
+ * delivery log in `<dir>/notify.db` (the embedded backend: processes sharing a data directory). A page's `revision`
+ * column is its compare-and-set: an update names the revision it read.
  */
-export class SqliteNotifyStore implements NotifyStore {
-  private readonly db: Database.Database;
-  private readonly followers = new Map<() => void, NodeJS.Timeout>();
-
+export class SqliteNotifyStore extends VersionedStore<NotificationPolicy, SqliteVersionedDocs<NotificationPolicy>> implements NotifyStore {
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.db = new Database(path.join(dir, 'notify.db'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS policy_versions (
-      tenant TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, author TEXT NOT NULL, at TEXT NOT NULL, reason TEXT NOT NULL,
-      PRIMARY KEY (tenant, version)) STRICT;
-    CREATE TABLE IF NOT EXISTS pages (tenant TEXT NOT NULL, subject TEXT NOT NULL, route_id TEXT NOT NULL, body TEXT NOT NULL,
+    super(new SqliteVersionedDocs<NotificationPolicy>(openSharedDatabase(dir, 'notify.db'), 'policy_versions', { pick: (p) => ({ targets: p.targets, routes: p.routes }), conflict: NotifyConflictError }));
+    this.db.exec(`CREATE TABLE IF NOT EXISTS pages (tenant TEXT NOT NULL, subject TEXT NOT NULL, route_id TEXT NOT NULL, body TEXT NOT NULL,
       next_at INTEGER, done INTEGER NOT NULL, raised_at INTEGER NOT NULL, revision INTEGER NOT NULL,
       PRIMARY KEY (tenant, subject, route_id)) STRICT;
     CREATE INDEX IF NOT EXISTS pages_due ON pages (next_at) WHERE done = 0 AND next_at IS NOT NULL;
@@ -41,53 +29,12 @@ export class SqliteNotifyStore implements NotifyStore {
     CREATE INDEX IF NOT EXISTS deliveries_subject ON deliveries (tenant, subject);`);
   }
 
-  async versions(tenant: string): Promise<PolicyVersion[]> {
-    return this.db.prepare<[string], VersionRow>('SELECT * FROM policy_versions WHERE tenant = ? ORDER BY version').all(checkTenant(tenant)).map(fromRow);
-  }
-
-  async current(tenant: string): Promise<PolicyVersion | undefined> {
-    const r = this.db.prepare<[string], VersionRow>('SELECT * FROM policy_versions WHERE tenant = ? ORDER BY version DESC LIMIT 1').get(checkTenant(tenant));
-    return r ? fromRow(r) : undefined;
-  }
-
-  async commit(tenant: string, expected: number, policy: NotificationPolicy, meta: { author: string; reason: string }): Promise<PolicyVersion> {
-    checkTenant(tenant);
-    const v: PolicyVersion = { tenant, version: expected + 1, targets: policy.targets, routes: policy.routes, author: meta.author, at: new Date().toISOString(), reason: meta.reason };
-    // IMMEDIATE: the read of the newest version and the insert are one write transaction, across processes.
-    this.db.transaction(() => {
-      const cur = this.db.prepare<[string], { v: number | null }>('SELECT max(version) AS v FROM policy_versions WHERE tenant = ?').get(tenant)?.v ?? 0;
-      if (cur !== expected) throw new NotifyConflictError(tenant, expected, cur);
-      this.db.prepare('INSERT INTO policy_versions (tenant, version, body, author, at, reason) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(tenant, v.version, JSON.stringify({ targets: policy.targets, routes: policy.routes }), v.author, v.at, v.reason);
-    }).immediate();
-    for (const f of this.followers.keys()) f();
-    return v;
+  private get db(): Database.Database {
+    return this.docs.db;
   }
 
   follow(onVersion: (v: PolicyVersion) => void): Promise<{ stop(): void }> {
-    const seen = new Map<string, number>();
-    let dataVersion = -1;
-    let dirty = true;
-    const scan = (): void => {
-      if (!this.db.open) return;
-      const dv = this.db.pragma('data_version', { simple: true }) as number;
-      if (dv === dataVersion && !dirty) return;
-      dataVersion = dv;
-      dirty = false;
-      const newest = this.db.prepare<[], VersionRow>(`SELECT p.* FROM policy_versions p
-        JOIN (SELECT tenant, max(version) AS version FROM policy_versions GROUP BY tenant) m USING (tenant, version)`).all();
-      for (const r of newest) {
-        if ((seen.get(r.tenant) ?? 0) >= r.version) continue;
-        seen.set(r.tenant, r.version);
-        onVersion(fromRow(r));
-      }
-    };
-    const poke = (): void => { dirty = true; scan(); };
-    scan();
-    const timer = setInterval(scan, POLL_MS);
-    timer.unref();
-    this.followers.set(poke, timer);
-    return Promise.resolve({ stop: () => { clearInterval(timer); this.followers.delete(poke); } });
+    return Promise.resolve(this.docs.follow(onVersion));
   }
 
   async createPage(p: Page): Promise<boolean> {
@@ -137,8 +84,7 @@ export class SqliteNotifyStore implements NotifyStore {
   }
 
   close(): Promise<void> {
-    for (const t of this.followers.values()) clearInterval(t);
-    this.followers.clear();
+    this.docs.stop();
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
