@@ -24,6 +24,8 @@ export interface EnginePoolOptions {
  */
 export class EnginePool {
   private readonly engines = new Map<string, EngineProcess>();
+  /** Every process not yet exited, draining ones included (close() stops them all). */
+  private readonly all = new Set<EngineProcess>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
@@ -40,13 +42,13 @@ export class EnginePool {
   /** The live process of `tenant` (tests: its pid). */
   process(tenant: string): EngineProcess | undefined {
     const e = this.engines.get(tenant);
-    return e && !e.isDead ? e : undefined;
+    return e && !e.isRetired ? e : undefined;
   }
 
   /** Stops processes idle for idleMs, and forgets dead ones. */
   sweep(): void {
     for (const [tenant, e] of this.engines) {
-      if (e.isDead) this.engines.delete(tenant);
+      if (e.isRetired) this.engines.delete(tenant); // gone, or draining: it stops itself after its last query
       else if (e.sandboxes <= 0 && e.idleFor >= this.opts.idleMs) {
         this.engines.delete(tenant);
         void e.stop();
@@ -57,7 +59,7 @@ export class EnginePool {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    const all = [...this.engines.values()];
+    const all = [...this.all];
     this.engines.clear();
     await Promise.all(all.map((e) => e.stop()));
   }
@@ -70,6 +72,8 @@ export class EnginePool {
     this.makeRoom();
     const e = new EngineProcess({ memoryBytes: this.opts.memoryBytes, tenant, logger: this.opts.logger });
     this.engines.set(tenant, e);
+    this.all.add(e);
+    void e.exited.then(() => this.all.delete(e));
     return e;
   }
 

@@ -89,6 +89,8 @@ export class EngineProcess {
   private stderrTail = '';
   /** Requests waiting for their answer (or for the process to be ready). */
   private awaiting = 0;
+  /** Met its memory limit: finishing its queries, then stopped (drain()). */
+  private draining = false;
   /** It said it listens (the 'ready' message). */
   private started = false;
   /** Killed or asked to stop: its exit is awaited (the process stays ref'd). */
@@ -140,6 +142,10 @@ export class EngineProcess {
       if (m.re === 'error' && m.error.code === 'DW_INTERNAL') {
         opts.logger.error({ tenant: opts.tenant, pid: this.child.pid, message: m.error.message, stderr: this.stderrTail.slice(-1000) }, 'query engine failure');
       }
+      // DuckDB's own out-of-memory error (not the answer-size limit: sandbox.ts words them differently). The engine
+      // answered, but a process that met its limit keeps what malloc and DuckDB hold on to: the next query of the force
+      // could fail at its first allocation. It takes no new query and ends with its last one; a fresh one takes over.
+      if (m.re === 'error' && m.error.code === 'DW_QUERY_TOO_LARGE' && /needs more memory/.test(m.error.message)) this.drain();
       if (m.re === 'error') p.reject(fromWire(m.error));
       else p.resolve(m);
     });
@@ -191,7 +197,21 @@ export class EngineProcess {
       this.active.delete(q);
       this.blame.delete(q);
       this.fate.delete(q);
+      if (this.draining && this.active.size === 0) void this.stop();
     }
+  }
+
+  /** Takes no new snapshot or query (its sandboxes say they are retired) and stops once its last query ends. */
+  drain(): void {
+    if (this.draining || this.deathError) return;
+    this.draining = true;
+    this.opts.logger.info({ tenant: this.opts.tenant, pid: this.child.pid }, 'query engine met its memory limit: replaced by a fresh one');
+    if (this.active.size === 0) void this.stop();
+  }
+
+  /** Draining (drain()) or gone: no new work goes to it. */
+  get isRetired(): boolean {
+    return this.draining || this.deathError !== undefined;
   }
 
   /** Sends a request and waits for its answer; rejects with the query's error if the process is (or goes) away. */

@@ -35,11 +35,11 @@ export class RemoteSandbox implements QueryEngine {
   }
 
   get isRetired(): boolean {
-    return this.retired || this.engine.isDead;
+    return this.retired || this.engine.isRetired;
   }
 
   get isClosed(): boolean {
-    return this.closed || (this.engine.isDead && this.active === 0);
+    return this.closed || (this.engine.isRetired && this.active === 0);
   }
 
   async validate(sql: string): Promise<void> {

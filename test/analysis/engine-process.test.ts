@@ -140,9 +140,10 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     // RLIMIT_DATA counts writable private memory; resident memory adds Node's and DuckDB's code (~150 MB).
     assert.ok(engineHwm > 0 && engineHwm < ENGINE_BYTES + 256 * MiB, `engine peak resident ${Math.round(engineHwm / MiB)} MiB`);
     assert.deepEqual(other, [[20]], 'the other tenant\'s query ran');
-    // The engine answered DuckDB's own out-of-memory error (it lives on) or was killed (a fresh one starts): either
-    // way the next query runs.
+    // The engine answered DuckDB's own out-of-memory error, or was killed: either way the next query runs on a fresh
+    // one (a process that met its limit keeps what malloc holds: the next query could fail at its first allocation).
     assert.deepEqual(await drain(svc.query(A, 'SELECT 42 AS x')), [[42]]);
+    assert.notEqual(svc.enginePid(A), pid, 'a fresh engine');
     console.log(`repeat() x 10,000 under timeoutMs 2000: ${res.statusCode} ${body.code} after ${Math.round(ms)} ms; server RSS peak ${Math.round(peak / MiB)} MiB; engine VmHWM ${Math.round(engineHwm / MiB)} MiB (pid ${pid}, now ${svc.enginePid(A)})`);
   });
 
