@@ -109,7 +109,13 @@ export async function platformLevel(cluster: KafkaTestCluster, reports: readonly
     const c = cpu.end();
     const rate = (t: number): number => n / ((t - t0) / 1000);
     lastPlatformRequests = requests.end(n);
+    const a = platform.archiveWorker!.stats();
+    const perFlush = (ms: number): number => ms / Math.max(1, a.batchesWritten);
     return {
+      // What the archive's flushes cost beyond their rows (every topic: reports, alerts, incidents), ms per flush.
+      flushes: a.batchesWritten, flushStage: perFlush(a.flushStepMs.staged), flushMarker: perFlush(a.flushStepMs['marker-written']),
+      flushPublish: perFlush(a.flushStepMs.checkpointed), flushCommit: perFlush(a.flushStepMs['stream-committed']), flushClean: perFlush(a.flushStepMs.cleaned),
+      flushSecondsPerSecond: Object.values(a.flushStepMs).reduce((x, y) => x + y, 0) / (Math.max(alertsDone, archiveDone) - t0),
       publish: rate(published), alerts: rate(alertsDone), archive: rate(archiveDone), all: rate(Math.max(alertsDone, archiveDone)),
       procUs: (c.procMs * 1000) / n, brokersUs: (c.brokersMs * 1000) / n,
       machineBusy: c.machineBusyMs / c.machineMs, procShare: c.procMs / c.machineMs, brokersShare: c.brokersMs / c.machineMs,

@@ -88,6 +88,9 @@ export async function benchKafka(opts: KafkaBenchOptions): Promise<Record<string
     out['platform: end to end (both caught up), reports/s'] = r0(pl.all!);
     out['platform: CPU us/report, dronewatch process / 3 brokers'] = `${r0(pl.procUs!)} / ${r0(pl.brokersUs!)}`;
     out['platform: requests per 1,000 reports, ingestion + alert worker (not the archive thread)'] = lastPlatformRequests;
+    out['platform: archive flushes (3 topics x 8 partitions); ms per flush: stage / marker / publish / stream commit / clean'] =
+      `${pl.flushes}; ${[pl.flushStage, pl.flushMarker, pl.flushPublish, pl.flushCommit, pl.flushClean].map((x) => x!.toFixed(1)).join(' / ')}`;
+    out['platform: archive flushing, seconds per second of the run (3 topic loops)'] = Number(pl.flushSecondsPerSecond!.toFixed(2));
     out['platform: machine CPU busy; dronewatch / brokers / other processes'] =
       `${(pl.machineBusy! * 100).toFixed(0)}%; ${(pl.procShare! * 100).toFixed(0)}% / ${(pl.brokersShare! * 100).toFixed(0)}% / ${(pl.othersShare! * 100).toFixed(0)}%`;
     // The same with more ingestion calls outstanding (a busier ingest process): bigger publish rounds, fewer requests.

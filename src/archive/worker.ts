@@ -1,9 +1,9 @@
-import { applyRetention, compactLake, DEFAULT_COMPACTION_LEVEL, LakeWriter, lakeStore, type LakeTable, type LakeWriterOptions } from '../lake/index.ts';
+import { applyRetention, compactLake, DEFAULT_COMPACTION_LEVEL, LakeWriter, lakeStore, type LakeTable, type LakeWriterOptions, type ProtocolStep } from '../lake/index.ts';
 import type { ObjectStore } from '../objectstore/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
 import type { Stream } from '../stream/types.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
-import { TopicArchiver, type StepHook, type TopicStats } from './topic-archiver.ts';
+import { emptyTopicStats, TopicArchiver, type StepHook, type TopicStats } from './topic-archiver.ts';
 
 /** The topics the archive consumes; each goes to the lake table of the same name. */
 export type ArchiveTopic = 'reports' | 'alerts' | 'incidents';
@@ -220,11 +220,12 @@ export class ArchiveWorker {
   stats(): ArchiveStats {
     const perTopic: Record<string, TopicStats> = {};
     const partitions: Record<string, number[]> = {};
-    const total: TopicStats = { rowsWritten: 0, filesWritten: 0, batchesWritten: 0, rejected: 0, skipped: 0, buffersDropped: 0, recoveries: 0, lastFlushMs: 0, lastFlushAt: 0 };
+    const total = emptyTopicStats();
     let buffered = 0;
     for (const a of this.archivers) {
       const s = a.stats;
-      perTopic[a.consumer.topic] = { ...s };
+      perTopic[a.consumer.topic] = { ...s, flushStepMs: { ...s.flushStepMs } };
+      for (const [k, ms] of Object.entries(s.flushStepMs) as [ProtocolStep, number][]) total.flushStepMs[k] += ms;
       partitions[a.consumer.topic] = a.ownedPartitions();
       buffered += a.buffered();
       for (const k of ['rowsWritten', 'filesWritten', 'batchesWritten', 'rejected', 'skipped', 'buffersDropped', 'recoveries'] as const) total[k] += s[k];

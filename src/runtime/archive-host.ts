@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ArchiveStats, ArchiveWorkerOptions } from '../archive/index.ts';
+// The light module, not the archive's index: the worker (DuckDB) loads in its thread only.
+import { emptyTopicStats } from '../archive/topic-archiver.ts';
 import { dataPaths, lakeRetentionDays, type Config } from '../config/index.ts';
 import { DwError } from '../errors/index.ts';
 import { logFormat, type Logger } from '../util/log.ts';
@@ -79,6 +81,6 @@ export class ArchiveThread implements ArchiveRunner {
 }
 
 const EMPTY_STATS: ArchiveStats = {
-  rowsWritten: 0, filesWritten: 0, batchesWritten: 0, rejected: 0, skipped: 0, buffersDropped: 0, recoveries: 0, lastFlushMs: 0, lastFlushAt: 0,
+  ...emptyTopicStats(),
   buffered: 0, pollErrors: 0, flushErrors: 0, compactions: 0, compactionErrors: 0, partitions: {}, perTopic: {},
 };

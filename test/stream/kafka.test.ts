@@ -11,6 +11,7 @@ import { freePorts, kafkaOrSkip } from '../../src/testkit/index.ts';
 import { runStreamConformance } from './conformance.ts';
 import { kafkaFixture } from './kafka-fixture.ts';
 import { drain, rec, text, uniq } from './conformance-helpers.ts';
+import { partitionOf } from '../../src/stream/types.ts';
 
 const skip = kafkaOrSkip();
 
@@ -114,6 +115,35 @@ if (skip) {
       } finally {
         await a.close();
         await b.close();
+      }
+    });
+
+    it('delivers a record appended to a partition whose earlier records are still buffered without waiting out another fetch', { timeout: 60_000 }, async () => {
+      // One leader holds both partitions. When a fetch brings p0's record, the leader's next fetch goes out at once;
+      // it used to leave p0 out until poll() had emptied p0's buffer, so p0's next record waited for that fetch's long
+      // poll (500 ms) to run out: the alert latency's p99 on Kafka.
+      const brokers = await brokersOf();
+      const s = await KafkaStream.connect({ brokers, tenant: 'prefetch' });
+      try {
+        const t = uniq('prefetch');
+        await s.ensureTopic(t, { partitions: 2 });
+        const key0 = Array.from({ length: 100 }, (_, i) => `drone-${i}`).find((k) => partitionOf(k, 2) === 0)!;
+        const c = await s.consumer({ topic: t, group: uniq('g'), start: 'latest' });
+        assert.deepEqual(await c.poll({ waitMs: 0 }), [], 'nothing yet; the first fetch is out');
+        const waits: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          await s.publish(t, [rec(key0, `first-${i}`)]);
+          assert.deepEqual((await c.poll({ waitMs: 5000 })).map(text), [`first-${i}`]);
+          await s.publish(t, [rec(key0, `second-${i}`)]);
+          const t0 = performance.now();
+          assert.deepEqual((await c.poll({ waitMs: 5000 })).map(text), [`second-${i}`]);
+          waits.push(performance.now() - t0);
+        }
+        const median = waits.sort((a, b) => a - b)[2]!;
+        assert.ok(median < 300, `the second record of a partition came ${median.toFixed(0)} ms after its publish (median of ${waits.map((w) => w.toFixed(0)).join(', ')}): a fetch without its partition was waited out`);
+        await c.close();
+      } finally {
+        await s.close();
       }
     });
 
