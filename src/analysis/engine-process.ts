@@ -34,6 +34,8 @@ export interface EngineProcessOptions {
   /** Whose queries it runs (log lines only). */
   tenant: string;
   logger: Logger;
+  /** The prlimit binary; default the one on PATH (findPrlimit). null: none (tests of the fallback). */
+  prlimit?: string | null | undefined;
 }
 
 /** stderr kept for the cause of a death (V8's and DuckDB's last words). */
@@ -106,13 +108,13 @@ export class EngineProcess {
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const entry = fileURLToPath(new URL('./engine-entry.js', import.meta.url));
     const module = new URL(`./engine-child${ext}`, import.meta.url).href;
-    const prlimit = findPrlimit();
+    const prlimit = opts.prlimit === undefined ? findPrlimit() : opts.prlimit;
     // V8 does not know of RLIMIT_DATA: left at its default heap limit (a quarter of the machine's memory) it would let
     // garbage pile up past the process's limit and die collecting it. Half the limit makes it collect in time and
     // leaves the rest to DuckDB (which its memory_limit bounds first).
     const heapMiB = Math.max(128, Math.floor(opts.memoryBytes / 2 / 1024 ** 2));
     const node = [process.execPath, `--max-old-space-size=${heapMiB}`, entry, module];
-    if (!prlimit && !warnedNoPrlimit) {
+    if (!prlimit && (!warnedNoPrlimit || opts.prlimit === null)) {
       warnedNoPrlimit = true;
       opts.logger.warn('prlimit not found (apt-get install util-linux): query engines run without a memory limit of their own');
     }

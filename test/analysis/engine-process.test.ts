@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { AnalysisService } from '../../src/analysis/index.ts';
-import { findPrlimit } from '../../src/analysis/engine-process.ts';
+import { EngineProcess, findPrlimit } from '../../src/analysis/engine-process.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { localLakeFiles, type QueryCursor } from '../../src/lake/index.ts';
 import { buildServer } from '../../src/server/index.ts';
@@ -110,6 +111,8 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     const env = readFileSync(`/proc/${pa}/environ`, 'utf8').split('\0');
     assert.ok(env.some((e) => e.startsWith('PATH=')), 'PATH passed');
     assert.ok(!env.some((e) => e.startsWith('DW_S3_SECRET_PROBE=')), 'a secret of the server is not passed');
+    // The process's data limit is engineMemoryBytes (prlimit exec()s node: same pid).
+    if (prlimit) assert.match(readFileSync(`/proc/${pa}/limits`, 'utf8'), new RegExp(`^Max data size\\s+${ENGINE_BYTES}\\s+${ENGINE_BYTES}\\s+bytes`, 'm'));
     assert.equal(svc.running, 0);
   });
 
@@ -254,8 +257,21 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
 });
 
 describe('without prlimit', () => {
-  it('prlimit is found (util-linux), or the engine runs unbounded with a warning', { skip: noPrlimit }, () => {
+  it('prlimit is found (util-linux)', { skip: noPrlimit }, () => {
     assert.ok(prlimit && prlimit.endsWith('/prlimit'));
+  });
+
+  it('without it the engine runs with no memory limit of its own, and the server says so', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const e = new EngineProcess({ memoryBytes: ENGINE_BYTES, tenant: A, logger, prlimit: null });
+    try {
+      await e.request({ op: 'open', q: e.id(), sb: e.id(), files: { reports: [], alerts: [], incidents: [] }, opts: { tenant: A } });
+      assert.match(readFileSync(`/proc/${e.pid}/limits`, 'utf8'), /^Max data size\s+unlimited/m);
+      assert.ok(lines.some((l) => /prlimit not found \(apt-get install util-linux\)/.test(l)), lines.join(''));
+    } finally {
+      await e.stop();
+    }
   });
 });
 
