@@ -119,7 +119,7 @@ export class EngineProcess {
       opts.logger.warn('prlimit not found (apt-get install util-linux): query engines run without a memory limit of their own');
     }
     const [cmd, ...args] = prlimit ? [prlimit, `--data=${opts.memoryBytes}`, '--', ...node] : node;
-    // stdout unused; stderr kept (its tail says why a process died) and passed on; IPC for requests.
+    // stdout unused; stderr kept (its tail says why a process died); IPC for requests.
     this.child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: engineEnv(), serialization: 'json' });
     // Not passed on as it comes (the server logs structured lines): logged with the failure it explains.
     this.child.stderr!.on('data', (b: Buffer) => {
@@ -151,18 +151,19 @@ export class EngineProcess {
       if (m.re === 'error') p.reject(fromWire(m.error));
       else p.resolve(m);
     });
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.died(code, signal);
-        notStarted(this.deathError!);
-        resolve();
-      });
+    let gone!: () => void;
+    this.exited = new Promise((resolve) => (gone = resolve));
+    this.child.on('exit', (code, signal) => {
+      this.died(code, signal);
+      notStarted(this.deathError!);
+      gone();
     });
     this.child.on('error', (e) => {
       // spawn itself failed (no such file): 'exit' may not follow.
       opts.logger.error({ err: e, tenant: opts.tenant }, 'query engine process could not start');
       this.died(null, null);
       notStarted(this.deathError!);
+      if (this.child.pid === undefined) gone();
     });
     this.child.unref();
     this.child.channel?.unref();

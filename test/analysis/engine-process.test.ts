@@ -187,16 +187,17 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
   it('a query of the killed engine that had sent no rows yet is re-run on a fresh engine, transparently', async () => {
     await drain(svc.query(A, 'SELECT 1'));
     const pid = svc.enginePid(A);
-    // ~4 s of work in one aggregate (no row before the end): still running when the stuck query's engine is killed.
-    const slow = drain(svc.query(A, `SELECT sum(levenshtein(repeat('a', 2000), repeat('b', 2000) || range::VARCHAR)) AS d FROM range(200)`));
+    // ~4 s of work in one aggregate on an idle machine (no row before the end): still running when the stuck query's
+    // engine is killed, ~1.5 s in.
+    const slow = drain(svc.query(A, `SELECT sum(levenshtein(repeat('a', 3000), repeat('b', 3000) || range::VARCHAR)) AS d FROM range(150)`));
     let slowEnded = false;
     slow.then(() => (slowEnded = true), () => (slowEnded = true));
     const stuck = await drain(svc.query(A, STUCK, { timeoutMs: 500 })).then(() => undefined, (x: unknown) => x);
     assert.equal(codeOf(stuck), 'DW_QUERY_TIMEOUT');
-    assert.equal(slowEnded, false, 'the slow query was still running on the engine when it was killed');
+    assert.equal(slowEnded, false, `the slow query was still running on the engine when it was killed: ${String(await slow.catch((x: unknown) => x))}`);
     assert.notEqual(svc.enginePid(A), pid, 'the engine was killed');
-    // 200 x 2000 substitutions, plus the digits of 0..199 (10 x 1 + 90 x 2 + 100 x 3).
-    assert.deepEqual(await slow, [[400490]]);
+    // 150 x 3000 substitutions, plus the digits of 0..149 (10 x 1 + 90 x 2 + 50 x 3).
+    assert.deepEqual(await slow, [[450340]]);
     await until(() => svc.running === 0, 'every query released');
   });
 
