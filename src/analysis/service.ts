@@ -80,8 +80,9 @@ const SPARE_ENGINES = 4;
  * scoped to one tenant (police force). Queries run on snapshots (snapshots.ts): a LakeSandbox built from one tenant's
  * files only, so its DuckDB cannot open another tenant's file whatever the SQL, one per tenant and per time range
  * (a range reads only its hour partitions: on S3 only those objects are fetched), re-listed at most every
- * `analysis.refreshSeconds`, dropped when idle. Answers are cursors (rows stream); limits (rows, time) come from the
- * configuration and can only be lowered by a request.
+ * `analysis.refreshSeconds`, dropped when idle. The sandboxes run in the tenant's query-engine process (engine-pool.ts),
+ * under a hard memory limit and killed if a query overruns its time limit, never in this one. Answers are cursors (rows
+ * stream); limits (rows, time) come from the configuration and can only be lowered by a request.
  */
 export class AnalysisService {
   readonly saved: SavedQueryStore | undefined;
