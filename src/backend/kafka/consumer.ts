@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { Consumer, type BaseOptions, type ConsumerGroupJoinPayload } from '@platformatic/kafka';
+import { Base, Consumer, type BaseOptions, type ConsumerGroupJoinPayload } from '@platformatic/kafka';
 import { StreamClosedError } from '../../errors/index.ts';
 import { fairShare } from '../../stream/fair-share.ts';
 import { StreamNotOwnerError } from '../../stream/errors.ts';
@@ -60,6 +60,8 @@ export class KafkaConsumer implements StreamConsumer {
   private readonly start: StartPosition;
   private readonly transient: boolean;
   private readonly client: Consumer;
+  /** Connections for commits only, apart from the fetches' (commit.ts says why). */
+  private readonly commits: Base;
   private owned = new Map<number, Owned>();
   private generation: Generation | undefined;
   /** Bumped at each assignment change and seek: fetch results of an older epoch are dropped. */
@@ -99,6 +101,7 @@ export class KafkaConsumer implements StreamConsumer {
       timeout: Math.max(10_000, session + 5000),
       autocommit: false,
     });
+    this.commits = new Base({ ...ctx.client, clientId: `${this.memberId.replace(/\s/g, '_')}-commits` });
     this.client.on('consumer:group:join', (p) => this.onJoin(p));
     // The client emits 'error' when rejoining after a rebalance failed for good; poll() joins again.
     this.client.on('error', (e: Error) => {
@@ -156,7 +159,7 @@ export class KafkaConsumer implements StreamConsumer {
     }
     if (notOwned.size > 0) throw new StreamNotOwnerError(this.topic, this.group, [...notOwned].sort((a, b) => a - b));
     const generation = this.generation;
-    const ok = generation !== undefined && await commitFenced(this.client, this.meta.kafka, generation, wanted, this.ctx.retryForMs, () => this.closed);
+    const ok = generation !== undefined && await commitFenced(this.client, this.commits, this.meta.kafka, generation, wanted, this.ctx.retryForMs, () => this.closed);
     if (!ok) throw new StreamNotOwnerError(this.topic, this.group, [...wanted.keys()].sort((a, b) => a - b));
   }
 
@@ -190,6 +193,7 @@ export class KafkaConsumer implements StreamConsumer {
     } catch (e) {
       this.ctx.logger.warn({ err: errorText(e), group: this.groupId }, 'stream consumer: leaving the group failed; the session timeout will');
     }
+    await call((cb) => this.commits.close(cb)).catch((e: unknown) => this.ctx.logger.debug({ err: errorText(e) }, 'stream consumer: closing the commit connections failed'));
     this.ctx.onClose(this);
   }
 
@@ -241,7 +245,7 @@ export class KafkaConsumer implements StreamConsumer {
     if (epoch !== this.epoch) return;
     // Pinning the start: a 'latest' group that rebalances before its first commit must not skip what came meanwhile.
     if (fresh.length > 0 && generation) {
-      await commitFenced(this.client, this.meta.kafka, generation, new Map(fresh.map((p) => [p, starts.get(p)!])), this.ctx.retryForMs, () => this.closed)
+      await commitFenced(this.client, this.commits, this.meta.kafka, generation, new Map(fresh.map((p) => [p, starts.get(p)!])), this.ctx.retryForMs, () => this.closed)
         .catch((e: unknown) => this.ctx.logger.debug({ err: errorText(e) }, 'stream consumer: pinning the start position failed'));
     }
     if (epoch !== this.epoch) return;
