@@ -32,6 +32,9 @@ export function openSavedQueryStore(dataDir: string, opts: { legacyTenant?: stri
   const db = new Database(path.join(dataDir, 'analysis.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
+  // IMMEDIATE: it reads the table's columns, then may create or migrate it. A deferred transaction that reads first
+  // cannot wait for the write lock (SQLite refuses to upgrade a read while another connection writes: "database is
+  // locked" at once), and two CLI runs opening a fresh data directory together met exactly that (stats-cli test).
   db.transaction(() => {
     const cols = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('saved_queries')").all().map((c) => c.name);
     if (cols.length > 0 && !cols.includes('tenant')) db.exec('ALTER TABLE saved_queries RENAME TO saved_queries_v1');
@@ -48,7 +51,7 @@ export function openSavedQueryStore(dataDir: string, opts: { legacyTenant?: stri
       db.prepare('INSERT INTO saved_queries SELECT ?, name, sql, description, created_at, updated_at FROM saved_queries_v1').run(checkTenant(opts.legacyTenant ?? 'default'));
       db.exec('DROP TABLE saved_queries_v1');
     }
-  })();
+  }).immediate();
   const selectAll = db.prepare<[string], Row>('SELECT * FROM saved_queries WHERE tenant = ? ORDER BY name');
   const selectOne = db.prepare<[string, string], Row>('SELECT * FROM saved_queries WHERE tenant = ? AND name = ?');
   const insert = db.prepare('INSERT INTO saved_queries (tenant, name, sql, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
@@ -76,7 +79,7 @@ export function openSavedQueryStore(dataDir: string, opts: { legacyTenant?: stri
         } else {
           insert.run(tenant, input.name, input.sql, description, now, now);
         }
-      })();
+      }).immediate(); // reads, then writes: see the open above
       return get(tenant, input.name);
     },
     delete(tenant, name) {
