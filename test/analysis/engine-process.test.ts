@@ -164,6 +164,32 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     assert.ok(fresh && fresh !== pid, `a fresh engine (${pid} -> ${fresh})`);
   });
 
+  it('the time limit counts from when the engine can take the query: a slow engine start is neither charged to it nor killed', async () => {
+    // The engine keeps the server's NODE_* variables: a preload that waits 2.5 s stands for a start on a loaded machine
+    // (2 s and more were seen at load 18). The query's time limit and its kill bound start once the engine has opened
+    // the force's snapshot: were they armed at the request, 300 ms + the second of grace would end during the start,
+    // and the starting engine would be killed with every query waiting for it.
+    const wait = Buffer.from('await new Promise((r) => setTimeout(r, 2500));').toString('base64');
+    const saved = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = `${saved ?? ''} --import=data:text/javascript;base64,${wait}`.trim();
+    const t0 = performance.now();
+    const tenant = 'nice';
+    let rows: unknown[][];
+    try {
+      rows = await drain(svc.query(tenant, 'SELECT 42 AS answer', { timeoutMs: 300 }));
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+    const ms = performance.now() - t0;
+    assert.deepEqual(rows, [[42]]);
+    assert.ok(ms >= 2500, `the engine's start was delayed (answered after ${Math.round(ms)} ms)`);
+    const pid = svc.enginePid(tenant);
+    assert.ok(pid, 'the engine that started slowly is the one still serving');
+    assert.deepEqual(await drain(svc.query(tenant, 'SELECT 43', { timeoutMs: 300 })), [[43]]);
+    assert.equal(svc.enginePid(tenant), pid, 'and it keeps serving');
+  });
+
   it('the other queries of the killed engine fail with 503 DW_QUERY_ENGINE_RESTARTED; other tenants\' engines are untouched', async () => {
     await drain(svc.query(B, 'SELECT 1'));
     const pb = svc.enginePid(B);
