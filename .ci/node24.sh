@@ -84,10 +84,7 @@ DEFAULT_TESTS="test/contract/*.test.ts test/ingest/*.test.ts
   test/security/store.test.ts test/security/kv-store.test.ts test/security/http-auth.test.ts test/security/tenant-isolation.test.ts
   test/security/audit.test.ts test/security/rate-limit.test.ts test/security/login-concurrency.test.ts
   test/cli/up.test.ts test/cli/security-cli.test.ts test/cli/errors.test.ts test/cli/stream-groups.test.ts
-  test/analysis/stats-cli.test.ts test/objectstore/hdfs-datanode-close.test.ts"""
-# Not test/analysis/engine-process.test.ts: its engines run from src/ through tsx, whose loader is a worker thread, and
-# on Node 24.22.3 no worker thread starts under the test's 1 GiB data limit (docs/runtime.md, "The query engine's
-# memory limit on Node 24").
+  test/analysis/stats-cli.test.ts test/analysis/engine-process.test.ts test/objectstore/hdfs-datanode-close.test.ts"""
 # The Kafka client (@platformatic/kafka) is the dependency that wants the newest Node (22.22 or 24.6): its one-node
 # conformance suite (~45 s) runs too when .ci/install-kafka.sh has put the broker's jars in the checkout.
 JARS=$ROOT/deploy/kafka/classpath/target/dependency

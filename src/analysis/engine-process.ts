@@ -49,7 +49,12 @@ const OOM_WORDS = /out of memory|bad_alloc|allocation failed|Cannot allocate mem
 const ENGINE_ENV = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_[A-Z_]+|NODE_[A-Z_]+|TSX_[A-Z_]+)$/;
 
 function engineEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => ENGINE_ENV.test(k)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => ENGINE_ENV.test(k)));
+  // Only for an engine run from src/ (tsx): tsx compiles a module its cache misses with esbuild's transformSync, which
+  // runs in a worker thread, and on Node 24 no worker thread starts under a 1 GiB data limit (V8 cannot reserve its
+  // CodeRange; docs/runtime.md). Without threads esbuild compiles in a child process; the compiled dist/ needs neither.
+  env.ESBUILD_WORKER_THREADS = '0';
+  return env;
 }
 
 let warnedNoPrlimit = false;
