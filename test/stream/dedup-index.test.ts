@@ -42,6 +42,27 @@ describe('sqlite stream dedup index', () => {
     assert.equal(candidates(index, 7).length, 0);
   });
 
+  it('returns the exact offset of entries far from, and below, the first offset of their partition', () => {
+    const index = new DedupIndex(60_000, 3, 0);
+    const entries: [number, number, number][] = [
+      [101, 2, 5_000_000_000], [102, 2, 5_000_000_001], [103, 2, 4_999_999_000], // below the partition's first offset
+      [104, 2, 1], [105, 2, 9_000_000_000_000], // more than 2^31 away from it
+      [106, 0, 0], [107, 1, 2 ** 40],
+    ];
+    for (const [h, p, o] of entries) index.add(h, p, o);
+    for (const [h, p, o] of entries) assert.deepEqual(candidates(index, h), [[p, o]], `hash ${h}`);
+    assert.equal(index.size().entries, entries.length);
+  });
+
+  it('holds a million ids in under 28 bytes each (a full window at 10,000 reports/s is 6-7.5 million)', () => {
+    const index = new DedupIndex(600_000, 8, 0);
+    const n = 1_000_000;
+    for (let i = 0; i < n; i++) index.add(idHash(`drone-${i % 1000}:${1_700_000_000_000 + i * 60_000}`), i % 8, 1_000_000 + (i >> 3));
+    const { entries, bytes } = index.size();
+    assert.equal(entries, n);
+    assert.ok(bytes / n < 28, `${(bytes / n).toFixed(1)} bytes per id`);
+  });
+
   it('never returns hash 0, which marks empty slots', () => {
     for (const id of ['', 'a', 'report-1', 'drone-7:1700000000000']) assert.notEqual(idHash(id), 0);
   });
