@@ -85,11 +85,12 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
         }, (e: Error) => { queryFailed(e.message); });
     }, 5000);
 
-    const rss: { at: number; bytes: number; heap: number; external: number }[] = [];
+    const rss: { at: number; bytes: number; heap: number; external: number; lag: Record<string, number>; lakeRows: number }[] = [];
     const started = Date.now();
     const rssTimer = setInterval(() => {
       const m = process.memoryUsage();
-      rss.push({ at: Date.now() - started, bytes: m.rss, heap: m.heapUsed, external: m.external });
+      const s = platform.snapshot();
+      rss.push({ at: Date.now() - started, bytes: m.rss, heap: m.heapUsed, external: m.external, lag: s.lag, lakeRows: s.lakeRows });
     }, 5000);
     const answers = new Map<string, number>();
     let acknowledged = 0;
@@ -146,6 +147,12 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
     const maxOf = (xs: readonly number[]): number | string => (xs.length ? mib(Math.max(...xs)) : 'none');
     const notAccepted = [...answers].filter(([k]) => k !== '202').map(([k, n]) => `${k} x${n}`).join(', ') || 'none';
     const sortedQ = [...queries.ms].sort((a, b) => a - b);
+    // One line per minute (the last sample of each): whether memory and the consumers' lag level off or keep growing.
+    const timeline = rss.filter((s, i) => i === rss.length - 1 || Math.floor(rss[i + 1]!.at / 60_000) > Math.floor(s.at / 60_000));
+    printTable('soak timeline (per minute)', Object.fromEntries(timeline.map((s) => [
+      `${(s.at / 60_000).toFixed(1)} min`,
+      `RSS ${mib(s.bytes)} MiB, heap ${mib(s.heap)}, external ${mib(s.external)}, lag ${Object.entries(s.lag).map(([g, n]) => `${g} ${n}`).join(' ')}, lake ${s.lakeRows}`,
+    ])));
     return {
       'minutes of load': Number((loadSeconds / 60).toFixed(2)),
       'offered reports/s': Math.round(offered / loadSeconds),
@@ -162,6 +169,9 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       'RSS MiB first minute (max)': firstMinute.length ? mib(Math.max(...firstMinute)) : 'none',
       'RSS MiB last minute (max)': lastMinute.length ? mib(Math.max(...lastMinute)) : 'none',
       'RSS MiB peak': rss.length ? mib(Math.max(...rss.map((s) => s.bytes))) : 'none',
+      // Flat or not, once warm: the least-squares slope of RSS over the second half of the load (the stream's dedup
+      // index grows until its window, 10 minutes, is full; a run of 30 minutes has 15 warm ones).
+      'RSS slope over the second half, MiB/min': slopeMiBPerMin(rss.filter((s) => s.at >= loadSeconds * 500)),
       // RSS growth outside the JS heap and Buffers is native memory: DuckDB (analysis, lake writer), SQLite caches.
       'JS heap used MiB first / last minute (max)': `${maxOf(first.map((s) => s.heap))} / ${maxOf(last.map((s) => s.heap))}`,
       'external (Buffers) MiB first / last minute (max)': `${maxOf(first.map((s) => s.external))} / ${maxOf(last.map((s) => s.external))}`,
@@ -174,6 +184,21 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
     if (!stopped) await platform.stop();
     tmp.cleanup();
   }
+}
+
+/** Least-squares slope of RSS against time, MiB per minute ('none' under 2 samples). */
+function slopeMiBPerMin(samples: readonly { at: number; bytes: number }[]): number | string {
+  if (samples.length < 2) return 'none';
+  const n = samples.length;
+  const mx = samples.reduce((a, s) => a + s.at, 0) / n;
+  const my = samples.reduce((a, s) => a + s.bytes, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const s of samples) {
+    sxy += (s.at - mx) * (s.bytes - my);
+    sxx += (s.at - mx) ** 2;
+  }
+  return Number(((sxy / sxx) * 60_000 / MiB).toFixed(2));
 }
 
 if (isMain(import.meta.url)) {
