@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DwError } from '../errors/index.ts';
+import { recordEngineExit } from '../metrics/record.ts';
 import { QueryTooLargeError } from '../lake/sandbox-errors.ts';
 import type { Logger } from '../util/log.ts';
 import { fromWire, type FromEngine, type ToEngine } from './engine-protocol.ts';
@@ -300,6 +301,7 @@ export class EngineProcess {
         ? 'the query engine was restarted under this query because another query of your force did not stop in time; retry'
         : `the query engine process stopped (${how}) under this query; retry`);
     for (const [q, e] of this.blame) this.fate.set(q, e);
+    recordEngineExit(this.opts.tenant, oom ? 'out_of_memory' : killed ? 'killed' : this.stopping ? 'stopped' : this.started ? 'died' : 'start_failed');
     if (!this.started && !this.stopping) {
       this.opts.logger.error({ tenant: this.opts.tenant, code, signal, stderr: this.stderrTail.slice(-1000) }, 'query engine process ended before it was ready');
     } else if (running > 0 && !killed) {

@@ -100,6 +100,12 @@ export const queryRefusals = new Counter({
   labelNames: ['tenant', 'code'] as const, registers,
 });
 
+export const queryEngineExits = new Counter({
+  name: 'dronewatch_query_engine_exits_total',
+  help: "Query-engine processes that ended, by tenant and reason: out_of_memory (its data limit), killed (a query ignored its time limit or cancel), died (crashed or killed from outside under a query), start_failed, stopped (idle or shut down)",
+  labelNames: ['tenant', 'reason'] as const, registers,
+});
+
 export const authFailures = new Counter({
   name: 'dronewatch_auth_failures_total',
   help: 'HTTP requests refused by authentication or authorisation, by DW_AUTH_* code and tenant (empty: not authenticated)',

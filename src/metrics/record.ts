@@ -4,8 +4,8 @@
  */
 import { parseDataKey } from '../lake/layout.ts';
 import {
-  alertLatency, alertsRaised, archiveBatches, archiveBytes, archiveRows, lakeFilesWritten, queryDuration, reportsAccepted,
-  reportsDuplicate, reportsRejected,
+  alertLatency, alertsRaised, archiveBatches, archiveBytes, archiveRows, lakeFilesWritten, queryDuration, queryEngineExits,
+  reportsAccepted, reportsDuplicate, reportsRejected,
 } from './definitions.ts';
 
 const SOURCES = new Set(['http', 'mqtt', 'simulator']);
@@ -83,4 +83,11 @@ export function startQueryTimer(tenant: string, kind: 'query' | 'stat' | 'export
     done = true;
     end();
   };
+}
+
+/** Why a query-engine process ended (dronewatch_query_engine_exits_total). */
+export type EngineExitReason = 'out_of_memory' | 'killed' | 'died' | 'start_failed' | 'stopped';
+
+export function recordEngineExit(tenant: string, reason: EngineExitReason): void {
+  queryEngineExits.inc({ tenant, reason });
 }

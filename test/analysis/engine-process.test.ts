@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { AnalysisService } from '../../src/analysis/index.ts';
 import { EngineProcess, findPrlimit } from '../../src/analysis/engine-process.ts';
+import { queryEngineExits } from '../../src/metrics/definitions.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { localLakeFiles, type QueryCursor } from '../../src/lake/index.ts';
 import { buildServer } from '../../src/server/index.ts';
@@ -152,6 +153,7 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
 
   it('a query that ignores its interrupt is killed with its engine ~1 s after its time limit; the next query gets a fresh engine', async () => {
     await drain(svc.query(A, 'SELECT 1'));
+    const killedBefore = await engineExits(A, 'killed');
     const pid = svc.enginePid(A);
     const t0 = performance.now();
     const e = await drain(svc.query(A, STUCK, { timeoutMs: 1000 })).then(() => undefined, (x: unknown) => x);
@@ -162,6 +164,7 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     assert.deepEqual(await drain(svc.query(A, 'SELECT count(*) FROM reports')), [[20]]);
     const fresh = svc.enginePid(A);
     assert.ok(fresh && fresh !== pid, `a fresh engine (${pid} -> ${fresh})`);
+    assert.equal(await engineExits(A, 'killed') - killedBefore, 1, 'dronewatch_query_engine_exits_total{reason="killed"}');
   });
 
   it('the time limit counts from when the engine can take the query: a slow engine start is neither charged to it nor killed', async () => {
@@ -230,6 +233,7 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
   it('an engine killed from outside fails its running query (503) and nothing else; the next query works', async () => {
     await drain(svc.query(A, 'SELECT 1'));
     const pid = svc.enginePid(A)!;
+    const diedBefore = await engineExits(A, 'died');
     const running = await svc.query(A, 'SELECT range FROM range(100000000000)', { limit: 1_000_000_000 });
     const it = running[Symbol.asyncIterator]();
     await it.next();
@@ -238,6 +242,7 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     for (let i = 0; i < 3 && e === undefined; i++) e = await it.next().then(() => undefined, (x: unknown) => x);
     assert.equal(codeOf(e), 'DW_QUERY_ENGINE_RESTARTED', String(e));
     assert.match((e as Error).message, /SIGKILL/);
+    await until(async () => await engineExits(A, 'died') - diedBefore === 1, 'dronewatch_query_engine_exits_total{reason="died"} counts it');
     const res = await app.inject({ method: 'POST', url: '/v1/query', payload: { sql: 'SELECT count(*) AS n FROM reports' } });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal((res.json() as { rows: unknown[][] }).rows[0]![0], 20);
@@ -302,10 +307,16 @@ describe('without prlimit', () => {
   });
 });
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** dronewatch_query_engine_exits_total for a tenant and reason, as the registry counts it now. */
+async function engineExits(tenant: string, reason: string): Promise<number> {
+  const metric = await queryEngineExits.get();
+  return metric.values.find((v) => v.labels.tenant === tenant && v.labels.reason === reason)?.value ?? 0;
 }
