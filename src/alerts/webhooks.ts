@@ -69,10 +69,16 @@ class TargetQueue {
   private idleWaiters: (() => void)[] = [];
   private readonly target: WebhookTarget;
   private readonly sink: WebhookSink;
+  /** The URL fetched: the target's without user:password, which fetch refuses; they go in `authorization` instead. */
+  private readonly fetchUrl: string;
+  private readonly basicAuth: string | undefined;
 
   constructor(target: WebhookTarget, sink: WebhookSink) {
     this.target = target;
     this.sink = sink;
+    const { url, authorization } = splitCredentials(target.url);
+    this.fetchUrl = url;
+    this.basicAuth = authorization;
     this.stats = { url: target.url, queued: 0, inFlight: 0, delivered: 0, failed: 0, dropped: 0, retries: 0 };
   }
 
@@ -138,6 +144,7 @@ class TargetQueue {
       'x-dronewatch-event-id': e.eventId,
     };
     if (this.target.secret) headers['x-dronewatch-signature'] = signWebhookBody(this.target.secret, body);
+    if (this.basicAuth) headers.authorization = this.basicAuth;
     const log = this.sink.logger;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -151,13 +158,13 @@ class TargetQueue {
         this.sink.onAttempt?.({ event: e, url: this.target.url, attempt, outcome: giveUp ? 'failed' : 'retrying', error: (err as Error).message });
         if (giveUp) {
           this.stats.failed++;
-          log.warn({ err, url: this.target.url, eventId: e.eventId, attempt }, 'webhook delivery failed, giving up');
+          log.warn({ err, url: urlForLog(this.target.url), eventId: e.eventId, attempt }, 'webhook delivery failed, giving up');
           return;
         }
         this.stats.retries++;
         const backoff = Math.random() * Math.min(this.sink.maxDelayMs, this.sink.baseDelayMs * 2 ** (attempt - 1));
         const delay = Math.min(this.sink.maxDelayMs, Math.max(backoff, err.retryAfterMs ?? 0));
-        log.debug({ url: this.target.url, eventId: e.eventId, attempt, delay }, 'webhook retry');
+        log.debug({ url: urlForLog(this.target.url), eventId: e.eventId, attempt, delay }, 'webhook retry');
         await this.sink.sleep(delay);
         if (this.sink.closed) {
           // close() cut the wait short: the event is abandoned unsent.
@@ -171,9 +178,11 @@ class TargetQueue {
   private async attempt(body: string, headers: Record<string, string>): Promise<void> {
     let res: Response;
     try {
-      res = await fetch(this.target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.target.timeoutMs ?? 2000) });
+      res = await fetch(this.fetchUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.target.timeoutMs ?? 2000) });
     } catch (err) {
-      throw new RetryableError(`network error: ${(err as Error).message}`);
+      // Some of fetch's messages quote the URL: the log and the delivery log get the form without secrets.
+      const message = (err as Error).message.replaceAll(this.fetchUrl, urlForLog(this.fetchUrl));
+      throw new RetryableError(`network error: ${message}`);
     }
     // Drain the body so the connection can be reused.
     await res.arrayBuffer().catch(() => undefined);
@@ -277,5 +286,33 @@ export class WebhookSink {
       retries: sum('retries'),
       targets,
     };
+  }
+}
+
+/** user:password in a URL (percent-decoded) as a Basic `authorization` value, and the URL without them. */
+function splitCredentials(url: string): { url: string; authorization?: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url };
+  }
+  if (!u.username && !u.password) return { url };
+  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.href, authorization };
+}
+
+/**
+ * A webhook URL as logs may show it: scheme, host and port only. Receivers often take their secret in the path or the
+ * query (a chat service's incoming-webhook URL is a bearer credential), and user:password may sit before the host.
+ */
+export function urlForLog(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname.length > 1 || u.search ? '/...' : ''}`;
+  } catch {
+    return '(invalid URL)';
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pino from 'pino';
 import { WebhookSink, type AlertEvent } from '../../src/alerts/index.ts';
 
 interface Received {
@@ -128,6 +129,24 @@ describe('webhooks', () => {
     const [b, d] = sink.stats().targets;
     assert.deepEqual([b!.failed, b!.retries, d!.failed, d!.retries], [1, 0, 1, 2]);
     await sink.close();
+  });
+
+  it('logs a target by its scheme, host and port only: no path, query or credentials, where receivers keep secrets', async () => {
+    const secretPath = rx.route('/hooks/T0001/B0002/s3cr3t-token', () => ({ status: 400 }));
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) });
+    const withQuery = rx.route('/hooks/T0001/B0002/s3cr3t-token?token=qu3ry-secret', () => ({ status: 400 })).replace('http://', 'http://user:pa55word@');
+    const sink = new WebhookSink({ webhooks: [{ url: secretPath }, { url: withQuery }], baseDelayMs: 1, maxAttempts: 1, logger });
+    sink.send(event());
+    assert.equal(await sink.flush(5000), true);
+    await sink.close();
+    // user:password went as Basic credentials (fetch refuses a URL that holds them).
+    assert.deepEqual(rx.log.get('/hooks/T0001/B0002/s3cr3t-token')!.map((r) => r.headers.authorization), [undefined]);
+    assert.deepEqual(rx.log.get('/hooks/T0001/B0002/s3cr3t-token?token=qu3ry-secret')!.map((r) => r.headers.authorization), [`Basic ${Buffer.from('user:pa55word').toString('base64')}`]);
+    const failures = lines.filter((l) => l.includes('webhook delivery failed'));
+    assert.equal(failures.length, 2, lines.join(''));
+    for (const l of failures) assert.equal((JSON.parse(l) as { url: string }).url, `${rx.base}/...`);
+    for (const secret of ['s3cr3t-token', 'T0001', 'qu3ry-secret', 'pa55word']) assert.ok(!lines.join('').includes(secret), secret);
   });
 
   it('retries network errors', async () => {
