@@ -291,6 +291,8 @@ export class AlertWorker {
         this.logger.error({ err, events: work.events.length }, 'alert events publish failed; left in the outbox');
       }
     }
+    // Settled already when the alert events went out (publishAlertEvents waits for it), not when their publish failed
+    // or there were none: the commit must follow it either way. It never rejects (IncidentPublisher.publish).
     await incidentsOut;
     try {
       await consumer.commit(work.positions);
