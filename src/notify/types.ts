@@ -4,6 +4,7 @@
  * ordered list of routes, the first that matches wins unless it says `continue`.
  */
 import type { Severity } from '../alerts/types.ts';
+import type { VersionMeta } from '../backend/versioned.ts';
 
 /** A webhook receiver. The secret signs each body (HMAC-SHA256, `x-dronewatch-signature`), as `alerts.webhooks`. */
 export interface NotifyTarget {
@@ -59,13 +60,7 @@ export interface NotificationPolicy {
  * One version of a tenant's policy, never changed once written. Version 0 is the configuration's `alerts.webhooks`
  * (every event to each, as before policies existed): it is not stored, it is what a tenant without versions gets.
  */
-export interface PolicyVersion extends NotificationPolicy {
-  tenant: string;
-  version: number;
-  author: string;
-  at: string;
-  reason: string;
-}
+export interface PolicyVersion extends NotificationPolicy, VersionMeta {}
 
 /** Why a notification was sent. */
 export type NotificationKind = 'notify' | 'repeat' | 'escalation' | 'acknowledged' | 'resolved';

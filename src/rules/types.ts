@@ -4,6 +4,7 @@
  * the version that raised it.
  */
 import type { Severity } from '../alerts/types.ts';
+import type { VersionMeta } from '../backend/versioned.ts';
 
 /** GeoJSON geometry of a zone, coordinates `[lon, lat]` as GeoJSON says; rings closed (first point = last point). */
 export type ZoneGeometry =
@@ -57,14 +58,7 @@ export interface RuleSet {
 }
 
 /** One version of a tenant's rules. Versions count from 1 per tenant and are never changed once written. */
-export interface RuleSetVersion extends RuleSet {
-  tenant: string;
-  version: number;
-  author: string;
-  /** ISO 8601 time of the change. */
-  at: string;
-  reason: string;
-}
+export interface RuleSetVersion extends RuleSet, VersionMeta {}
 
 /** A silence: alerts matching it are stored (marked silenced) but never announced live nor sent to webhooks. */
 export interface Silence {
