@@ -9,28 +9,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DEPLOYMENT_SCOPE, KafkaStream, KvCredentialStore, LogKvStore, openBackend, type Backend } from '../../src/backend/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
-import { kafkaOrSkip, startKafka, tempDir, type KafkaTestCluster } from '../../src/testkit/index.ts';
+import { tempDir } from '../../src/testkit/index.ts';
 import { runAlertStateConformance } from '../alerts/state-conformance.ts';
 import { bootstrapRace, credentialStoreConformance, FAST, type CredentialBackend } from '../security/credentials-suite.ts';
 import { runSharedKvConformance } from './shared-kv-conformance.ts';
+import { onKafka } from './store-fixtures.ts';
 
-const skip = kafkaOrSkip();
 const WINDOW = 60_000;
 
-if (skip) {
-  describe('shared state on kafka', () => {
-    it('needs Kafka 4 jars and Java >= 17', { skip }, () => undefined);
-  });
-} else {
-  let cluster: Promise<KafkaTestCluster> | undefined;
-  const clusterOnce = (): Promise<KafkaTestCluster> => (cluster ??= startKafka({ nodes: 1 }));
-  after(async () => {
-    if (cluster) await (await cluster).stop();
-  });
-
+onKafka('shared state on kafka', (clusterBootstrap) => {
   /** A backend as a process of a deployment opens it; `tenant` scopes its stream and alert buckets. */
   const backendOf = async (tenant: string, security: { store: 'kv' } | object = {}): Promise<Backend> => {
-    const { bootstrap } = await clusterOnce();
+    const bootstrap = await clusterBootstrap();
     const tmp = tempDir('dw-kafka-backend-');
     const config = validateConfig({ dataDir: tmp.dir, tenant, stream: { url: `kafka://${bootstrap}` }, security, alerts: { dedupWindowMs: WINDOW } });
     const b = await openBackend(config, { scrypt: FAST });
@@ -38,7 +28,7 @@ if (skip) {
   };
 
   runSharedKvConformance('log buckets on Kafka', async () => {
-    const { bootstrap } = await clusterOnce();
+    const bootstrap = await clusterBootstrap();
     return {
       open: async () => new LogKvStore(await KafkaStream.connect({ brokers: bootstrap.split(','), tenant: DEPLOYMENT_SCOPE }), { ownsStream: true, topicOf: (b) => `kv-${b}` }),
       cleanup: async () => undefined,
@@ -63,7 +53,7 @@ if (skip) {
 
   // Each suite on buckets of its own (a fresh namespace on the one cluster), so that it starts from an empty store.
   const credentialBackend = async (): Promise<CredentialBackend> => {
-    const { bootstrap } = await clusterOnce();
+    const bootstrap = await clusterBootstrap();
     const scope = `c${randomUUID().slice(0, 8)}`;
     return {
       open: async () => KvCredentialStore.open({
@@ -121,4 +111,4 @@ if (skip) {
       }
     });
   });
-}
+});

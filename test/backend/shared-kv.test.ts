@@ -3,11 +3,11 @@
  * on the embedded stream (the same code that runs on Kafka, test/backend/kafka-state.test.ts). nats-server missing:
  * skipped with the install recipe (a failure with CI=true).
  */
-import { after, describe, it } from 'node:test';
 import path from 'node:path';
 import { LogKvStore, NatsKvStore, SqliteStream } from '../../src/backend/index.ts';
 import type { Stream } from '../../src/stream/index.ts';
-import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
+import { tempDir } from '../../src/testkit/index.ts';
+import { onNatsServer } from './store-fixtures.ts';
 import { runSharedKvConformance } from './shared-kv-conformance.ts';
 
 runSharedKvConformance('log on the embedded stream', async () => {
@@ -26,21 +26,10 @@ runSharedKvConformance('log on the embedded stream', async () => {
   };
 });
 
-const skip = natsServerOrSkip();
-if (skip) {
-  describe('shared KV conformance: nats', () => {
-    it('needs nats-server >= 2.10', { skip }, () => undefined);
-  });
-} else {
-  let server: Promise<NatsTestServer> | undefined;
-  after(async () => {
-    if (server) await (await server).stop();
-  });
-  runSharedKvConformance('JetStream KV', async () => {
-    const { url } = await (server ??= startNatsServer());
-    return {
-      open: () => NatsKvStore.connect({ servers: [url], name: 'kv-test' }),
-      cleanup: async () => undefined,
-    };
-  });
-}
+onNatsServer('shared KV conformance: nats', (url) => runSharedKvConformance('JetStream KV', async () => {
+  const servers = [await url()];
+  return {
+    open: () => NatsKvStore.connect({ servers, name: 'kv-test' }),
+    cleanup: async () => undefined,
+  };
+}));

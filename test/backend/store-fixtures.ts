@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogKvStore, NatsKvStore, SqliteStream, type SharedKvStore } from '../../src/backend/index.ts';
 import { isDwError } from '../../src/errors/index.ts';
-import { natsServerOrSkip, startNatsServer, tempDir, type NatsTestServer } from '../../src/testkit/index.ts';
+import { kafkaOrSkip, natsServerOrSkip, startKafka, startNatsServer, tempDir } from '../../src/testkit/index.ts';
 
 interface Closable {
   close(): Promise<void>;
@@ -60,22 +60,31 @@ export function onEveryBackend<S extends Closable>(b: StoreBackends<S>, suite: S
 }
 
 /**
- * Declares the suites of `declare` against one real nats-server for the file: started by the first `url()`, stopped
- * after the file's tests. nats-server missing: one skipped test named `title` that says how to install it.
+ * Declares the suites of `declare` against one real server for the file: started by the first `get()`, stopped after
+ * the file's tests. Missing (`skip` says why and how to install it): one skipped test named `title` that says so.
  */
-export function onNatsServer(title: string, declare: (url: () => Promise<string>) => void): void {
-  const skip = natsServerOrSkip();
+function onTestServer<S extends { stop(): Promise<void> }>(title: string, skip: string | undefined, needs: string, start: () => Promise<S>, declare: (get: () => Promise<S>) => void): void {
   if (skip) {
     describe(title, () => {
-      it('needs nats-server >= 2.10', { skip }, () => undefined);
+      it(needs, { skip }, () => undefined);
     });
     return;
   }
-  let server: Promise<NatsTestServer> | undefined;
+  let server: Promise<S> | undefined;
   after(async () => {
     if (server) await (await server).stop();
   });
-  declare(async () => (await (server ??= startNatsServer())).url);
+  declare(() => (server ??= start()));
+}
+
+/** onTestServer with one nats-server: `url()` is its client URL. */
+export function onNatsServer(title: string, declare: (url: () => Promise<string>) => void): void {
+  onTestServer(title, natsServerOrSkip(), 'needs nats-server >= 2.10', () => startNatsServer(), (get) => declare(async () => (await get()).url));
+}
+
+/** onTestServer with a one-node Kafka cluster: `bootstrap()` is its bootstrap list. */
+export function onKafka(title: string, declare: (bootstrap: () => Promise<string>) => void): void {
+  onTestServer(title, kafkaOrSkip(), 'needs Kafka 4 jars and Java >= 17', () => startKafka({ nodes: 1 }), (get) => declare(async () => (await get()).bootstrap));
 }
 
 /** `N` stores, as a tuple the test destructures. */
