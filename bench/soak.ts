@@ -13,6 +13,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { dataPaths, validateConfig } from '../src/config/index.ts';
 import { openLakeQuery } from '../src/lake/index.ts';
+import type { ArchiveStats } from '../src/archive/index.ts';
 import { Platform } from '../src/runtime/platform.ts';
 import { Fleet } from '../src/simulator/index.ts';
 import { tempDir } from '../src/testkit/index.ts';
@@ -119,6 +120,7 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       }
     }));
     const loadSeconds = (Date.now() - started) / 1000;
+    const archive = platform.status().components.archive as ArchiveStats | undefined;
     const refused = platform['admission']?.stats().refused;
     clearInterval(queryTimer);
     clearInterval(rssTimer);
@@ -176,6 +178,11 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       'JS heap used MiB first / last minute (max)': `${maxOf(first.map((s) => s.heap))} / ${maxOf(last.map((s) => s.heap))}`,
       'external (Buffers) MiB first / last minute (max)': `${maxOf(first.map((s) => s.external))} / ${maxOf(last.map((s) => s.external))}`,
       'stop s (drains the archive)': Number(stopSeconds.toFixed(1)),
+      // What each topic's batches cost the archive during the load: the small topics pay the same steps per batch.
+      ...Object.fromEntries(Object.entries(archive?.perTopic ?? {}).map(([topic, t]) => {
+        const ms = Object.values(t.flushStepMs).reduce((a, b) => a + b, 0);
+        return [`archive ${topic}: batches, rows, flush s`, `${t.batchesWritten}, ${t.rowsWritten}, ${(ms / 1000).toFixed(1)}`];
+      })),
       'lake rows / distinct ids': `${lakeRows} / ${lakeDistinct}`,
       'lake = acknowledged': lakeRows === acknowledged && lakeDistinct === acknowledged ? 'yes' : `NO (${lakeDistinct - acknowledged})`,
       ...(log.first.length ? { 'first log lines': log.first.join(' | ') } : {}),
