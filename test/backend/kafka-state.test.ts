@@ -4,7 +4,7 @@
  * KafkaStream, the alert state, credential store, first-administrator race and saved queries. Skipped with the install
  * hint when the Kafka jars or Java 17 are missing (a failure with CI=true).
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DEPLOYMENT_SCOPE, KafkaStream, KvCredentialStore, LogKvStore, openBackend, type Backend } from '../../src/backend/index.ts';

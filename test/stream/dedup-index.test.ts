@@ -52,6 +52,16 @@ describe('sqlite stream dedup index', () => {
     for (const [h, p, o] of entries) index.add(h, p, o);
     for (const [h, p, o] of entries) assert.deepEqual(candidates(index, h), [[p, o]], `hash ${h}`);
     assert.equal(index.size().entries, entries.length);
+    // Through several growths, with bases far from zero, offsets on both sides of them and some beyond 2^31 of them.
+    const many: [number, number, number][] = [];
+    for (let i = 0; i < 5000; i++) {
+      const p = i % 3;
+      const o = i % 97 === 0 ? 2 ** 45 + i : 7_000_000_000 + (i % 2 === 0 ? i : -i) * 1000;
+      many.push([1000 + i, p, o]);
+      index.add(1000 + i, p, o);
+    }
+    for (const [h, p, o] of many) assert.deepEqual(candidates(index, h), [[p, o]], `hash ${h}`);
+    assert.throws(() => index.add(1, 3, 0), RangeError);
   });
 
   it('holds a million ids in under 28 bytes each (a full window at 10,000 reports/s is 6-7.5 million)', () => {

@@ -64,6 +64,8 @@ class IdTable {
   }
 
   add(hash: number, partition: number, offset: number): void {
+    // A partition the table was not sized for would read an undefined base and store garbage: a bug, said loudly.
+    if (!(partition >= 0 && partition < this.bases.length)) throw new RangeError(`dedup index: partition ${partition} of ${this.bases.length}`);
     let base = this.bases[partition]!;
     if (Number.isNaN(base)) base = this.bases[partition] = offset;
     const delta = offset - base;
