@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { silentLogger, type Logger } from '../util/log.ts';
 import type { AlertEvent } from './types.ts';
+import { urlForLog } from './webhook-url.ts';
 
 export interface WebhookTarget {
   url: string;
@@ -69,16 +70,10 @@ class TargetQueue {
   private idleWaiters: (() => void)[] = [];
   private readonly target: WebhookTarget;
   private readonly sink: WebhookSink;
-  /** The URL fetched: the target's without user:password, which fetch refuses; they go in `authorization` instead. */
-  private readonly fetchUrl: string;
-  private readonly basicAuth: string | undefined;
 
   constructor(target: WebhookTarget, sink: WebhookSink) {
     this.target = target;
     this.sink = sink;
-    const { url, authorization } = splitCredentials(target.url);
-    this.fetchUrl = url;
-    this.basicAuth = authorization;
     this.stats = { url: target.url, queued: 0, inFlight: 0, delivered: 0, failed: 0, dropped: 0, retries: 0 };
   }
 
@@ -144,7 +139,6 @@ class TargetQueue {
       'x-dronewatch-event-id': e.eventId,
     };
     if (this.target.secret) headers['x-dronewatch-signature'] = signWebhookBody(this.target.secret, body);
-    if (this.basicAuth) headers.authorization = this.basicAuth;
     const log = this.sink.logger;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -178,10 +172,10 @@ class TargetQueue {
   private async attempt(body: string, headers: Record<string, string>): Promise<void> {
     let res: Response;
     try {
-      res = await fetch(this.fetchUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.target.timeoutMs ?? 2000) });
+      res = await fetch(this.target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.target.timeoutMs ?? 2000) });
     } catch (err) {
       // Some of fetch's messages quote the URL: the log and the delivery log get the form without secrets.
-      const message = (err as Error).message.replaceAll(this.fetchUrl, urlForLog(this.fetchUrl));
+      const message = (err as Error).message.replaceAll(this.target.url, urlForLog(this.target.url));
       throw new RetryableError(`network error: ${message}`);
     }
     // Drain the body so the connection can be reused.
@@ -286,33 +280,5 @@ export class WebhookSink {
       retries: sum('retries'),
       targets,
     };
-  }
-}
-
-/** user:password in a URL (percent-decoded) as a Basic `authorization` value, and the URL without them. */
-function splitCredentials(url: string): { url: string; authorization?: string } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return { url };
-  }
-  if (!u.username && !u.password) return { url };
-  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
-  u.username = '';
-  u.password = '';
-  return { url: u.href, authorization };
-}
-
-/**
- * A webhook URL as logs may show it: scheme, host and port only. Receivers often take their secret in the path or the
- * query (a chat service's incoming-webhook URL is a bearer credential), and user:password may sit before the host.
- */
-export function urlForLog(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname.length > 1 || u.search ? '/...' : ''}`;
-  } catch {
-    return '(invalid URL)';
   }
 }

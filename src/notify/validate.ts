@@ -1,4 +1,5 @@
 import type { Severity } from '../alerts/types.ts';
+import { urlUnderPrefix, webhookUrlProblem } from '../alerts/webhook-url.ts';
 import type { FieldError } from '../errors/index.ts';
 import { RULE_ID } from '../rules/validate.ts';
 import { NotifyInvalidError } from './errors.ts';
@@ -29,7 +30,7 @@ export function checkPolicy(input: unknown, previous?: Pick<PolicyVersion, 'targ
     // Indices are the input's: the field named is the one the caller wrote, whatever was refused before it.
     if (ids.has(c.id)) return err(`targets[${i}].id`, `"${c.id}" is used twice`);
     ids.add(c.id);
-    if (allowedUrlPrefixes.length > 0 && !allowedUrlPrefixes.some((p) => c.url.startsWith(p))) return err(`targets[${i}].url`, `must start with one of notifications.allowedUrlPrefixes (${allowedUrlPrefixes.join(', ')})`);
+    if (allowedUrlPrefixes.length > 0 && !allowedUrlPrefixes.some((p) => urlUnderPrefix(new URL(c.url), p))) return err(`targets[${i}].url`, `must start with one of notifications.allowedUrlPrefixes (${allowedUrlPrefixes.join(', ')})`);
     targets.push(c);
   });
 
@@ -68,6 +69,10 @@ function checkTarget(t: unknown, at: string, err: Reporter, previous?: Pick<Poli
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) err(`${at}.url`, `must be an http:// or https:// URL of at most ${NOTIFY_LIMITS.url} characters`);
+  else {
+    const problem = webhookUrlProblem(url);
+    if (problem) err(`${at}.url`, problem);
+  }
   if (t.secret !== undefined && (typeof t.secret !== 'string' || t.secret.length === 0 || t.secret.length > NOTIFY_LIMITS.secret)) err(`${at}.secret`, `must be 1-${NOTIFY_LIMITS.secret} characters`);
   if (t.timeoutMs !== undefined && !(Number.isInteger(t.timeoutMs) && (t.timeoutMs as number) >= 100 && (t.timeoutMs as number) <= NOTIFY_LIMITS.timeoutMs)) err(`${at}.timeoutMs`, `must be an integer from 100 to ${NOTIFY_LIMITS.timeoutMs}`);
   for (const k of Object.keys(t)) if (!['id', 'url', 'secret', 'timeoutMs', 'hasSecret'].includes(k)) err(`${at}.${k}`, 'unknown field');

@@ -41,6 +41,28 @@ describe('notification policy validation', () => {
     assert.deepEqual(fields(() => checkPolicy({ targets: [{ id: 'a', url: 'http://169.254.169.254/latest' }], routes: [] }, undefined, allowed)), ['targets[0].url']);
     assert.equal(checkPolicy({ targets: [{ id: 'a', url: 'https://hooks.example.org/desk' }], routes: [] }, undefined, allowed).targets.length, 1);
   });
+
+  it('compares a target with a prefix as URLs, not text: a prefix without its slash admits no other host', () => {
+    const allowed = ['https://hooks.example.org'];
+    for (const url of ['https://hooks.example.org.evil.example/x', 'https://hooks.example.org:8443/x', 'http://hooks.example.org/x']) {
+      assert.deepEqual(fields(() => checkPolicy({ targets: [{ id: 'a', url }], routes: [] }, undefined, allowed)), ['targets[0].url'], url);
+    }
+    assert.equal(checkPolicy({ targets: [{ id: 'a', url: 'https://hooks.example.org/desk' }], routes: [] }, undefined, allowed).targets.length, 1);
+    assert.deepEqual(fields(() => checkPolicy({ targets: [{ id: 'a', url: 'https://hooks.example.org/deskx' }], routes: [] }, undefined, ['https://hooks.example.org/desk/'])), ['targets[0].url']);
+  });
+
+  it('refuses user:password in a target URL (fetch would refuse it, and answers and logs would show it)', () => {
+    for (const url of ['https://u:p@hooks.example.org/x', 'https://hooks.example.org@169.254.169.254/', 'https://u:100%@hooks.example.org/']) {
+      let reasons: string[] = [];
+      try {
+        checkPolicy({ targets: [{ id: 'a', url }], routes: [] });
+      } catch (e) {
+        reasons = isDwError(e) ? (e.details ?? []).map((d) => `${d.field}: ${d.reason}`) : [String(e)];
+      }
+      assert.equal(reasons.length, 1, url);
+      assert.match(reasons[0]!, /^targets\[0\]\.url: (must not hold user:password|must be an http)/, url);
+    }
+  });
 });
 
 describe('route matching', () => {
