@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FLEET_DEFAULTS } from '../simulator/options.ts';
+import { webhookUrlProblem } from '../alerts/webhook-url.ts';
 
 /** Every option of dronewatch, with its default, in one schema. docs/configuration.md lists them. */
 const wordRule = z.strictObject({
@@ -21,11 +22,20 @@ export function sizeBytes(size: string): number {
 }
 
 const webhook = z.strictObject({
-  url: z.url(),
+  url: z.url().superRefine((u, ctx) => {
+    const problem = URL.canParse(u) ? webhookUrlProblem(new URL(u)) : undefined; // not a URL: z.url() said so
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   /** HMAC-SHA256 key for the X-Dronewatch-Signature header. */
   secret: z.string().optional(),
   timeoutMs: z.number().int().positive().default(2000),
 });
+
+/**
+ * The least analysis.engineMemoryBytes: Node 24.22 does not even start under a data limit of 512 MiB (V8 cannot
+ * reserve its code range; 640 MiB does), Node 20 does from 64 MiB. Measured with `prlimit --data=<n> node -e 0`.
+ */
+const ENGINE_MIN_BYTES = 768 * 1024 ** 2;
 
 export const configSchema = z.strictObject({
   /** Where the embedded stream, alert store, dead letters and (by default) the lake live. */
@@ -245,8 +255,8 @@ export const configSchema = z.strictObject({
      * with DW_QUERY_TOO_LARGE, instead of growing the server.
      */
     engineMemoryBytes: z.union([
-      z.number().int().min(256 * 1024 ** 2),
-      z.string().regex(SIZE).transform(sizeBytes).pipe(z.number().int().min(256 * 1024 ** 2)),
+      z.number().int().min(ENGINE_MIN_BYTES),
+      z.string().regex(SIZE).transform(sizeBytes).pipe(z.number().int().min(ENGINE_MIN_BYTES)),
     ]).default(2 * 1024 ** 3),
   }).superRefine((a, ctx) => {
     // DuckDB allowed as much as the process may hold would meet the process's limit first: Node, V8's heap and the
