@@ -51,9 +51,10 @@ const ENGINE_ENV = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_[A-Z_]+|NODE_[A-Z_]+|TSX_[A-Z_
 
 function engineEnv(): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => ENGINE_ENV.test(k)));
-  // Only for an engine run from src/ (tsx): tsx compiles a module its cache misses with esbuild's transformSync, which
-  // runs in a worker thread, and on Node 24 no worker thread starts under a 1 GiB data limit (V8 cannot reserve its
-  // CodeRange; docs/runtime.md). Without threads esbuild compiles in a child process; the compiled dist/ needs neither.
+  // Read only when the engine runs from src/ (from dist/ it loads neither tsx nor esbuild): tsx compiles a module its
+  // cache misses with esbuild's transformSync, which runs in a worker thread, and on Node 24 no worker thread starts
+  // under a 1 GiB data limit (V8 cannot reserve its CodeRange; docs/runtime.md). Without threads esbuild compiles in
+  // a child process.
   env.ESBUILD_WORKER_THREADS = '0';
   return env;
 }
@@ -292,16 +293,20 @@ export class EngineProcess {
   private died(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.deathError) return;
     const killed = this.blame.size > 0;
-    const oom = !killed && OOM_WORDS.test(this.stderrTail);
+    // Before it was ready: whatever its last words (V8 cannot reserve its memory at start under too low a limit, which
+    // reads like an out-of-memory), no query caused it.
+    const startFailed = !this.started && !this.stopping;
+    const oom = !killed && !startFailed && OOM_WORDS.test(this.stderrTail);
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const running = this.active.size;
     this.deathError = oom
       ? new QueryTooLargeError(`the query needs more memory than its engine process may use (analysis.engineMemoryBytes ${this.opts.memoryBytes} bytes): narrow it (time range, columns, shorter values), or raise the limit; other queries of your force running on the same engine stopped with it`)
       : new EngineRestartedError(killed
         ? 'the query engine was restarted under this query because another query of your force did not stop in time; retry'
-        : `the query engine process stopped (${how}) under this query; retry`);
+        : startFailed ? `the query engine process could not start (${how}); retry, and if it persists tell the operator (the server's log says why)`
+          : `the query engine process stopped (${how}) under this query; retry`);
     for (const [q, e] of this.blame) this.fate.set(q, e);
-    recordEngineExit(this.opts.tenant, oom ? 'out_of_memory' : killed ? 'killed' : this.stopping ? 'stopped' : this.started ? 'died' : 'start_failed');
+    recordEngineExit(this.opts.tenant, killed ? 'killed' : startFailed ? 'start_failed' : this.stopping ? 'stopped' : oom ? 'out_of_memory' : 'died');
     if (!this.started && !this.stopping) {
       this.opts.logger.error({ tenant: this.opts.tenant, code, signal, stderr: this.stderrTail.slice(-1000) }, 'query engine process ended before it was ready');
     } else if (running > 0 && !killed) {

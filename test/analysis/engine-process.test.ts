@@ -91,11 +91,12 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     tmp.cleanup();
   });
 
-  it('engineMemoryBytes is configuration: 2 GiB by default, bytes or a size, at least 256 MiB', () => {
+  it('engineMemoryBytes is configuration: 2 GiB by default, bytes or a size, at least 768 MiB (Node 24 starts from ~640 MiB)', () => {
     assert.equal(validateConfig({}).analysis.engineMemoryBytes, 2 * 1024 * MiB);
     assert.equal(validateConfig({ analysis: { engineMemoryBytes: '1.5GiB' } }).analysis.engineMemoryBytes, 1.5 * 1024 * MiB);
     assert.equal(validateConfig({ analysis: { engineMemoryBytes: '3GB' } }).analysis.engineMemoryBytes, 3e9);
-    assert.equal(validateConfig({ analysis: { engineMemoryBytes: 600 * MiB, memoryLimit: '300MB' } }).analysis.engineMemoryBytes, 600 * MiB);
+    assert.equal(validateConfig({ analysis: { engineMemoryBytes: 800 * MiB, memoryLimit: '300MB' } }).analysis.engineMemoryBytes, 800 * MiB);
+    assert.throws(() => validateConfig({ analysis: { engineMemoryBytes: 600 * MiB, memoryLimit: '300MB' } }), /analysis\.engineMemoryBytes/);
     // DuckDB may not be allowed what the whole process may hold.
     assert.throws(() => validateConfig({ analysis: { memoryLimit: '4GB' } }), /analysis\.engineMemoryBytes: must be at least analysis\.memoryLimit \(4GB\) \+ 256 MiB/);
     assert.throws(() => validateConfig({ analysis: { engineMemoryBytes: '10MB' } }), /analysis\.engineMemoryBytes/);
@@ -285,6 +286,35 @@ describe('the analysis engine runs in a process of its own with a hard memory bo
     const done = await svc.exportToFile(A, 'SELECT drone_id FROM reports', out, 'parquet');
     assert.equal(done.rows, 20);
     await until(() => svc.running === 0, 'the export released');
+  });
+});
+
+describe('an engine that cannot start', () => {
+  it('fails its request with 503 DW_QUERY_ENGINE_RESTARTED (not "too large": no query caused it), logged and counted as start_failed', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const before = { failed: await engineExits(A, 'start_failed'), oom: await engineExits(A, 'out_of_memory') };
+    // A preload that does not exist (the engine keeps the server's NODE_* variables): Node exits before the engine
+    // runs, as it does when its data limit is too small for it to start.
+    const saved = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = `${saved ?? ''} --require=/nonexistent/dronewatch-preload.cjs`;
+    let e: EngineProcess;
+    try {
+      e = new EngineProcess({ memoryBytes: ENGINE_BYTES, tenant: A, logger });
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+    try {
+      const err = await e.request({ op: 'open', q: e.id(), sb: e.id(), files: { reports: [], alerts: [], incidents: [] }, opts: { tenant: A } }).then(() => undefined, (x: unknown) => x);
+      assert.equal(codeOf(err), 'DW_QUERY_ENGINE_RESTARTED', String(err));
+      assert.match((err as Error).message, /could not start/);
+    } finally {
+      await e.stop();
+    }
+    assert.ok(lines.some((l) => l.includes('query engine process ended before it was ready')), lines.join(''));
+    assert.equal(await engineExits(A, 'start_failed') - before.failed, 1);
+    assert.equal(await engineExits(A, 'out_of_memory') - before.oom, 0);
   });
 });
 
