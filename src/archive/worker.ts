@@ -101,6 +101,8 @@ export class ArchiveWorker {
   private ownsStore = false;
   private archivers: TopicArchiver[] = [];
   private abort = new AbortController();
+  /** Stops compaction between two merges (stop() aborts it first, before the drain). */
+  private readonly compactionAbort = new AbortController();
   private loops: Promise<void>[] = [];
   private compaction: Promise<void> | undefined;
   private started = false;
@@ -156,6 +158,10 @@ export class ArchiveWorker {
   async stop(): Promise<void> {
     if (!this.started || this.stopped) return;
     this.stopped = true;
+    // Compaction is optional work that a later run redoes: a pass over many hours takes minutes, and the drain below
+    // would share the cores with it and stop() wait for its end (70 s in the 30-minute soak). The group being merged
+    // finishes; the others wait for the next start.
+    this.compactionAbort.abort();
     await this.drain().catch((e: unknown) => {
       this.logger.warn({ err: (e as Error).message }, 'archive: draining before stop failed; what is left stays in the stream for the next run');
     });
@@ -276,7 +282,7 @@ export class ArchiveWorker {
     let lastRetention = 0;
     for (;;) {
       await sleep(every, signal);
-      if (signal.aborted) return;
+      if (signal.aborted || this.compactionAbort.signal.aborted) return;
       const retentionDue = Date.now() - lastRetention >= 3_600_000;
       for (const a of this.archivers) {
         const table = a.consumer.topic as LakeTable;
@@ -285,6 +291,7 @@ export class ArchiveWorker {
             const r = await compactLake(this.store!, {
               table, minFiles: o.compactMinFiles ?? 8, olderThanMs, hours: { from: new Date(Date.now() - windowMs) },
               compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, logger: this.logger, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
+              signal: this.compactionAbort.signal,
             });
             if (r.merged > 0) this.counters.compactions += r.merged;
           }
@@ -294,7 +301,7 @@ export class ArchiveWorker {
           this.counters.compactionErrors++;
           this.logger.error({ table, err: (e as Error).message }, 'archive: compaction or retention failed; will retry');
         }
-        if (signal.aborted) return;
+        if (signal.aborted || this.compactionAbort.signal.aborted) return;
       }
       if (retentionDue) lastRetention = Date.now();
     }

@@ -56,6 +56,11 @@ export interface CompactOptions {
   /** Local directory for the merge (default: the OS temp dir). */
   scratchDir?: string;
   logger?: Logger;
+  /**
+   * Aborted: no further group is merged (the one being merged finishes; an interrupted pass leaves nothing to repair:
+   * the inputs stay live until a merged file replaces them). The archive worker's stop() aborts it first.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CompactionGroup {
@@ -85,6 +90,8 @@ export interface CompactionResult {
   withdrawn: number;
   /** Extra copies of a row (same report or event id) dropped by the merges. */
   duplicates: number;
+  /** The signal stopped the pass before every group was merged. */
+  stopped?: boolean;
 }
 
 export interface StagedCompaction {
@@ -197,6 +204,10 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
   const scratch = await openScratch(opts.scratchDir);
   try {
     for (const group of plan.groups) {
+      if (opts.signal?.aborted) {
+        result.stopped = true;
+        break;
+      }
       let staged: StagedCompaction;
       try {
         staged = await stageCompaction(store, duck, scratch, group, opts.compressionLevel);

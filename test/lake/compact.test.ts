@@ -2,6 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, utimesSync } from 'node:fs';
 import path from 'node:path';
+import pino from 'pino';
 import { applyRetention, compactLake, LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
 import { dropInputs, planCompaction, stageCompaction, switchCompaction } from '../../src/lake/compact.ts';
 import { openDuck } from '../../src/lake/duck.ts';
@@ -50,6 +51,24 @@ describe('lake compaction', () => {
     assert.deepStrictEqual(byId(contentBefore, (x) => x.reportId), byId(reports, (x) => x.reportId));
     const again = await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 0 });
     assert.equal(again.merged, 0, 'a second run has nothing to do');
+  });
+
+  it('an aborted signal stops the pass between two merges; the rest is merged by the next pass, every row once', async () => {
+    const root = path.join(tmp.dir, 'aborted');
+    const { reports } = await smallFilesLake(root);
+    const abort = new AbortController();
+    // Aborted as the first merge is logged: that merge completes, no other starts.
+    const logger = pino({ level: 'info' }, { write: (l: string) => { if (l.includes('lake: compacted')) abort.abort(); } });
+    const first = await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 0, logger, signal: abort.signal });
+    assert.equal(first.merged, 1, JSON.stringify(first));
+    assert.equal(first.stopped, true);
+    assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
+    const rest = await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 0 });
+    assert.ok(rest.merged >= 1 && rest.stopped === undefined, JSON.stringify(rest));
+    assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
+    const aborted = new AbortController();
+    aborted.abort();
+    assert.equal((await compactLake(root, { table: 'reports', minFiles: 1, olderThanMs: 0, signal: aborted.signal })).merged, 0);
   });
 
   it('keeps one copy of a report stored twice (a retry after the duplicate window): the first received', async () => {
