@@ -1,6 +1,7 @@
 /**
  * Soak (issue 15, item 11): the embedded platform as `up` runs it (HTTP API, alert consumer, archive consumer in its
- * thread) under a steady offered load for N minutes, with the other work an officer's day brings: an SSE subscriber
+ * thread) under a steady offered load for N minutes (HTTP clients in a process of their own, bench/soak-clients.ts),
+ * with the other work an officer's day brings: an SSE subscriber
  * on the live alert feed and a SQL query every few seconds. Measured: reports acknowledged per second against the
  * offered rate, answers other than 202 (503s counted apart: refused, not lost), log lines at warn and error, RSS
  * sampled every 5 s (first minute vs last minute vs peak), and at the end, after a clean stop, the lake against what
@@ -9,14 +10,16 @@
  *
  *   node --import tsx bench/soak.ts [--minutes=30] [--rate=10000] [--batch=500]
  */
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { dataPaths, validateConfig } from '../src/config/index.ts';
 import { openLakeQuery } from '../src/lake/index.ts';
 import type { ArchiveStats } from '../src/archive/index.ts';
 import { Platform } from '../src/runtime/platform.ts';
-import { Fleet } from '../src/simulator/index.ts';
 import { tempDir } from '../src/testkit/index.ts';
+import type { SoakClientResult, SoakClientSettings } from './soak-clients.ts';
 import { isMain, printTable } from './util.ts';
 
 export interface SoakOptions {
@@ -56,7 +59,7 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
     // Drones enough that the soak's reports span under two days of report time ending now (no future timestamps).
     const total = o.rate * o.minutes * 60;
     const drones = Math.max(1000, Math.ceil(total / (36 * 60)));
-    const fleet = new Fleet({ drones, seed: 11, start: Date.now() - Math.ceil(total / drones + 5) * 60_000 });
+    const fleetStart = Date.now() - Math.ceil(total / drones + 5) * 60_000;
 
     // The officers' side: one live-feed subscriber, and a query every 5 s.
     const sse = { events: 0, errors: 0 };
@@ -93,33 +96,20 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       const s = platform.snapshot();
       rss.push({ at: Date.now() - started, bytes: m.rss, heap: m.heapUsed, external: m.external, lag: s.lag, lakeRows: s.lakeRows });
     }, 5000);
-    const answers = new Map<string, number>();
-    let acknowledged = 0;
-    let offered = 0;
+    // The drones: a process of their own (bench/soak-clients.ts), as real ones would be.
     const end = started + o.minutes * 60_000;
-    const clients = o.clients ?? 8;
-    const perRequestMs = (o.batch / o.rate) * 1000 * clients;
-    await Promise.all(Array.from({ length: clients }, async (_, c) => {
-      let next = started + (c * perRequestMs) / clients;
-      while (Date.now() < end) {
-        const body = fleet.take(o.batch).map((r) => JSON.stringify(r)).join('\n');
-        offered += o.batch;
-        try {
-          const res = await fetch(`${base}/v1/reports`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
-          const json = await res.json() as { accepted?: unknown[]; code?: string };
-          const key = `${res.status}${json.code ? ` ${json.code}` : ''}`;
-          answers.set(key, (answers.get(key) ?? 0) + 1);
-          if (res.status === 202 || res.status === 207) acknowledged += json.accepted?.length ?? 0;
-        } catch (e) {
-          answers.set(`fetch: ${(e as Error).message}`, (answers.get(`fetch: ${(e as Error).message}`) ?? 0) + 1);
-        }
-        next += perRequestMs;
-        const wait = next - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        else if (wait < -5000) next = Date.now(); // far behind: offer at the rate from now on, do not burst
-      }
-    }));
-    const loadSeconds = (Date.now() - started) / 1000;
+    const settings: SoakClientSettings = {
+      base, rate: o.rate, batch: o.batch, clients: o.clients ?? 8, startAt: started, endAt: end, drones, seed: 11, fleetStart,
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./soak-clients.ts', import.meta.url)), JSON.stringify(settings)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const sent = await new Promise<SoakClientResult>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as SoakClientResult));
+      child.once('exit', (code) => reject(new Error(`soak clients exited (${code}) without their counts`)));
+    });
+    const answers = new Map(sent.answers);
+    const { acknowledged, offered } = sent;
+    // The load's window (the clients' process starts and reports after it).
+    const loadSeconds = (Math.min(Date.now(), end) - started) / 1000;
     const archive = platform.status().components.archive as ArchiveStats | undefined;
     const refused = platform['admission']?.stats().refused;
     clearInterval(queryTimer);
