@@ -307,7 +307,7 @@ export class EngineProcess {
           : `the query engine process stopped (${how}) under this query; retry`);
     for (const [q, e] of this.blame) this.fate.set(q, e);
     recordEngineExit(this.opts.tenant, killed ? 'killed' : startFailed ? 'start_failed' : this.stopping ? 'stopped' : oom ? 'out_of_memory' : 'died');
-    if (!this.started && !this.stopping) {
+    if (startFailed) {
       this.opts.logger.error({ tenant: this.opts.tenant, code, signal, stderr: this.stderrTail.slice(-1000) }, 'query engine process ended before it was ready');
     } else if (running > 0 && !killed) {
       this.opts.logger[oom ? 'warn' : 'error']({ tenant: this.opts.tenant, pid: this.child.pid, code, signal, running, stderr: this.stderrTail.slice(-1000) }, oom ? 'query engine ran out of memory' : 'query engine process died');

@@ -101,7 +101,7 @@ export class ArchiveWorker {
   private ownsStore = false;
   private archivers: TopicArchiver[] = [];
   private abort = new AbortController();
-  /** Stops compaction between two merges (stop() aborts it first, before the drain). */
+  /** Ends the compaction loop, between two merges: stop() aborts it first, before the drain (and before `abort`). */
   private readonly compactionAbort = new AbortController();
   private loops: Promise<void>[] = [];
   private compaction: Promise<void> | undefined;
@@ -158,9 +158,9 @@ export class ArchiveWorker {
   async stop(): Promise<void> {
     if (!this.started || this.stopped) return;
     this.stopped = true;
-    // Compaction is optional work that a later run redoes: a pass over many hours takes minutes, and the drain below
-    // would share the cores with it and stop() wait for its end (70 s in the 30-minute soak). The group being merged
-    // finishes; the others wait for the next start.
+    // Compaction is optional work that a later run redoes: a pass over many hours can take minutes, which the drain
+    // below would share the cores with and stop() wait for. The group being merged finishes; the others wait for the
+    // next start. (Not what made the soak's stop take ~71 s: that was the HTTP server's close, docs/benchmarks.md.)
     this.compactionAbort.abort();
     await this.drain().catch((e: unknown) => {
       this.logger.warn({ err: (e as Error).message }, 'archive: draining before stop failed; what is left stays in the stream for the next run');
@@ -275,14 +275,14 @@ export class ArchiveWorker {
 
   private async compactLoop(): Promise<void> {
     const o = this.opts;
-    const signal = this.abort.signal;
+    const signal = this.compactionAbort.signal;
     const every = o.compactIntervalMs ?? 60_000;
     const olderThanMs = o.compactOlderThanMs ?? Math.max(60_000, 2 * (o.maxBatchAgeMs ?? 10_000));
     const windowMs = (o.compactWindowHours ?? 48) * 3_600_000;
     let lastRetention = 0;
     for (;;) {
       await sleep(every, signal);
-      if (signal.aborted || this.compactionAbort.signal.aborted) return;
+      if (signal.aborted) return;
       const retentionDue = Date.now() - lastRetention >= 3_600_000;
       for (const a of this.archivers) {
         const table = a.consumer.topic as LakeTable;
@@ -291,7 +291,7 @@ export class ArchiveWorker {
             const r = await compactLake(this.store!, {
               table, minFiles: o.compactMinFiles ?? 8, olderThanMs, hours: { from: new Date(Date.now() - windowMs) },
               compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, logger: this.logger, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
-              signal: this.compactionAbort.signal,
+              signal,
             });
             if (r.merged > 0) this.counters.compactions += r.merged;
           }
@@ -301,7 +301,7 @@ export class ArchiveWorker {
           this.counters.compactionErrors++;
           this.logger.error({ table, err: (e as Error).message }, 'archive: compaction or retention failed; will retry');
         }
-        if (signal.aborted || this.compactionAbort.signal.aborted) return;
+        if (signal.aborted) return;
       }
       if (retentionDue) lastRetention = Date.now();
     }

@@ -193,7 +193,7 @@ export const configSchema = z.strictObject({
     baseDelayMs: z.number().int().min(1).max(60_000).default(250),
     maxDelayMs: z.number().int().min(1).max(600_000).default(30_000),
     /**
-     * Policy targets must start with one of these (e.g. `https://hooks.example.org/`); empty: any http(s) URL. What
+     * Policy targets must be under one of these (e.g. `https://hooks.example.org/`; urlUnderPrefix); empty: any http(s) URL. What
      * keeps a tenant's supervisor from making the platform call internal services (SSRF); alerts.webhooks is not checked.
      */
     allowedUrlPrefixes: z.array(z.url()).default([]),

@@ -102,7 +102,7 @@ export const queryRefusals = new Counter({
 
 export const queryEngineExits = new Counter({
   name: 'dronewatch_query_engine_exits_total',
-  help: "Query-engine processes that ended, by tenant and reason: out_of_memory (its data limit), killed (a query ignored its time limit or cancel), died (crashed or killed from outside under a query), start_failed, stopped (idle or shut down)",
+  help: "Query-engine processes that ended, by tenant and reason: out_of_memory (its data limit), killed (a query ignored its time limit or cancel), died (crashed, or killed from outside), start_failed (ended before it was ready), stopped (idle, replaced, or shut down)",
   labelNames: ['tenant', 'reason'] as const, registers,
 });
 

@@ -12,6 +12,6 @@ export interface NotifyConfig {
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
-  /** Policy target URLs must start with one of these; empty: any http(s) URL. */
+  /** Policy target URLs must be under one of these (urlUnderPrefix); empty: any http(s) URL. */
   allowedUrlPrefixes: readonly string[];
 }

@@ -30,7 +30,10 @@ export function checkPolicy(input: unknown, previous?: Pick<PolicyVersion, 'targ
     // Indices are the input's: the field named is the one the caller wrote, whatever was refused before it.
     if (ids.has(c.id)) return err(`targets[${i}].id`, `"${c.id}" is used twice`);
     ids.add(c.id);
-    if (allowedUrlPrefixes.length > 0 && !allowedUrlPrefixes.some((p) => urlUnderPrefix(new URL(c.url), p))) return err(`targets[${i}].url`, `must start with one of notifications.allowedUrlPrefixes (${allowedUrlPrefixes.join(', ')})`);
+    if (allowedUrlPrefixes.length > 0) {
+      const url = new URL(c.url); // checkTarget accepted it as a URL
+      if (!allowedUrlPrefixes.some((p) => urlUnderPrefix(url, p))) return err(`targets[${i}].url`, `must be under one of notifications.allowedUrlPrefixes (${allowedUrlPrefixes.join(', ')}): same scheme, host and port, and a path that starts with the prefix's`);
+    }
     targets.push(c);
   });
 
