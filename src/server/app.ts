@@ -20,6 +20,7 @@ import { MAX_PATH_PARAM_CHARS } from './routes/schemas/common.ts';
 import { installHttpMetrics } from '../metrics/http.ts';
 import { installRequestLog, requestIdOptions } from './request-log.ts';
 import type { ServerDeps } from './types.ts';
+import { installGracefulClose } from './graceful-close.ts';
 
 /**
  * The HTTP API as a fastify instance: each concern is a plugin, registered only when its dependency is given,
@@ -72,6 +73,8 @@ export async function buildServer(deps: ServerDeps, opts: { logger?: Logger; htt
       reply.header('strict-transport-security', 'max-age=31536000');
     });
   }
+  // Live streams end and kept-alive connections close at close(), so stopping never waits on a client.
+  installGracefulClose(app);
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'DW_NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
 
   // First: authentication and the access table must see every route registered after them.

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AlertEvent } from '../../alerts/types.ts';
 import type { IncidentEvent } from '../../incidents/types.ts';
 import type { AlertFeed } from '../types.ts';
+import { onServerClose } from '../graceful-close.ts';
 
 const HEARTBEAT_MS = 15_000;
 /** How often a live stream checks that its caller's credential is still valid (logout, disabled user, revoked token). */
@@ -43,9 +44,12 @@ export function openEventStream(req: FastifyRequest, reply: FastifyReply, banner
   recheck?.unref();
   const onClose: (() => void)[] = [];
   let closed = false;
+  // Closing the server ends the stream (the client reconnects to whichever instance serves next).
+  const unregister = onServerClose(req.server, () => close());
   const close = (): void => {
     if (closed) return;
     closed = true;
+    unregister();
     clearInterval(heartbeat);
     if (recheck) clearInterval(recheck);
     for (const fn of onClose) fn();
