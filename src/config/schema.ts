@@ -216,6 +216,11 @@ export const configSchema = z.strictObject({
     maxBatchRecords: z.number().int().positive().default(100_000),
     /** ...or its oldest buffered record is this old. */
     maxBatchAgeMs: z.number().int().positive().default(10_000),
+    /**
+     * The same age for the event tables (alerts, incidents), which get ~1% of the reports' records: a flush costs the
+     * commit protocol whatever its size. Default 6 x maxBatchAgeMs (60 s).
+     */
+    maxEventBatchAgeMs: z.number().int().positive().optional(),
     /** An hour partition with more small files than this is compacted. */
     compactMinFiles: z.number().int().min(2).default(8),
   }).prefault({}),

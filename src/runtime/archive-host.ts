@@ -14,6 +14,7 @@ export function archiveWorkerOptions(config: Config, stream: Stream, logger: Log
   const paths = dataPaths(config);
   return {
     stream, lakeRoot: paths.lake, scratchDir: paths.lakeScratch, maxBatchRecords: config.archive.maxBatchRecords, maxBatchAgeMs: config.archive.maxBatchAgeMs,
+    ...(config.archive.maxEventBatchAgeMs === undefined ? {} : { maxEventBatchAgeMs: config.archive.maxEventBatchAgeMs }),
     compactMinFiles: config.archive.compactMinFiles, retentionDays: lakeRetentionDays(config), logger,
   };
 }

@@ -64,6 +64,29 @@ describe('archive worker (real SQLite stream, real lake)', () => {
     await stream.close();
   });
 
+  it('writes the event topics on their own, longer batch age (maxEventBatchAgeMs)', async () => {
+    const { stream, lake } = await fresh();
+    const reports = new SampleFleet({ drones: 10, seed: 5 }).reports(200);
+    const events = sampleAlertEvents(reports, 10);
+    await publishAll(stream, reports, events);
+    const worker = new ArchiveWorker({ stream, lakeRoot: lake, maxBatchRecords: 100_000, maxBatchAgeMs: 200, maxEventBatchAgeMs: 6_000, compactMinFiles: 0, topics: ['reports', 'alerts'] });
+    const t0 = Date.now();
+    await worker.start();
+    await waitFor('the reports archived', async () => (await totalLagOf(stream, TOPICS.reports)) === 0, 10_000);
+    const alertsThen = worker.stats().perTopic.alerts?.rowsWritten ?? -1;
+    // Inconclusive only if the machine took longer than the event age to archive the reports.
+    if (Date.now() - t0 < 5_000) assert.equal(alertsThen, 0, 'the alert events wait for their own batch age');
+    await waitFor('the alert events archived by age', async () => (await totalLagOf(stream, TOPICS.alerts)) === 0, 15_000);
+    assert.ok(Date.now() - t0 >= 5_500, `alert events flushed after ${Date.now() - t0} ms`);
+    assert.deepStrictEqual(await alertEventsInLake(lake), byId(events, (e) => e.eventId));
+    await worker.stop();
+    await stream.close();
+  });
+
+  it('refuses a batch age that is not a positive integer', () => {
+    assert.throws(() => new ArchiveWorker({ stream: undefined as unknown as SqliteStream, lakeRoot: '/nonexistent', maxEventBatchAgeMs: 0 }), /maxEventBatchAgeMs must be a positive integer/);
+  });
+
   it('stop() flushes what is buffered and commits before resolving', async () => {
     const { stream, lake } = await fresh();
     const reports = new SampleFleet({ drones: 10, seed: 3 }).reports(500);
