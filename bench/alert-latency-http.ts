@@ -94,6 +94,9 @@ async function measure(platform: Platform, tenant: string, opts: { reportsPerSec
     });
     child.once('close', (code) => reject(new Error(`the SSE subscriber exited (status ${code}) before it was connected: ${stderr.trim() || '(no message)'}`)));
   });
+  // A subscriber that dies during the run leaves a handful of samples that look like a result: that fails the suite.
+  let exited: string | undefined;
+  child.once('close', (code) => { exited = `the SSE subscriber exited (status ${code}) during the run: ${stderr.trim() || '(no message)'}`; });
   const wallNow = (): number => performance.timeOrigin + performance.now();
   const perTick = Math.round((opts.reportsPerSecond * TICK_MS) / 1000);
   const ticks = Math.round((opts.seconds * 1000) / TICK_MS);
@@ -111,6 +114,7 @@ async function measure(platform: Platform, tenant: string, opts: { reportsPerSec
   }
   const elapsed = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 500));
+  if (exited) throw new Error(exited);
   requireSamples(`alerts received by the SSE subscriber (${sentAt.size} alerting reports sent)${stderr ? `; subscriber: ${stderr.trim()}` : ''}`, latencies);
   latencies.sort((a, b) => a - b);
   const base = await socketBaseline(500);
