@@ -9,8 +9,18 @@ import type { Incident, IncidentEvent, IncidentMember, IncidentRecord, TimelineE
 export interface IncidentLookup {
   /** The incident (not merged away) that holds this alert, if any. */
   holding(tenant: string, alertId: string): IncidentRecord | undefined;
-  /** Open or acknowledged incidents of the tenant whose centroid's grid cell is around the point (a superset: filtered here). */
-  near(tenant: string, lat: number, lon: number): readonly IncidentRecord[];
+  /**
+   * Open or acknowledged incidents of the tenant whose centroid's grid cell is around the point (a superset: filtered
+   * here). `active`, when the lookup can use it: only those with lastAt >= lastAtFrom and firstAt <= firstAtTo, the
+   * time part of the reach test, so a store does not decode incidents the sighting cannot join.
+   */
+  near(tenant: string, lat: number, lon: number, active?: ActiveWindow): readonly IncidentRecord[];
+}
+
+/** The activity an incident needs to be within reach of a sighting (see withinReach). */
+export interface ActiveWindow {
+  lastAtFrom: number;
+  firstAtTo: number;
 }
 
 /** Records to write (each at `version`, which the backend checks against the version it holds, `version - 1`) and their events. */
@@ -37,7 +47,8 @@ export function planAlert(lookup: IncidentLookup, alert: Alert, cfg: GroupingCon
   const member = memberOf(alert);
   const held = lookup.holding(alert.tenant, alert.alertId);
   if (held && (held.incident.status === 'resolved' || held.incident.status === 'merged')) return EMPTY;
-  const reach = lookup.near(alert.tenant, alert.position.lat, alert.position.lon).filter((r) =>
+  const active = { lastAtFrom: member.lastSeenTs - cfg.windowMs, firstAtTo: member.lastSeenTs + cfg.windowMs };
+  const reach = lookup.near(alert.tenant, alert.position.lat, alert.position.lon, active).filter((r) =>
     r.incident.incidentId !== held?.incident.incidentId && live(r.incident) && withinReach(r, member, cfg));
   const group = held ? [held, ...reach] : reach;
   if (group.length === 0) return openIncident(alert, member, cfg, now);

@@ -106,11 +106,15 @@ export class SqliteIncidentStore implements IncidentState {
 
   private readonly lookup: IncidentLookup = {
     holding: (tenant, alertId) => parse(this.st.holding.get(tenant, alertId)),
-    near: (tenant, lat, lon) => {
+    // Live incidents stay live until an officer resolves them, so the cells around a busy place fill with incidents
+    // long inactive: the activity window is checked on the indexed columns, before any body is decoded (the alert
+    // stage spent a third of its time in JSON.parse of incidents it then dropped).
+    near: (tenant, lat, lon, active) => {
       const cells = cellsAround(lat, lon, this.grouping.radiusM);
       const sql = `SELECT body, version FROM incidents WHERE tenant = ? AND status IN ('open', 'acknowledged')
-        AND cell IN (${cells.map(() => '?').join(', ')})`;
-      return (this.cached(sql).all(tenant, ...cells) as Row[]).map((r) => parse(r)!);
+        AND cell IN (${cells.map(() => '?').join(', ')})${active ? ' AND last_at >= ? AND first_at <= ?' : ''}`;
+      const params = active ? [tenant, ...cells, active.lastAtFrom, active.firstAtTo] : [tenant, ...cells];
+      return (this.cached(sql).all(...params) as Row[]).map((r) => parse(r)!);
     },
   };
 
