@@ -14,7 +14,7 @@ import { createLogger } from '../src/util/log.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../src/stream/index.ts';
 import { tempDir, type KafkaTestCluster } from '../src/testkit/index.ts';
 import { CpuSpan, RequestCount } from './kafka-cost.ts';
-import { TICK_MS } from './kafka-raw.ts';
+import { RAW_COMMIT_INTERVAL_MS, TICK_MS } from './kafka-raw.ts';
 import { inBatches as inRanges, latencyRecords, publishWithTwoGroups, waitFor } from './stream-bench.ts';
 import { percentile } from './util.ts';
 
@@ -63,7 +63,7 @@ export async function streamLevel(brokers: string[], values: readonly Uint8Array
     // The reports topic's de-duplication window: publish checks each id, as ingestion's publishes do.
     return await publishWithTwoGroups(stream, values, tag, {
       topic: { partitions: PARTITIONS, duplicateWindowMs: DEFAULT_TOPIC_CONFIG.reports.duplicateWindowMs }, batch: BATCH, inFlight: CALLS_IN_FLIGHT,
-      catchUpMs: CATCH_UP_MS, label: 'KafkaStream',
+      catchUpMs: CATCH_UP_MS, label: 'KafkaStream', commitEveryMs: RAW_COMMIT_INTERVAL_MS,
     });
   } finally {
     await stream.close();

@@ -104,6 +104,9 @@ export interface RawConsumer {
   close(): Promise<void>;
 }
 
+/** The raw groups' autocommit interval; KafkaStream's bench groups commit as often (kafka-levels.ts), for a fair comparison. */
+export const RAW_COMMIT_INTERVAL_MS = 1000;
+
 /**
  * A member of a new group reading `topic` from the start with the client's messages stream, committing every second.
  * `onMessage` gets each message (for latency runs) when asked for.
@@ -116,7 +119,7 @@ export async function rawConsume(bootstrap: string[], topic: string, group: stri
   const done = new Promise<number>((resolve, reject) => { resolveDone = resolve; rejectDone = reject; });
   done.catch(() => undefined);
   const stream = await call<MessagesStream<Buffer, Buffer, Buffer, Buffer>>((cb) => consumer.consume({
-    topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamFallbackModes.EARLIEST, autocommit: 1000,
+    topics: [topic], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamFallbackModes.EARLIEST, autocommit: RAW_COMMIT_INTERVAL_MS,
   }, cb));
   stream.on('data', (m) => {
     n++;
