@@ -56,13 +56,16 @@ async function ingest(platform: Platform, reports: readonly Report[], from: numb
 /** Runs `call` over [0, n) in BATCH-sized ranges, `inFlight` at a time. */
 const inBatches = (n: number, call: (from: number, to: number) => Promise<unknown>, inFlight = CALLS_IN_FLIGHT): Promise<void> => inRanges(n, BATCH, inFlight, call);
 
-/** KafkaStream publish (batches of BATCH, CALLS_IN_FLIGHT at a time) with groups alerts and archive reading. */
-export async function streamLevel(brokers: string[], values: readonly Uint8Array[], tag: string): Promise<{ publish: number; groups: number[] }> {
+/**
+ * KafkaStream publish (batches of BATCH, CALLS_IN_FLIGHT at a time, unless `load` says otherwise: `--batch=` and
+ * `--in-flight=` of `--part=stream|pair`) with groups alerts and archive reading.
+ */
+export async function streamLevel(brokers: string[], values: readonly Uint8Array[], tag: string, load: { batch: number; inFlight: number } = { batch: BATCH, inFlight: CALLS_IN_FLIGHT }): Promise<{ publish: number; groups: number[] }> {
   const stream = await KafkaStream.connect({ brokers, tenant: `sl${tag}`, replicas: REPLICAS });
   try {
     // The reports topic's de-duplication window: publish checks each id, as ingestion's publishes do.
     return await publishWithTwoGroups(stream, values, tag, {
-      topic: { partitions: PARTITIONS, duplicateWindowMs: DEFAULT_TOPIC_CONFIG.reports.duplicateWindowMs }, batch: BATCH, inFlight: CALLS_IN_FLIGHT,
+      topic: { partitions: PARTITIONS, duplicateWindowMs: DEFAULT_TOPIC_CONFIG.reports.duplicateWindowMs }, batch: load.batch, inFlight: load.inFlight,
       catchUpMs: CATCH_UP_MS, label: 'KafkaStream', commitEveryMs: RAW_COMMIT_INTERVAL_MS,
     });
   } finally {

@@ -15,7 +15,8 @@
  * Every figure is next to its baseline of the same run. The brokers, this process and everything else on the machine
  * share its cores.
  * Run: node --import tsx bench/kafka.ts [--quick]   (or npm run bench -- --only=kafka)
- * Experiments: --sweep [n] (raw producer settings), --part=<pair|raw|stream|platform|stages|latency> [n] [--c2] [--profile=<file>].
+ * Experiments: --sweep [n] (raw producer settings), --part=<pair|raw|stream|platform|stages|latency> [n] [--c2] [--profile=<file>]
+ * [--batch=<records per publish> --in-flight=<publishes outstanding>] (KafkaStream's publishing in pair and stream).
  * The measurements are in bench/kafka-levels.ts, their CPU and request counts in bench/kafka-cost.ts.
  */
 import { writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { Session } from 'node:inspector';
 import { findKafka, KAFKA_TEST_JVM_OPTIONS, startKafka } from '../src/testkit/index.ts';
 import { CpuSpan, RequestCount } from './kafka-cost.ts';
 import {
-  alertLatency, CALLS_IN_FLIGHT, enc, fmt, KAFKA_DEFAULTS, KAFKA_QUICK, lastPlatformRequests, PARTITIONS, pcts, platformLevel, r0, REPLICAS, stages,
+  alertLatency, BATCH, CALLS_IN_FLIGHT, enc, fmt, KAFKA_DEFAULTS, KAFKA_QUICK, lastPlatformRequests, PARTITIONS, pcts, platformLevel, r0, REPLICAS, stages,
   streamLevel, WARMUP_MS, type KafkaBenchOptions,
 } from './kafka-levels.ts';
 import { rawConnect, rawLatency, rawProduce, rawProduceConsume, rawTopic, RAW_SETTINGS, type RawProducerSettings } from './kafka-raw.ts';
@@ -167,8 +168,22 @@ async function onePart(part: string, n: number): Promise<Record<string, number |
   const values = reports.map((r) => enc.encode(JSON.stringify(r)));
   // --c2: the brokers with the JVM's optimising compiler too (the testkit runs them with C1 only, for start-up time).
   const c2 = process.argv.includes('--c2');
+  // --batch=<n> --in-flight=<n>: KafkaStream's publish calls (default an ingest process's: BATCH reports, CALLS_IN_FLIGHT
+  // at a time), e.g. the raw producer's 5,000 x 2, to tell the stream's cost from its callers' concurrency.
+  const opt = (name: string, dflt: number): number => {
+    const v = Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name} must be a positive integer`);
+    return v;
+  };
+  const publishLoad = { batch: opt('batch', BATCH), inFlight: opt('in-flight', CALLS_IN_FLIGHT) };
+  // --raw-batch=<n> --raw-in-flight=<n>: the raw producer's sends in pair and raw (default its best, RAW_SETTINGS).
+  const rawSettings: RawProducerSettings = { ...RAW_SETTINGS, batch: opt('raw-batch', RAW_SETTINGS.batch), inFlight: opt('raw-in-flight', RAW_SETTINGS.inFlight) };
   const cluster = await startKafka({ nodes: 3, ...(c2 ? { jvmOptions: KAFKA_TEST_JVM_OPTIONS.filter((o) => !o.startsWith('-XX:TieredStopAtLevel')) } : {}) });
-  const out: Record<string, number | string> = { 'load average at start': load(), reports: n, 'broker JIT': c2 ? 'C1 + C2' : 'C1 only (testkit)' };
+  const out: Record<string, number | string> = {
+    'load average at start': load(), reports: n, 'broker JIT': c2 ? 'C1 + C2' : 'C1 only (testkit)',
+    'KafkaStream publish calls': `${publishLoad.batch} records, ${publishLoad.inFlight} in flight`,
+    'raw producer sends': `${rawSettings.batch} messages, ${rawSettings.inFlight} in flight`,
+  };
   try {
     if (part === 'pair') {
       // raw then KafkaStream on the same cluster, twice (the first round warms the brokers' JIT up): the ratio of one
@@ -178,14 +193,14 @@ async function onePart(part: string, n: number): Promise<Record<string, number |
         let rawSlowest = 0;
         try {
           await rawTopic(raw, `raw-tp${round}`, PARTITIONS, REPLICAS);
-          const tp = await rawProduceConsume(raw, `raw-tp${round}`, values, 2);
+          const tp = await rawProduceConsume(raw, `raw-tp${round}`, values, 2, rawSettings);
           rawSlowest = Math.min(...tp.perConsumer);
           out[`${round}: raw produce / per group msgs/s`] = `${r0(tp.publish)} / ${tp.perConsumer.map(r0).join(' / ')}`;
         } finally {
           await raw.close();
         }
         const requests = new RequestCount();
-        const sl = await streamLevel(cluster.bootstrap.split(','), values, `x${round}`);
+        const sl = await streamLevel(cluster.bootstrap.split(','), values, `x${round}`, publishLoad);
         out[`${round}: stream requests per 1,000 records`] = requests.end(n);
         out[`${round}: stream publish / per group records/s`] = `${r0(sl.publish)} / ${sl.groups.map(r0).join(' / ')}`;
         out[`${round}: stream / raw (slowest group)`] = (Math.min(...sl.groups) / rawSlowest).toFixed(2);
@@ -196,7 +211,7 @@ async function onePart(part: string, n: number): Promise<Record<string, number |
         await rawTopic(raw, 'raw-tp', PARTITIONS, REPLICAS);
         const cpu = new CpuSpan(cluster);
         const requests = new RequestCount();
-        const tp = await rawProduceConsume(raw, 'raw-tp', values, 2);
+        const tp = await rawProduceConsume(raw, 'raw-tp', values, 2, rawSettings);
         const c = cpu.end();
         out['requests per 1,000 messages'] = requests.end(n);
         Object.assign(out, {
@@ -209,7 +224,7 @@ async function onePart(part: string, n: number): Promise<Record<string, number |
     } else if (part === 'stream') {
       const cpu = new CpuSpan(cluster);
       const requests = new RequestCount();
-      const sl = await streamLevel(cluster.bootstrap.split(','), values, 'x');
+      const sl = await streamLevel(cluster.bootstrap.split(','), values, 'x', publishLoad);
       const c = cpu.end();
       out['requests per 1,000 records'] = requests.end(n);
       Object.assign(out, {
