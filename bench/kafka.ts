@@ -70,8 +70,9 @@ export async function benchKafka(opts: KafkaBenchOptions): Promise<Record<string
     const slCpu = cpu.end();
     const slRequests = requests.end(values.length);
     // The same with the raw producer's load (its sends' size and number outstanding, as publish calls): the rows above
-    // compare an ingest process's 2 calls of 500 with raw's 2 sends of 5,000, and a publish round's records are what
-    // its callers have outstanding (docs/benchmarks.md, Kafka: the stream at raw's load ran at 0.98-1.06x raw).
+    // compare an ingest process's 2 calls of 500 with raw's 2 sends of 5,000, and a publish round carries at most what
+    // its callers have outstanding (acks=all: no call returns before replication), so they compare loads as well as
+    // clients. Runs after raw and the default row: on a warmer cluster than raw's.
     cpu = new CpuSpan(cluster);
     requests = new RequestCount();
     const slr = await streamLevel(brokers, values, 'r', { batch: RAW_SETTINGS.batch, inFlight: RAW_SETTINGS.inFlight });
