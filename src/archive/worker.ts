@@ -92,6 +92,8 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** How long stop() goes on archiving what was published before it was called. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 120_000;
+/** maxBatchAgeMs unless given. */
+const DEFAULT_MAX_BATCH_AGE_MS = 10_000;
 /** The event topics' batch age, in reports' batch ages, unless maxEventBatchAgeMs is given. */
 const EVENT_AGE_FACTOR = 6;
 
@@ -134,7 +136,7 @@ export class ArchiveWorker {
     this.store = opened.store;
     this.ownsStore = opened.owned;
     this.writer = await LakeWriter.open(this.store, { ...o.lake, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}), logger: this.logger });
-    const reportsAge = o.maxBatchAgeMs ?? 10_000;
+    const reportsAge = o.maxBatchAgeMs ?? DEFAULT_MAX_BATCH_AGE_MS;
     for (const topic of o.topics ?? (['reports', 'alerts', 'incidents'] as const)) {
       const name = TOPICS[topic];
       await o.stream.ensureTopic(name, DEFAULT_TOPIC_CONFIG[topic]);
@@ -256,7 +258,7 @@ export class ArchiveWorker {
   private async run(a: TopicArchiver): Promise<void> {
     const signal = this.abort.signal;
     const maxRecords = Math.min(5000, this.opts.maxBatchRecords ?? 100_000);
-    const waitMs = Math.min(200, this.opts.maxBatchAgeMs ?? 10_000);
+    const waitMs = Math.min(200, this.opts.maxBatchAgeMs ?? DEFAULT_MAX_BATCH_AGE_MS);
     let backoff = 0;
     while (!signal.aborted) {
       let records;
@@ -287,7 +289,7 @@ export class ArchiveWorker {
     const o = this.opts;
     const signal = this.compactionAbort.signal;
     const every = o.compactIntervalMs ?? 60_000;
-    const olderThanMs = o.compactOlderThanMs ?? Math.max(60_000, 2 * (o.maxBatchAgeMs ?? 10_000));
+    const olderThanMs = o.compactOlderThanMs ?? Math.max(60_000, 2 * (o.maxBatchAgeMs ?? DEFAULT_MAX_BATCH_AGE_MS));
     const windowMs = (o.compactWindowHours ?? 48) * 3_600_000;
     let lastRetention = 0;
     for (;;) {
