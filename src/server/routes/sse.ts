@@ -64,6 +64,9 @@ export function openEventStream(req: FastifyRequest, reply: FastifyReply, banner
         return;
       }
       res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      // Node's HTTP layer corks the socket at a write and uncorks it on the next tick, i.e. after everything else the
+      // sender does in this turn (the alert worker goes on to group the batch's incidents). An alert leaves now.
+      if (res.socket?.writableCorked) res.socket.uncork();
     },
     onClose(fn) {
       if (closed) fn();
