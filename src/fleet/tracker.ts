@@ -3,6 +3,7 @@ import { TOPICS } from '../stream/topics.ts';
 import type { StartPosition, Stream, StreamConsumer, StreamRecord } from '../stream/types.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { RateCounter } from './rate.ts';
+import { scanReportFields, type ReportFields } from './scan.ts';
 import type { DronePosition, FleetStats, PositionsListener, SilentDrone, StatsListener, TrackPoint } from './types.ts';
 
 export interface FleetTrackerOptions {
@@ -40,13 +41,6 @@ interface DroneTrack {
   head: number;
   count: number;
   appendedAt: number;
-}
-
-interface ReportFields {
-  droneId?: unknown;
-  ts?: unknown;
-  tenant?: unknown;
-  position?: { lat?: unknown; lon?: unknown };
 }
 
 const decoder = new TextDecoder();
@@ -151,6 +145,9 @@ export class FleetTracker {
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
+      // The map is flushed every flushIntervalMs: its parsing can wait for the next turn of the event loop, so the
+      // alert worker, woken by the same commit, raises its alerts first.
+      if (records.length > 0) await new Promise<void>((r) => setImmediate(r));
       for (const r of records) {
         this.apply(r);
         this.toCommit.set(r.partition, r.offset);
@@ -164,12 +161,18 @@ export class FleetTracker {
     this.rate.add(r.timestamp);
     if (r.timestamp > this.newestAppendedAt) this.newestAppendedAt = r.timestamp;
     this.lastReadAt = this.now();
-    let rep: ReportFields;
-    try {
-      rep = JSON.parse(decoder.decode(r.value)) as ReportFields;
-    } catch {
-      this.skipped++;
-      return;
+    let rep: ReportFields | undefined = scanReportFields(r.value);
+    if (rep === undefined) {
+      try {
+        rep = JSON.parse(decoder.decode(r.value)) as ReportFields;
+      } catch {
+        this.skipped++;
+        return;
+      }
+      if (rep === null || typeof rep !== 'object') {
+        this.skipped++;
+        return;
+      }
     }
     const { droneId, ts, position, tenant } = rep;
     const lat = position?.lat;
