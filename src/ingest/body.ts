@@ -21,10 +21,10 @@ export function isBlank(bytes: Uint8Array): boolean {
 }
 
 /**
- * Calls `fn` for each NDJSON line with its number (from 0, blank lines counted) and its bytes without the line
+ * Each NDJSON line with its number (from 0, blank lines counted) and its bytes without the line
  * terminator (`\n` or `\r\n`). A final line without terminator counts; an empty last "line" after a final `\n` does not.
  */
-export function forEachLine(body: Buffer, fn: (line: Buffer, lineNumber: number) => void): void {
+export function* linesOf(body: Buffer): Generator<[line: Buffer, lineNumber: number]> {
   let start = 0;
   let n = 0;
   while (start < body.length) {
@@ -32,7 +32,7 @@ export function forEachLine(body: Buffer, fn: (line: Buffer, lineNumber: number)
     const next = end < 0 ? body.length : end + 1;
     if (end < 0) end = body.length;
     if (end > start && body[end - 1] === 0x0d) end--;
-    fn(body.subarray(start, end), n++);
+    yield [body.subarray(start, end), n++];
     start = next;
   }
 }
