@@ -8,7 +8,7 @@
  * the figure can be read as "our pipeline" + "the socket".
  * Security is on, as in production: the subscriber is an officer with an API token, created the way the tests create
  * theirs (test/security/tenant-isolation.test.ts). A refused subscription or a run without samples fails the benchmark.
- * Run: node --import tsx bench/alert-latency-http.ts [reportsPerSecond] [seconds]
+ * Run: node --import tsx bench/alert-latency-http.ts [reportsPerSecond] [seconds] [reportsPerCall]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -21,9 +21,17 @@ import { tempDir } from '../src/testkit/index.ts';
 import { subscribeSse } from './sse.ts';
 import { isMain, percentile, printTable, requireSamples } from './util.ts';
 
-const TICK_MS = 10;
+/** Reports handed to ingestion per call by default: 10,000 reports/s as a call every 10 ms. */
+const DEFAULT_REPORTS_PER_CALL = 100;
 /** Password hashing at the tests' cost (test/dashboard/helpers.ts TEST_SCRYPT): this measures alerts, not logins. */
 const BENCH_SCRYPT = { log2N: 10, r: 8, p: 1 };
+
+interface LatencyOptions {
+  reportsPerSecond: number;
+  seconds: number;
+  /** Reports per ingestion call (a request body). Default 100. */
+  reportsPerCall?: number;
+}
 
 async function socketBaseline(samples: number): Promise<number[]> {
   let res: http.ServerResponse | undefined;
@@ -55,7 +63,7 @@ async function socketBaseline(samples: number): Promise<number[]> {
   return lat.sort((a, b) => a - b);
 }
 
-export async function benchAlertLatencyHttp(opts: { reportsPerSecond: number; seconds: number }): Promise<Record<string, number>> {
+export async function benchAlertLatencyHttp(opts: LatencyOptions): Promise<Record<string, number>> {
   const tmp = tempDir('dw-bench-lat-');
   const config = validateConfig({ dataDir: tmp.dir, http: { port: 0 }, ingest: { maxClockSkewMs: 10 * 365 * 86_400_000 } });
   const platform = await Platform.open(config, { scrypt: BENCH_SCRYPT });
@@ -70,7 +78,7 @@ export async function benchAlertLatencyHttp(opts: { reportsPerSecond: number; se
   }
 }
 
-async function measure(platform: Platform, tenant: string, opts: { reportsPerSecond: number; seconds: number }, spawned: (c: ChildProcess) => void): Promise<Record<string, number>> {
+async function measure(platform: Platform, tenant: string, opts: LatencyOptions, spawned: (c: ChildProcess) => void): Promise<Record<string, number>> {
   // An officer of the deployment's tenant (the live feed needs alerts:read) and an API token of theirs for the subscriber.
   const security = platform.security!;
   await security.createUser({ tenant, username: 'bench-officer', roles: ['officer'], password: 'bench officer password, not used to log in' });
@@ -98,8 +106,10 @@ async function measure(platform: Platform, tenant: string, opts: { reportsPerSec
   let exited: string | undefined;
   child.once('close', (code) => { exited = `the SSE subscriber exited (status ${code}) during the run: ${stderr.trim() || '(no message)'}`; });
   const wallNow = (): number => performance.timeOrigin + performance.now();
-  const perTick = Math.round((opts.reportsPerSecond * TICK_MS) / 1000);
-  const ticks = Math.round((opts.seconds * 1000) / TICK_MS);
+  // A call of `reportsPerCall` reports every tickMs: the size of an ingestion call is what the alert path waits behind.
+  const perTick = opts.reportsPerCall ?? DEFAULT_REPORTS_PER_CALL;
+  const tickMs = (perTick * 1000) / opts.reportsPerSecond;
+  const ticks = Math.round((opts.seconds * 1000) / tickMs);
   const t0 = performance.now();
   let sent = 0;
   for (let t = 0; t < ticks; t++) {
@@ -108,7 +118,7 @@ async function measure(platform: Platform, tenant: string, opts: { reportsPerSec
     for (const r of batch) if (r.citizens.some((c) => c.score < 20)) sentAt.set(`${r.droneId}:${Date.parse(r.timestamp)}`, at);
     await platform.ingestor.ingestReports(batch, 'bench');
     sent += batch.length;
-    const next = t0 + (t + 1) * TICK_MS;
+    const next = t0 + (t + 1) * tickMs;
     const wait = next - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
@@ -121,6 +131,7 @@ async function measure(platform: Platform, tenant: string, opts: { reportsPerSec
   requireSamples('bare SSE socket baseline', base);
   return {
     'offered reports/s': opts.reportsPerSecond,
+    'reports per ingestion call': perTick,
     'achieved reports/s': Math.round(sent / elapsed),
     'alert samples': latencies.length,
     'alert latency p50 ms': percentile(latencies, 0.5),
@@ -134,6 +145,7 @@ async function measure(platform: Platform, tenant: string, opts: { reportsPerSec
 if (isMain(import.meta.url)) {
   const rate = Number(process.argv[2] ?? 10_000);
   const seconds = Number(process.argv[3] ?? 10);
-  printTable(`alert latency, report -> SSE subscriber, ${rate} reports/s for ${seconds} s`, await benchAlertLatencyHttp({ reportsPerSecond: rate, seconds }));
+  const reportsPerCall = Number(process.argv[4] ?? DEFAULT_REPORTS_PER_CALL);
+  printTable(`alert latency, report -> SSE subscriber, ${rate} reports/s for ${seconds} s, ${reportsPerCall} reports per call`, await benchAlertLatencyHttp({ reportsPerSecond: rate, seconds, reportsPerCall }));
   process.exit(0);
 }
