@@ -185,15 +185,26 @@ export async function benchLakeLevers(opts: { reports: number }): Promise<Record
     out['lake layout + stored citizen_count, min_score'] = await measure(false, `${lean}, len(citizens) AS citizen_count, list_min(list_transform(citizens, c -> c.score)) AS min_score`, sorted, 'COMPRESSION zstd, PARQUET_VERSION v2');
     out['lake layout + stored report_id'] = await measure(false, `${lean}, drone_id || ':' || CAST(epoch_ms(ts) AS VARCHAR) AS report_id`, sorted, 'COMPRESSION zstd, PARQUET_VERSION v2');
     out['lake layout with lat/lon DOUBLE'] = await measure(false, `* EXCLUDE (p, date, hour, lat_e7, lon_e7), CAST(lat_e7 AS DOUBLE) / 1e7 AS lat, CAST(lon_e7 AS DOUBLE) / 1e7 AS lon`, sorted, 'COMPRESSION zstd, PARQUET_VERSION v2');
-    out['lake layout, one file per hour (all partitions)'] = await (async () => {
+    // One file per tenant-hour across stream partitions (what compaction of a closed hour writes): each citizen name
+    // is spelled once per hour instead of once per partition-hour. Then the level and dictionary settings it may use.
+    const perHour = async (options: string): Promise<number> => {
       let bytes = 0;
       for (const g of await queryRows(duck.conn, 'SELECT DISTINCT date, hour FROM stored')) {
         const f = path.join(tmp.dir, `${file++}.parquet`);
-        await duck.conn.run(`COPY (SELECT ${lean} FROM stored WHERE date = '${g.date}' AND hour = '${g.hour}' ${sorted}) TO ${sqlString(f)} (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION v2)`);
+        await duck.conn.run(`COPY (SELECT ${lean} FROM stored WHERE date = '${g.date}' AND hour = '${g.hour}' ${sorted}) TO ${sqlString(f)} (FORMAT parquet, PARQUET_VERSION v2, ${options})`);
         bytes += statSync(f).size;
+        lastFiles = [f];
       }
       return bytes / n;
-    })();
+    };
+    out['lake layout, one file per hour (all partitions)'] = await perHour('COMPRESSION zstd');
+    for (const level of [9, 19]) out[`  per hour, zstd ${level}`] = await perHour(`COMPRESSION zstd, COMPRESSION_LEVEL ${level}`);
+    for (const limit of [65536, 1_000_000]) out[`  per hour, zstd 9, DICTIONARY_SIZE_LIMIT ${limit}`] = await perHour(`COMPRESSION zstd, COMPRESSION_LEVEL 9, DICTIONARY_SIZE_LIMIT ${limit}`);
+    for (const t of [0, 1, 2]) out[`  per hour, zstd 9, DICTIONARY_COMPRESSION_RATIO_THRESHOLD ${t}`] = await perHour(`COMPRESSION zstd, COMPRESSION_LEVEL 9, DICTIONARY_COMPRESSION_RATIO_THRESHOLD ${t}`);
+    out['  per hour, zstd 9, STRING_DICTIONARY_PAGE_SIZE_LIMIT 4194304'] = await perHour('COMPRESSION zstd, COMPRESSION_LEVEL 9, STRING_DICTIONARY_PAGE_SIZE_LIMIT 4194304');
+    out['  per hour, zstd 9, dictionary limit 1M + STRING_DICTIONARY_PAGE_SIZE_LIMIT 4194304'] = await perHour('COMPRESSION zstd, COMPRESSION_LEVEL 9, DICTIONARY_SIZE_LIMIT 1000000, STRING_DICTIONARY_PAGE_SIZE_LIMIT 4194304');
+    const hourColumns = await queryRows(duck.conn, `SELECT path_in_schema AS c, sum(total_compressed_size) AS b, string_agg(DISTINCT encodings, ' ') AS e FROM parquet_metadata(${sqlString(lastFiles[0]!)}) GROUP BY 1 ORDER BY 2 DESC LIMIT 3`);
+    for (const c of hourColumns) console.log(`  last per-hour file: ${String(c.c)} ${String(c.e)} ${Number(c.b)} B`);
     return out;
   } finally {
     duck.close();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DwError } from '../errors/index.ts';
@@ -50,6 +51,9 @@ export interface LakeCacheStats {
 interface Entry {
   size: number;
 }
+
+/** Longest lake file name (without `.parquet`) cached as is: room for `.v-<ETag>.parquet` within 255 bytes. */
+const CACHE_NAME_MAX = 160;
 
 const VERSIONED = /\.v-[A-Za-z0-9-]+\.parquet$/;
 
@@ -106,7 +110,11 @@ export class LakeCache {
 
   /** Local path a lake file is cached at. */
   pathOf(f: DataFile): string {
-    const name = path.posix.basename(f.key).replace(/\.parquet$/, `.v-${versionOf(f)}.parquet`);
+    let base = path.posix.basename(f.key).replace(/\.parquet$/, '');
+    // A file merged across partitions may have a name of up to 255 bytes already (layout.ts): the version would
+    // push it past a local file name's limit, so such names are cached under their hash (any name is unique).
+    if (base.length > CACHE_NAME_MAX) base = `h-${createHash('sha256').update(base).digest('hex').slice(0, 40)}`;
+    const name = `${base}.v-${versionOf(f)}.parquet`;
     return path.join(this.dir, ...path.posix.dirname(f.key).split('/'), name);
   }
 

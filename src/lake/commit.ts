@@ -162,7 +162,7 @@ export async function dropLegacyStaging(store: ObjectStore, prefix: string, chec
       if (marker.kind !== 'batch') continue;
       for (const f of marker.files ?? []) {
         const where = typeof f.dst === 'string' ? parseDataKey(f.dst) : undefined;
-        if (where && where.range.last > (checkpoint ?? -1)) published.push(f.dst as string);
+        if (where && where.ranges.some((r) => r.last > (checkpoint ?? -1))) published.push(f.dst as string);
       }
     } catch {
       // Not a marker of the old protocol: nothing was decided.

@@ -2,25 +2,28 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { ObjectStore } from '../objectstore/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
-import { readCheckpoints } from './checkpoints.ts';
 import { openDuck, parquetCopyOptions, queryRows, sqlString, sqlStringList, type Duck } from './duck.ts';
 import { dropLegacyStaging } from './commit.ts';
-import { dataFileName, hourStartMs, rangeContains, rangeTag, STAGING_DIR, type LakeTable } from './layout.ts';
-import { committedFiles, listHourDirs, listTenants, splitLive, type DataFile, type TimeRange } from './live-files.ts';
+import { planCompaction, type CompactionGroup, type PlanOptions } from './compact-plan.ts';
+import { hourStartMs, rangeTag, STAGING_DIR, type LakeTable } from './layout.ts';
 import { readRetentionCutoff } from './retention.ts';
 import { openScratch, type Scratch } from './scratch.ts';
 import { SCHEMAS } from './schema.ts';
 import { localFileOf, mapLimit, withLakeStore, type LakeLocationOrStore } from './store.ts';
 
+export { planCompaction, type CompactionGroup } from './compact-plan.ts';
+
 /**
  * Compaction: the archiver writes one small file per (tenant, hour) partition per batch; compaction merges the
- * committed small files of one stream partition in one hour directory of one tenant into a single file named by the
- * union of their ranges.
+ * committed small files of one hour directory of one tenant into a single file named by the union of their ranges:
+ * per stream partition while the hour is open, across a block of partitions once it is closed (compact-plan.ts says
+ * which, and why two merges never cross).
  *
  *   1. merge the inputs into one file in a local scratch directory (an S3 lake's inputs are downloaded first);
- *   2. upload it to its key `p<partition>-<first of the inputs>-<last of the inputs>.parquet`: one atomic put, which
- *      is the switch. The name is the manifest: from this instant readers find every input contained in the
- *      merged file's range and skip them, so they see either the inputs or the merged file, never both, never part;
+ *   2. upload it to its key, `p<partition>-<first>-<last>.parquet` or `m-<one range per partition>.parquet`: one
+ *      atomic put, which is the switch. The name is the manifest: from this instant readers find every input
+ *      contained in the merged file's ranges and skip them, so they see either the inputs or the merged file, never
+ *      both, never part;
  *   3. delete the inputs, once the merged file is older than `olderThanMs` (a reader that listed before the switch
  *      has had that long to read them): right away when it is 0, otherwise in a later run (the sweep).
  *
@@ -40,19 +43,9 @@ class InputVanished extends Error {
 /** Compacted files are rewritten rarely and read often: a higher zstd level than batch files pays (lake-format.md). */
 export const DEFAULT_COMPACTION_LEVEL = 9;
 
-export interface CompactOptions {
-  table: LakeTable;
-  /** Merge a partition's files in an hour directory once there are at least this many (>= 2). */
-  minFiles: number;
-  /** Only files written at least this long ago; merged inputs are deleted once the merged file is this old. */
-  olderThanMs: number;
+export interface CompactOptions extends PlanOptions {
+  /** zstd level of merged files (default DEFAULT_COMPACTION_LEVEL). */
   compressionLevel?: number;
-  /** Only the hour partitions of this range (default: the whole table). */
-  hours?: TimeRange;
-  /** Only this tenant's directory (default: every tenant found under `<table>/`). */
-  tenant?: string;
-  /** Clock, epoch ms. */
-  now?: number;
   /** Local directory for the merge (default: the OS temp dir). */
   scratchDir?: string;
   logger?: Logger;
@@ -61,18 +54,6 @@ export interface CompactOptions {
    * the inputs stay live until a merged file replaces them). The archive worker's stop() aborts it first.
    */
   signal?: AbortSignal;
-}
-
-export interface CompactionGroup {
-  table: LakeTable;
-  tenant: string;
-  dir: string;
-  partition: number;
-  inputs: DataFile[];
-  /** Lake key of the merged file. */
-  output: string;
-  first: number;
-  last: number;
 }
 
 export interface CompactionResult {
@@ -88,6 +69,10 @@ export interface CompactionResult {
   swept: number;
   /** Merges given up because an input vanished or retention condemned the hour meanwhile. */
   withdrawn: number;
+  /** Of the merged files, those of closed hours (across partitions). */
+  hours: number;
+  /** Blocks of closed hours not merged because the name would not fit a file name (compact-plan.ts). */
+  nameTooLong: number;
   /** Extra copies of a row (same report or event id) dropped by the merges. */
   duplicates: number;
   /** The signal stopped the pass before every group was merged. */
@@ -104,39 +89,10 @@ export interface StagedCompaction {
   bytes: number;
 }
 
-/** Finds what to merge and what to sweep. Exported with the step functions so tests can interleave readers. */
-export async function planCompaction(store: ObjectStore, opts: CompactOptions): Promise<{ groups: CompactionGroup[]; sweep: DataFile[] }> {
-  const now = opts.now ?? Date.now();
-  const minFiles = Math.max(2, opts.minFiles);
-  const checkpoints = await readCheckpoints(store, opts.table);
-  const groups: CompactionGroup[] = [];
-  const sweep: DataFile[] = [];
-  // Per tenant directory: a merged file never mixes tenants, since its inputs all come from one hour directory.
-  const tenants = opts.tenant !== undefined ? [opts.tenant] : await listTenants(store, opts.table);
-  const dirs = (await mapLimit(tenants, 4, (tenant) => listHourDirs(store, opts.table, { tenant, range: opts.hours }))).flat();
-  for (const d of dirs) {
-    const { live, dead } = splitLive(committedFiles(d.files, checkpoints));
-    for (const e of dead) {
-      const container = live.find((l) => rangeContains(l, e));
-      if (container && container.mtimeMs <= now - opts.olderThanMs) sweep.push(e);
-    }
-    const byPartition = new Map<number, DataFile[]>();
-    for (const f of live) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f]);
-    for (const [partition, files] of byPartition) {
-      const inputs = files.filter((f) => f.mtimeMs <= now - opts.olderThanMs).sort((a, b) => a.first - b.first);
-      if (inputs.length < minFiles) continue;
-      const first = inputs[0]!.first;
-      const last = Math.max(...inputs.map((f) => f.last));
-      groups.push({ table: opts.table, tenant: d.tenant, dir: d.key, partition, inputs, first, last, output: `${d.key}/${dataFileName({ partition, first, last })}` });
-    }
-  }
-  return { groups, sweep };
-}
-
 /** Step 1: the merged file, built locally. */
 export async function stageCompaction(store: ObjectStore, duck: Duck, scratch: Scratch, group: CompactionGroup, level = DEFAULT_COMPACTION_LEVEL): Promise<StagedCompaction> {
   const schema = SCHEMAS[group.table];
-  const dir = await scratch.sub(`compact-${rangeTag(group)}`);
+  const dir = await scratch.sub(`compact-${group.kind}-${rangeTag(group.ranges[0]!)}`);
   const inputs = await mapLimit(group.inputs, 4, async (f, i) => {
     const local = localFileOf(store, f.key);
     if (local) return local;
@@ -187,6 +143,10 @@ export async function dropInputs(store: ObjectStore, group: CompactionGroup): Pr
   await store.deleteMany(group.inputs.map((f) => f.key));
 }
 
+function partitionsOf(group: CompactionGroup): string {
+  return group.ranges.map((r) => r.partition).join(',');
+}
+
 /** Compacts every eligible (hour directory, partition) of a table. Safe to run while the archiver writes. */
 export async function compactLake(lake: LakeLocationOrStore, opts: CompactOptions): Promise<CompactionResult> {
   return withLakeStore(lake, (store) => compactStore(store, opts));
@@ -194,11 +154,13 @@ export async function compactLake(lake: LakeLocationOrStore, opts: CompactOption
 
 async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<CompactionResult> {
   const logger = opts.logger ?? silentLogger;
-  const result: CompactionResult = { table: opts.table, merged: 0, inputs: 0, rows: 0, bytesBefore: 0, bytesAfter: 0, swept: 0, withdrawn: 0, duplicates: 0 };
+  const result: CompactionResult = { table: opts.table, merged: 0, inputs: 0, rows: 0, bytesBefore: 0, bytesAfter: 0, swept: 0, withdrawn: 0, hours: 0, nameTooLong: 0, duplicates: 0 };
   await dropLegacyStaging(store, `${STAGING_DIR}/${opts.table}/compaction-`, undefined);
   const plan = await planCompaction(store, opts);
   await store.deleteMany(plan.sweep.map((f) => f.key));
   result.swept = plan.sweep.length;
+  result.nameTooLong = plan.nameTooLong;
+  if (plan.nameTooLong > 0) logger.warn({ table: opts.table, blocks: plan.nameTooLong }, 'lake: closed hours left unmerged, their name would be too long');
   if (plan.groups.length === 0) return result;
   const duck = await openDuck();
   const scratch = await openScratch(opts.scratchDir);
@@ -218,18 +180,19 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
       }
       if (!(await switchCompaction(store, staged))) {
         result.withdrawn++;
-        logger.warn({ table: opts.table, dir: group.dir, partition: group.partition }, 'lake: compaction withdrawn, retention condemned the hour meanwhile');
+        logger.warn({ table: opts.table, dir: group.dir, partitions: partitionsOf(group) }, 'lake: compaction withdrawn, retention condemned the hour meanwhile');
         continue;
       }
       if (opts.olderThanMs <= 0) await dropInputs(store, group);
       await fsp.rm(path.dirname(staged.file), { recursive: true, force: true });
       result.merged++;
+      if (group.kind === 'hour') result.hours++;
       result.inputs += group.inputs.length;
       result.rows += staged.rows;
       result.duplicates += staged.duplicates;
       result.bytesBefore += group.inputs.reduce((s, f) => s + f.size, 0);
       result.bytesAfter += staged.bytes;
-      logger.info({ table: opts.table, dir: group.dir, partition: group.partition, files: group.inputs.length, rows: staged.rows, duplicates: staged.duplicates }, 'lake: compacted');
+      logger.info({ table: opts.table, dir: group.dir, kind: group.kind, partitions: partitionsOf(group), files: group.inputs.length, rows: staged.rows, duplicates: staged.duplicates }, 'lake: compacted');
     }
   } finally {
     duck.close();

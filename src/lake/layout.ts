@@ -82,7 +82,7 @@ export function dataFileName(r: StreamRange, ext = 'parquet'): string {
 
 const DATA_FILE = /^p(\d+)-(\d+)-(\d+)\.parquet$/;
 
-/** The range of a data file name, or undefined for anything else (temporary files, foreign files). */
+/** The range of a single-range data file name, or undefined for anything else (temporary files, foreign files). */
 export function parseDataFileName(name: string): StreamRange | undefined {
   const m = DATA_FILE.exec(name);
   if (!m) return undefined;
@@ -91,9 +91,72 @@ export function parseDataFileName(name: string): StreamRange | undefined {
   return r;
 }
 
+/**
+ * Files merged across stream partitions (compaction of a closed hour, compact.ts) are named by every range they hold:
+ * `m-<partition>.<first>.<last>_<partition>.<first>.<last>....parquet`, partitions in decimal, offsets in base 36
+ * without padding (the name must fit the 255 bytes of a local disk's file name: 8 worst-case ranges take 241),
+ * ranges in increasing partition order, one per partition, at least two. Only this canonical spelling parses, so
+ * one set of ranges has exactly one name: two compactors merging the same files write the same key, and a set of
+ * one range is spelled the classic way (`dataFileName`).
+ */
+const MULTI_PREFIX = 'm-';
+const MULTI_RANGE = /^(\d{1,4})\.([0-9a-z]{1,11})\.([0-9a-z]{1,11})$/;
+const BASE36 = /^(0|[1-9a-z][0-9a-z]*)$/;
+
+/** The longest file name compaction writes: a local disk's limit (ext4, xfs, and HDFS's default component limit). */
+export const MAX_FILE_NAME_BYTES = 255;
+
+function decodeBase36(s: string): number | undefined {
+  if (!BASE36.test(s)) return undefined;
+  const n = Number.parseInt(s, 36);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** The name of a file holding these ranges (sorted by partition, distinct partitions; one range: the classic name). */
+export function rangesFileName(ranges: readonly StreamRange[]): string {
+  if (ranges.length === 0) throw new RangeError('a data file holds at least one range');
+  if (ranges.length === 1) return dataFileName(ranges[0]!);
+  for (let i = 1; i < ranges.length; i++) if (ranges[i]!.partition <= ranges[i - 1]!.partition) throw new RangeError('ranges must be sorted by partition, one per partition');
+  const spell = (r: StreamRange): string => {
+    for (const n of [r.partition, r.first, r.last]) pad(n, 1); // throws unless safe non-negative integers
+    if (r.first > r.last || r.partition > 9999) throw new RangeError(`not a valid range: ${JSON.stringify(r)}`);
+    return `${r.partition}.${r.first.toString(36)}.${r.last.toString(36)}`;
+  };
+  return `${MULTI_PREFIX}${ranges.map(spell).join('_')}.parquet`;
+}
+
+/**
+ * The ranges of a data file name, single (`p...`) or merged across partitions (`m-...`), sorted by partition; undefined
+ * for anything else, including a non-canonical spelling of a merged name.
+ */
+export function parseDataFileRanges(name: string): StreamRange[] | undefined {
+  const single = parseDataFileName(name);
+  if (single) return [single];
+  if (!name.startsWith(MULTI_PREFIX) || !name.endsWith('.parquet')) return undefined;
+  const parts = name.slice(MULTI_PREFIX.length, -'.parquet'.length).split('_');
+  if (parts.length < 2) return undefined;
+  const ranges: StreamRange[] = [];
+  for (const part of parts) {
+    const m = MULTI_RANGE.exec(part);
+    if (!m || (m[1]!.length > 1 && m[1]!.startsWith('0'))) return undefined;
+    const partition = Number(m[1]);
+    const first = decodeBase36(m[2]!);
+    const last = decodeBase36(m[3]!);
+    if (first === undefined || last === undefined || first > last) return undefined;
+    if (ranges.length > 0 && ranges[ranges.length - 1]!.partition >= partition) return undefined;
+    ranges.push({ partition, first, last });
+  }
+  return ranges;
+}
+
 /** True when `outer` holds every offset of `inner` (same partition). */
 export function rangeContains(outer: StreamRange, inner: StreamRange): boolean {
   return outer.partition === inner.partition && outer.first <= inner.first && inner.last <= outer.last;
+}
+
+/** True when every range of `inner` lies inside `outer`'s range of the same partition: a file of `inner` is redundant. */
+export function rangesContain(outer: readonly StreamRange[], inner: readonly StreamRange[]): boolean {
+  return inner.every((i) => outer.some((o) => rangeContains(o, i)));
 }
 
 export interface HourPartition {
@@ -165,8 +228,8 @@ export function rejectedKey(table: LakeTable, r: StreamRange): string {
   return `${REJECTED_DIR}/${table}/${dataFileName(r, 'ndjson')}`;
 }
 
-/** `reports/tenant=x/date=2025-01-15/hour=10/p0001-....parquet` -> the table, tenant, hour and range, or undefined. */
-export function parseDataKey(key: string): { table: LakeTable; tenant: string; hour: HourPartition; range: StreamRange } | undefined {
+/** `reports/tenant=x/date=2025-01-15/hour=10/p0001-....parquet` (or `m-...`) -> the table, tenant, hour and ranges, or undefined. */
+export function parseDataKey(key: string): { table: LakeTable; tenant: string; hour: HourPartition; ranges: StreamRange[] } | undefined {
   const parts = key.split('/');
   if (parts.length !== 5) return undefined;
   const [table, t, d, h, name] = parts as [string, string, string, string, string];
@@ -174,9 +237,9 @@ export function parseDataKey(key: string): { table: LakeTable; tenant: string; h
   const tenant = t.slice(7);
   if (!isValidTenant(tenant)) return undefined;
   const hour = { date: d.slice(5), hour: h.slice(5) };
-  const range = parseDataFileName(name);
-  if (!range || Number.isNaN(hourStartMs(hour))) return undefined;
-  return { table, tenant, hour, range };
+  const ranges = parseDataFileRanges(name);
+  if (!ranges || Number.isNaN(hourStartMs(hour))) return undefined;
+  return { table, tenant, hour, ranges };
 }
 
 /** The tenant of a `tenant=<t>/` listing prefix (relative to `<table>/`), or undefined (old layout, foreign names). */

@@ -1,6 +1,6 @@
 import { listAll, type ObjectStore } from '../objectstore/index.ts';
 import { readCheckpoints } from './checkpoints.ts';
-import { hourDirKey, hourStartMs, parseDataFileName, parseTenantDir, rangeContains, tenantPrefix, type HourPartition, type LakeTable, type StreamRange } from './layout.ts';
+import { hourDirKey, hourStartMs, parseDataFileRanges, parseTenantDir, rangesContain, tenantPrefix, type HourPartition, type LakeTable, type StreamRange } from './layout.ts';
 import { localFileOf, mapLimit, withLakeStore, type LakeLocationOrStore } from './store.ts';
 
 const HOUR_MS = 3_600_000;
@@ -20,7 +20,12 @@ export interface TenantScope {
   range?: TimeRange | undefined;
 }
 
-export interface DataFile extends StreamRange {
+export interface DataFile {
+  /**
+   * The stream ranges the file holds, sorted by partition: one for a batch file or a partition's merge, one per
+   * partition for a merge across partitions (layout.ts, `rangesFileName`).
+   */
+  ranges: StreamRange[];
   tenant: string;
   /** Lake key of the file. */
   key: string;
@@ -87,36 +92,43 @@ export async function listHourDirs(store: ObjectStore, table: LakeTable, scope: 
       const hour = { date, hour: rest[0]!.slice(5) };
       const start = hourStartMs(hour);
       if (Number.isNaN(start) || start + HOUR_MS <= from || start > to) continue;
-      const r = parseDataFileName(rest[1]!);
-      if (!r) continue;
+      const ranges = parseDataFileRanges(rest[1]!);
+      if (!ranges) continue;
       const key = hourDirKey(table, tenant, hour);
       let dir = dirs.get(key);
       if (!dir) dirs.set(key, (dir = { key, tenant, hour, files: [] }));
-      dir.files.push({ ...r, tenant, key: o.key, dir: key, hour, size: o.size, mtimeMs: o.mtimeMs, ...(o.etag ? { etag: o.etag } : {}) });
+      dir.files.push({ ranges, tenant, key: o.key, dir: key, hour, size: o.size, mtimeMs: o.mtimeMs, ...(o.etag ? { etag: o.etag } : {}) });
     }
     return [...dirs.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
   });
   return perDate.flat();
 }
 
-/** Files of committed batches: those whose range ends at or below their partition's checkpoint. */
+/**
+ * Files of committed batches: those each of whose ranges ends at or below its partition's checkpoint (a merged file
+ * is built from committed files only, so all its ranges are; a batch file has one range).
+ */
 export function committedFiles(files: readonly DataFile[], checkpoints: ReadonlyMap<number, number>): DataFile[] {
-  return files.filter((f) => f.last <= (checkpoints.get(f.partition) ?? -1));
+  return files.filter((f) => f.ranges.every((r) => r.last <= (checkpoints.get(r.partition) ?? -1)));
 }
 
-/** Live files, and dead ones: contained in another file's range of the same partition (in the same directory). */
+/**
+ * Live files, and dead ones: every range of a dead file lies inside the range of the same partition of another file
+ * of the directory (it is an input of that file's merge). Two distinct files never hold the same set of ranges (one
+ * set has one name), so of two files that contain each other's rows exactly one is live.
+ */
 export function splitLive(files: readonly DataFile[]): { live: DataFile[]; dead: DataFile[] } {
   const live: DataFile[] = [];
   const dead: DataFile[] = [];
-  for (const f of files) (files.some((g) => g !== f && rangeContains(g, f)) ? dead : live).push(f);
+  for (const f of files) (files.some((g) => g !== f && rangesContain(g.ranges, f.ranges)) ? dead : live).push(f);
   return { live, dead };
 }
 
 /**
  * The data files readers must read: committed (at or below the checkpoint of their partition) and not contained in
- * another committed file of the same partition and hour. The checkpoints are read before the listing, so every file
- * of every batch they cover was uploaded before the listing started: a reader sees each batch whole or not at all,
- * and a compaction's merged file or its inputs, never both.
+ * another committed file of the same hour (every range of it, for a file merged across partitions). The checkpoints
+ * are read before the listing, so every file of every batch they cover was uploaded before the listing started: a
+ * reader sees each batch whole or not at all, and a compaction's merged file or its inputs, never both.
  */
 export async function liveDataFiles(store: ObjectStore, table: LakeTable, scope: TenantScope): Promise<DataFile[]> {
   tenantPrefix(table, scope.tenant); // checks the tenant before anything is read
