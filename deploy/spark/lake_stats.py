@@ -1,8 +1,8 @@
 """dronewatch's ready-made statistics on Spark, over the lake as it is (docs/analysis.md, "Spark").
 
 Registers the views `reports`, `sightings`, `words`, `alert_events`, `alerts`, `incident_events` and `incidents` over the *live* files of one tenant's
-tables (the rule of src/lake/live-files.ts: a file is read when its range ends at or below its partition's checkpoint
-and no other committed file of the same partition and hour contains its range), then runs the Spark SQL translation
+tables (the rule of src/lake/live-files.ts: a file is read when each of its ranges ends at or below its partition's
+checkpoint and no other committed file of the same hour contains every one of its ranges), then runs the Spark SQL translation
 of each statistic (deploy/spark/stats/<name>.sql, one per src/analysis/stats/<name>.sql) and writes each answer as
 CSV or Parquet under --out. Nothing is copied: Spark reads the Parquet files dronewatch wrote.
 
@@ -41,6 +41,37 @@ STOP_WORDS_DIR = os.environ.get("DRONEWATCH_STOP_WORDS_DIR", os.path.join(HERE, 
 
 TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DATA_FILE = re.compile(r"^p(\d+)-(\d+)-(\d+)\.parquet$")
+# A file merged across stream partitions (a closed hour, src/lake/layout.ts): one `<partition>.<first>.<last>` per
+# partition, offsets in base 36, sorted by partition; only the canonical spelling counts.
+MERGED_FILE = re.compile(r"^m-((?:\d{1,4}\.[0-9a-z]{1,11}\.[0-9a-z]{1,11}_)+\d{1,4}\.[0-9a-z]{1,11}\.[0-9a-z]{1,11})\.parquet$")
+MERGED_RANGE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9a-z][0-9a-z]*)\.(0|[1-9a-z][0-9a-z]*)$")
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def data_file_ranges(name):
+    """The (partition, first, last) ranges a data file name holds, or None (src/lake/layout.ts, parseDataFileRanges)."""
+    m = DATA_FILE.match(name)
+    if m:
+        first, last = int(m[2]), int(m[3])
+        return [(int(m[1]), first, last)] if first <= last <= MAX_SAFE_INTEGER else None
+    m = MERGED_FILE.match(name)
+    if not m:
+        return None
+    ranges = []
+    for part in m[1].split("_"):
+        r = MERGED_RANGE.match(part)
+        if not r:
+            return None
+        p, first, last = int(r[1]), int(r[2], 36), int(r[3], 36)
+        if first > last or last > MAX_SAFE_INTEGER or (ranges and ranges[-1][0] >= p):
+            return None
+        ranges.append((p, first, last))
+    return ranges
+
+
+def ranges_contain(outer, inner):
+    """Every range of `inner` lies inside `outer`'s range of the same partition."""
+    return all(any(o[0] == i[0] and o[1] <= i[1] and i[2] <= o[2] for o in outer) for i in inner)
 CHECKPOINT = re.compile(r"^p(\d+)/(\d+)\.json$")
 LEGACY_CHECKPOINT = re.compile(r"^p(\d+)\.json$")
 DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
@@ -197,16 +228,12 @@ class Lake:
                     continue
                 committed = []
                 for name, is_dir in self._list(f"{base}/{d}/{h}"):
-                    m = DATA_FILE.match(name)
-                    if is_dir or not m or int(m[2]) > int(m[3]):
-                        continue
-                    part, first, last = int(m[1]), int(m[2]), int(m[3])
-                    if last <= checkpoints.get(part, -1):
-                        committed.append((part, first, last, f"{base}/{d}/{h}/{name}"))
-                live = [f for f in committed
-                        if not any(g is not f and g[0] == f[0] and g[1] <= f[1] and f[2] <= g[2] for g in committed)]
+                    ranges = None if is_dir else data_file_ranges(name)
+                    if ranges and all(last <= checkpoints.get(part, -1) for part, _, last in ranges):
+                        committed.append((ranges, f"{base}/{d}/{h}/{name}"))
+                live = [f for f in committed if not any(g is not f and ranges_contain(g[0], f[0]) for g in committed)]
                 if live:
-                    out.append((start, sorted(f[3] for f in live)))
+                    out.append((start, sorted(f[1] for f in live)))
         return out
 
     def files(self, table, lo=None, hi=None):
