@@ -1,4 +1,4 @@
-import { applyRetention, compactLake, DEFAULT_COMPACTION_LEVEL, LakeWriter, lakeStore, type LakeTable, type LakeWriterOptions, type ProtocolStep } from '../lake/index.ts';
+import { applyRetention, compactLake, DEFAULT_COMPACTION_LEVEL, DEFAULT_HOUR_COMPACTION_LEVEL, LakeWriter, lakeStore, type LakeTable, type LakeWriterOptions, type ProtocolStep } from '../lake/index.ts';
 import type { ObjectStore } from '../objectstore/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
 import type { Stream } from '../stream/types.ts';
@@ -36,7 +36,10 @@ export interface ArchiveWorkerOptions {
   compactIntervalMs?: number;
   /** Only files at least this old are compacted. Default max(60 s, 2 x maxBatchAgeMs). */
   compactOlderThanMs?: number;
+  /** zstd level of a partition's merges in an open hour. Default DEFAULT_COMPACTION_LEVEL (9). */
   compactionLevel?: number;
+  /** zstd level of a closed hour's merge across partitions. Default DEFAULT_HOUR_COMPACTION_LEVEL (15). */
+  compactionHourLevel?: number;
   /**
    * The worker compacts the hours of the last this many hours only (a listing per day on S3, every interval); older
    * hours (late reports) are compacted by `dronewatch compact`. Default 48.
@@ -302,7 +305,7 @@ export class ArchiveWorker {
           if ((o.compactMinFiles ?? 8) > 0) {
             const r = await compactLake(this.store!, {
               table, minFiles: o.compactMinFiles ?? 8, olderThanMs, hours: { from: new Date(Date.now() - windowMs) },
-              compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, logger: this.logger, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
+              compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, hourCompressionLevel: o.compactionHourLevel ?? DEFAULT_HOUR_COMPACTION_LEVEL, logger: this.logger, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
               signal,
             });
             if (r.merged > 0) this.counters.compactions += r.merged;
