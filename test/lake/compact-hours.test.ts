@@ -261,4 +261,20 @@ describe('lake compaction across partitions', () => {
     const { groups } = await planAt(root, OPEN);
     assert.deepEqual(groups, []);
   });
+
+  it('an open hour\'s partition merge stops at a younger file: its range never spans a file it does not hold', async () => {
+    // Regression: the merge took every old enough file and named itself by their smallest and largest offsets, so a
+    // batch uploaded again in between (a late writer's re-upload of its decided range: a fresh mtime) fell inside the
+    // merged range without being in it, and readers skipped its rows as a merged-away input.
+    const root = path.join(tmp.dir, 'prefix');
+    const reports = await hourLake(root, 1, 4);
+    age(root, OPEN - 120_000);
+    const third = parquetOnDisk(root).find((f) => f.endsWith('p0000-0000000000000040-0000000000000059.parquet'))!;
+    utimesSync(path.join(root, 'reports', third), OPEN / 1000, OPEN / 1000);
+    const r = await compactLake(root, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: OPEN });
+    assert.deepEqual([r.merged, r.inputs], [1, 2], JSON.stringify(r));
+    assert.deepEqual((await live(root)).sort(), ['p0000-0000000000000000-0000000000000039.parquet',
+      'p0000-0000000000000040-0000000000000059.parquet', 'p0000-0000000000000060-0000000000000079.parquet']);
+    assert.equal(await countRows(root, 'reports'), reports.length);
+  });
 });
