@@ -152,24 +152,31 @@ export function cacheSuite(o: CacheSuiteOptions): void {
   });
 
   it('a snapshot keeps answering after compaction replaced its objects; a new one fetches only the merged files', async () => {
-    // Six hours of day 2 in half-hour batches: two small files per hour to merge.
+    // Six hours of day 2 in half-hour batches on two stream partitions in turn: two small files per hour to merge
+    // into one named by both partitions' ranges (a closed hour, issue 14).
     const own = o.lake();
     const six = threeDays.filter((r) => r.ts >= START + 2 * DAY_MS && r.ts < START + 2 * DAY_MS + 6 * 3_600_000);
     const w = await LakeWriter.open(own, { scratchDir: o.dir() });
-    for (let i = 0; i < six.length; i += 8) await w.write('reports', 0, recordsOf(six.slice(i, i + 8), i));
+    const next = [0, 0];
+    for (let i = 0; i < six.length; i += 8) {
+      const p = (i / 8) % 2;
+      await w.write('reports', p, recordsOf(six.slice(i, i + 8), next[p]));
+      next[p]! += 8;
+    }
     await w.close();
     const files = o.files(own, { cacheDir: o.dir() });
     try {
       const snapshot = await openLakeQuery(files, { tenant: 'default', range: day(2) });
       const before = files.cache()!.fetchedKeys.length;
       const r = await compactLake(own, { table: 'reports', minFiles: 2, olderThanMs: 0, hours: day(2), scratchDir: o.dir() });
-      assert.ok(r.merged > 0 && r.inputs > r.merged, JSON.stringify(r));
+      assert.ok(r.merged > 0 && r.hours === r.merged && r.inputs > r.merged, JSON.stringify(r));
       assert.equal(Number((await snapshot.run('SELECT count(*) FROM reports')).rows[0]![0]), six.length, 'the old snapshot reads its cached copies');
       await snapshot.refresh();
       assert.equal(Number((await snapshot.run('SELECT count(*) FROM reports')).rows[0]![0]), six.length, 'the new snapshot reads the merged files');
       const fetched = files.cache()!.fetchedKeys.slice(before);
       assert.equal(fetched.length, (await listLiveFiles(files.store, 'reports', { tenant: 'default', range: day(2) })).length, 'only the merged files were fetched');
       assert.equal(fetched.length, r.merged, fetched.join(' '));
+      assert.ok(fetched.every((k) => /\/m-0\.[0-9a-z]+\.[0-9a-z]+_1\.[0-9a-z]+\.[0-9a-z]+\.parquet$/.test(k)), fetched.join(' '));
       await snapshot.close();
     } finally {
       await files.close();
