@@ -8,6 +8,7 @@ import { mergedFileName, PARTITIONS_PER_FILE } from '../../src/lake/compact-plan
 import { openDuck } from '../../src/lake/duck.ts';
 import { MAX_FILE_NAME_BYTES, parseDataFileRanges, rangesFileName } from '../../src/lake/layout.ts';
 import { splitLive, type DataFile } from '../../src/lake/live-files.ts';
+import { LakeCache } from '../../src/lake/cache.ts';
 import { openScratch } from '../../src/lake/scratch.ts';
 import { LocalObjectStore } from '../../src/objectstore/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
@@ -81,6 +82,23 @@ describe('lake compaction across partitions: names', () => {
     assert.ok(name !== undefined && Buffer.byteLength(name) <= MAX_FILE_NAME_BYTES, name);
     assert.deepEqual(parseDataFileRanges(name), worst(PARTITIONS_PER_FILE));
     assert.equal(mergedFileName(worst(PARTITIONS_PER_FILE + 2)), undefined, 'past 255 bytes: no merge');
+  });
+
+  it('the cache of a remote lake keeps such a name and its version within a file name', async () => {
+    const tmp = tempDir('dw-lake-hours-cache-');
+    try {
+      const cache = await LakeCache.open({ dir: tmp.dir, maxBytes: 1 << 20 });
+      const name = mergedFileName(Array.from({ length: 8 }, (_, i) => ({ partition: 9992 + i, first: MAX_OFFSET - 1, last: MAX_OFFSET })))!;
+      const long = { ...file(name), key: `reports/tenant=default/date=2025-01-15/hour=10/${name}`, etag: '"0123456789abcdef0123456789abcdef-12"' };
+      const cached = path.basename(cache.pathOf(long));
+      assert.ok(Buffer.byteLength(cached) <= MAX_FILE_NAME_BYTES, cached);
+      assert.match(cached, /^h-[0-9a-f]{40}\.v-[0-9a-f]{32}-12\.parquet$/);
+      assert.notEqual(cached, path.basename(cache.pathOf({ ...long, key: long.key.replace('9992.', '9991.') })), 'distinct names, distinct files');
+      const short = file('m-0.0.1n_1.0.27.parquet');
+      assert.equal(path.basename(cache.pathOf({ ...short, key: `reports/x/${short.key}`, etag: 'e1' })), 'm-0.0.1n_1.0.27.v-e1.parquet', 'short names kept');
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   it('a file whose every range is inside another file is dead; one range outside keeps it live', () => {
