@@ -15,7 +15,7 @@ const lakeCode = async (): Promise<typeof import('../../lake/index.ts') & Pick<t
 export function registerLake(program: Command): void {
   program
     .command('compact')
-    .description('merge small Parquet files of each hour partition of each tenant into one (readers never see a partial state)')
+    .description('merge small Parquet files of each hour partition of each tenant: per stream partition while the hour is open, across partitions once it is closed (readers never see a partial state)')
     .addOption(new Option('--min-files <n>', 'compact a partition from this many files').argParser(intOption('--min-files', 2)))
     .addOption(new Option('--older-than <seconds>', 'only files older than this (the archiver is done with them); merged inputs are deleted once the merged file is this old').default(60).argParser(intOption('--older-than')))
     .action(async (o: { minFiles?: number; olderThan: number }, cmd: Command) => {
