@@ -65,7 +65,12 @@ export interface CompactOptions extends PlanOptions {
    * the inputs stay live until a merged file replaces them). The archive worker's stop() aborts it first.
    */
   signal?: AbortSignal;
+  /** Called after each step of each merge (crash tests kill the process here). */
+  onStep?: (step: CompactionStep, group: CompactionGroup) => void;
 }
+
+/** `staged`: merged locally; `switched`: uploaded, the inputs hidden; `dropped`: the inputs deleted (no grace time). */
+export type CompactionStep = 'staged' | 'switched' | 'dropped';
 
 export interface CompactionResult {
   table: LakeTable;
@@ -193,12 +198,17 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
         result.withdrawn++; // deleted by retention or swept under a bigger merge since the listing: nothing to do
         continue;
       }
+      opts.onStep?.('staged', group);
       if (!(await switchCompaction(store, staged))) {
         result.withdrawn++;
         logger.warn({ table: opts.table, dir: group.dir, partitions: partitionsOf(group) }, 'lake: compaction withdrawn, retention condemned the hour meanwhile');
         continue;
       }
-      if (opts.olderThanMs <= 0) await dropInputs(store, group);
+      opts.onStep?.('switched', group);
+      if (opts.olderThanMs <= 0) {
+        await dropInputs(store, group);
+        opts.onStep?.('dropped', group);
+      }
       await fsp.rm(path.dirname(staged.file), { recursive: true, force: true });
       result.merged++;
       if (group.kind === 'hour') result.hours++;
