@@ -34,11 +34,18 @@ const HOUR_MS = 3_600_000;
 
 export interface PlanOptions {
   table: LakeTable;
-  /** Merge a partition's files in an open hour once there are at least this many (>= 2); in a closed hour, the files left beside its merged file. */
+  /**
+   * Merge a partition's files in an open hour once there are at least this many (>= 2); in a closed hour that has its
+   * merged file already, merge again once this many late batch files are beside it.
+   */
   minFiles: number;
   /** Only files written at least this long ago; merged inputs are deleted once the merged file is this old. */
   olderThanMs: number;
-  /** An hour is closed (merged across partitions) once it ended this long ago (default 10 minutes). */
+  /**
+   * An hour is closed (merged across partitions) once it ended this long ago (default 10 minutes). Every compactor of
+   * a lake must use the same value: the gap between the two gates is what keeps their merges from crossing.
+   * `Infinity` keeps every hour open (per-partition merges only), for a lake no other compactor works on.
+   */
   closedAfterMs?: number;
   hours?: TimeRange;
   tenant?: string;
