@@ -8,7 +8,9 @@
  * the figure can be read as "our pipeline" + "the socket".
  * Security is on, as in production: the subscriber is an officer with an API token, created the way the tests create
  * theirs (test/security/tenant-isolation.test.ts). A refused subscription or a run without samples fails the benchmark.
- * Run: node --import tsx bench/alert-latency-http.ts [reportsPerSecond] [seconds] [reportsPerCall]
+ * Run: node --import tsx bench/alert-latency-http.ts [reportsPerSecond] [seconds] [reportsPerCall] [alone]
+ * (`alone`: each call's alerting reports are sent in calls of their own while the rest is ingested, as drones' own
+ * requests arriving during a gateway's bulk request)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -31,6 +33,8 @@ interface LatencyOptions {
   seconds: number;
   /** Reports per ingestion call (a request body). Default 100. */
   reportsPerCall?: number;
+  /** The alerting reports of each call are sent on their own, while the rest is ingested as one call. Default false. */
+  alertingAlone?: boolean;
 }
 
 async function socketBaseline(samples: number): Promise<number[]> {
@@ -115,8 +119,19 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
   for (let t = 0; t < ticks; t++) {
     const batch: Report[] = fleet.take(perTick);
     const at = wallNow();
-    for (const r of batch) if (r.citizens.some((c) => c.score < 20)) sentAt.set(`${r.droneId}:${Date.parse(r.timestamp)}`, at);
-    await platform.ingestor.ingestReports(batch, 'bench');
+    const alerting = batch.filter((r) => r.citizens.some((c) => c.score < 20));
+    for (const r of alerting) sentAt.set(`${r.droneId}:${Date.parse(r.timestamp)}`, at);
+    if (opts.alertingAlone) {
+      // The alerting reports arrive on their own (a drone's own request) while the bulk call is being ingested: they
+      // are handed over as soon as the event loop lets them, and timed from their arrival.
+      const bulk = platform.ingestor.ingestReports(batch.filter((r) => !alerting.includes(r)), 'bench');
+      const alone = new Promise<void>((resolve, reject) => setImmediate(() => {
+        Promise.all(alerting.map((r) => platform.ingestor.ingestReports([r], 'bench'))).then(() => resolve(), reject);
+      }));
+      await Promise.all([bulk, alone]);
+    } else {
+      await platform.ingestor.ingestReports(batch, 'bench');
+    }
     sent += batch.length;
     const next = t0 + (t + 1) * tickMs;
     const wait = next - performance.now();
@@ -132,6 +147,7 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
   return {
     'offered reports/s': opts.reportsPerSecond,
     'reports per ingestion call': perTick,
+    'alerting reports in calls of their own': opts.alertingAlone ? 1 : 0,
     'achieved reports/s': Math.round(sent / elapsed),
     'alert samples': latencies.length,
     'alert latency p50 ms': percentile(latencies, 0.5),
@@ -146,6 +162,7 @@ if (isMain(import.meta.url)) {
   const rate = Number(process.argv[2] ?? 10_000);
   const seconds = Number(process.argv[3] ?? 10);
   const reportsPerCall = Number(process.argv[4] ?? DEFAULT_REPORTS_PER_CALL);
-  printTable(`alert latency, report -> SSE subscriber, ${rate} reports/s for ${seconds} s, ${reportsPerCall} reports per call`, await benchAlertLatencyHttp({ reportsPerSecond: rate, seconds, reportsPerCall }));
+  const alertingAlone = process.argv[5] === 'alone';
+  printTable(`alert latency, report -> SSE subscriber, ${rate} reports/s for ${seconds} s, ${reportsPerCall} reports per call${alertingAlone ? ', alerting reports alone' : ''}`, await benchAlertLatencyHttp({ reportsPerSecond: rate, seconds, reportsPerCall, alertingAlone }));
   process.exit(0);
 }
