@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { StorageFullError } from '../../../errors/index.ts';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
 import type { TopicCatalog, TopicMeta } from './catalog.ts';
-import { encodeBatch, forEachId, idAt, type BatchEntry, type StoredBatch } from './batch-codec.ts';
+import { encodeBatch, forEachId, idAt, type BatchEntry, type StoredBatch } from '../../../stream/batch-codec.ts';
 import { DedupIndex, idHash } from './dedup.ts';
 import { boundsOf, resolveStart } from './positions.ts';
 import type { Db } from './schema.ts';

@@ -1,5 +1,5 @@
 import type { StreamRecord } from '../../../stream/types.ts';
-import { decodeInto, type StoredBatch } from './batch-codec.ts';
+import { decodeInto, type StoredBatch } from '../../../stream/batch-codec.ts';
 import type { PartitionStmts } from './catalog.ts';
 
 /** The last batch a reader decoded: a consumer reading a large batch in several polls reads its row once. */

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../../errors/index.ts';
-import { encodeBatch, type BatchEntry } from './batch-codec.ts';
+import { encodeBatch, type BatchEntry } from '../../../stream/batch-codec.ts';
 
 export type Db = Database.Database;
 export type SyncLevel = 'normal' | 'full';

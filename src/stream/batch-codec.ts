@@ -1,8 +1,9 @@
-import type { Headers, StreamRecord } from '../../../stream/types.ts';
+import type { Headers, StreamRecord } from './types.ts';
 
 /**
- * The unit stored per partition: one row per batch of records appended by one write transaction (Kafka's record
- * batches), offsets still per record. The row's `data` blob:
+ * The unit stored per partition (Kafka's record batches), shared by two backends: the embedded log stores one row per
+ * batch of records appended by one write transaction, NatsStream one JetStream message per (publish round, partition)
+ * (src/backend/nats/stream/packed-publish.ts); offsets stay per record in both. The blob:
  *
  *   u32 count | count x (u32 keyEnd, u32 idEnd, u32 headersEnd, u32 valueEnd) | record bytes
  *
