@@ -16,39 +16,12 @@
  * partition. Ids are per partition: the same id under another key (another partition) is not a duplicate; report ids
  * always come with their drone's key.
  */
-/** A record id's first append within the duplicate window. */
-export interface Seen {
-  offset: number;
-  /** Append time, epoch ms. */
-  at: number;
-}
+import { IdWindow } from '../../stream/id-window.ts';
 
-export class PartitionIndex {
-  /** Insertion order is append order, so expiry walks from the front. */
-  private readonly ids = new Map<string, Seen>();
+export type { Seen } from '../../stream/id-window.ts';
+
+/** The shared id window (src/stream/id-window.ts) plus how far this process has indexed the partition's log. */
+export class PartitionIndex extends IdWindow {
   /** Next offset not yet indexed; undefined until built from the log. */
   end: bigint | undefined;
-
-  constructor(private readonly windowMs: number) {}
-
-  private expire(now: number): void {
-    for (const [id, s] of this.ids) {
-      if (now - s.at <= this.windowMs) break;
-      this.ids.delete(id);
-    }
-  }
-
-  get(id: string, now: number): Seen | undefined {
-    this.expire(now);
-    const s = this.ids.get(id);
-    return s && now - s.at <= this.windowMs ? s : undefined;
-  }
-
-  /** Records an appended id; the first (lowest offset) record of an id within the window stays the original. */
-  add(id: string, seen: Seen): void {
-    const prev = this.ids.get(id);
-    if (prev && prev.offset <= seen.offset && seen.at - prev.at <= this.windowMs) return;
-    this.ids.delete(id);
-    this.ids.set(id, seen);
-  }
 }
