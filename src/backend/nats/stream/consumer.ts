@@ -11,6 +11,7 @@ import { joinTransient, leaveTransient } from './transient-groups.ts';
 import { GroupState } from './group-state.ts';
 import { durableName, groupPrefix, partitionFilter } from './names.ts';
 import { checkPosition, type Positions } from './positions.ts';
+import { firstOffset } from './packing.ts';
 import { PartitionReader, type ReaderContext } from './reader.ts';
 import { errorText, isTransient, withRetry, type RetryOptions } from './retry.ts';
 import type { TopicMeta } from './topics.ts';
@@ -22,7 +23,7 @@ export interface NatsConsumerContext {
   kv: KV;
   positions: Positions;
   tenant: string;
-  reader: Omit<ReaderContext, 'topic' | 'wake' | 'stream'>;
+  reader: Omit<ReaderContext, 'topic' | 'wake' | 'stream' | 'packed'>;
   logger: Logger;
   joinTimeoutMs: number;
   retry: RetryOptions;
@@ -132,7 +133,7 @@ export class NatsConsumer implements StreamConsumer {
     await this.sync(false);
     const o = this.owned.get(partition);
     if (!o) throw new StreamNotOwnerError(this.topic, this.group, [partition]);
-    const start = await this.ctx.positions.startSeq(this.meta.stream, this.filter(partition), position);
+    const start = await this.ctx.positions.startOffset(this.meta, this.filter(partition), position);
     await o.reader.seek(start);
   }
 
@@ -254,18 +255,18 @@ export class NatsConsumer implements StreamConsumer {
 
   /** The group's start position as a committed offset (-1: before the first record). */
   private async initialCommitted(partition: number): Promise<number> {
-    const start = await this.ctx.positions.startSeq(this.meta.stream, this.filter(partition), this.start);
-    return start <= 1 ? -1 : start - 1;
+    const start = await this.ctx.positions.startOffset(this.meta, this.filter(partition), this.start);
+    return start <= firstOffset(this.meta) ? -1 : start - 1;
   }
 
   /** Starts reading a partition just taken, after the group's committed offset. */
   private adopt(partition: number, epoch: number, committed: number): void {
     const reader = new PartitionReader(
-      { ...this.ctx.reader, stream: this.meta.stream, topic: this.topic, wake: () => this.wake() },
+      { ...this.ctx.reader, stream: this.meta.stream, topic: this.topic, packed: this.meta.packed, wake: () => this.wake() },
       partition,
       this.filter(partition),
       durableName(this.ctx.tenant, this.group, partition, epoch),
-      Math.max(1, committed + 1),
+      Math.max(firstOffset(this.meta), committed + 1),
       epoch > 1 ? durableName(this.ctx.tenant, this.group, partition, epoch - 1) : undefined,
     );
     this.owned.set(partition, { epoch, reader });

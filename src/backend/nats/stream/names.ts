@@ -51,6 +51,13 @@ export function recordSubject(topic: string, tenant: string, partition: number, 
   return `${topic}.${tenant}.${partition}.${encodeToken(key)}`;
 }
 
+/** The one subject of a packed topic's partition (see above). */
+export const PACKED_TOKEN = '~b';
+
+export function packedSubject(topic: string, tenant: string, partition: number): string {
+  return `${topic}.${tenant}.${partition}.${PACKED_TOKEN}`;
+}
+
 /** Filter of one partition of one tenant. */
 export function partitionFilter(topic: string, tenant: string, partition: number): string {
   return `${topic}.${tenant}.${partition}.*`;

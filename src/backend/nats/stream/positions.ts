@@ -7,6 +7,8 @@ import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerInfo, type 
 import { nanos } from '@nats-io/transport-node';
 import type { StartPosition } from '../../../stream/types.ts';
 import { API_CODE, apiCode } from './retry.ts';
+import { firstOffset, offsetOf } from './packing.ts';
+import type { TopicMeta } from './topics.ts';
 
 /** Probes are deleted right after use; this only cleans up after a crash between create and delete. */
 const PROBE_INACTIVE_MS = 30_000;
@@ -51,6 +53,16 @@ export class Positions {
     const info = await this.probe(stream, filter, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(position.time).toISOString() });
     // The server starts the consumer at the first matching message at or after the time; delivered is the one before.
     return info.delivered.stream_seq + 1;
+  }
+
+  /**
+   * First offset to read for a start position (packing.ts): an offset position is kept as it is (the reader drops
+   * the records before it in the message that holds it); the others resolve to a message, whose first record it is.
+   */
+  async startOffset(meta: Pick<TopicMeta, 'stream' | 'packed'>, filter: string, position: StartPosition): Promise<number> {
+    checkPosition(position);
+    if (typeof position === 'object' && 'offset' in position) return Math.max(firstOffset(meta), Math.ceil(position.offset));
+    return offsetOf(meta, await this.startSeq(meta.stream, filter, position));
   }
 
   /** Number of messages matching `filter` with a sequence >= start. */

@@ -9,10 +9,12 @@ import { nanos } from '@nats-io/transport-node';
 import type { ReadOptions, StreamRecord } from '../../../stream/types.ts';
 import { partitionFilter, tenantFilter } from './names.ts';
 import { checkPosition, startConfig } from './positions.ts';
-import { msgToRecord } from './records.ts';
+import { firstOffset, msgRecords, seqOf } from './packing.ts';
 import type { TopicMeta } from './topics.ts';
 
 const DEFAULT_READ_LIMIT = 1000;
+/** Messages per fetch on packed topics (each holds up to 4,096 records): the fetch stops soon after `limit`. */
+const PACKED_FETCH = 16;
 /** A fetch that gets nothing for this long means the remaining matches were deleted (retention) meanwhile. */
 const FETCH_EXPIRES_MS = 2000;
 
@@ -36,12 +38,12 @@ export async function readRecords(ctx: ReadContext, opts: ReadOptions): Promise<
   checkPosition(from);
   if (limit === 0 || from === 'latest') return [];
   const filter = opts.partition === undefined ? tenantFilter(meta.name, ctx.tenant) : partitionFilter(meta.name, ctx.tenant, opts.partition);
-  let minSeq = 1;
+  let minOffset = firstOffset(meta);
   let start: Partial<ConsumerConfig>;
   if (from === 'earliest') start = { deliver_policy: DeliverPolicy.All };
   else if ('offset' in from) {
-    minSeq = Math.max(1, Math.ceil(from.offset));
-    start = startConfig(minSeq);
+    minOffset = Math.max(minOffset, Math.ceil(from.offset));
+    start = startConfig(seqOf(meta, minOffset));
   } else start = { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(from.time).toISOString() };
 
   const info = await ctx.jsm.consumers.add(meta.stream, {
@@ -56,18 +58,21 @@ export async function readRecords(ctx: ReadContext, opts: ReadOptions): Promise<
     inactive_threshold: nanos(30_000),
   });
   try {
-    const want = Math.min(limit, info.num_pending);
+    // Messages left to read: one per record, or on packed topics one per batch of records.
+    let left = info.num_pending;
     const out: StreamRecord[] = [];
-    if (want === 0) return out;
     const consumer = ctx.js.consumers.getConsumerFromInfo(info);
-    while (out.length < want) {
-      const batch = await consumer.fetch({ max_messages: want - out.length, expires: FETCH_EXPIRES_MS });
+    while (out.length < limit && left > 0) {
+      const ask = meta.packed ? Math.min(left, PACKED_FETCH) : Math.min(left, limit - out.length);
+      const batch = await consumer.fetch({ max_messages: ask, expires: FETCH_EXPIRES_MS });
       let got = 0;
       for await (const m of batch) {
         got++;
-        // A start beyond the end is clamped by the server to the next sequence: later records may be below the offset asked.
-        if (m.seq >= minSeq) out.push(msgToRecord(meta.name, m));
+        // A start beyond the end is clamped by the server to the next sequence: later records may be below the offset
+        // asked; on packed topics the first message may also hold records before it.
+        msgRecords(meta, m, minOffset, out);
       }
+      left -= got;
       if (got === 0) break;
     }
     return out.slice(0, limit);

@@ -18,11 +18,16 @@ import { AckPolicy, ReplayPolicy, type ConsumerConfig, type ConsumerInfo, type C
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from '../../../util/log.ts';
 import type { StreamRecord } from '../../../stream/types.ts';
-import { msgToRecord } from './records.ts';
 import { startConfig } from './positions.ts';
+import { msgRecords, seqOf } from './packing.ts';
 import { API_CODE, apiCode, errorText, isTransient } from './retry.ts';
 
 const PULL_BATCH = 1000;
+/**
+ * Packed topics: messages of up to 4,096 records, so a pull takes fewer of them (memory) and the buffer's limits are
+ * higher (a pause costs a consumer info and possibly a re-create: it must stay rare at high rates).
+ */
+const PACKED_PULL_BATCH = 16;
 /**
  * Pull requests live on the consumer's leader: after a failover the client only notices that its pulls are gone
  * through missed idle heartbeats (half of this). 10 s instead of the default 30 s bounds that stall.
@@ -32,12 +37,16 @@ const PULL_EXPIRES_MS = 10_000;
 const MIN_IDLE_MS = 2000;
 const HIGH_WATER = 10_000;
 const LOW_WATER = 2_500;
+const PACKED_HIGH_WATER = 50_000;
+const PACKED_LOW_WATER = 12_500;
 
 export interface ReaderContext {
   js: JetStreamClient;
   jsm: JetStreamManager;
   stream: string;
   topic: string;
+  /** Packed topic (packing.ts): offsets are seq * PACK + index, several records per message. */
+  packed: boolean;
   maxAckPending: number;
   ackWaitMs: number;
   inactiveMs: number;
@@ -67,7 +76,7 @@ export class PartitionReader {
   private head = 0;
   /** Records handed out and not yet acked, oldest first. */
   private unacked: Buffered[] = [];
-  /** Sequence of the next record wanted: anything below (redeliveries, a clamped start) is dropped. */
+  /** Offset of the next record wanted: anything below (redeliveries, a clamped start, the part of a message before a commit) is dropped. */
   private pos: number;
   private messages: ConsumerMessages | undefined;
   private info: ConsumerInfo | undefined;
@@ -130,7 +139,7 @@ export class PartitionReader {
       this.buffer = this.buffer.slice(this.head);
       this.head = 0;
     }
-    if (this.paused && !this.resuming && this.buffered() <= LOW_WATER) void this.resume();
+    if (this.paused && !this.resuming && this.buffered() <= (this.ctx.packed ? PACKED_LOW_WATER : LOW_WATER)) void this.resume();
     return out;
   }
 
@@ -205,7 +214,7 @@ export class PartitionReader {
       durable_name: this.durable,
       filter_subject: this.filter,
       ack_policy: AckPolicy.All,
-      ...startConfig(start),
+      ...startConfig(seqOf(this.ctx, start)),
       ack_wait: nanos(this.ctx.ackWaitMs),
       max_ack_pending: this.ctx.maxAckPending,
       inactive_threshold: nanos(this.ctx.inactiveMs),
@@ -231,7 +240,7 @@ export class PartitionReader {
   private async consume(gen: number): Promise<void> {
     const consumer = this.ctx.js.consumers.getConsumerFromInfo(this.info!);
     const messages = await consumer.consume({
-      max_messages: PULL_BATCH,
+      max_messages: this.ctx.packed ? PACKED_PULL_BATCH : PULL_BATCH,
       expires: PULL_EXPIRES_MS,
       abort_on_missing_resource: true,
       callback: (m) => this.onMessage(gen, m),
@@ -262,11 +271,11 @@ export class PartitionReader {
     }
     // Equal or lower: a new consumer leader resumed from older replicated state; what we have is dropped below.
     this.lastDseq = dseq;
-    const seq = m.seq;
-    if (seq < this.pos) return;
-    this.pos = seq + 1;
-    this.buffer.push({ record: msgToRecord(this.ctx.topic, m), msg: m, gen });
-    if (!this.paused && this.buffered() >= HIGH_WATER) {
+    const records: StreamRecord[] = [];
+    this.pos = msgRecords({ packed: this.ctx.packed, name: this.ctx.topic }, m, this.pos, records);
+    if (records.length === 0) return;
+    for (const record of records) this.buffer.push({ record, msg: m, gen });
+    if (!this.paused && this.buffered() >= (this.ctx.packed ? PACKED_HIGH_WATER : HIGH_WATER)) {
       this.paused = true;
       this.messages?.stop();
       this.messages = undefined;

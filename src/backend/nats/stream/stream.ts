@@ -10,10 +10,12 @@ import { checkTenant, durableName, groupPrefix, GROUPS_BUCKET, partitionFilter, 
 import { listGroups } from './transient-groups.ts';
 import { Positions } from './positions.ts';
 import { NatsPublisher } from './publish.ts';
+import { PackedPublisher } from './packed-publish.ts';
+import { packedLag } from './packed-lag.ts';
 import { readRecords } from './read.ts';
 import { StreamUnavailableError } from '../../../stream/errors.ts';
 import { isNotFound, withRetry, type RetryOptions } from './retry.ts';
-import { TopicCatalog, type TopicMeta } from './topics.ts';
+import { TopicCatalog, type TopicFormat, type TopicMeta } from './topics.ts';
 
 export interface NatsStreamOptions {
   /** Server URLs, e.g. `nats://10.0.0.1:4222` (several for a cluster; the client fails over between them). */
@@ -32,6 +34,12 @@ export interface NatsStreamOptions {
   retryForMs?: number;
   /** Records a group member may hold uncommitted per partition before JetStream stops delivering. Default 100 000. */
   maxAckPending?: number;
+  /**
+   * How topics created by this stream store records: `packed` (default: one JetStream message per publish round and
+   * partition, packing.ts) or `per-record` (one message per record, the format before issue 14; for tests and
+   * comparisons). An existing topic keeps the format it was created with.
+   */
+  topicFormat?: TopicFormat;
   logger?: Logger;
 }
 
@@ -48,6 +56,7 @@ export class NatsStream implements Stream {
   readonly tenant: string;
   private readonly catalog: TopicCatalog;
   private readonly publisher: NatsPublisher;
+  private readonly packedPublisher: PackedPublisher;
   private readonly positions: Positions;
   private readonly consumers = new Set<NatsConsumer>();
   private readonly retry: RetryOptions;
@@ -67,8 +76,14 @@ export class NatsStream implements Stream {
     this.tenant = opts.tenant ?? 'default';
     this.logger = opts.logger ?? silentLogger;
     this.retry = { forMs: opts.retryForMs ?? 30_000, closed: () => this.closing !== undefined };
-    this.catalog = new TopicCatalog(jsm, this.replicas, this.retry);
+    this.catalog = new TopicCatalog(jsm, this.replicas, this.retry, opts.topicFormat ?? 'packed');
     this.positions = new Positions(jsm);
+    this.packedPublisher = new PackedPublisher(js, jsm, this.positions, {
+      tenant: this.tenant,
+      ackTimeoutMs: opts.publishTimeoutMs ?? 5000,
+      retryForMs: this.retry.forMs,
+      closed: () => this.closing !== undefined,
+    });
     this.publisher = new NatsPublisher(js, jsm, {
       tenant: this.tenant,
       ackTimeoutMs: opts.publishTimeoutMs ?? 5000,
@@ -128,7 +143,7 @@ export class NatsStream implements Stream {
     this.ensureOpen();
     const meta = await this.catalog.get(topic);
     if (records.length === 0) return [];
-    return this.publisher.publish(meta, records);
+    return meta.packed ? this.packedPublisher.publish(meta, records) : this.publisher.publish(meta, records);
   }
 
   async consumer(opts: ConsumerOptions): Promise<StreamConsumer> {
@@ -186,6 +201,7 @@ export class NatsStream implements Stream {
       const [entry, end] = await Promise.all([kv.get(partitionKey(prefix, partition)), this.positions.lastSeq(meta.stream, filter)]);
       const value = entry?.operation === 'PUT' ? entry.json<{ epoch: number; committed: number }>() : undefined;
       const committed = value?.committed ?? -1;
+      if (meta.packed) return packedLag(this.jsm, meta, this.tenant, partition, committed);
       if (end < 0 || committed >= end) return { partition, committed, end, lag: 0 };
       return { partition, committed, end, lag: await this.countAfter(meta, group, partition, committed, value?.epoch) };
     })));

@@ -9,6 +9,16 @@ import { API_CODE, apiCode, withRetry, type RetryOptions } from './retry.ts';
 const META_PARTITIONS = 'dronewatch.partitions';
 const META_DEDUP = 'dronewatch.dedup_ms';
 const META_TOPIC = 'dronewatch.topic';
+/**
+ * The topic's record format, set once at creation and never changed: `packed` (one message per publish round and
+ * partition, packing.ts). Streams created before it have no marker and keep one message per record: both stay
+ * readable, and an update of the topic's settings never adds or changes the marker.
+ */
+const META_FORMAT = 'dronewatch.format';
+const FORMAT_PACKED = 'packed';
+
+/** How a new topic stores its records; an existing topic keeps the format it was created with. */
+export type TopicFormat = 'packed' | 'per-record';
 
 /** JetStream refuses a duplicate window or max age under 100 ms. */
 const MIN_WINDOW_MS = 100;
@@ -28,6 +38,8 @@ export interface TopicMeta {
   dedupMs: number;
   /** 0 = no age limit. */
   maxAgeMs: number;
+  /** One message per (publish round, partition) holding many records (packing.ts), else one per record. */
+  packed: boolean;
   readAt: number;
 }
 
@@ -43,6 +55,7 @@ function metaOf(topic: string, info: StreamInfo): TopicMeta {
     partitions,
     dedupMs: Number(md[META_DEDUP] ?? 0) || 0,
     maxAgeMs: Math.floor((info.config.max_age ?? 0) / 1e6),
+    packed: md[META_FORMAT] === FORMAT_PACKED,
     readAt: Date.now(),
   };
 }
@@ -73,7 +86,12 @@ function desired(topic: string, partitions: number, config: TopicConfig, replica
 export class TopicCatalog {
   private readonly cache = new Map<string, TopicMeta>();
 
-  constructor(private readonly jsm: JetStreamManager, private readonly replicas: number, private readonly retry: RetryOptions) {}
+  constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly replicas: number,
+    private readonly retry: RetryOptions,
+    private readonly format: TopicFormat = 'packed',
+  ) {}
 
   async ensure(topic: string, config: TopicConfig): Promise<TopicMeta> {
     const partitions = config.partitions;
@@ -83,7 +101,9 @@ export class TopicCatalog {
       let info = await this.info(name);
       if (!info) {
         try {
-          info = await this.jsm.streams.add(desired(topic, partitions, config, this.replicas));
+          const create = desired(topic, partitions, config, this.replicas);
+          if (this.format === 'packed') create.metadata = { ...create.metadata, [META_FORMAT]: FORMAT_PACKED };
+          info = await this.jsm.streams.add(create);
         } catch (e) {
           // Another process created it at the same time (with other settings): update it like an existing one below.
           if (apiCode(e) !== API_CODE.streamNameInUse) throw e;
