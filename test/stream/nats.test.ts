@@ -69,9 +69,9 @@ if (skip) {
       });
     });
 
-    it('stores records under <topic>.<tenant>.<partition>.<key> in one JetStream stream per topic', { timeout: 20_000 }, async () => {
+    it('per-record topics (created before issue 14) store records under <topic>.<tenant>.<partition>.<key>', { timeout: 20_000 }, async () => {
       const { url } = await serverOnce();
-      const s = await NatsStream.connect({ servers: url, tenant: 'lyon' });
+      const s = await NatsStream.connect({ servers: url, tenant: 'lyon', topicFormat: 'per-record' });
       const nc = await connect({ servers: url });
       try {
         const t = uniq('subj');
@@ -84,6 +84,7 @@ if (skip) {
         assert.equal(info.config.max_bytes, 1_000_000, 'maxBytes becomes max_bytes');
         assert.equal(info.config.duplicate_window, 60_000 * 1e6, 'duplicateWindowMs becomes duplicate_window');
         assert.equal(info.config.metadata?.['dronewatch.partitions'], '4', 'the partition count is in the metadata');
+        assert.equal(info.config.metadata?.['dronewatch.format'], undefined, 'no format marker: one message per record');
         const m1 = await jsm.streams.getMessage(t.toUpperCase(), { seq: plain!.offset });
         assert.equal(m1?.subject, `${t}.lyon.${plain!.partition}.drone-7`, 'subject of a plain key');
         assert.equal(m1?.header.get('Nats-Msg-Id'), 'r1', 'the record id is the Nats-Msg-Id');
