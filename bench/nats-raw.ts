@@ -122,8 +122,8 @@ export async function rawConsume(
  * Throughput: `consumers` durable consumers start on an empty stream, then `values` are published; each consumer's
  * rate is counted from the first publish to its last message. Also the publish rate with consumers reading.
  */
-export async function rawPublishConsume(c: RawClient, name: string, values: readonly Uint8Array[], consumers: number): Promise<{ publish: number; perConsumer: number[] }> {
-  await rawStream(c, name, 1);
+export async function rawPublishConsume(c: RawClient, name: string, values: readonly Uint8Array[], consumers: number, replicas = 1): Promise<{ publish: number; perConsumer: number[] }> {
+  await rawStream(c, name, replicas);
   const readers = await Promise.all(Array.from({ length: consumers }, (_, k) => rawConsume(c, name, `g${k}`, values.length)));
   const t0 = performance.now();
   const pub = await rawPublish(c, (i) => `${name.toLowerCase()}.${i % 1000}`, values, name);

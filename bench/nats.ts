@@ -47,6 +47,10 @@ export interface NatsBenchOptions {
   alertRate: number;
   /** Each durability run publishes for at most this long. */
   durabilityMs: number;
+  /** Part 4 (3 nodes R3, sync always): reports of each packed NatsStream run... */
+  reportsR3: number;
+  /** ...and of the raw baseline and the per-record NatsStream run (one fsync per message: ~600/s). */
+  reportsR3PerMessage: number;
 }
 
 const generate = recentReports;
@@ -105,12 +109,20 @@ async function rawStreamPlaced(raw: RawClient, name: string, replicas: number): 
   }
 }
 
+interface StreamLevelOptions {
+  replicas?: number;
+  inFlight?: number;
+  topicFormat?: 'packed' | 'per-record';
+  topicName?: string;
+}
+
 /** NatsStream publish (batches of BATCH, CALLS_IN_FLIGHT at a time) with groups alerts and archive reading. */
-async function streamLevel(url: string, values: readonly Uint8Array[], tag: string): Promise<{ publish: number; groups: number[] }> {
-  const stream = await NatsStream.connect({ servers: url, tenant: `sl${tag}` });
+async function streamLevel(url: string, values: readonly Uint8Array[], tag: string, o: StreamLevelOptions = {}): Promise<{ publish: number; groups: number[] }> {
+  const stream = await NatsStream.connect({ servers: url, tenant: `sl${tag}`, replicas: o.replicas ?? 1, topicFormat: o.topicFormat ?? 'packed' });
   try {
     return await publishWithTwoGroups(stream, values, tag, {
-      topic: { partitions: 8, duplicateWindowMs: 120_000 }, batch: BATCH, inFlight: CALLS_IN_FLIGHT, catchUpMs: 180_000, label: 'NatsStream',
+      topic: { partitions: 8, duplicateWindowMs: 120_000 }, batch: BATCH, inFlight: o.inFlight ?? CALLS_IN_FLIGHT, catchUpMs: 180_000, label: 'NatsStream',
+      ...(o.topicName ? { topicName: o.topicName } : {}),
     });
   } finally {
     await stream.close();
@@ -249,6 +261,45 @@ async function durability(nodes: 1 | 3, sync: 'always' | 'default', values: read
   }
 }
 
+/**
+ * Part 4 (issue 14): a fresh 3-node cluster, R3, `sync_interval: always` (the shipped production setting). Raw
+ * JetStream (publish, 1,000 in flight, one message per report, with 2 durable consumers reading) against NatsStream
+ * on packed topics, batches of BATCH with 2 and then 8 calls in flight while groups `alerts` and `archive` consume,
+ * and NatsStream on a per-record topic (the format before issue 14) with 2 calls in flight. Each figure carries the
+ * 1-minute load average taken right after it (the machine is shared).
+ */
+async function onThreeNodes(values: readonly Uint8Array[], opts: NatsBenchOptions): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  const label = '3 nodes R3, sync always';
+  const load1 = (): string => load().split(' ')[0] ?? '?';
+  const server = await startNatsServer({ nodes: 3 });
+  try {
+    await metaGroupCurrent(server, 30_000);
+    const raw = await rawConnect(server.url);
+    let rawRate: number;
+    try {
+      const tp = await rawPublishConsume(raw, 'RAWR3', values.slice(0, opts.reportsR3PerMessage), 2, 3);
+      rawRate = Math.min(...tp.perConsumer);
+      if (!(rawRate > 0) || !Number.isFinite(rawRate)) throw new Error(`[${label}] raw: no sample (${rawRate})`);
+      out[`[${label}] raw: publish + durable consume, per consumer, msgs/s (load)`] = `${Math.round(rawRate)} (load ${load1()})`;
+    } finally {
+      await raw.nc.close();
+    }
+    const row = (what: string, r: { publish: number; groups: number[] }): void => {
+      const g = Math.min(...r.groups);
+      out[`[${label}] ${what}: publish / slower group, records/s (ratio to raw; load)`] = `${Math.round(r.publish)} / ${Math.round(g)} (${(g / rawRate).toFixed(1)}x; load ${load1()})`;
+    };
+    row(`NatsStream packed, ${BATCH} x 2 in flight`, await streamLevel(server.url, values.slice(0, opts.reportsR3), 'r3p2', { replicas: 3, inFlight: 2 }));
+    row(`NatsStream packed, ${BATCH} x 8 in flight`, await streamLevel(server.url, values.slice(0, opts.reportsR3), 'r3p8', { replicas: 3, inFlight: 8 }));
+    row(`NatsStream per-record topic (before), ${BATCH} x 2 in flight`, await streamLevel(server.url, values.slice(0, opts.reportsR3PerMessage), 'r3r2', {
+      replicas: 3, inFlight: 2, topicFormat: 'per-record', topicName: 'benchslrec',
+    }));
+  } finally {
+    await server.stop();
+  }
+  return out;
+}
+
 export async function benchNats(opts: NatsBenchOptions): Promise<Record<string, number | string>> {
   const out: Record<string, number | string> = { 'load average at start (1/5/15 min)': load() };
   const reports = generate(Math.max(opts.reports, opts.reportsAlways));
@@ -264,7 +315,8 @@ export async function benchNats(opts: NatsBenchOptions): Promise<Record<string, 
       await server.stop();
     }
   }
-  const values = generate(120_000).map((r) => enc.encode(JSON.stringify(r)));
+  const values = generate(Math.max(120_000, opts.reportsR3)).map((r) => enc.encode(JSON.stringify(r)));
+  Object.assign(out, await onThreeNodes(values, opts));
   for (const [nodes, sync] of [[1, 'always'], [1, 'default'], [3, 'always'], [3, 'default']] as const) {
     const rate = await durability(nodes, sync, values, opts.durabilityMs);
     out[`raw publish, ${nodes === 1 ? '1 node R1' : '3 nodes R3'}, sync ${sync}, msgs/s`] = Math.round(rate);
@@ -273,14 +325,26 @@ export async function benchNats(opts: NatsBenchOptions): Promise<Record<string, 
   return out;
 }
 
-export const NATS_DEFAULTS: NatsBenchOptions = { reports: 15_000, reportsAlways: 6000, latencyRate: 200, latencySeconds: 12, alertRate: 0.25, durabilityMs: 8000 };
+export const NATS_DEFAULTS: NatsBenchOptions = {
+  reports: 15_000, reportsAlways: 6000, latencyRate: 200, latencySeconds: 12, alertRate: 0.25, durabilityMs: 8000, reportsR3: 100_000, reportsR3PerMessage: 4000,
+};
 /** `--quick`: every part briefly (whether it runs and measures; the figures are too small to quote). */
-export const NATS_QUICK: NatsBenchOptions = { reports: 1000, reportsAlways: 300, latencyRate: 200, latencySeconds: 2, alertRate: 0.25, durabilityMs: 1000 };
+export const NATS_QUICK: NatsBenchOptions = {
+  reports: 1000, reportsAlways: 300, latencyRate: 200, latencySeconds: 2, alertRate: 0.25, durabilityMs: 1000, reportsR3: 2000, reportsR3PerMessage: 300,
+};
+/** `--only-r3`: part 4 alone (issue 14's goal), with the default sizes. */
+export async function benchNatsR3(opts: NatsBenchOptions): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = { 'load average at start (1/5/15 min)': load() };
+  Object.assign(out, await onThreeNodes(generate(opts.reportsR3).map((r) => enc.encode(JSON.stringify(r))), opts));
+  out['load average at end'] = load();
+  return out;
+}
 
 if (isMain(import.meta.url)) {
   const o = process.argv.includes('--quick') ? NATS_QUICK : NATS_DEFAULTS;
   const t0 = Date.now();
-  printTable(`nats: raw JetStream vs dronewatch on NatsStream; durability settings (${os.cpus().length} cores)`, await benchNats(o));
+  const r3Only = process.argv.includes('--only-r3');
+  printTable(`nats: raw JetStream vs dronewatch on NatsStream; durability settings (${os.cpus().length} cores)`, r3Only ? await benchNatsR3(o) : await benchNats(o));
   process.stdout.write(`\n(took ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
   process.exit(0);
 }

@@ -56,9 +56,11 @@ export async function publishWithTwoGroups(
      * committing once a second beside groups committing every poll compared the commits, not the streams.
      */
     commitEveryMs?: number;
+    /** Topic name (default `benchsl`): another one for a second topic format on the same server. */
+    topicName?: string;
   },
 ): Promise<{ publish: number; groups: number[] }> {
-  const topic = 'benchsl';
+  const topic = opts.topicName ?? 'benchsl';
   await stream.ensureTopic(topic, opts.topic);
   const n = values.length;
   const groups = await Promise.all(['alerts', 'archive'].map((group) => stream.consumer({ topic, group })));
@@ -97,6 +99,8 @@ export async function publishWithTwoGroups(
     running = false;
   }
   await Promise.all(groups.map((c) => c.close()));
+  // No records or a group that never finished is no measurement: fail rather than print NaN or Infinity.
+  if (n === 0 || counts.some((c) => c < n) || ends.length !== 2) throw new Error(`${opts.label}: no complete sample (${counts.join(', ')} of ${n})`);
   return { publish: n / ((published - t0) / 1000), groups: ends.map((t) => n / ((t - t0) / 1000)) };
 }
 
