@@ -198,7 +198,8 @@ export class NatsStream implements Stream {
     const prefix = groupPrefix(topic, this.tenant, group);
     return withRetry(`lag ${topic}/${group}`, this.retry, () => Promise.all([...Array(meta.partitions).keys()].map(async (partition) => {
       const filter = partitionFilter(topic, this.tenant, partition);
-      const [entry, end] = await Promise.all([kv.get(partitionKey(prefix, partition)), this.positions.lastSeq(meta.stream, filter)]);
+      // Packed topics find their end in packedLag (the last message's record count), not from a sequence.
+      const [entry, end] = await Promise.all([kv.get(partitionKey(prefix, partition)), meta.packed ? -1 : this.positions.lastSeq(meta.stream, filter)]);
       const value = entry?.operation === 'PUT' ? entry.json<{ epoch: number; committed: number }>() : undefined;
       const committed = value?.committed ?? -1;
       if (meta.packed) return packedLag(this.jsm, meta, this.tenant, partition, committed);
