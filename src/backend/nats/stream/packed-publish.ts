@@ -36,7 +36,7 @@ import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stre
 import { packedSubject } from './names.ts';
 import { asBuffer, END_HEADER, offsetOf, PACK, packedCount, runningEnd } from './packing.ts';
 import type { Positions } from './positions.ts';
-import { API_CODE, apiCode, isTransient } from './retry.ts';
+import { API_CODE, apiCode, isTransient, withRetry } from './retry.ts';
 import type { TopicMeta } from './topics.ts';
 
 /** Under the shipped max_payload (1 MB, deploy/nats/) with room for headers. */
@@ -175,7 +175,9 @@ export class PackedPublisher {
   /** Appends one round's records to the partition as one message (or none, when all are duplicates). */
   private async append(meta: TopicMeta, st: PartitionState, round: Item[]): Promise<void> {
     const deadline = Date.now() + this.opts.retryForMs;
-    if (!st.known) await this.load(meta, st);
+    // Reads of the log fail like publishes during a failover (timeouts while the stream has no leader): same budget.
+    const retrying = <T>(what: string, fn: () => Promise<T>): Promise<T> => withRetry(what, { forMs: Math.max(0, deadline - Date.now()), closed: this.opts.closed }, fn);
+    if (!st.known) await retrying(`reading ${st.subject}`, () => this.load(meta, st));
     /** Attempts sent, by Nats-Msg-Id: the records each message held, in order (to recognise one stored meanwhile). */
     const attempts = new Map<string, Item[]>();
     let items = round;
@@ -207,11 +209,11 @@ export class PackedPublisher {
         if (code === API_CODE.wrongLastSequence || code === API_CODE.wrongLastSequenceUnknown) {
           // Another writer appended first: index what it appended, then re-check this round against it.
           const before = st.lastSeq;
-          const mine = await this.catchUp(meta, st, attempts);
+          const mine = await retrying(`catching up with ${st.subject}`, () => this.catchUp(meta, st, attempts));
           if (st.lastSeq === before) {
             // Nothing new after our last message: it was deleted (retention emptied the subject, whose last
             // sequence is then 0 for the server). The running count carries on from ours.
-            const last = await this.get(meta, { last_by_subj: st.subject });
+            const last = await retrying(`reading ${st.subject}`, () => this.get(meta, { last_by_subj: st.subject }));
             st.lastSeq = last?.seq ?? 0;
           }
           if (Date.now() >= deadline) throw new StreamUnavailableError(`publish to ${st.subject}: appends of other writers kept winning`, e);
