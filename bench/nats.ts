@@ -49,8 +49,10 @@ export interface NatsBenchOptions {
   durabilityMs: number;
   /** Part 4 (3 nodes R3, sync always): reports of each packed NatsStream run... */
   reportsR3: number;
-  /** ...and of the raw baseline and the per-record NatsStream run (one fsync per message: ~600/s). */
+  /** ...and of the raw baseline and the per-record NatsStream run (one fsync per message: ~600/s)... */
   reportsR3PerMessage: number;
+  /** ...and of the platform run. */
+  reportsR3Platform: number;
 }
 
 const generate = recentReports;
@@ -130,10 +132,12 @@ async function streamLevel(url: string, values: readonly Uint8Array[], tag: stri
 }
 
 /** The platform on NatsStream: Ingestor -> reports -> AlertWorker (group alerts) and ArchiveWorker (Parquet lake). */
-async function platformLevel(url: string, reports: readonly Report[], tenant: string): Promise<{ publish: number; alerts: number; archive: number }> {
+async function platformLevel(
+  url: string, reports: readonly Report[], tenant: string, o: { replicas?: number; inFlight?: number } = {},
+): Promise<{ publish: number; alerts: number; archive: number }> {
   const tmp = tempDir('dw-bench-nats-');
   const config = validateConfig({
-    dataDir: tmp.dir, tenant, stream: { url },
+    dataDir: tmp.dir, tenant, stream: { url, replicas: o.replicas ?? 1 },
     // Alert state kept local here: this measures the stream path, not the shared alert state.
     alerts: { state: 'local' },
     archive: { maxBatchRecords: 50_000, maxBatchAgeMs: 1000 },
@@ -144,12 +148,14 @@ async function platformLevel(url: string, reports: readonly Report[], tenant: st
     const n = reports.length;
     const lakeRows = (): number => platform.archiveWorker?.stats().perTopic.reports?.rowsWritten ?? 0;
     const t0 = performance.now();
-    await inBatches(n, (from, to) => platform.ingestor.ingestReports(reports.slice(from, to), 'bench'));
+    await inRanges(n, BATCH, o.inFlight ?? CALLS_IN_FLIGHT, (from, to) => platform.ingestor.ingestReports(reports.slice(from, to), 'bench'));
     const published = performance.now();
     const [alertsDone, archiveDone] = await Promise.all([
       waitFor('alert worker', () => platform.alertWorker!.stats().reportsProcessed >= n, 180_000),
       waitFor('archive worker', () => lakeRows() >= n, 180_000),
     ]);
+    // Exactly once into the lake: more rows than reports would be duplicates (the archive fences by offset).
+    if (lakeRows() !== n) throw new Error(`platform on ${url}: ${lakeRows()} lake rows for ${n} reports`);
     const rate = (t: number): number => n / ((t - t0) / 1000);
     return { publish: rate(published), alerts: rate(alertsDone), archive: rate(archiveDone) };
   } finally {
@@ -268,7 +274,8 @@ async function durability(nodes: 1 | 3, sync: 'always' | 'default', values: read
  * and NatsStream on a per-record topic (the format before issue 14) with 2 calls in flight. Each figure carries the
  * 1-minute load average taken right after it (the machine is shared).
  */
-async function onThreeNodes(values: readonly Uint8Array[], opts: NatsBenchOptions): Promise<Record<string, number | string>> {
+async function onThreeNodes(reportsR3: readonly Report[], opts: NatsBenchOptions): Promise<Record<string, number | string>> {
+  const values = reportsR3.map((r) => enc.encode(JSON.stringify(r)));
   const out: Record<string, number | string> = {};
   const label = '3 nodes R3, sync always';
   const load1 = (): string => load().split(' ')[0] ?? '?';
@@ -291,6 +298,9 @@ async function onThreeNodes(values: readonly Uint8Array[], opts: NatsBenchOption
     };
     row(`NatsStream packed, ${BATCH} x 2 in flight`, await streamLevel(server.url, values.slice(0, opts.reportsR3), 'r3p2', { replicas: 3, inFlight: 2 }));
     row(`NatsStream packed, ${BATCH} x 8 in flight`, await streamLevel(server.url, values.slice(0, opts.reportsR3), 'r3p8', { replicas: 3, inFlight: 8 }));
+    const pl = await platformLevel(server.url, reportsR3.slice(0, opts.reportsR3Platform), 'plr3', { replicas: 3, inFlight: 8 });
+    out[`[${label}] platform (Ingestor -> AlertWorker, ArchiveWorker), ${BATCH} x 8 in flight: ingest / alerts / lake (exactly once), reports/s (ratio; load)`] =
+      `${Math.round(pl.publish)} / ${Math.round(pl.alerts)} / ${Math.round(pl.archive)} (${(Math.min(pl.alerts, pl.archive) / rawRate).toFixed(1)}x; load ${load1()})`;
     row(`NatsStream per-record topic (before), ${BATCH} x 2 in flight`, await streamLevel(server.url, values.slice(0, opts.reportsR3PerMessage), 'r3r2', {
       replicas: 3, inFlight: 2, topicFormat: 'per-record', topicName: 'benchslrec',
     }));
@@ -315,8 +325,9 @@ export async function benchNats(opts: NatsBenchOptions): Promise<Record<string, 
       await server.stop();
     }
   }
-  const values = generate(Math.max(120_000, opts.reportsR3)).map((r) => enc.encode(JSON.stringify(r)));
-  Object.assign(out, await onThreeNodes(values, opts));
+  const many = generate(Math.max(120_000, opts.reportsR3));
+  const values = many.map((r) => enc.encode(JSON.stringify(r)));
+  Object.assign(out, await onThreeNodes(many, opts));
   for (const [nodes, sync] of [[1, 'always'], [1, 'default'], [3, 'always'], [3, 'default']] as const) {
     const rate = await durability(nodes, sync, values, opts.durabilityMs);
     out[`raw publish, ${nodes === 1 ? '1 node R1' : '3 nodes R3'}, sync ${sync}, msgs/s`] = Math.round(rate);
@@ -326,16 +337,16 @@ export async function benchNats(opts: NatsBenchOptions): Promise<Record<string, 
 }
 
 export const NATS_DEFAULTS: NatsBenchOptions = {
-  reports: 15_000, reportsAlways: 6000, latencyRate: 200, latencySeconds: 12, alertRate: 0.25, durabilityMs: 8000, reportsR3: 100_000, reportsR3PerMessage: 4000,
+  reports: 15_000, reportsAlways: 6000, latencyRate: 200, latencySeconds: 12, alertRate: 0.25, durabilityMs: 8000, reportsR3: 100_000, reportsR3PerMessage: 4000, reportsR3Platform: 40_000,
 };
 /** `--quick`: every part briefly (whether it runs and measures; the figures are too small to quote). */
 export const NATS_QUICK: NatsBenchOptions = {
-  reports: 1000, reportsAlways: 300, latencyRate: 200, latencySeconds: 2, alertRate: 0.25, durabilityMs: 1000, reportsR3: 2000, reportsR3PerMessage: 300,
+  reports: 1000, reportsAlways: 300, latencyRate: 200, latencySeconds: 2, alertRate: 0.25, durabilityMs: 1000, reportsR3: 2000, reportsR3PerMessage: 300, reportsR3Platform: 1000,
 };
 /** `--only-r3`: part 4 alone (issue 14's goal), with the default sizes. */
 export async function benchNatsR3(opts: NatsBenchOptions): Promise<Record<string, number | string>> {
   const out: Record<string, number | string> = { 'load average at start (1/5/15 min)': load() };
-  Object.assign(out, await onThreeNodes(generate(opts.reportsR3).map((r) => enc.encode(JSON.stringify(r))), opts));
+  Object.assign(out, await onThreeNodes(generate(opts.reportsR3), opts));
   out['load average at end'] = load();
   return out;
 }
