@@ -215,6 +215,9 @@ export class PackedPublisher {
             // sequence is then 0 for the server). The running count carries on from ours.
             const last = await retrying(`reading ${st.subject}`, () => this.get(meta, { last_by_subj: st.subject }));
             st.lastSeq = last?.seq ?? 0;
+            // The stream's sequences went back (deleted and created again, or purged to its start): what this
+            // process knows is stale, ids included. Read the partition again.
+            if ((last?.seq ?? 0) < before && last !== null) await retrying(`reading ${st.subject}`, () => this.load(meta, st));
           }
           if (Date.now() >= deadline) throw new StreamUnavailableError(`publish to ${st.subject}: appends of other writers kept winning`, e);
           if (mine) {
