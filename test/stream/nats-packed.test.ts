@@ -146,6 +146,20 @@ describe('nats stream: packed topics', { skip, timeout: 120_000 }, () => {
     assert.equal(lag[0]!.lag, 1);
   });
 
+  it('starts afresh when the stream of the topic was deleted and created again (no stale ids or expectations)', async () => {
+    const { jsm } = await setup();
+    const s = await stream();
+    const t = uniq('again');
+    await s.ensureTopic(t, { partitions: 1, duplicateWindowMs: 60_000 });
+    await s.publish(t, [rec('k', 'one', { id: 'a' }), rec('k', 'two', { id: 'b' })]);
+    await jsm.streams.delete(t.toUpperCase());
+    await s.ensureTopic(t, { partitions: 1, duplicateWindowMs: 60_000 });
+    const [a] = await s.publish(t, [rec('k', 'one again', { id: 'a' })]);
+    assert.equal(a!.duplicate, false, 'the id of a record that no longer exists is appended again');
+    assert.deepEqual((await s.read(t)).map(text), ['one again']);
+    assert.equal((await s.lag(t, uniq('g')))[0]!.lag, 1);
+  });
+
   it('reads, consumes and appends to a topic created with one message per record', async () => {
     const { jsm } = await setup();
     const before = await stream({ topicFormat: 'per-record' });

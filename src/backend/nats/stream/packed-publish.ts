@@ -178,6 +178,12 @@ export class PackedPublisher {
     // Reads of the log fail like publishes during a failover (timeouts while the stream has no leader): same budget.
     const retrying = <T>(what: string, fn: () => Promise<T>): Promise<T> => withRetry(what, { forMs: Math.max(0, deadline - Date.now()), closed: this.opts.closed }, fn);
     if (!st.known) await retrying(`reading ${st.subject}`, () => this.load(meta, st));
+    else if (st.ids && round.some((it) => it.record.id !== undefined && st.ids!.get(it.record.id, Date.now()))) {
+      // Duplicates are acknowledged from the window without an append, so no expectation would reveal a log that
+      // went back (stream deleted and created again, retention emptied the partition): check its last message.
+      const last = await retrying(`reading ${st.subject}`, () => this.get(meta, { last_by_subj: st.subject }));
+      if ((last?.seq ?? 0) < st.lastSeq) await retrying(`reading ${st.subject}`, () => this.load(meta, st));
+    }
     /** Attempts sent, by Nats-Msg-Id: the records each message held, in order (to recognise one stored meanwhile). */
     const attempts = new Map<string, Item[]>();
     let items = round;
@@ -211,13 +217,11 @@ export class PackedPublisher {
           const before = st.lastSeq;
           const mine = await retrying(`catching up with ${st.subject}`, () => this.catchUp(meta, st, attempts));
           if (st.lastSeq === before) {
-            // Nothing new after our last message: it was deleted (retention emptied the subject, whose last
-            // sequence is then 0 for the server). The running count carries on from ours.
-            const last = await retrying(`reading ${st.subject}`, () => this.get(meta, { last_by_subj: st.subject }));
-            st.lastSeq = last?.seq ?? 0;
-            // The stream's sequences went back (deleted and created again, or purged to its start): what this
-            // process knows is stale, ids included. Read the partition again.
-            if ((last?.seq ?? 0) < before && last !== null) await retrying(`reading ${st.subject}`, () => this.load(meta, st));
+            // Its last message went away: retention emptied the partition (whose last subject sequence is then 0 for
+            // the server), or the stream was deleted and created again. Read the partition again: the expectation
+            // becomes its real last sequence, and the id window forgets ids whose records are gone (a re-publish
+            // of such an id is appended again, as in the embedded log).
+            await retrying(`reading ${st.subject}`, () => this.load(meta, st));
           }
           if (Date.now() >= deadline) throw new StreamUnavailableError(`publish to ${st.subject}: appends of other writers kept winning`, e);
           if (mine) {
