@@ -47,9 +47,11 @@ const ACK_WAIT_MS = 3600_000;
 const CONSUMER_INACTIVE_MS = 3600_000;
 
 /**
- * The Stream interface on NATS JetStream (docs/stream.md, "NATS JetStream"): one JetStream stream per topic, subjects
- * `<topic>.<tenant>.<partition>.<key>`, offsets = stream sequences, consumer groups with leases, epochs and committed
- * offsets in a KV bucket, one durable consumer per owned partition.
+ * The Stream interface on NATS JetStream (docs/stream.md, "NATS JetStream"): one JetStream stream per topic; packed
+ * topics (the default, packing.ts) hold one message per (publish round, partition) on `<topic>.<tenant>.<partition>.~b`
+ * with offsets seq * 4096 + index, topics created before hold one message per record on
+ * `<topic>.<tenant>.<partition>.<key>` with offsets = stream sequences; consumer groups with leases, epochs and
+ * committed offsets in a KV bucket, one durable consumer per owned partition.
  */
 export class NatsStream implements Stream {
   readonly name: string;
