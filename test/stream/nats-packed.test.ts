@@ -110,6 +110,21 @@ describe('nats stream: packed topics', { skip, timeout: 120_000 }, () => {
     }
   });
 
+  it('a new publisher builds its id window from the log (hundreds of messages) and acknowledges duplicates with the originals', async () => {
+    const a = await stream();
+    const t = uniq('window');
+    await a.ensureTopic(t, { partitions: 1, duplicateWindowMs: 60_000 });
+    const first: PublishAck[] = [];
+    for (let i = 0; i < 300; i++) first.push(...await a.publish(t, [rec('k', `v${i}`, { id: `w-${i}` })]));
+    const b = await stream();
+    const picks = [0, 1, 150, 298, 299];
+    const again = await b.publish(t, [...picks.map((i) => rec('k', `again-${i}`, { id: `w-${i}` })), rec('k', 'new', { id: 'w-new' })]);
+    assert.deepEqual(again.slice(0, picks.length), picks.map((i) => ({ ...first[i]!, duplicate: true })));
+    assert.equal(again.at(-1)!.duplicate, false);
+    assert.ok(again.at(-1)!.offset > first[299]!.offset);
+    assert.equal((await b.read(t, { limit: 1000 })).length, 301);
+  });
+
   it('counts lag per record across a commit inside a message; a new member resumes after it', async () => {
     const s = await stream();
     const t = uniq('lag');

@@ -26,16 +26,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JetStreamClient, JetStreamManager, MsgRequest, StoredMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgRequest, type StoredMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { StreamClosedError } from '../../../errors/index.ts';
 import { StreamUnavailableError } from '../../../stream/errors.ts';
 import { encodeBatch, forEachId, type BatchEntry } from '../../../stream/batch-codec.ts';
 import { IdWindow } from '../../../stream/id-window.ts';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
 import { packedSubject } from './names.ts';
-import { asBuffer, END_HEADER, offsetOf, PACK, packedCount, runningEnd } from './packing.ts';
-import type { Positions } from './positions.ts';
+import { asBuffer, END_HEADER, endOf, offsetOf, PACK, packedCount, runningEnd } from './packing.ts';
 import { API_CODE, apiCode, isTransient, withRetry } from './retry.ts';
 import type { TopicMeta } from './topics.ts';
 
@@ -46,6 +45,8 @@ const ENTRY_BYTES = 16;
 
 export interface PackedPublisherOptions {
   tenant: string;
+  /** Replicas of the streams (the window scan's consumer gets as many). */
+  replicas: number;
   ackTimeoutMs: number;
   retryForMs: number;
   closed: () => boolean;
@@ -108,7 +109,6 @@ export class PackedPublisher {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    private readonly positions: Positions,
     private readonly opts: PackedPublisherOptions,
   ) {}
 
@@ -293,8 +293,8 @@ export class PackedPublisher {
     st.end = last ? runningEnd(last) : 0;
     if (meta.dedupMs > 0) {
       st.ids = new IdWindow(meta.dedupMs);
-      const from = await this.positions.startSeq(meta.stream, st.subject, { time: Date.now() - meta.dedupMs });
-      await this.catchUp(meta, st, new Map(), from);
+      await this.indexWindow(meta, st, Date.now() - meta.dedupMs);
+      await this.catchUp(meta, st, new Map());
     }
     st.known = true;
   }
@@ -309,21 +309,60 @@ export class PackedPublisher {
       const m = await this.get(meta, { seq: next, next_by_subj: st.subject });
       if (!m) return mine;
       next = m.seq + 1;
-      const ts = m.time.getTime();
-      if (st.ids) {
-        const data = asBuffer(m.data);
-        const base = offsetOf(meta, m.seq);
-        forEachId({ base, last: base + packedCount(data) - 1, ts, data }, base, (offset, id) => st.ids!.add(id, { offset, at: ts }));
-      }
-      if (m.seq > st.lastSeq) {
-        st.lastSeq = m.seq;
-        st.end = runningEnd(m);
-      }
-      const id = m.header?.get('Nats-Msg-Id');
-      const items = id ? attempts.get(id) : undefined;
+      const msgId = this.index(meta, st, m.seq, m.data, m.time.getTime(), m.header);
+      const items = msgId ? attempts.get(msgId) : undefined;
       if (items && !mine) mine = { seq: m.seq, items };
     }
   }
+
+  /** Takes one message of the partition into the state (its ids, the last sequence and count); returns its Nats-Msg-Id. */
+  private index(meta: TopicMeta, st: PartitionState, seq: number, payload: Uint8Array, ts: number, h: MsgHdrs | undefined): string | undefined {
+    if (st.ids) {
+      const data = asBuffer(payload);
+      const base = offsetOf(meta, seq);
+      forEachId({ base, last: base + packedCount(data) - 1, ts, data }, base, (offset, id) => st.ids!.add(id, { offset, at: ts }));
+    }
+    if (seq > st.lastSeq) {
+      st.lastSeq = seq;
+      st.end = endOf(h);
+    }
+    return h?.get('Nats-Msg-Id') || undefined;
+  }
+
+  /**
+   * Indexes the partition's messages appended since `since` (epoch ms) through an ephemeral consumer, 256 messages a
+   * fetch: a 10-minute window at high rates is thousands of messages per partition, which one direct get each
+   * (catchUp) would read one round trip at a time. Its creation answer says how many match; what is appended after
+   * is left to catchUp.
+   */
+  private async indexWindow(meta: TopicMeta, st: PartitionState, since: number): Promise<void> {
+    const info = await this.jsm.consumers.add(meta.stream, {
+      filter_subject: st.subject,
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(since).toISOString(),
+      mem_storage: true,
+      // As read.ts: an R1 consumer of an R3 stream can be placed on a dead peer right after a failover.
+      num_replicas: this.opts.replicas,
+      inactive_threshold: nanos(30_000),
+    });
+    try {
+      const consumer = this.js.consumers.getConsumerFromInfo(info);
+      for (let left = info.num_pending; left > 0; ) {
+        const batch = await consumer.fetch({ max_messages: Math.min(left, 256), expires: 2000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          this.index(meta, st, m.seq, m.data, Number(m.timestampNanos / 1_000_000n), m.headers);
+        }
+        if (got === 0) break;
+        left -= got;
+      }
+    } finally {
+      this.jsm.consumers.delete(meta.stream, info.name).catch(() => { /* expires by itself (inactive_threshold) */ });
+    }
+  }
+
 
   /** One message by a direct-get style request on the stream leader (STREAM.MSG.GET); null when none matches. */
   private async get(meta: TopicMeta, q: { last_by_subj: string } | { seq: number; next_by_subj: string }): Promise<StoredMsg | null> {

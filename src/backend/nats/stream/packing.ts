@@ -18,6 +18,7 @@
  * previous message of its partition.
  */
 import type { JsMsg, StoredMsg } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { batchCount, decodeInto } from '../../../stream/batch-codec.ts';
 import type { StreamRecord } from '../../../stream/types.ts';
 import { msgToRecord } from './records.ts';
@@ -57,7 +58,12 @@ export function packedCount(data: Uint8Array): number {
 
 /** The running count of a packed message (0 when absent: not written by a packed publisher). */
 export function runningEnd(m: StoredMsg): number {
-  const v = Number(m.header?.get(END_HEADER));
+  return endOf(m.header);
+}
+
+/** The same from a message's headers (a consumed message has `headers`, a stored one `header`). */
+export function endOf(h: MsgHdrs | undefined): number {
+  const v = Number(h?.get(END_HEADER));
   return Number.isFinite(v) ? v : 0;
 }
 

@@ -80,8 +80,9 @@ export class NatsStream implements Stream {
     this.retry = { forMs: opts.retryForMs ?? 30_000, closed: () => this.closing !== undefined };
     this.catalog = new TopicCatalog(jsm, this.replicas, this.retry, opts.topicFormat ?? 'packed');
     this.positions = new Positions(jsm);
-    this.packedPublisher = new PackedPublisher(js, jsm, this.positions, {
+    this.packedPublisher = new PackedPublisher(js, jsm, {
       tenant: this.tenant,
+      replicas: this.replicas,
       ackTimeoutMs: opts.publishTimeoutMs ?? 5000,
       retryForMs: this.retry.forMs,
       closed: () => this.closing !== undefined,
