@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { CompactIdWindow, type Seen } from '../../src/stream/compact-id-window.ts';
+import { IdWindow, type Seen } from '../../src/stream/id-window.ts';
 
 /** The Map of ids this replaces (Kafka's PartitionIndex before): the reference for what answers must be. */
 class MapWindow {
@@ -34,7 +34,7 @@ function rng(seed: number): () => number {
 test('answers as the Map of ids does: appends in time order, repeats, re-appends after the window, older records found later', () => {
   for (const windowMs of [1000, 60_000, 600_000]) {
     const random = rng(windowMs);
-    const compact = new CompactIdWindow(windowMs);
+    const compact = new IdWindow(windowMs);
     const reference = new MapWindow(windowMs);
     let now = 1_796_600_000_000;
     let offset = 0;
@@ -59,7 +59,7 @@ test('answers as the Map of ids does: appends in time order, repeats, re-appends
 });
 
 test('forgets whole generations once they are past the window, and tells ids apart by all 96 bits', () => {
-  const w = new CompactIdWindow(60_000);
+  const w = new IdWindow(60_000);
   const t0 = 1_796_600_000_000;
   for (let i = 0; i < 10_000; i++) w.add(`paris/d-${i}:${t0}`, { offset: i, at: t0 + i });
   assert.equal(w.size, 10_000);
@@ -87,7 +87,7 @@ test('holds a window of report ids in a third of the memory of a Map of them, or
     return (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / n;
   };
   const compact = bytesPerId(() => {
-    const w = new CompactIdWindow(600_000);
+    const w = new IdWindow(600_000);
     for (let i = 0; i < n; i++) w.add(idOf(i), { offset: i, at: t0 + i });
     return w;
   });
