@@ -62,6 +62,12 @@ export interface AlertState {
   list(q?: AlertListQuery): MaybePromise<Alert[]>;
   countByStatus(): MaybePromise<Record<AlertStatus, number>>;
   reactionTimes(from: number, to: number, opts?: { tenant?: string; maxSamples?: number }): MaybePromise<ReactionTimes>;
+  /**
+   * Whether `pendingEvents()` holds every event not yet on the `alerts` topic, sightings' included (the SQLite
+   * outbox). The KV state keeps only officers' changes there: a sighting's event whose publish failed comes back only
+   * if its report is delivered again, so the alert worker must not commit past it (AlertWorker.publishAndCommit).
+   */
+  readonly outboxHoldsSightings: boolean;
   /** Outbox of events not yet on the `alerts` topic (SQLite); a state without an outbox returns none. */
   pendingEvents(opts?: { olderThanMs?: number; limit?: number }): MaybePromise<AlertEvent[]>;
   markPublished(eventIds: readonly string[]): MaybePromise<void>;

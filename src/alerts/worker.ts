@@ -282,24 +282,47 @@ export class AlertWorker {
   private async publishAndCommit(consumer: StreamConsumer, work: TailWork): Promise<void> {
     // The incident events go out beside the alert events, and before those leave the outbox (IncidentPublisher).
     const incidentsOut = this.incidentTopic?.publish(work.incidentEvents);
-    if (work.events.length > 0) {
-      try {
-        await publishAlertEvents(this.opts.stream, this.opts.store, work.events, incidentsOut);
-        this.s.eventsPublished += work.events.length;
-      } catch (err) {
-        this.s.publishErrors++;
-        this.logger.error({ err, events: work.events.length }, 'alert events publish failed; left in the outbox');
-      }
-    }
+    const published = work.events.length === 0 || await this.publishEvents(work.events, incidentsOut);
     // Settled already when the alert events went out (publishAlertEvents waits for it), not when their publish failed
     // or there were none: the commit must follow it either way. It never rejects (IncidentPublisher.publish).
     await incidentsOut;
+    // Stopping with events neither published nor in an outbox: their reports stay uncommitted, so the next owner of
+    // the partitions reads them again and the state gives their events back (AppliedSightings.republish).
+    if (!published) return;
     try {
       await consumer.commit(work.positions);
     } catch (err) {
       // Typically DW_STREAM_NOT_OWNER after a rebalance: the new owner re-reads these records, and the store makes that harmless.
       this.s.commitErrors++;
       this.logger.warn({ err }, 'offset commit refused');
+    }
+  }
+
+  /**
+   * Publishes a flush's events on the `alerts` topic. With an outbox that holds them (SQLite), a failure leaves them
+   * there for the next drain and the offsets may be committed. Without one (the KV state), committing would lose
+   * them from the topic (the lake's copy, the other processes' live feeds): the publish is retried until it goes
+   * out, the batches behind it waiting (BatchTail), or until the worker stops (false: do not commit).
+   */
+  private async publishEvents(events: readonly AlertEvent[], incidentsOut: Promise<void> | undefined): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await publishAlertEvents(this.opts.stream, this.opts.store, events, incidentsOut);
+        this.s.eventsPublished += events.length;
+        return true;
+      } catch (err) {
+        this.s.publishErrors++;
+        if (this.opts.store.outboxHoldsSightings) {
+          this.logger.error({ err, events: events.length }, 'alert events publish failed; left in the outbox');
+          return true;
+        }
+        if (this.abort?.signal.aborted) {
+          this.logger.error({ err, events: events.length }, 'alert events publish failed while stopping; their reports stay uncommitted');
+          return false;
+        }
+        this.logger.error({ err, events: events.length, attempt }, 'alert events publish failed; retrying before the offsets are committed');
+        await sleep(Math.min(5000, 200 * 2 ** attempt));
+      }
     }
   }
 

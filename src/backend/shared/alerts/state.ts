@@ -66,6 +66,8 @@ function backoff(attempt: number): Promise<void> {
  */
 export class KvAlertState implements AlertState {
   readonly dedupWindowMs: number;
+  /** Only officers' changes wait in their alerts' records (PendingEvents); a sighting's event is redelivered. */
+  readonly outboxHoldsSightings = false;
   readonly tenant: string;
   private readonly buckets = new Map<string, Promise<SharedKv>>();
   private readonly view = new AlertView();

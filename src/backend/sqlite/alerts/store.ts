@@ -42,6 +42,8 @@ export class AlertStore implements AlertState {
   private checkpointer: WalCheckpointer | undefined;
   readonly file: string;
   readonly dedupWindowMs: number;
+  /** Every event goes to the outbox in the transaction that makes it. */
+  readonly outboxHoldsSightings = true;
   readonly appliedRetentionMs: number;
   private readonly db: Database.Database;
   private readonly now: () => number;
