@@ -1,4 +1,4 @@
-import { applyRetention, compactLake, DEFAULT_COMPACTION_LEVEL, DEFAULT_HOUR_COMPACTION_LEVEL, LakeWriter, lakeStore, type LakeTable, type LakeWriterOptions, type ProtocolStep } from '../lake/index.ts';
+import { applyRetention, compactLake, DEFAULT_COMPACTION_LEVEL, DEFAULT_COMPACTION_MEMORY_LIMIT, DEFAULT_HOUR_COMPACTION_LEVEL, LakeWriter, lakeStore, type LakeTable, type LakeWriterOptions, type ProtocolStep } from '../lake/index.ts';
 import type { ObjectStore } from '../objectstore/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
 import type { Stream } from '../stream/types.ts';
@@ -40,6 +40,8 @@ export interface ArchiveWorkerOptions {
   compactionLevel?: number;
   /** zstd level of a closed hour's merge across partitions. Default DEFAULT_HOUR_COMPACTION_LEVEL (15). */
   compactionHourLevel?: number;
+  /** DuckDB memory_limit of a merge (it spills to scratchDir beyond it). Default DEFAULT_COMPACTION_MEMORY_LIMIT (1GB). */
+  compactMemoryLimit?: string;
   /**
    * The worker compacts the hours of the last this many hours only (a listing per day on S3, every interval); older
    * hours (late reports) are compacted by `dronewatch compact`. Default 48.
@@ -305,7 +307,7 @@ export class ArchiveWorker {
           if ((o.compactMinFiles ?? 8) > 0) {
             const r = await compactLake(this.store!, {
               table, minFiles: o.compactMinFiles ?? 8, olderThanMs, hours: { from: new Date(Date.now() - windowMs) },
-              compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, hourCompressionLevel: o.compactionHourLevel ?? DEFAULT_HOUR_COMPACTION_LEVEL, logger: this.logger, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
+              compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, hourCompressionLevel: o.compactionHourLevel ?? DEFAULT_HOUR_COMPACTION_LEVEL, memoryLimit: o.compactMemoryLimit ?? DEFAULT_COMPACTION_MEMORY_LIMIT, logger: this.logger, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
               signal,
             });
             if (r.merged > 0) this.counters.compactions += r.merged;

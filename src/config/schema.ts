@@ -223,6 +223,11 @@ export const configSchema = z.strictObject({
     maxEventBatchAgeMs: z.number().int().positive().optional(),
     /** An hour partition with more small files than this is compacted. */
     compactMinFiles: z.number().int().min(2).default(8),
+    /**
+     * DuckDB memory_limit of a compaction's merge, e.g. `1GB`: a closed hour's merge sorts a whole tenant-hour, and
+     * DuckDB's own default (80% of RAM) would compete with ingestion. Beyond it the merge spills to the scratch dir.
+     */
+    compactMemoryLimit: z.string().regex(SIZE).default('1GB'),
   }).prefault({}),
   analysis: z.strictObject({
     /** Rows a query answer holds at most (`POST /v1/query`, `dronewatch query`); exports have no row limit. */

@@ -52,7 +52,19 @@ export const DEFAULT_COMPACTION_LEVEL = 9;
  */
 export const DEFAULT_HOUR_COMPACTION_LEVEL = 15;
 
+/**
+ * DuckDB memory_limit of a compaction (default). A closed hour's merge sorts a whole tenant-hour block (window and
+ * ORDER BY); without a limit DuckDB takes up to 80% of the machine's RAM beside the archiver and the rest of `up`
+ * (~0.4 KB per row at the margin: ~12 GB for a 28M-report hour). Above the limit it spills to the scratch dir.
+ */
+export const DEFAULT_COMPACTION_MEMORY_LIMIT = '1GB';
+
 export interface CompactOptions extends PlanOptions {
+  /** DuckDB memory_limit of the merge, e.g. `1GB` (default DEFAULT_COMPACTION_MEMORY_LIMIT); beyond it, it spills. */
+  memoryLimit?: string;
+  /** DuckDB threads of the merge (default 1: background work beside ingestion). */
+  threads?: number;
+
   /** zstd level of a partition's merged files in an open hour (default DEFAULT_COMPACTION_LEVEL). */
   compressionLevel?: number;
   /** zstd level of a closed hour's files merged across partitions (default DEFAULT_HOUR_COMPACTION_LEVEL). */
@@ -167,6 +179,23 @@ function partitionsOf(group: CompactionGroup): string {
   return group.ranges.map((r) => r.partition).join(',');
 }
 
+/**
+ * The merge's DuckDB: bounded memory, spilling under the process's own scratch dir (the working directory may be
+ * read-only in a container, and the scratch dir is removed with the process's other leftovers), one thread by default
+ * (compaction is background work beside ingestion on a small box), and no insertion order to keep (the COPY orders
+ * its output itself; keeping the order costs memory in the window and the sort).
+ */
+export async function openCompactionDuck(scratch: Scratch, opts: Pick<CompactOptions, 'memoryLimit' | 'threads'> = {}): Promise<Duck> {
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`compaction threads must be a positive integer, got ${threads}`);
+  return openDuck({
+    memory_limit: opts.memoryLimit ?? DEFAULT_COMPACTION_MEMORY_LIMIT,
+    temp_directory: path.join(scratch.dir, 'spill'),
+    threads: String(threads),
+    preserve_insertion_order: 'false',
+  });
+}
+
 /** Compacts every eligible (hour directory, partition) of a table. Safe to run while the archiver writes. */
 export async function compactLake(lake: LakeLocationOrStore, opts: CompactOptions): Promise<CompactionResult> {
   return withLakeStore(lake, (store) => compactStore(store, opts));
@@ -182,8 +211,14 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
   result.nameTooLong = plan.nameTooLong;
   if (plan.nameTooLong > 0) logger.warn({ table: opts.table, blocks: plan.nameTooLong }, 'lake: closed hours left unmerged, their name would be too long');
   if (plan.groups.length === 0) return result;
-  const duck = await openDuck();
   const scratch = await openScratch(opts.scratchDir);
+  let duck: Duck;
+  try {
+    duck = await openCompactionDuck(scratch, opts);
+  } catch (e) {
+    await scratch.remove();
+    throw e;
+  }
   try {
     for (const group of plan.groups) {
       if (opts.signal?.aborted) {

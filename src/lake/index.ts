@@ -12,7 +12,7 @@ export { lakeFilesFor, localLakeFiles, DEFAULT_LAKE_CACHE_BYTES, type LakeFileSe
 export { LakeCache, LakeCacheError, type LakeCacheStats } from './cache.ts';
 export { allLakeFiles, LakeSandbox, QueryError, QueryTimeoutError, QueryCancelledError, jsonFriendly, type LakeFiles, type QueryCursor, type CursorOptions, type SandboxOptions } from './sandbox.ts';
 export { formatResult, cellText, csvCell, type ResultFormat } from './format.ts';
-export { compactLake, DEFAULT_COMPACTION_LEVEL, DEFAULT_HOUR_COMPACTION_LEVEL, type CompactOptions, type CompactionResult, type CompactionStep } from './compact.ts';
+export { compactLake, DEFAULT_COMPACTION_LEVEL, DEFAULT_COMPACTION_MEMORY_LIMIT, DEFAULT_HOUR_COMPACTION_LEVEL, type CompactOptions, type CompactionResult, type CompactionStep } from './compact.ts';
 export { applyRetention, type RetentionOptions, type RetentionResult, type RetentionPartition } from './retention.ts';
 export { lakeStats, type LakeStats, type TableStats } from './stats.ts';
 export { lakeStore, withLakeStore, type LakeLocationOrStore } from './store.ts';

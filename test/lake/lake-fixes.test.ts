@@ -1,0 +1,43 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { DEFAULT_COMPACTION_MEMORY_LIMIT, openCompactionDuck } from '../../src/lake/compact.ts';
+import { queryRows } from '../../src/lake/duck.ts';
+import { openScratch } from '../../src/lake/scratch.ts';
+import { tempDir } from '../../src/testkit/index.ts';
+
+/** Fixes of the review of compaction across partitions (/tmp/notes/review-lake.md, F3, F9). */
+
+describe('lake fixes', () => {
+  const tmp = tempDir('dw-lake-fixes-');
+  after(() => tmp.cleanup());
+
+  it('F3: the compaction DuckDB is bounded: memory_limit, spill under the scratch dir, one thread, no insertion order', async () => {
+    const scratch = await openScratch(path.join(tmp.dir, 'scratch'));
+    const settings = async (opts: Parameters<typeof openCompactionDuck>[1]): Promise<Record<string, unknown>> => {
+      const duck = await openCompactionDuck(scratch, opts);
+      try {
+        const [row] = await queryRows(duck.conn, `SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t,
+          current_setting('temp_directory') AS d, current_setting('preserve_insertion_order') AS o`);
+        return row!;
+      } finally {
+        duck.close();
+      }
+    };
+    try {
+      assert.equal(DEFAULT_COMPACTION_MEMORY_LIMIT, '1GB');
+      const d = await settings({});
+      // DuckDB reports 1GB as 953.6 MiB.
+      assert.match(String(d.m), /^953\.6 MiB$/);
+      assert.equal(Number(d.t), 1);
+      assert.equal(d.d, path.join(scratch.dir, 'spill'));
+      assert.equal(d.o, false);
+      const e = await settings({ memoryLimit: '512MB', threads: 2 });
+      assert.match(String(e.m), /^488\.2 MiB$/);
+      assert.equal(Number(e.t), 2);
+      await assert.rejects(() => openCompactionDuck(scratch, { threads: 0 }), RangeError);
+    } finally {
+      await scratch.remove();
+    }
+  });
+});
