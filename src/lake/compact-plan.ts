@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../objectstore/index.ts';
 import { readCheckpoints } from './checkpoints.ts';
-import { hourStartMs, MAX_FILE_NAME_BYTES, rangesContain, rangesFileName, type LakeTable, type StreamRange } from './layout.ts';
+import { hourStartMs, MAX_FILE_NAME_BYTES, MAX_MERGED_PARTITION, rangesContain, rangesFileName, type LakeTable, type StreamRange } from './layout.ts';
 import { committedFiles, listHourDirs, listTenants, splitLive, type DataFile, type HourDir, type TimeRange } from './live-files.ts';
 import { mapLimit } from './store.ts';
 
@@ -69,7 +69,7 @@ export interface CompactionGroup {
 export interface CompactionPlan {
   groups: CompactionGroup[];
   sweep: DataFile[];
-  /** Blocks of closed hours left unmerged because their name would be longer than a file name may be. */
+  /** Blocks of closed hours left unmerged because they cannot be named (too long a name, or a partition above 9999). */
   nameTooLong: number;
 }
 
@@ -85,8 +85,14 @@ export function unionRanges(inputs: readonly DataFile[]): StreamRange[] {
   return [...byPartition.values()].sort((a, b) => a.partition - b.partition);
 }
 
-/** The name of a merge of these ranges, or undefined when it would not fit a file name (the merge is then not made). */
+/**
+ * The name of a merge of these ranges, or undefined when it cannot be named (the merge is then not made, and counted
+ * as `nameTooLong`): longer than a file name may be, or a partition above 9999 in a merged name (only a topic created
+ * outside dronewatch has one; the config caps partitions at 1024). Checked, not thrown: a throw here would fail the
+ * whole pass, every tenant and hour of the table, and the retention that runs after it.
+ */
 export function mergedFileName(ranges: readonly StreamRange[]): string | undefined {
+  if (ranges.length > 1 && ranges.some((r) => r.partition > MAX_MERGED_PARTITION)) return undefined;
   const name = rangesFileName(ranges);
   return Buffer.byteLength(name) <= MAX_FILE_NAME_BYTES ? name : undefined;
 }

@@ -209,7 +209,7 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
   await store.deleteMany(plan.sweep.map((f) => f.key));
   result.swept = plan.sweep.length;
   result.nameTooLong = plan.nameTooLong;
-  if (plan.nameTooLong > 0) logger.warn({ table: opts.table, blocks: plan.nameTooLong }, 'lake: closed hours left unmerged, their name would be too long');
+  if (plan.nameTooLong > 0) logger.warn({ table: opts.table, blocks: plan.nameTooLong }, 'lake: closed hours left unmerged, their merged name cannot be made (too long, or a partition above 9999)');
   if (plan.groups.length === 0) return result;
   const scratch = await openScratch(opts.scratchDir);
   let duck: Duck;

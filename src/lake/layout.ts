@@ -103,6 +103,9 @@ const MULTI_PREFIX = 'm-';
 const MULTI_RANGE = /^(\d{1,4})\.([0-9a-z]{1,11})\.([0-9a-z]{1,11})$/;
 const BASE36 = /^(0|[1-9a-z][0-9a-z]*)$/;
 
+/** The highest partition a merged (`m-`) name spells: 4 digits, so 8 worst-case ranges fit MAX_FILE_NAME_BYTES. */
+export const MAX_MERGED_PARTITION = 9999;
+
 /** The longest file name compaction writes: a local disk's limit (ext4, xfs, and HDFS's default component limit). */
 export const MAX_FILE_NAME_BYTES = 255;
 
@@ -119,7 +122,7 @@ export function rangesFileName(ranges: readonly StreamRange[]): string {
   for (let i = 1; i < ranges.length; i++) if (ranges[i]!.partition <= ranges[i - 1]!.partition) throw new RangeError('ranges must be sorted by partition, one per partition');
   const spell = (r: StreamRange): string => {
     for (const n of [r.partition, r.first, r.last]) pad(n, 1); // throws unless safe non-negative integers
-    if (r.first > r.last || r.partition > 9999) throw new RangeError(`not a valid range: ${JSON.stringify(r)}`);
+    if (r.first > r.last || r.partition > MAX_MERGED_PARTITION) throw new RangeError(`not a valid range: ${JSON.stringify(r)}`);
     return `${r.partition}.${r.first.toString(36)}.${r.last.toString(36)}`;
   };
   return `${MULTI_PREFIX}${ranges.map(spell).join('_')}.parquet`;
