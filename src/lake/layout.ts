@@ -82,13 +82,18 @@ export function dataFileName(r: StreamRange, ext = 'parquet'): string {
 
 const DATA_FILE = /^p(\d+)-(\d+)-(\d+)\.parquet$/;
 
-/** The range of a single-range data file name, or undefined for anything else (temporary files, foreign files). */
+/**
+ * The range of a single-range data file name, or undefined for anything else (temporary files, foreign files, and any
+ * spelling other than dataFileName's). Canonical only, so one range has one name: `p3-0-19.parquet` beside
+ * `p0003-0000000000000000-0000000000000019.parquet` would otherwise be the same range, each would contain the other,
+ * and readers would skip both as dead (live-files.ts).
+ */
 export function parseDataFileName(name: string): StreamRange | undefined {
   const m = DATA_FILE.exec(name);
   if (!m) return undefined;
   const r = { partition: Number(m[1]), first: Number(m[2]), last: Number(m[3]) };
-  if (!Number.isSafeInteger(r.first) || !Number.isSafeInteger(r.last) || r.first > r.last) return undefined;
-  return r;
+  if (!Number.isSafeInteger(r.partition) || !Number.isSafeInteger(r.first) || !Number.isSafeInteger(r.last) || r.first > r.last) return undefined;
+  return dataFileName(r) === name ? r : undefined;
 }
 
 /**

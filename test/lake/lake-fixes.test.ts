@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { DEFAULT_COMPACTION_MEMORY_LIMIT, openCompactionDuck } from '../../src/lake/compact.ts';
 import { queryRows } from '../../src/lake/duck.ts';
+import { dataFileName, parseDataFileName, parseDataFileRanges } from '../../src/lake/layout.ts';
 import { openScratch } from '../../src/lake/scratch.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 
@@ -38,6 +39,16 @@ describe('lake fixes', () => {
       await assert.rejects(() => openCompactionDuck(scratch, { threads: 0 }), RangeError);
     } finally {
       await scratch.remove();
+    }
+  });
+
+  it('F8: a p- name parses only in its canonical spelling (one range, one name)', () => {
+    const r = { partition: 3, first: 0, last: 19 };
+    assert.deepEqual(parseDataFileName(dataFileName(r)), r);
+    assert.deepEqual(parseDataFileName(dataFileName({ partition: 10000, first: 5, last: 9 })), { partition: 10000, first: 5, last: 9 });
+    for (const n of ['p3-0-19.parquet', 'p00003-0000000000000000-0000000000000019.parquet', 'p0003-000000000000000000-0000000000000019.parquet', 'p0003-0-0000000000000019.parquet']) {
+      assert.equal(parseDataFileName(n), undefined, n);
+      assert.equal(parseDataFileRanges(n), undefined, n);
     }
   });
 });
