@@ -39,27 +39,33 @@ STATS_DIR = os.path.join(HERE, "stats")
 # The stop-word lists top-words leaves out are the project's own (src/analysis/stopwords/*.txt), not a copy.
 STOP_WORDS_DIR = os.environ.get("DRONEWATCH_STOP_WORDS_DIR", os.path.join(HERE, "..", "..", "src", "analysis", "stopwords"))
 
-TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-DATA_FILE = re.compile(r"^p(\d+)-(\d+)-(\d+)\.parquet$")
+# Every pattern is ASCII and every match a fullmatch, so that names parse exactly as src/lake/layout.ts parses them:
+# Python's \d would take any Unicode digit (int() reads it) and `$` would match before a trailing newline, which
+# JavaScript's do not, and Spark would read files DuckDB skips (or the reverse).
+TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$", re.ASCII)
+DATA_FILE = re.compile(r"^p(\d+)-(\d+)-(\d+)\.parquet$", re.ASCII)
 # A file merged across stream partitions (a closed hour, src/lake/layout.ts): one `<partition>.<first>.<last>` per
 # partition, offsets in base 36, sorted by partition; only the canonical spelling counts.
-MERGED_FILE = re.compile(r"^m-((?:\d{1,4}\.[0-9a-z]{1,11}\.[0-9a-z]{1,11}_)+\d{1,4}\.[0-9a-z]{1,11}\.[0-9a-z]{1,11})\.parquet$")
-MERGED_RANGE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9a-z][0-9a-z]*)\.(0|[1-9a-z][0-9a-z]*)$")
+MERGED_FILE = re.compile(r"^m-((?:\d{1,4}\.[0-9a-z]{1,11}\.[0-9a-z]{1,11}_)+\d{1,4}\.[0-9a-z]{1,11}\.[0-9a-z]{1,11})\.parquet$", re.ASCII)
+MERGED_RANGE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9a-z][0-9a-z]*)\.(0|[1-9a-z][0-9a-z]*)$", re.ASCII)
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def data_file_ranges(name):
     """The (partition, first, last) ranges a data file name holds, or None (src/lake/layout.ts, parseDataFileRanges)."""
-    m = DATA_FILE.match(name)
+    m = DATA_FILE.fullmatch(name)
     if m:
-        first, last = int(m[2]), int(m[3])
-        return [(int(m[1]), first, last)] if first <= last <= MAX_SAFE_INTEGER else None
-    m = MERGED_FILE.match(name)
+        p, first, last = int(m[1]), int(m[2]), int(m[3])
+        # Only dataFileName's spelling, as layout.ts: one range has one name (an unpadded copy would hide both).
+        if first > last or last > MAX_SAFE_INTEGER or p > MAX_SAFE_INTEGER or name != f"p{p:04d}-{first:016d}-{last:016d}.parquet":
+            return None
+        return [(p, first, last)]
+    m = MERGED_FILE.fullmatch(name)
     if not m:
         return None
     ranges = []
     for part in m[1].split("_"):
-        r = MERGED_RANGE.match(part)
+        r = MERGED_RANGE.fullmatch(part)
         if not r:
             return None
         p, first, last = int(r[1]), int(r[2], 36), int(r[3], 36)
@@ -72,12 +78,12 @@ def data_file_ranges(name):
 def ranges_contain(outer, inner):
     """Every range of `inner` lies inside `outer`'s range of the same partition."""
     return all(any(o[0] == i[0] and o[1] <= i[1] and i[2] <= o[2] for o in outer) for i in inner)
-CHECKPOINT = re.compile(r"^p(\d+)/(\d+)\.json$")
-LEGACY_CHECKPOINT = re.compile(r"^p(\d+)\.json$")
-DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
-HOUR_DIR = re.compile(r"^hour=(\d{2})$")
-PLACEHOLDER = re.compile(r"(?<![:\w]):(from|to|cell|minutes|limit|tz|stop_words)\b")
-ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+CHECKPOINT = re.compile(r"^p(\d+)/(\d+)\.json$", re.ASCII)
+LEGACY_CHECKPOINT = re.compile(r"^p(\d+)\.json$", re.ASCII)
+DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$", re.ASCII)
+HOUR_DIR = re.compile(r"^hour=(\d{2})$", re.ASCII)
+PLACEHOLDER = re.compile(r"(?<![:\w]):(from|to|cell|minutes|limit|tz|stop_words)\b", re.ASCII)
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$", re.ASCII)
 HOUR = timedelta(hours=1)
 # Number options as src/analysis/stats.ts checks them: (default, min, max, integer, min exclusive).
 OPTIONS = {
@@ -189,12 +195,12 @@ class Lake:
         out = {}
         base = f"{self.root}/_checkpoints/{table}"
         for name, is_dir in self._list(base):
-            if is_dir and re.fullmatch(r"p\d+", name):
+            if is_dir and re.fullmatch(r"p\d+", name, re.ASCII):
                 for f, _ in self._list(f"{base}/{name}"):
-                    m = CHECKPOINT.match(f"{name}/{f}")
+                    m = CHECKPOINT.fullmatch(f"{name}/{f}")
                     if m:
                         out[int(m[1])] = max(out.get(int(m[1]), -1), int(m[2]))
-            m = LEGACY_CHECKPOINT.match(name)
+            m = LEGACY_CHECKPOINT.fullmatch(name)
             if m and not is_dir:
                 try:
                     stream = self.fs.open(self.Path(f"{base}/{name}"))
@@ -215,11 +221,11 @@ class Lake:
         base = f"{self.root}/{table}/tenant={self.tenant}"
         out = []
         for d, d_is_dir in sorted(self._list(base)):
-            md = DATE_DIR.match(d)
+            md = DATE_DIR.fullmatch(d)
             if not (d_is_dir and md):
                 continue
             for h, h_is_dir in sorted(self._list(f"{base}/{d}")):
-                mh = HOUR_DIR.match(h)
+                mh = HOUR_DIR.fullmatch(h)
                 if not (h_is_dir and mh):
                     continue
                 try:
@@ -274,10 +280,10 @@ def list_stats():
 def instant(name, v):
     if v is None:
         return None
-    if not ISO.match(v):
+    if not ISO.fullmatch(v):
         raise ParamError(f"--{name}: must be an ISO 8601 date or timestamp, got {v!r}")
     text = v.replace(" ", "T").replace("Z", "+00:00")
-    frac = re.search(r"\.(\d+)", text)
+    frac = re.search(r"\.(\d+)", text, re.ASCII)
     if frac and len(frac[1]) > 6:  # Python keeps microseconds; dronewatch's instants are milliseconds
         text = text.replace(frac[0], "." + frac[1][:6])
     d = datetime.fromisoformat(text)
@@ -330,7 +336,7 @@ def stat_sql(name, run):
             lit[o] = str(n) if o == "limit" else f"CAST({repr(float(n))} AS DOUBLE)"
     if "tz" in used:
         tz = run.get("tz") or "UTC"
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-/]{0,63}", tz):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-/]{0,63}", tz, re.ASCII):
             raise ParamError(f"--tz: must be an IANA time zone such as Europe/Paris or UTC, got {tz!r}")
         lit["tz"] = f"'{tz}'"
     if "stop_words" in used:
@@ -401,7 +407,7 @@ def main(argv):
         if a.timings:
             print(json.dumps({"timing": step, "name": name, "seconds": round(seconds, 3)}), flush=True)
 
-    if not TENANT.match(a.tenant):
+    if not TENANT.fullmatch(a.tenant):
         raise ParamError(f"--tenant: not a valid tenant id: {a.tenant!r}")
     if a.plan:
         with open(a.plan, encoding="utf-8") as fh:

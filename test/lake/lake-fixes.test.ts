@@ -1,5 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULT_COMPACTION_MEMORY_LIMIT, openCompactionDuck } from '../../src/lake/compact.ts';
 import { queryRows } from '../../src/lake/duck.ts';
@@ -50,5 +51,17 @@ describe('lake fixes', () => {
       assert.equal(parseDataFileName(n), undefined, n);
       assert.equal(parseDataFileRanges(n), undefined, n);
     }
+  });
+
+  it('F7/F8: the Spark job parses non-canonical and non-ASCII names as layout.ts does (it skips them)', () => {
+    const names = ['p3-0-19.parquet', 'p0003-0000000000000000-0000000000000019.parquet', 'p10000-0000000000000005-0000000000000009.parquet',
+      'm-0.0.1n_1.0.27.parquet', 'm-0.0.1n_1.0.27.parquet\n', 'm-00.0.1n_1.0.27.parquet', 'p0003-0000000000000000-000000000000001\u0669.parquet'];
+    const py = JSON.parse(execFileSync('python3', ['-c', `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.resolve('deploy/spark'))})
+import lake_stats
+print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.read())]))
+`], { input: JSON.stringify(names) }).toString()) as unknown;
+    assert.deepEqual(py, names.map((n) => parseDataFileRanges(n)?.map((r) => [r.partition, r.first, r.last]) ?? null));
   });
 });
