@@ -42,7 +42,8 @@ export interface PlanOptions {
   /** Only files written at least this long ago; merged inputs are deleted once the merged file is this old. */
   olderThanMs: number;
   /**
-   * An hour is closed (merged across partitions) once it ended this long ago (default 10 minutes). Every compactor of
+   * An hour is closed (merged across partitions) once it ended this long ago (default 10 minutes; a positive number,
+   * RangeError otherwise). Every compactor of
    * a lake must use the same value: the gap between the two gates is what keeps their merges from crossing.
    * `Infinity` keeps every hour open (per-partition merges only), for a lake no other compactor works on.
    */
@@ -102,6 +103,8 @@ const blockOf = (f: DataFile): number => Math.floor(f.ranges[0]!.partition / PAR
 /** Finds what to merge and what to sweep. Exported with the step functions so tests can interleave readers. */
 export async function planCompaction(store: ObjectStore, opts: PlanOptions): Promise<CompactionPlan> {
   const closedAfter = opts.closedAfterMs ?? DEFAULT_CLOSED_AFTER_MS;
+  // The no-crossing gap (end + C/2 < end + C) needs C > 0; NaN would silently disable every merge (both gates false).
+  if (!(closedAfter > 0)) throw new RangeError(`closedAfterMs must be a positive number of milliseconds or Infinity, got ${closedAfter}`);
   const clock = (): number => opts.now ?? Date.now();
   const minFiles = Math.max(2, opts.minFiles);
   // Read before the checkpoints: a closed hour is merged only if it was closed before anything was read.

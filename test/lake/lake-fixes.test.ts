@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { DEFAULT_COMPACTION_MEMORY_LIMIT, openCompactionDuck } from '../../src/lake/compact.ts';
+import { compactLake, DEFAULT_COMPACTION_MEMORY_LIMIT, openCompactionDuck } from '../../src/lake/compact.ts';
 import { queryRows } from '../../src/lake/duck.ts';
 import { dataFileName, parseDataFileName, parseDataFileRanges } from '../../src/lake/layout.ts';
 import { openScratch } from '../../src/lake/scratch.ts';
@@ -63,5 +63,16 @@ import lake_stats
 print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.read())]))
 `], { input: JSON.stringify(names) }).toString()) as unknown;
     assert.deepEqual(py, names.map((n) => parseDataFileRanges(n)?.map((r) => [r.partition, r.first, r.last]) ?? null));
+  });
+
+  it('F9: closedAfterMs is a positive number or Infinity, a RangeError otherwise', async () => {
+    const root = path.join(tmp.dir, 'closed-after');
+    for (const closedAfterMs of [-1, 0, Number.NaN, Number.NEGATIVE_INFINITY]) {
+      await assert.rejects(() => compactLake(root, { table: 'reports', minFiles: 2, olderThanMs: 0, closedAfterMs }), (e: unknown) => e instanceof RangeError && /closedAfterMs/.test(e.message), String(closedAfterMs));
+    }
+    for (const closedAfterMs of [1, 600_000, Number.POSITIVE_INFINITY]) {
+      const r = await compactLake(root, { table: 'reports', minFiles: 2, olderThanMs: 0, closedAfterMs });
+      assert.equal(r.merged, 0);
+    }
   });
 });
