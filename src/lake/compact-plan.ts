@@ -43,8 +43,8 @@ export interface PlanOptions {
   olderThanMs: number;
   /**
    * An hour is closed (merged across partitions) once it ended this long ago (default 10 minutes; a positive number,
-   * RangeError otherwise). Every compactor of
-   * a lake must use the same value: the gap between the two gates is what keeps their merges from crossing.
+   * RangeError otherwise). Every compactor of a lake must use the same value: the gap between the two gates is what
+   * keeps their merges from crossing.
    * `Infinity` keeps every hour open (per-partition merges only), for a lake no other compactor works on.
    */
   closedAfterMs?: number;
