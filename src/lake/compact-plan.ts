@@ -70,6 +70,12 @@ export interface CompactionGroup {
 export interface CompactionPlan {
   groups: CompactionGroup[];
   sweep: DataFile[];
+  /**
+   * Blocks of closed hours whose live files overlap without one containing the other (a crossing: rows read twice),
+   * left by a compactor that broke the timing conditions (an older version, a skewed clock, another closedAfterMs).
+   * Each is merged whatever minFiles says: the merge keeps one copy per identity, which heals it.
+   */
+  crossings: number;
   /** Blocks of closed hours left unmerged because they cannot be named (too long a name, or a partition above 9999). */
   nameTooLong: number;
 }
@@ -114,7 +120,7 @@ export async function planCompaction(store: ObjectStore, opts: PlanOptions): Pro
   const dirs = (await mapLimit(tenants, 4, (tenant) => listHourDirs(store, opts.table, { tenant, range: opts.hours }))).flat();
   // Read after the listing: an open hour is merged per partition only if it was still open once everything was listed.
   const after = clock();
-  const plan: CompactionPlan = { groups: [], sweep: [], nameTooLong: 0 };
+  const plan: CompactionPlan = { groups: [], sweep: [], nameTooLong: 0, crossings: 0 };
   for (const d of dirs) {
     const { live, dead } = splitLive(committedFiles(d.files, checkpoints));
     for (const e of dead) {
@@ -134,9 +140,13 @@ function planClosedHour(plan: CompactionPlan, opts: PlanOptions, d: HourDir, liv
   for (const f of live) blocks.set(blockOf(f), [...(blocks.get(blockOf(f)) ?? []), f]);
   for (const inputs of blocks.values()) {
     if (inputs.length < 2) continue;
+    // A crossing is merged now, not once minFiles late batches arrive (which may be never): until then readers count
+    // the overlap twice.
+    const crossing = crosses(inputs);
+    if (crossing) plan.crossings++;
     // Once merged, the few late batches of a closed hour wait until they are minFiles: each merge rewrites the hour.
     const singles = inputs.filter((f) => f.ranges.length === 1).length;
-    if (singles < inputs.length && singles < minFiles) continue;
+    if (!crossing && singles < inputs.length && singles < minFiles) continue;
     if (inputs.some((f) => f.mtimeMs > now - opts.olderThanMs)) continue; // a gate, not a filter (see above)
     const ranges = unionRanges(inputs);
     const name = mergedFileName(ranges);
@@ -146,6 +156,31 @@ function planClosedHour(plan: CompactionPlan, opts: PlanOptions, d: HourDir, liv
     }
     plan.groups.push({ table: opts.table, tenant: d.tenant, dir: d.key, kind: 'hour', inputs: sortInputs(inputs), ranges, output: `${d.key}/${name}` });
   }
+}
+
+/**
+ * True when two of these files hold overlapping ranges of one partition. For live files (none contains another) that
+ * is a crossing: the overlap's rows are read from both. Per partition, sorted by first offset, a range starting at or
+ * below the highest last offset before it overlaps one of them: O(n log n) in the block's ranges.
+ */
+export function crosses(files: readonly DataFile[]): boolean {
+  const byPartition = new Map<number, StreamRange[]>();
+  for (const f of files) {
+    for (const r of f.ranges) {
+      const list = byPartition.get(r.partition);
+      if (list) list.push(r);
+      else byPartition.set(r.partition, [r]);
+    }
+  }
+  for (const list of byPartition.values()) {
+    list.sort((a, b) => a.first - b.first);
+    let maxLast = -1;
+    for (const r of list) {
+      if (r.first <= maxLast) return true;
+      maxLast = Math.max(maxLast, r.last);
+    }
+  }
+  return false;
 }
 
 /**

@@ -2,13 +2,31 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { compactLake, DEFAULT_COMPACTION_MEMORY_LIMIT, openCompactionDuck } from '../../src/lake/compact.ts';
-import { queryRows } from '../../src/lake/duck.ts';
+import { readdirSync, utimesSync } from 'node:fs';
+import { compactLake, DEFAULT_COMPACTION_MEMORY_LIMIT, dropInputs, openCompactionDuck, planCompaction, stageCompaction, switchCompaction } from '../../src/lake/compact.ts';
+import { crosses } from '../../src/lake/compact-plan.ts';
+import { LakeWriter } from '../../src/lake/index.ts';
+import type { DataFile } from '../../src/lake/live-files.ts';
+import { LocalObjectStore } from '../../src/objectstore/index.ts';
+import { createLogger } from '../../src/util/log.ts';
+import { SampleFleet } from './fixtures/sample.ts';
+import { countRows, recordsOf } from './helpers.ts';
+import { openDuck, queryRows } from '../../src/lake/duck.ts';
 import { dataFileName, parseDataFileName, parseDataFileRanges } from '../../src/lake/layout.ts';
 import { openScratch } from '../../src/lake/scratch.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 
-/** Fixes of the review of compaction across partitions (/tmp/notes/review-lake.md, F3, F9). */
+const HOUR = Date.UTC(2025, 0, 15, 10, 0, 0);
+const END = HOUR + 3_600_000;
+const CLOSED = END + 11 * 60_000;
+const OPEN = HOUR + 30 * 60_000;
+
+function age(root: string, at: number): void {
+  const dir = path.join(root, 'reports');
+  for (const f of readdirSync(dir, { recursive: true }).map(String).filter((n) => n.endsWith('.parquet'))) utimesSync(path.join(dir, f), at / 1000, at / 1000);
+}
+
+/** Fixes of the review of compaction across partitions (/tmp/notes/review-lake.md: F1, F3, F6-F9). */
 
 describe('lake fixes', () => {
   const tmp = tempDir('dw-lake-fixes-');
@@ -74,5 +92,57 @@ print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.r
       const r = await compactLake(root, { table: 'reports', minFiles: 2, olderThanMs: 0, closedAfterMs });
       assert.equal(r.merged, 0);
     }
+  });
+
+  it('F1: crosses finds overlapping ranges of one partition between files, and nothing else', () => {
+    const f = (...ranges: [number, number, number][]): DataFile => ({ ranges: ranges.map(([partition, first, last]) => ({ partition, first, last })), tenant: 't', key: 'k', dir: 'd', hour: { date: '2025-01-15', hour: '10' }, size: 0, mtimeMs: 0 });
+    assert.equal(crosses([f([0, 0, 39], [1, 0, 19]), f([0, 0, 59])]), true);
+    assert.equal(crosses([f([0, 0, 39], [1, 0, 19]), f([0, 39, 59])]), true);
+    assert.equal(crosses([f([0, 0, 39], [1, 0, 19]), f([0, 40, 59]), f([1, 20, 29]), f([2, 0, 9])]), false);
+    assert.equal(crosses([f([0, 0, 9]), f([0, 20, 29]), f([0, 10, 19])]), false);
+    assert.equal(crosses([f([0, 0, 9]), f([0, 20, 29]), f([0, 5, 15])]), true);
+  });
+
+  it('F1: a crossing of a closed hour is merged whatever minFiles says, counted and logged at warn', async () => {
+    // The reviewer's scenario (review-lake.test.ts, test 5): a closed merge M (p0 0-39, p1 0-19) and a partition merge
+    // P (p0 0-59) by a compactor on a skewed clock, both switched: neither contains the other.
+    const root = path.join(tmp.dir, 'crossing');
+    const fleet = new SampleFleet({ drones: 30, seed: 6, start: HOUR }).reports(80);
+    const w = await LakeWriter.open(root);
+    await w.write('reports', 0, recordsOf(fleet.slice(0, 20), 0));
+    await w.write('reports', 0, recordsOf(fleet.slice(20, 40), 20));
+    await w.write('reports', 1, recordsOf(fleet.slice(40, 60), 0));
+    const store = new LocalObjectStore(root);
+    age(root, CLOSED - 120_000);
+    const m = (await planCompaction(store, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: CLOSED })).groups[0]!;
+    await w.write('reports', 0, recordsOf(fleet.slice(60, 80), 40));
+    await w.close();
+    age(root, OPEN - 120_000);
+    const p = (await planCompaction(store, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: OPEN })).groups.find((g) => g.kind === 'partition')!;
+    const duck = await openDuck();
+    const scratch = await openScratch(path.join(tmp.dir, 'scratch-crossing'));
+    try {
+      const [sm, sp] = [await stageCompaction(store, duck, scratch, m), await stageCompaction(store, duck, scratch, p)];
+      assert.equal(await switchCompaction(store, sm), true);
+      assert.equal(await switchCompaction(store, sp), true);
+      await dropInputs(store, m);
+      await dropInputs(store, p);
+    } finally {
+      duck.close();
+      await scratch.remove();
+    }
+    assert.equal(await countRows(root, 'reports'), fleet.length + 40, 'the crossing counts p0 0-39 twice');
+    age(root, CLOSED - 120_000);
+    const lines: string[] = [];
+    const logger = createLogger('test', 'warn', { format: 'json', destination: { write: (line: string) => void lines.push(line) } });
+    // minFiles 8: M is merged and P is 1 single, so only the crossing makes this merge.
+    const heal = await compactLake(root, { table: 'reports', minFiles: 8, olderThanMs: 60_000, now: CLOSED, logger });
+    assert.deepEqual([heal.crossings, heal.hours, heal.duplicates], [1, 1, 40], JSON.stringify(heal));
+    assert.equal(await countRows(root, 'reports'), fleet.length);
+    const warn = lines.map((l) => JSON.parse(l) as { level: number; msg: string; blocks?: number }).find((l) => /cross/.test(l.msg));
+    assert.equal(warn?.level, 40);
+    assert.equal(warn?.blocks, 1);
+    const again = await compactLake(root, { table: 'reports', minFiles: 8, olderThanMs: 60_000, now: CLOSED });
+    assert.deepEqual([again.crossings, again.merged], [0, 0], JSON.stringify(again));
   });
 });
