@@ -8,7 +8,10 @@ import { crosses } from '../../src/lake/compact-plan.ts';
 import { LakeWriter } from '../../src/lake/index.ts';
 import type { DataFile } from '../../src/lake/live-files.ts';
 import { LocalObjectStore } from '../../src/objectstore/index.ts';
-import { createLogger } from '../../src/util/log.ts';
+import { createLogger, silentLogger } from '../../src/util/log.ts';
+import { validateConfig } from '../../src/config/index.ts';
+import { archiveWorkerOptions } from '../../src/runtime/archive-host.ts';
+import type { Stream } from '../../src/stream/types.ts';
 import { SampleFleet } from './fixtures/sample.ts';
 import { countRows, recordsOf } from './helpers.ts';
 import { openDuck, queryRows } from '../../src/lake/duck.ts';
@@ -144,5 +147,15 @@ print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.r
     assert.equal(warn?.blocks, 1);
     const again = await compactLake(root, { table: 'reports', minFiles: 8, olderThanMs: 60_000, now: CLOSED });
     assert.deepEqual([again.crossings, again.merged], [0, 0], JSON.stringify(again));
+  });
+
+  it('F3/F12: the compaction memory limit and the closed hours\' zstd level come from the configuration', () => {
+    const stream = {} as Stream; // not used by the mapping
+    const d = archiveWorkerOptions(validateConfig({ dataDir: tmp.dir }), stream, silentLogger);
+    assert.deepEqual([d.compactMemoryLimit, d.compactionHourLevel], ['1GB', 15]);
+    const o = archiveWorkerOptions(validateConfig({ dataDir: tmp.dir, archive: { compactMemoryLimit: '2GiB', compactionHourLevel: 19 } }), stream, silentLogger);
+    assert.deepEqual([o.compactMemoryLimit, o.compactionHourLevel], ['2GiB', 19]);
+    assert.throws(() => validateConfig({ archive: { compactMemoryLimit: 'lots' } }));
+    assert.throws(() => validateConfig({ archive: { compactionHourLevel: 23 } }));
   });
 });

@@ -24,7 +24,7 @@ export function registerLake(program: Command): void {
       const { withLakeStore, compactLake } = await lakeCode();
       await withLakeStore(paths.lake, async (store) => {
         for (const table of LAKE_TABLES) {
-          const r = await compactLake(store, { table, minFiles: o.minFiles ?? config.archive.compactMinFiles, olderThanMs: o.olderThan * 1000, memoryLimit: config.archive.compactMemoryLimit, scratchDir: paths.lakeScratch });
+          const r = await compactLake(store, { table, minFiles: o.minFiles ?? config.archive.compactMinFiles, olderThanMs: o.olderThan * 1000, memoryLimit: config.archive.compactMemoryLimit, hourCompressionLevel: config.archive.compactionHourLevel, scratchDir: paths.lakeScratch });
           process.stdout.write(`${table}: ${JSON.stringify(r)}\n`);
         }
       });
