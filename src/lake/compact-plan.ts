@@ -80,7 +80,12 @@ export interface CompactionPlan {
   nameTooLong: number;
 }
 
-/** The union of the inputs' ranges, one per partition (the inputs of a partition tile the union, see callers). */
+/**
+ * The union of the inputs' ranges, one per partition: `[min first, max last]`. It may span offsets no input holds
+ * (batches with no row in this hour, or a gap between a partition's files), which is harmless: every batch at or
+ * below the checkpoint is complete, so a file of such offsets appearing later holds rows the merge already has (the
+ * same batch uploaded again), never new ones.
+ */
 export function unionRanges(inputs: readonly DataFile[]): StreamRange[] {
   const byPartition = new Map<number, StreamRange>();
   for (const f of inputs) {

@@ -115,7 +115,8 @@ export function committedFiles(files: readonly DataFile[], checkpoints: Readonly
 /**
  * Live files, and dead ones: every range of a dead file lies inside the range of the same partition of another file
  * of the directory (it is an input of that file's merge). Two distinct files never hold the same set of ranges (one
- * set has one name), so of two files that contain each other's rows exactly one is live.
+ * set has one name: layout.ts parses only the canonical spelling of `p` and `m-` names), so of two files that contain
+ * each other's rows exactly one is live.
  */
 export function splitLive(files: readonly DataFile[]): { live: DataFile[]; dead: DataFile[] } {
   const live: DataFile[] = [];
