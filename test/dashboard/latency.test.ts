@@ -101,7 +101,10 @@ describe('alert latency to the dashboard (raised -> DOM), in chromium', { skip }
     }
     assert.ok(fromRaised.length >= 20, `enough alerts raised while measuring (${fromRaised.length})`);
     assert.deepEqual(missing, [], 'every alert raised while the page was open appeared in its feed');
-    assert.ok(Math.min(...fromBus) > -5, `no row before its alert was announced (clock check: min ${Math.min(...fromBus)} ms)`);
+    // Clock check against raisedAt, stamped before the alert is stored, hence before any delivery. Not against busAt:
+    // this test's bus listener runs after the page's SSE listener, which writes the event to the socket at once, so a
+    // pause of this thread between the two (GC, a descheduled process on a busy machine) puts the row before busAt.
+    assert.ok(Math.min(...fromRaised) > -5, `no row before its alert was raised (clock check: min ${Math.min(...fromRaised)} ms)`);
     const result = {
       alerts: fromRaised.length,
       seconds: MEASURE_MS / 1000,
