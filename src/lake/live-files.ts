@@ -119,10 +119,46 @@ export function committedFiles(files: readonly DataFile[], checkpoints: Readonly
  * each other's rows exactly one is live.
  */
 export function splitLive(files: readonly DataFile[]): { live: DataFile[]; dead: DataFile[] } {
+  const contained = singleRangesContained(files);
   const live: DataFile[] = [];
   const dead: DataFile[] = [];
-  for (const f of files) (files.some((g) => g !== f && rangesContain(g.ranges, f.ranges)) ? dead : live).push(f);
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    // A file merged across partitions (few: at most one live per block of a closed hour) is checked against every
+    // file: one other file must hold all of its ranges.
+    const isDead = f.ranges.length === 1 ? contained[i]! : files.some((g) => g !== f && rangesContain(g.ranges, f.ranges));
+    (isDead ? dead : live).push(f);
+  }
   return { live, dead };
+}
+
+/**
+ * For each single-range file, whether another file's range of the same partition contains its range: per partition,
+ * every file's range sorted by first offset (then the longer first, then ranges of merged-across files before
+ * single ones) and swept with the largest last offset seen before. A range is contained exactly when an earlier one
+ * in that order ends at or after it. O(n log n) instead of comparing every pair (an hour directory holds ~3,000 batch
+ * files before compaction: 85-120 ms a listing, paid by every query).
+ */
+function singleRangesContained(files: readonly DataFile[]): boolean[] {
+  const contained = new Array<boolean>(files.length).fill(false);
+  const byPartition = new Map<number, { first: number; last: number; file: number; multi: boolean }[]>();
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    for (const r of f.ranges) {
+      let list = byPartition.get(r.partition);
+      if (!list) byPartition.set(r.partition, (list = []));
+      list.push({ first: r.first, last: r.last, file: i, multi: f.ranges.length > 1 });
+    }
+  }
+  for (const list of byPartition.values()) {
+    list.sort((a, b) => a.first - b.first || b.last - a.last || Number(b.multi) - Number(a.multi));
+    let maxLast = -Infinity;
+    for (const e of list) {
+      if (!e.multi && maxLast >= e.last) contained[e.file] = true;
+      if (e.last > maxLast) maxLast = e.last;
+    }
+  }
+  return contained;
 }
 
 /**

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { rangesContain, rangesFileName, type StreamRange } from '../../src/lake/layout.ts';
+import { splitLive, type DataFile } from '../../src/lake/live-files.ts';
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function file(ranges: StreamRange[]): DataFile {
+  const hour = { date: '2026-12-07', hour: '01' };
+  const name = rangesFileName(ranges);
+  return { ranges, tenant: 't', key: `reports/tenant=t/date=2026-12-07/hour=01/${name}`, dir: 'reports/tenant=t/date=2026-12-07/hour=01', hour, size: 1, mtimeMs: 0 };
+}
+
+/** The rule by its definition: dead when another file holds every one of its ranges. */
+function reference(files: readonly DataFile[]): Set<string> {
+  return new Set(files.filter((f) => files.some((g) => g !== f && rangesContain(g.ranges, f.ranges))).map((f) => f.key));
+}
+
+test('live and dead files are the definition\'s, on random directories of batch files, partition merges and merges across partitions', () => {
+  const random = rng(20261207);
+  for (let round = 0; round < 400; round++) {
+    const byKey = new Map<string, DataFile>();
+    const partitions = 1 + Math.floor(random() * 4);
+    const n = 1 + Math.floor(random() * 60);
+    for (let i = 0; i < n; i++) {
+      const range = (p: number): StreamRange => {
+        const first = Math.floor(random() * 200);
+        return { partition: p, first, last: first + Math.floor(random() * (random() < 0.2 ? 150 : 15)) };
+      };
+      const multi = partitions > 1 && random() < 0.15;
+      const ranges = multi
+        ? [...Array(partitions).keys()].filter(() => random() < 0.8).map(range)
+        : [range(Math.floor(random() * partitions))];
+      if (ranges.length === 0) continue;
+      const f = file(ranges);
+      byKey.set(f.key, f); // one set of ranges, one name
+    }
+    const files = [...byKey.values()];
+    const { live, dead } = splitLive(files);
+    assert.equal(live.length + dead.length, files.length);
+    assert.deepEqual(new Set(dead.map((f) => f.key)), reference(files), `round ${round}`);
+  }
+});
