@@ -78,6 +78,35 @@ def data_file_ranges(name):
 def ranges_contain(outer, inner):
     """Every range of `inner` lies inside `outer`'s range of the same partition."""
     return all(any(o[0] == i[0] and o[1] <= i[1] and i[2] <= o[2] for o in outer) for i in inner)
+
+
+def live_files(committed):
+    """The files of an hour that no other file contains (every range of it inside the other's range of the same
+    partition), as src/lake/live-files.ts splitLive: single-range files by a sorted sweep per partition (a range is
+    contained when an earlier one, by first offset then the longer first then merged-across files first, ends at or
+    after it), files merged across partitions (few) against every file. `committed`: (ranges, key) pairs."""
+    by_partition = {}
+    for i, (ranges, _) in enumerate(committed):
+        for p, first, last in ranges:
+            by_partition.setdefault(p, []).append((first, -last, 0 if len(ranges) > 1 else 1, last, i))
+    contained = [False] * len(committed)
+    for entries in by_partition.values():
+        entries.sort()
+        max_last = None
+        for _, _, single, last, i in entries:
+            if single and max_last is not None and max_last >= last:
+                contained[i] = True
+            if max_last is None or last > max_last:
+                max_last = last
+    live = []
+    for i, f in enumerate(committed):
+        if len(f[0]) == 1:
+            dead = contained[i]
+        else:
+            dead = any(g is not f and ranges_contain(g[0], f[0]) for g in committed)
+        if not dead:
+            live.append(f)
+    return live
 CHECKPOINT = re.compile(r"^p(\d+)/(\d+)\.json$", re.ASCII)
 LEGACY_CHECKPOINT = re.compile(r"^p(\d+)\.json$", re.ASCII)
 DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$", re.ASCII)
@@ -237,7 +266,7 @@ class Lake:
                     ranges = None if is_dir else data_file_ranges(name)
                     if ranges and all(last <= checkpoints.get(part, -1) for part, _, last in ranges):
                         committed.append((ranges, f"{base}/{d}/{h}/{name}"))
-                live = [f for f in committed if not any(g is not f and ranges_contain(g[0], f[0]) for g in committed)]
+                live = live_files(committed)
                 if live:
                     out.append((start, sorted(f[1] for f in live)))
         return out

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { test } from 'node:test';
 import { rangesContain, rangesFileName, type StreamRange } from '../../src/lake/layout.ts';
 import { splitLive, type DataFile } from '../../src/lake/live-files.ts';
@@ -25,9 +27,11 @@ function reference(files: readonly DataFile[]): Set<string> {
   return new Set(files.filter((f) => files.some((g) => g !== f && rangesContain(g.ranges, f.ranges))).map((f) => f.key));
 }
 
-test('live and dead files are the definition\'s, on random directories of batch files, partition merges and merges across partitions', () => {
-  const random = rng(20261207);
-  for (let round = 0; round < 400; round++) {
+/** Random directories: batch files, partition merges and merges across partitions, one file per set of ranges. */
+function randomDirectories(seed: number, count: number): DataFile[][] {
+  const random = rng(seed);
+  const dirs: DataFile[][] = [];
+  for (let round = 0; round < count; round++) {
     const byKey = new Map<string, DataFile>();
     const partitions = 1 + Math.floor(random() * 4);
     const n = 1 + Math.floor(random() * 60);
@@ -44,7 +48,34 @@ test('live and dead files are the definition\'s, on random directories of batch 
       const f = file(ranges);
       byKey.set(f.key, f); // one set of ranges, one name
     }
-    const files = [...byKey.values()];
+    dirs.push([...byKey.values()]);
+  }
+  return dirs;
+}
+
+test('the Spark job keeps the same live files as the TypeScript readers', { skip: hasPython() ? false : 'python3 is not installed' }, () => {
+  const dirs = randomDirectories(7, 200);
+  const input = dirs.map((files) => files.map((f) => [f.ranges.map((r) => [r.partition, r.first, r.last]), f.key]));
+  const py = JSON.parse(execFileSync('python3', ['-c', `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.resolve('deploy/spark'))})
+import lake_stats
+print(json.dumps([sorted(key for _, key in lake_stats.live_files([([tuple(r) for r in ranges], key) for ranges, key in d])) for d in json.loads(sys.stdin.read())]))
+`], { input: JSON.stringify(input), maxBuffer: 64 * 1024 * 1024 }).toString()) as string[][];
+  assert.deepEqual(py, dirs.map((files) => splitLive(files).live.map((f) => f.key).sort()));
+});
+
+function hasPython(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'pass']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('live and dead files are the definition\'s, on random directories of batch files, partition merges and merges across partitions', () => {
+  for (const [round, files] of randomDirectories(20261207, 400).entries()) {
     const { live, dead } = splitLive(files);
     assert.equal(live.length + dead.length, files.length);
     assert.deepEqual(new Set(dead.map((f) => f.key)), reference(files), `round ${round}`);
