@@ -116,7 +116,7 @@ export class ArchiveWorker {
   private ownsStore = false;
   private archivers: TopicArchiver[] = [];
   private abort = new AbortController();
-  /** Ends the compaction loop, between two merges: stop() aborts it first, before the drain (and before `abort`). */
+  /** Ends the compaction loop and interrupts the merge in progress: stop() aborts it first, before the drain (and before `abort`). */
   private readonly compactionAbort = new AbortController();
   private loops: Promise<void>[] = [];
   private compaction: Promise<void> | undefined;
@@ -176,8 +176,8 @@ export class ArchiveWorker {
     if (!this.started || this.stopped) return;
     this.stopped = true;
     // Compaction is optional work that a later run redoes: a pass over many hours can take minutes, which the drain
-    // below would share the cores with and stop() wait for. The group being merged finishes; the others wait for the
-    // next start. (Not what made the soak's stop take ~71 s: that was the HTTP server's close, docs/benchmarks.md.)
+    // below would share the cores with and stop() wait for. The merge in progress is interrupted (a closed hour of a
+    // full fleet is minutes of DuckDB work) and nothing of it is switched; every merge is redone by the next start. (Not what made the soak's stop take ~71 s: that was the HTTP server's close, docs/benchmarks.md.)
     this.compactionAbort.abort();
     await this.drain().catch((e: unknown) => {
       this.logger.warn({ err: (e as Error).message }, 'archive: draining before stop failed; what is left stays in the stream for the next run');

@@ -40,6 +40,13 @@ class InputVanished extends Error {
   }
 }
 
+/** The pass's signal aborted while a merge was being built: nothing of it was switched. */
+class MergeStopped extends Error {
+  constructor() {
+    super('compaction stopped during a merge');
+  }
+}
+
 /** Compacted files are rewritten rarely and read often: a higher zstd level than batch files pays (lake-format.md). */
 export const DEFAULT_COMPACTION_LEVEL = 9;
 
@@ -120,7 +127,7 @@ export interface StagedCompaction {
 }
 
 /** Step 1: the merged file, built locally. */
-export async function stageCompaction(store: ObjectStore, duck: Duck, scratch: Scratch, group: CompactionGroup, level = levelOf(group, {})): Promise<StagedCompaction> {
+export async function stageCompaction(store: ObjectStore, duck: Duck, scratch: Scratch, group: CompactionGroup, level = levelOf(group, {}), signal?: AbortSignal): Promise<StagedCompaction> {
   const schema = SCHEMAS[group.table];
   const dir = await scratch.sub(`compact-${group.kind}-${rangeTag(group.ranges[0]!)}`);
   const inputs = await mapLimit(group.inputs, 4, async (f, i) => {
@@ -140,11 +147,16 @@ export async function stageCompaction(store: ObjectStore, duck: Duck, scratch: S
   // By name: an hour may hold files from before a column was added (schema.ts addedColumns); they get NULL there.
   const source = `read_parquet(${sqlStringList(inputs)}, hive_partitioning = false, filename = '__dw_file', union_by_name = true)`;
   try {
+    // Checked between the steps as well as interrupted during them (compactStore): an abort that lands between two
+    // queries would otherwise not stop the next one.
+    if (signal?.aborted) throw new MergeStopped();
     [inputRows] = await queryRows(duck.conn, `SELECT count(*) AS n FROM ${source}`);
+    if (signal?.aborted) throw new MergeStopped();
     [row] = await queryRows(duck.conn, `COPY (SELECT * EXCLUDE (__dw_file) FROM ${source}
       QUALIFY row_number() OVER (PARTITION BY ${schema.identity} ORDER BY ${schema.firstCopy}, __dw_file) = 1
       ORDER BY ${schema.orderBy}) TO ${sqlString(file)} (${parquetCopyOptions(level)})`);
   } catch (e) {
+    if (signal?.aborted) throw new MergeStopped();
     const gone = inputs.find((i) => !existsSync(i));
     throw gone ? new InputVanished(gone) : e;
   }
@@ -225,6 +237,9 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
     await scratch.remove();
     throw e;
   }
+  // A closed hour's merge of a full fleet is minutes of DuckDB work: a stop interrupts it rather than waiting for it.
+  const interrupt = (): void => duck.conn.interrupt();
+  opts.signal?.addEventListener('abort', interrupt, { once: true });
   try {
     for (const group of plan.groups) {
       if (opts.signal?.aborted) {
@@ -233,8 +248,12 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
       }
       let staged: StagedCompaction;
       try {
-        staged = await stageCompaction(store, duck, scratch, group, levelOf(group, opts));
+        staged = await stageCompaction(store, duck, scratch, group, levelOf(group, opts), opts.signal);
       } catch (e) {
+        if (e instanceof MergeStopped) {
+          result.stopped = true;
+          break;
+        }
         if (!(e instanceof InputVanished)) throw e;
         result.withdrawn++; // deleted by retention or swept under a bigger merge since the listing: nothing to do
         continue;
@@ -261,6 +280,7 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
       logger.info({ table: opts.table, dir: group.dir, kind: group.kind, partitions: partitionsOf(group), files: group.inputs.length, rows: staged.rows, duplicates: staged.duplicates }, 'lake: compacted');
     }
   } finally {
+    opts.signal?.removeEventListener('abort', interrupt);
     duck.close();
     await scratch.remove();
   }

@@ -71,6 +71,35 @@ describe('lake compaction', () => {
     assert.equal((await compactLake(root, { table: 'reports', minFiles: 1, olderThanMs: 0, signal: aborted.signal })).merged, 0);
   });
 
+  it('a stop during a merge ends it without switching anything; the next pass merges, every row once', async () => {
+    const root = path.join(tmp.dir, 'stopped-mid-merge');
+    const { reports } = await smallFilesLake(root);
+    const local = new LocalObjectStore(root);
+    const abort = new AbortController();
+    // A store that downloads its inputs (as S3 and HDFS lakes do), and the stop arriving while the first merge is
+    // being built: between its downloads and its queries, or during them (DuckDB interrupted).
+    const remote = new Proxy(Object.create(null) as object, {
+      get: (_t, name) => {
+        if (name === 'getToFile') {
+          return async (key: string, file: string): Promise<boolean> => {
+            const ok = await local.getToFile(key, file);
+            setImmediate(() => abort.abort());
+            return ok;
+          };
+        }
+        const v = (local as unknown as Record<string | symbol, unknown>)[name];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(local) : v;
+      },
+    }) as LocalObjectStore;
+    const stopped = await compactLake(remote, { table: 'reports', minFiles: 3, olderThanMs: 0, signal: abort.signal });
+    assert.equal(stopped.stopped, true, JSON.stringify(stopped));
+    assert.equal(stopped.merged, 0, JSON.stringify(stopped));
+    assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
+    const next = await compactLake(root, { table: 'reports', minFiles: 3, olderThanMs: 0 });
+    assert.ok(next.merged >= 2, JSON.stringify(next));
+    assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
+  });
+
   it('keeps one copy of a report stored twice (a retry after the duplicate window): the first received', async () => {
     // Regression: a drone retrying more than 10 minutes later (its answer lost) got its report stored twice, and the
     // lake kept both for ever. The copies share partition and hour, so the merge of that hour drops the later one.
