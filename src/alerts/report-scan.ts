@@ -2,6 +2,7 @@
  * What the alert worker reads of each report record: a byte scan that proves most reports cannot alert without
  * parsing them (most of the worker's cost was JSON.parse), and the parse of the others.
  */
+import { numberTextEnd } from '../contract/number-bytes.ts';
 import type { AcceptedReport } from '../contract/types.ts';
 
 const SCORE_KEY = Buffer.from('"score"');
@@ -21,12 +22,8 @@ export function cannotAlert(value: Uint8Array, min: number): boolean {
   for (let i = v.indexOf(SCORE_KEY); i !== -1; i = v.indexOf(SCORE_KEY, i)) {
     let j = i + SCORE_KEY.length;
     if (v[j] !== 0x3a) return false;
-    const start = ++j;
-    for (; j < v.length; j++) {
-      const c = v[j]!;
-      // digits, '.', '-', '+', 'e', 'E'
-      if (!((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x2b || c === 0x65 || c === 0x45)) break;
-    }
+    const start = j + 1;
+    j = numberTextEnd(v, start);
     if (j === start) return false;
     const score = Number(v.toString('latin1', start, j));
     if (!(score >= min)) return false;

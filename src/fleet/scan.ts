@@ -12,6 +12,8 @@
  * - A `\u` escape anywhere could spell a key another way: undefined. A string value holding a backslash: undefined.
  * - Whitespace after a colon (not what JSON.stringify writes): undefined.
  */
+import { numberTextEnd } from '../contract/number-bytes.ts';
+
 /** What the map reads of a report; as parsed JSON, any field may be missing or of another type. */
 export interface ReportFields {
   droneId?: unknown;
@@ -75,12 +77,7 @@ function numberAfter(v: Buffer, key: Buffer): number | undefined {
   const at = onlyAt(v, key);
   if (at === -1) return undefined;
   const start = at + key.length;
-  let j = start;
-  for (; j < v.length; j++) {
-    const c = v[j]!;
-    // digits, '.', '-', '+', 'e', 'E'
-    if (!((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x2b || c === 0x65 || c === 0x45)) break;
-  }
+  const j = numberTextEnd(v, start);
   if (j === start) return undefined;
   // A number ends at a comma or a closing brace in JSON.stringify's output; anything else is not for this scan.
   if (v[j] !== 0x2c && v[j] !== 0x7d) return undefined;
