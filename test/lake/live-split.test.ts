@@ -4,17 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { rangesContain, rangesFileName, type StreamRange } from '../../src/lake/layout.ts';
 import { splitLive, type DataFile } from '../../src/lake/live-files.ts';
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './fixtures/sample.ts';
 
 function file(ranges: StreamRange[]): DataFile {
   const hour = { date: '2026-12-07', hour: '01' };
@@ -29,7 +19,7 @@ function reference(files: readonly DataFile[]): Set<string> {
 
 /** Random directories: batch files, partition merges and merges across partitions, one file per set of ranges. */
 function randomDirectories(seed: number, count: number): DataFile[][] {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const dirs: DataFile[][] = [];
   for (let round = 0; round < count; round++) {
     const byKey = new Map<string, DataFile>();

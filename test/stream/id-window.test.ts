@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { IdWindow, type Seen } from '../../src/stream/id-window.ts';
+import { mulberry32 } from '../lake/fixtures/sample.ts';
 
 /** The Map of ids this replaces (Kafka's PartitionIndex before): the reference for what answers must be. */
 class MapWindow {
@@ -20,20 +21,9 @@ class MapWindow {
   }
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('answers as the Map of ids does: appends in time order, repeats, re-appends after the window, older records found later', () => {
   for (const windowMs of [1000, 60_000, 600_000]) {
-    const random = rng(windowMs);
+    const random = mulberry32(windowMs);
     const compact = new IdWindow(windowMs);
     const reference = new MapWindow(windowMs);
     let now = 1_796_600_000_000;
