@@ -1,10 +1,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
 import { spawnTsx, tempDir } from '../../src/testkit/index.ts';
+import { parquetOnDisk } from './fixtures/crossing.ts';
 import { SampleFleet } from './fixtures/sample.ts';
 import { byId, lakeRows, recordsOf, reportsInLake } from './helpers.ts';
 
@@ -63,7 +63,7 @@ describe('compaction killed at any step', { timeout: 300_000 }, () => {
       const live = await listLiveFiles(root, 'reports', { tenant: 'default' });
       assert.equal(live.length, 2, live.join(' '));
       assert.ok(live.every((f) => path.basename(f).startsWith('m-')), live.join(' '));
-      const onDisk = readdirSync(path.join(root, 'reports'), { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
+      const onDisk = parquetOnDisk(root);
       // Nothing else: the rerun sweeps what the dead compactor's merge left contained (no grace time here).
       assert.equal(onDisk.length, 2, onDisk.join(' '));
       assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));

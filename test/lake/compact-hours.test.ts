@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, utimesSync } from 'node:fs';
+import { existsSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { compactLake, LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
 import { dropInputs, planCompaction, stageCompaction, switchCompaction } from '../../src/lake/compact.ts';
@@ -12,6 +12,7 @@ import { LakeCache } from '../../src/lake/cache.ts';
 import { openScratch } from '../../src/lake/scratch.ts';
 import { LocalObjectStore } from '../../src/objectstore/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
+import { age, CLOSED, HOUR, hourLake, OPEN, parquetOnDisk } from './fixtures/crossing.ts';
 import { SampleFleet } from './fixtures/sample.ts';
 import { byId, countRows, lakeRows, recordsOf, reportsInLake } from './helpers.ts';
 
@@ -20,32 +21,9 @@ import { byId, countRows, lakeRows, recordsOf, reportsInLake } from './helpers.t
  * partitions) named by every range it holds, and the lake's rules kept with such names.
  */
 
-const HOUR = Date.UTC(2025, 0, 15, 10, 0, 0);
-const CLOSED = HOUR + 3_600_000 + 11 * 60_000; // 11 minutes after the hour's end: closed
-const OPEN = HOUR + 30 * 60_000;
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
-type Reports = ReturnType<SampleFleet['reports']>;
-
-/** `perPartition` batches of 20 reports on each of `partitions` partitions, all in hour 10 of 2025-01-15. */
-async function hourLake(root: string, partitions = 3, perPartition = 3, seed = 5): Promise<Reports> {
-  const reports = new SampleFleet({ drones: 30, seed, start: HOUR }).reports(20 * partitions * perPartition);
-  const w = await LakeWriter.open(root);
-  let i = 0;
-  for (let p = 0; p < partitions; p++) {
-    for (let b = 0; b < perPartition; b++, i++) await w.write('reports', p, recordsOf(reports.slice(i * 20, (i + 1) * 20), b * 20));
-  }
-  await w.close();
-  return reports;
-}
-
-const parquetOnDisk = (root: string): string[] => readdirSync(path.join(root, 'reports'), { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
 const live = async (root: string): Promise<string[]> => (await listLiveFiles(root, 'reports', { tenant: 'default' })).map((f) => path.basename(f));
-
-/** Sets every data file's mtime (the compactor's age gates read it). */
-function age(root: string, at: number): void {
-  for (const f of parquetOnDisk(root)) utimesSync(path.join(root, 'reports', f), at / 1000, at / 1000);
-}
 
 /** Compaction at `now`, every file written a minute before it (the compactor reads mtimes against its clock). */
 async function compactAt(root: string, now: number, minFiles = 2): ReturnType<typeof compactLake> {

@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, utimesSync } from 'node:fs';
+import { existsSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { applyRetention, compactLake, LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
@@ -9,6 +9,7 @@ import { openDuck } from '../../src/lake/duck.ts';
 import { openScratch } from '../../src/lake/scratch.ts';
 import { LocalObjectStore } from '../../src/objectstore/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
+import { parquetOnDisk } from './fixtures/crossing.ts';
 import { SampleFleet } from './fixtures/sample.ts';
 import { byId, countRows, lakeRows, recordsOf, reportsInLake } from './helpers.ts';
 
@@ -25,7 +26,6 @@ async function smallFilesLake(root: string, batches = 6): Promise<{ reports: Ret
 }
 
 const names = (files: string[]): string[] => files.map((f) => path.basename(path.dirname(f)) + '/' + path.basename(f));
-const parquetOnDisk = (root: string): string[] => readdirSync(path.join(root, 'reports'), { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
 
 describe('lake compaction', () => {
   const tmp = tempDir('dw-lake-compact-');

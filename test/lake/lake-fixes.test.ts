@@ -1,33 +1,19 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { readdirSync, utimesSync } from 'node:fs';
-import { compactLake, DEFAULT_COMPACTION_MEMORY_LIMIT, dropInputs, openCompactionDuck, planCompaction, stageCompaction, switchCompaction } from '../../src/lake/compact.ts';
+import { compactLake, DEFAULT_COMPACTION_MEMORY_LIMIT, openCompactionDuck } from '../../src/lake/compact.ts';
 import { crosses } from '../../src/lake/compact-plan.ts';
-import { LakeWriter } from '../../src/lake/index.ts';
 import type { DataFile } from '../../src/lake/live-files.ts';
-import { LocalObjectStore } from '../../src/objectstore/index.ts';
 import { createLogger, silentLogger } from '../../src/util/log.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { archiveWorkerOptions } from '../../src/runtime/archive-host.ts';
 import type { Stream } from '../../src/stream/types.ts';
-import { SampleFleet } from './fixtures/sample.ts';
-import { countRows, recordsOf } from './helpers.ts';
-import { openDuck, queryRows } from '../../src/lake/duck.ts';
+import { age, CLOSED, crossingLake, lakeStatsPython } from './fixtures/crossing.ts';
+import { countRows } from './helpers.ts';
+import { queryRows } from '../../src/lake/duck.ts';
 import { dataFileName, parseDataFileName, parseDataFileRanges } from '../../src/lake/layout.ts';
 import { openScratch } from '../../src/lake/scratch.ts';
 import { tempDir } from '../../src/testkit/index.ts';
-
-const HOUR = Date.UTC(2025, 0, 15, 10, 0, 0);
-const END = HOUR + 3_600_000;
-const CLOSED = END + 11 * 60_000;
-const OPEN = HOUR + 30 * 60_000;
-
-function age(root: string, at: number): void {
-  const dir = path.join(root, 'reports');
-  for (const f of readdirSync(dir, { recursive: true }).map(String).filter((n) => n.endsWith('.parquet'))) utimesSync(path.join(dir, f), at / 1000, at / 1000);
-}
 
 /** Fixes of the review of compaction across partitions (/tmp/notes/review-lake.md: F1, F3, F6-F9). */
 
@@ -77,12 +63,7 @@ describe('lake fixes', () => {
   it('F7/F8: the Spark job parses non-canonical and non-ASCII names as layout.ts does (it skips them)', () => {
     const names = ['p3-0-19.parquet', 'p0003-0000000000000000-0000000000000019.parquet', 'p10000-0000000000000005-0000000000000009.parquet',
       'm-0.0.1n_1.0.27.parquet', 'm-0.0.1n_1.0.27.parquet\n', 'm-00.0.1n_1.0.27.parquet', 'p0003-0000000000000000-000000000000001\u0669.parquet'];
-    const py = JSON.parse(execFileSync('python3', ['-c', `
-import json, sys
-sys.path.insert(0, ${JSON.stringify(path.resolve('deploy/spark'))})
-import lake_stats
-print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.read())]))
-`], { input: JSON.stringify(names) }).toString()) as unknown;
+    const py = lakeStatsPython('[lake_stats.data_file_ranges(n) for n in data]', names);
     assert.deepEqual(py, names.map((n) => parseDataFileRanges(n)?.map((r) => [r.partition, r.first, r.last]) ?? null));
   });
 
@@ -110,30 +91,7 @@ print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.r
     // The reviewer's scenario (review-lake.test.ts, test 5): a closed merge M (p0 0-39, p1 0-19) and a partition merge
     // P (p0 0-59) by a compactor on a skewed clock, both switched: neither contains the other.
     const root = path.join(tmp.dir, 'crossing');
-    const fleet = new SampleFleet({ drones: 30, seed: 6, start: HOUR }).reports(80);
-    const w = await LakeWriter.open(root);
-    await w.write('reports', 0, recordsOf(fleet.slice(0, 20), 0));
-    await w.write('reports', 0, recordsOf(fleet.slice(20, 40), 20));
-    await w.write('reports', 1, recordsOf(fleet.slice(40, 60), 0));
-    const store = new LocalObjectStore(root);
-    age(root, CLOSED - 120_000);
-    const m = (await planCompaction(store, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: CLOSED })).groups[0]!;
-    await w.write('reports', 0, recordsOf(fleet.slice(60, 80), 40));
-    await w.close();
-    age(root, OPEN - 120_000);
-    const p = (await planCompaction(store, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: OPEN })).groups.find((g) => g.kind === 'partition')!;
-    const duck = await openDuck();
-    const scratch = await openScratch(path.join(tmp.dir, 'scratch-crossing'));
-    try {
-      const [sm, sp] = [await stageCompaction(store, duck, scratch, m), await stageCompaction(store, duck, scratch, p)];
-      assert.equal(await switchCompaction(store, sm), true);
-      assert.equal(await switchCompaction(store, sp), true);
-      await dropInputs(store, m);
-      await dropInputs(store, p);
-    } finally {
-      duck.close();
-      await scratch.remove();
-    }
+    const fleet = await crossingLake(root, path.join(tmp.dir, 'scratch-crossing'));
     assert.equal(await countRows(root, 'reports'), fleet.length + 40, 'the crossing counts p0 0-39 twice');
     age(root, CLOSED - 120_000);
     const lines: string[] = [];

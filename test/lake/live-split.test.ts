@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
 import { rangesContain, rangesFileName, type StreamRange } from '../../src/lake/layout.ts';
 import { splitLive, type DataFile } from '../../src/lake/live-files.ts';
+import { hasPython, lakeStatsPython } from './fixtures/crossing.ts';
 import { mulberry32 } from './fixtures/sample.ts';
 
 function file(ranges: StreamRange[]): DataFile {
@@ -46,23 +45,9 @@ function randomDirectories(seed: number, count: number): DataFile[][] {
 test('the Spark job keeps the same live files as the TypeScript readers', { skip: hasPython() ? false : 'python3 is not installed' }, () => {
   const dirs = randomDirectories(7, 200);
   const input = dirs.map((files) => files.map((f) => [f.ranges.map((r) => [r.partition, r.first, r.last]), f.key]));
-  const py = JSON.parse(execFileSync('python3', ['-c', `
-import json, sys
-sys.path.insert(0, ${JSON.stringify(path.resolve('deploy/spark'))})
-import lake_stats
-print(json.dumps([sorted(key for _, key in lake_stats.live_files([([tuple(r) for r in ranges], key) for ranges, key in d])) for d in json.loads(sys.stdin.read())]))
-`], { input: JSON.stringify(input), maxBuffer: 64 * 1024 * 1024 }).toString()) as string[][];
+  const py = lakeStatsPython('[sorted(key for _, key in lake_stats.live_files([([tuple(r) for r in ranges], key) for ranges, key in d])) for d in data]', input) as string[][];
   assert.deepEqual(py, dirs.map((files) => splitLive(files).live.map((f) => f.key).sort()));
 });
-
-function hasPython(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'pass']);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('live and dead files are the definition\'s, on random directories of batch files, partition merges and merges across partitions', () => {
   for (const [round, files] of randomDirectories(20261207, 400).entries()) {

@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, utimesSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { compactLake, LakeWriter } from '../../src/lake/index.ts';
 import { dropInputs, planCompaction, stageCompaction, switchCompaction } from '../../src/lake/compact.ts';
@@ -10,20 +10,11 @@ import { parseDataFileRanges } from '../../src/lake/layout.ts';
 import { openScratch } from '../../src/lake/scratch.ts';
 import { LocalObjectStore } from '../../src/objectstore/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
+import { age, CLOSED, crossingLake, hasPython, HOUR, hourLake, lakeStatsPython, OPEN } from './fixtures/crossing.ts';
 import { SampleFleet } from './fixtures/sample.ts';
 import { countRows, recordsOf } from './helpers.ts';
 
 /** Review of "compaction across stream partitions" (8196a50..a6e0c52): see /tmp/notes/review-lake.md. */
-
-const HOUR = Date.UTC(2025, 0, 15, 10, 0, 0);
-const END = HOUR + 3_600_000;
-const CLOSED = END + 11 * 60_000;
-const OPEN = HOUR + 30 * 60_000;
-
-const parquetOnDisk = (root: string): string[] => readdirSync(path.join(root, 'reports'), { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
-function age(root: string, at: number): void {
-  for (const f of parquetOnDisk(root)) utimesSync(path.join(root, 'reports', f), at / 1000, at / 1000);
-}
 
 describe('review-lake', () => {
   const tmp = tempDir('dw-review-lake-');
@@ -55,12 +46,7 @@ describe('review-lake', () => {
       'p0003-0000000000000000-0000000000000019.parquet\n',
       'm-0.0.1n_1.0.27.parquet\n',
     ];
-    const py = JSON.parse(execFileSync('python3', ['-c', `
-import json, sys
-sys.path.insert(0, ${JSON.stringify(path.resolve('deploy/spark'))})
-import lake_stats
-print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.read())]))
-`], { input: JSON.stringify(names) }).toString()) as ([number, number, number][] | null)[];
+    const py = lakeStatsPython('[lake_stats.data_file_ranges(n) for n in data]', names) as ([number, number, number][] | null)[];
     const ts = names.map((n) => parseDataFileRanges(n)?.map((r) => [r.partition, r.first, r.last]) ?? null);
     assert.deepEqual(py, ts);
   });
@@ -82,11 +68,7 @@ print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.r
 
   it('a partition merge listed while the hour was open and switched after the closed hour\'s merge stays contained (coverage the suite lacks)', async () => {
     const root = path.join(tmp.dir, 'late-partition-merge');
-    const reports = new SampleFleet({ drones: 30, seed: 5, start: HOUR }).reports(120);
-    const w = await LakeWriter.open(root);
-    for (let b = 0; b < 3; b++) await w.write('reports', 0, recordsOf(reports.slice(b * 20, (b + 1) * 20), b * 20));
-    for (let b = 0; b < 3; b++) await w.write('reports', 1, recordsOf(reports.slice(60 + b * 20, 60 + (b + 1) * 20), b * 20));
-    await w.close();
+    const reports = await hourLake(root, 2, 3); // 3 batches of 20 on partitions 0 and 1
     const store = new LocalObjectStore(root);
     age(root, OPEN - 120_000);
     const open = await planCompaction(store, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: OPEN });
@@ -119,41 +101,9 @@ print(json.dumps([lake_stats.data_file_ranges(n) for n in json.loads(sys.stdin.r
     // are live, p0 0-39 is read twice. The next closed-hour merge would heal it (it takes every live file and drops
     // copies by report id), but planClosedHour skips the block: M is there and P is 1 single < minFiles.
     const root = path.join(tmp.dir, 'crossing');
-    const fleet = new SampleFleet({ drones: 30, seed: 6, start: HOUR }).reports(80);
-    const w = await LakeWriter.open(root);
-    await w.write('reports', 0, recordsOf(fleet.slice(0, 20), 0));
-    await w.write('reports', 0, recordsOf(fleet.slice(20, 40), 20));
-    await w.write('reports', 1, recordsOf(fleet.slice(40, 60), 0));
-    const store = new LocalObjectStore(root);
-    age(root, CLOSED - 120_000);
-    const m = (await planCompaction(store, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: CLOSED })).groups[0]!;
-    await w.write('reports', 0, recordsOf(fleet.slice(60, 80), 40)); // a late batch, listed by the skewed compactor only
-    await w.close();
-    age(root, OPEN - 120_000);
-    const p = (await planCompaction(store, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: OPEN })).groups.find((g) => g.kind === 'partition')!;
-    const duck = await openDuck();
-    const scratch = await openScratch(path.join(tmp.dir, 'scratch-crossing'));
-    try {
-      const [sm, sp] = [await stageCompaction(store, duck, scratch, m), await stageCompaction(store, duck, scratch, p)];
-      assert.equal(await switchCompaction(store, sm), true);
-      assert.equal(await switchCompaction(store, sp), true);
-      await dropInputs(store, m);
-      await dropInputs(store, p);
-    } finally {
-      duck.close();
-      await scratch.remove();
-    }
+    const fleet = await crossingLake(root, path.join(tmp.dir, 'scratch-crossing'));
     age(root, CLOSED - 120_000);
     const heal = await compactLake(root, { table: 'reports', minFiles: 2, olderThanMs: 60_000, now: CLOSED });
     assert.equal(await countRows(root, 'reports'), fleet.length, JSON.stringify(heal));
   });
 });
-
-function hasPython(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'pass']);
-    return true;
-  } catch {
-    return false;
-  }
-}
