@@ -34,6 +34,7 @@ import { encodeBatch, forEachId, type BatchEntry } from '../../../stream/batch-c
 import { IdWindow } from '../../../stream/id-window.ts';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
 import { packedSubject } from './names.ts';
+import { checkOutgoing } from './records.ts';
 import { asBuffer, END_HEADER, endOf, offsetOf, PACK, packedCount, runningEnd } from './packing.ts';
 import { API_CODE, apiCode, isTransient, withRetry } from './retry.ts';
 import type { TopicMeta } from './topics.ts';
@@ -116,10 +117,7 @@ export class PackedPublisher {
     const byPartition = new Map<number, Item[]>();
     const prepared: { p: number; item: Omit<Item, 'call'> }[] = [];
     for (const [i, r] of records.entries()) {
-      if (typeof r.key !== 'string') throw new TypeError('record key must be a string');
-      if (!(r.value instanceof Uint8Array)) throw new TypeError('record value must be a Uint8Array');
-      if (r.id !== undefined && typeof r.id !== 'string') throw new TypeError('record id must be a string');
-      if (r.id === '') throw new TypeError('record id must not be empty');
+      checkOutgoing(r);
       if (r.headers !== undefined) {
         for (const [k, v] of Object.entries(r.headers)) if (typeof v !== 'string') throw new TypeError(`header "${k}" must be a string`);
       }

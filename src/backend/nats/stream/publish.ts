@@ -4,7 +4,7 @@ import { nuid } from '@nats-io/transport-node';
 import { StreamClosedError } from '../../../errors/index.ts';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
 import { parseSubject, recordSubject } from './names.ts';
-import { toNatsHeaders } from './records.ts';
+import { checkOutgoing, toNatsHeaders } from './records.ts';
 import { StreamUnavailableError } from '../../../stream/errors.ts';
 import { isTransient } from './retry.ts';
 import type { TopicMeta } from './topics.ts';
@@ -39,10 +39,7 @@ export class NatsPublisher {
     const partitions = new Array<number>(n);
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
-      if (typeof r.key !== 'string') throw new TypeError('record key must be a string');
-      if (!(r.value instanceof Uint8Array)) throw new TypeError('record value must be a Uint8Array');
-      if (r.id !== undefined && typeof r.id !== 'string') throw new TypeError('record id must be a string');
-      if (r.id === '') throw new TypeError('record id must not be empty');
+      checkOutgoing(r);
       partitions[i] = partitionOf(r.key, meta.partitions);
       subjects[i] = recordSubject(meta.name, this.opts.tenant, partitions[i]!, r.key);
       msgIds[i] = meta.dedupMs > 0 && r.id !== undefined ? r.id : nuid.next();

@@ -1,7 +1,7 @@
 /** Record <-> NATS message: subject (partition, key), headers, append time. */
 import type { JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import type { Headers, StreamRecord } from '../../../stream/types.ts';
+import type { Headers, OutgoingRecord, StreamRecord } from '../../../stream/types.ts';
 import { parseSubject } from './names.ts';
 
 /**
@@ -14,6 +14,17 @@ const RESERVED_RE = /^(nats-|dw-)/i;
 
 function travelsNatively(name: string, value: string): boolean {
   return TOKEN_RE.test(name) && !RESERVED_RE.test(name) && !/[\r\n]/.test(value) && value.trim() === value;
+}
+
+/**
+ * Throws a TypeError for a record neither NATS publisher (per-record or packed) sends: a key that is not a string, a
+ * value that is not bytes, an id that is not a non-empty string.
+ */
+export function checkOutgoing(r: OutgoingRecord): void {
+  if (typeof r.key !== 'string') throw new TypeError('record key must be a string');
+  if (!(r.value instanceof Uint8Array)) throw new TypeError('record value must be a Uint8Array');
+  if (r.id !== undefined && typeof r.id !== 'string') throw new TypeError('record id must be a string');
+  if (r.id === '') throw new TypeError('record id must not be empty');
 }
 
 /** NATS headers for a record (undefined when it has none); `msgId` becomes Nats-Msg-Id (de-duplication). */
