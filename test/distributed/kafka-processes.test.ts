@@ -49,7 +49,7 @@ async function cliJson<T>(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   return JSON.parse(r.stdout) as T;
 }
 
-describe('distributed mode on Kafka: one process per component', { skip, timeout: 300_000 }, () => {
+describe('distributed mode on Kafka: one process per component', { skip, timeout: 600_000 }, () => {
   const h = new KafkaHarness('dw-kafka-processes-');
   let inspector: KafkaInspector | undefined;
   before(async () => {

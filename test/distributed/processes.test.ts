@@ -36,7 +36,7 @@ async function lakeCounts(lake: string): Promise<{ n: number; ids: number }> {
   }
 }
 
-describe('distributed mode: ingest, 2 alert workers and archive as separate processes on NATS', { skip, timeout: 90_000 }, () => {
+describe('distributed mode: ingest, 2 alert workers and archive as separate processes on NATS', { skip, timeout: 180_000 }, () => {
   const h = new ProcessHarness('dw-distributed-');
   let observer: NatsStream | undefined;
 
