@@ -2,6 +2,7 @@ import { UnknownTopicError } from '../../../errors/index.ts';
 import type { TopicConfig } from '../../../stream/types.ts';
 import { recordsTable, recordsTableDdl, type Db } from './schema.ts';
 import type Database from 'better-sqlite3';
+import type { TailBatch } from './rows.ts';
 
 type Stmt = Database.Statement;
 
@@ -26,6 +27,8 @@ export interface PartitionStmts {
   spansFrom: Stmt;
   /** [base, last, ts, data] of the batch holding an offset, if retained. */
   batchAt: Stmt;
+  /** The last batches this connection appended to the partition, for its own consumers (rows.ts). */
+  tail: TailBatch[];
 }
 
 /** [offset, ts] of the first retained record at or after an offset, or undefined. */
@@ -118,6 +121,7 @@ export class TopicCatalog {
         earliest: this.db.prepare(`SELECT min(base) FROM ${table}`).pluck(true),
         spansFrom: this.db.prepare(`SELECT base, last, ts FROM ${table} WHERE ${from} ORDER BY base LIMIT 2`).raw(true),
         batchAt: this.db.prepare(`SELECT base, last, ts, data FROM ${table} WHERE base <= ? ORDER BY base DESC LIMIT 1`).raw(true),
+        tail: [],
       };
       meta.stmts[partition] = s;
     }

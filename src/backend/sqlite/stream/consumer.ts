@@ -195,7 +195,7 @@ export class SqliteConsumer implements StreamConsumer {
     return fairShare(ready, this.roundRobin++, max, (p, n) => {
       const o = this.owned.get(p)!;
       const records: StreamRecord[] = [];
-      const got = readRecords(this.ctx.catalog.partitionStmts(this.meta, p), this.topic, p, o.pos, n, records, o.cache);
+      const got = readRecords(this.ctx.catalog.partitionStmts(this.meta, p), this.topic, p, o.pos, n, records, o.cache, next[p]);
       if (got > 0) o.pos = records[got - 1]!.offset + 1;
       // A full page may be followed by more; a short one means the partition is drained for this poll.
       return { records, more: got === n };

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { StorageFullError } from '../../../errors/index.ts';
 import { partitionOf, type OutgoingRecord, type PublishAck } from '../../../stream/types.ts';
-import type { TopicCatalog, TopicMeta } from './catalog.ts';
+import type { PartitionStmts, TopicCatalog, TopicMeta } from './catalog.ts';
+import { keepTail } from './rows.ts';
 import { encodeBatch, forEachId, idAt, type BatchEntry, type StoredBatch } from '../../../stream/batch-codec.ts';
 import { DedupIndex, idHash } from './dedup.ts';
 import { boundsOf, resolveStart } from './positions.ts';
@@ -12,6 +13,13 @@ interface Job {
   records: readonly OutgoingRecord[];
   resolve: (acks: PublishAck[]) => void;
   reject: (e: unknown) => void;
+}
+
+/** What one write transaction did: each job's acks, the topics it wrote and the batch rows it inserted. */
+interface Applied {
+  acks: PublishAck[][];
+  topics: Set<string>;
+  appended: { stmts: PartitionStmts; batch: StoredBatch }[];
 }
 
 /** Write-side state of one topic inside one transaction. */
@@ -44,7 +52,7 @@ export class Publisher {
   private readonly updateHead: Database.Statement;
   private readonly selectWindow: Database.Statement;
   private readonly dedupIndexes = new Map<number, DedupIndex>();
-  private readonly runJobs: (jobs: Job[], now: number) => { acks: PublishAck[][]; topics: Set<string> };
+  private readonly runJobs: (jobs: Job[], now: number) => Applied;
 
   constructor(private readonly db: Db, private readonly catalog: TopicCatalog, private readonly onCommit: (topics: Set<string>) => void) {
     this.selectHeads = db.prepare('SELECT partition, next_off, last_ts, bytes FROM heads WHERE topic_id = ?').raw(true);
@@ -74,7 +82,7 @@ export class Publisher {
     const jobs = this.queue;
     if (jobs.length === 0) return;
     this.queue = [];
-    let result: { acks: PublishAck[][]; topics: Set<string> };
+    let result: Applied;
     try {
       this.preloadDedup(jobs);
       result = this.runJobs(jobs, Date.now());
@@ -85,11 +93,13 @@ export class Publisher {
       for (const j of jobs) j.reject(failure);
       return;
     }
+    // Committed: this connection's consumers may read these batches from memory (rows.ts, keepTail).
+    for (const a of result.appended) keepTail(a.stmts, a.batch);
     for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(result.acks[i]!);
     this.onCommit(result.topics);
   }
 
-  private apply(jobs: Job[], now: number): { acks: PublishAck[][]; topics: Set<string> } {
+  private apply(jobs: Job[], now: number): Applied {
     const writes = new Map<number, TopicWrite>();
     const acks: PublishAck[][] = [];
     for (const job of jobs) {
@@ -98,19 +108,23 @@ export class Publisher {
       acks.push(this.append(w, job.records, now));
     }
     const topics = new Set<string>();
+    const appended: Applied['appended'] = [];
     for (const w of writes.values()) {
       for (let p = 0; p < w.touched.length; p++) {
         if (!w.touched[p]) continue;
         const entries = w.pending[p]!;
         let bytes = 0;
         for (const e of entries) bytes += e.value.byteLength;
-        this.catalog.partitionStmts(w.meta, p).insert.run(w.pendingBase[p], w.next[p]! - 1, w.lastTs[p], bytes, encodeBatch(entries));
+        const stmts = this.catalog.partitionStmts(w.meta, p);
+        const batch: StoredBatch = { base: w.pendingBase[p]!, last: w.next[p]! - 1, ts: w.lastTs[p]!, data: encodeBatch(entries) };
+        stmts.insert.run(batch.base, batch.last, batch.ts, bytes, batch.data);
+        appended.push({ stmts, batch });
         this.updateHead.run(w.next[p], w.lastTs[p], w.bytes[p], w.meta.id, p);
         if (w.dedup) w.dedup.indexedUpTo[p] = w.next[p]!;
       }
       topics.add(w.meta.name);
     }
-    return { acks, topics };
+    return { acks, topics, appended };
   }
 
   private load(meta: TopicMeta, now: number): TopicWrite {

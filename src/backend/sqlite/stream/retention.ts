@@ -2,6 +2,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { firstAtOrAfter, type TopicCatalog, type TopicMeta } from './catalog.ts';
 import { boundsOf, resolveStart } from './positions.ts';
+import { trimTail } from './rows.ts';
 import type { Db } from './schema.ts';
 
 /** Batch rows deleted per write transaction: keeps each transaction short so publishers are never held up for long. */
@@ -66,6 +67,7 @@ export class Retention {
     const [bytes, count] = s.sum.get(end) as [number, number];
     if (count === 0) return 0;
     s.del.run(end);
+    trimTail(this.catalog.partitionStmts(meta, partition), end);
     this.subBytes.run(bytes, meta.id, partition);
     return count;
   }
