@@ -8,15 +8,29 @@
  * was acknowledged (count and distinct report ids). Not a test: its figures are recorded in docs/benchmarks.md.
  * Loopback only; it stops by itself after --minutes.
  *
- *   node --import tsx bench/soak.ts [--minutes=30] [--rate=10000] [--batch=500]
+ *   node --import tsx bench/soak.ts [--minutes=30] [--rate=10000] [--batch=500] [--report-time=now|spread]
+ *     [--compaction=on|off] [--memory-detail]
+ *
+ * --report-time=now (default): the drones' reports are stamped near the wall clock, as in production (a fleet of
+ *   rate x 60 drones, each reporting once a minute): the newest hour is open, and a closed hour's merge across
+ *   partitions happens only if the soak crosses an hour boundary (10 minutes after it). `spread`: the soak's
+ *   reports span ~36 h of past report time (the behaviour before issue 14's soak work), so the archive's compaction
+ *   merges 30+ closed hours during the load: a "compaction under load" run.
+ * --compaction=off: the archive worker does not compact (archive.compactMinFiles 0), for an A/B.
+ * --memory-detail: each 5-s sample also splits RSS by mapping (/proc/self/smaps: glibc's main arena [heap],
+ *   anonymous mappings, file-backed) and records the V8 heap of the main and of the archive thread; printed per minute.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { dataPaths, validateConfig } from '../src/config/index.ts';
 import { openLakeQuery } from '../src/lake/index.ts';
 import type { ArchiveStats } from '../src/archive/index.ts';
+import { ArchiveThread } from '../src/runtime/archive-host.ts';
+import type { ThreadMemory } from '../src/runtime/archive-thread.ts';
 import { Platform } from '../src/runtime/platform.ts';
 import { tempDir } from '../src/testkit/index.ts';
 import type { SoakClientResult, SoakClientSettings } from './soak-clients.ts';
@@ -30,6 +44,59 @@ export interface SoakOptions {
   batch: number;
   /** Concurrent posting clients. */
   clients?: number;
+  /** `now` (default): report time near the wall clock; `spread`: ~36 h of past report time (compaction under load). */
+  reportTime?: 'now' | 'spread';
+  /** false: the archive worker does not compact. Default true. */
+  compaction?: boolean;
+  /** Split RSS by mapping and V8 heaps per thread, every sample. */
+  memoryDetail?: boolean;
+}
+
+/** RSS split by kind of mapping (/proc/self/smaps), bytes. */
+export interface MappingSplit {
+  /** glibc's main arena (brk heap): malloc of the main thread and small allocations. */
+  brkHeap: number;
+  /** Anonymous mappings: V8 heaps, other glibc arenas (threads), DuckDB's and SQLite's large allocations, mmap'd Buffers. */
+  anon: number;
+  /** File-backed: code of node, DuckDB, SQLite; mapped files. */
+  file: number;
+  /** Thread stacks and the rest. */
+  other: number;
+  /** Anonymous mappings of 64 MiB-aligned glibc thread arenas (an estimate: rw part of a heap reserved in 64 MiB). */
+  arenas: number;
+}
+
+/** Reads /proc/self/smaps; undefined where it does not exist (not Linux). */
+export function mappingSplit(pid: number | 'self' = 'self'): MappingSplit | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const out: MappingSplit = { brkHeap: 0, anon: 0, file: 0, other: 0, arenas: 0 };
+  let kind: keyof MappingSplit = 'other';
+  let arenaLike = false;
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[5]!;
+      const start = BigInt(`0x${head[1]!}`);
+      if (name === '[heap]') kind = 'brkHeap';
+      else if (name === '' || name.startsWith('[anon')) kind = 'anon';
+      else if (name.startsWith('/')) kind = 'file';
+      else kind = 'other';
+      // glibc reserves each thread arena as a 64 MiB-aligned region (HEAP_MAX_SIZE), read-write at its start.
+      arenaLike = kind === 'anon' && head[3]!.startsWith('rw') && start % BigInt(64 * MiB) === 0n;
+      continue;
+    }
+    if (line.startsWith('Rss:')) {
+      const bytes = Number(/(\d+)/.exec(line)![1]) * 1024;
+      out[kind] += bytes;
+      if (arenaLike) out.arenas += bytes;
+    }
+  }
+  return out;
 }
 
 const MiB = 2 ** 20;
@@ -50,16 +117,26 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
     },
   });
   const logger = pino({ level: 'warn' }, sink);
-  const config = validateConfig({ dataDir: tmp.dir, security: { enabled: false }, http: { port: 0, host: '127.0.0.1' }, ingest: { perDroneRequestsPerSecond: 0 } });
+  const config = validateConfig({ dataDir: tmp.dir, security: { enabled: false }, http: { port: 0, host: '127.0.0.1' }, ingest: { perDroneRequestsPerSecond: 0 },
+    ...(o.compaction === false ? { archive: { compactMinFiles: 0 } } : {}) });
   const platform = await Platform.open(config, { logger });
   let stopped = false;
   try {
     await platform.start({ http: 'api', alerts: true, archive: 'thread' });
     const base = platform.address!;
-    // Drones enough that the soak's reports span under two days of report time ending now (no future timestamps).
     const total = o.rate * o.minutes * 60;
-    const drones = Math.max(1000, Math.ceil(total / (36 * 60)));
-    const fleetStart = Date.now() - Math.ceil(total / drones + 5) * 60_000;
+    let drones: number;
+    let fleetStart: number;
+    if (o.reportTime === 'spread') {
+      // Drones enough that the soak's reports span under two days of report time ending now (no future timestamps).
+      drones = Math.max(1000, Math.ceil(total / (36 * 60)));
+      fleetStart = Date.now() - Math.ceil(total / drones + 5) * 60_000;
+    } else {
+      // One report a minute per drone at the offered rate: report time follows the wall clock (a minute behind at
+      // most), as a live fleet's does.
+      drones = Math.max(1000, Math.round(o.rate * 60));
+      fleetStart = Date.now() - 60_000;
+    }
 
     // The officers' side: one live-feed subscriber, and a query every 5 s.
     const sse = { events: 0, errors: 0 };
@@ -89,12 +166,25 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
         }, (e: Error) => { queryFailed(e.message); });
     }, 5000);
 
-    const rss: { at: number; bytes: number; heap: number; external: number; lag: Record<string, number>; lakeRows: number }[] = [];
+    const rss: {
+      at: number; bytes: number; heap: number; external: number; lag: Record<string, number>; lakeRows: number;
+      split?: MappingSplit; mainHeap?: ThreadMemory; archiveHeap?: ThreadMemory | undefined; compactions?: number;
+    }[] = [];
     const started = Date.now();
+    const archiveThread = platform.archiveWorker instanceof ArchiveThread ? platform.archiveWorker : undefined;
     const rssTimer = setInterval(() => {
       const m = process.memoryUsage();
       const s = platform.snapshot();
-      rss.push({ at: Date.now() - started, bytes: m.rss, heap: m.heapUsed, external: m.external, lag: s.lag, lakeRows: s.lakeRows });
+      const sample: (typeof rss)[number] = { at: Date.now() - started, bytes: m.rss, heap: m.heapUsed, external: m.external, lag: s.lag, lakeRows: s.lakeRows };
+      if (o.memoryDetail) {
+        const split = mappingSplit();
+        if (split) sample.split = split;
+        const h = getHeapStatistics();
+        sample.mainHeap = { heapPhysical: h.total_physical_size, heapUsed: h.used_heap_size, external: h.external_memory };
+        sample.archiveHeap = archiveThread?.memory();
+        sample.compactions = platform.archiveWorker?.stats().compactions ?? 0;
+      }
+      rss.push(sample);
     }, 5000);
     // The drones: a process of their own (bench/soak-clients.ts), as real ones would be.
     const end = started + o.minutes * 60_000;
@@ -143,7 +233,11 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
     const timeline = rss.filter((s, i) => i === rss.length - 1 || Math.floor(rss[i + 1]!.at / 60_000) > Math.floor(s.at / 60_000));
     printTable('soak timeline (per minute)', Object.fromEntries(timeline.map((s) => [
       `${(s.at / 60_000).toFixed(1)} min`,
-      `RSS ${mib(s.bytes)} MiB, heap ${mib(s.heap)}, external ${mib(s.external)}, lag ${Object.entries(s.lag).map(([g, n]) => `${g} ${n}`).join(' ')}, lake ${s.lakeRows}`,
+      `RSS ${mib(s.bytes)} MiB, heap ${mib(s.heap)}, external ${mib(s.external)}, lag ${Object.entries(s.lag).map(([g, n]) => `${g} ${n}`).join(' ')}, lake ${s.lakeRows}`
+        + (s.split ? `; [heap] ${mib(s.split.brkHeap)}, anon ${mib(s.split.anon)} (64M-aligned arenas ${mib(s.split.arenas)}), file ${mib(s.split.file)}, other ${mib(s.split.other)}` : '')
+        + (s.mainHeap ? `; V8 main ${mib(s.mainHeap.heapPhysical)} (used ${mib(s.mainHeap.heapUsed)}, ext ${mib(s.mainHeap.external)})` : '')
+        + (s.archiveHeap ? `, archive ${mib(s.archiveHeap.heapPhysical)} (used ${mib(s.archiveHeap.heapUsed)}, ext ${mib(s.archiveHeap.external)})` : '')
+        + (s.compactions !== undefined ? `; merges ${s.compactions}` : ''),
     ])));
     return {
       'minutes of load': Number((loadSeconds / 60).toFixed(2)),
@@ -167,6 +261,8 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       // RSS growth outside the JS heap and Buffers is native memory: DuckDB (analysis, lake writer), SQLite caches.
       'JS heap used MiB first / last minute (max)': `${maxOf(first.map((s) => s.heap))} / ${maxOf(last.map((s) => s.heap))}`,
       'external (Buffers) MiB first / last minute (max)': `${maxOf(first.map((s) => s.external))} / ${maxOf(last.map((s) => s.external))}`,
+      'archive lag max (records), first / last minute': `${Math.max(0, ...first.map((s) => s.lag.archive ?? 0))} / ${Math.max(0, ...last.map((s) => s.lag.archive ?? 0))}`,
+      'archive compactions (merged files) / errors': `${archive?.compactions ?? 0} / ${archive?.compactionErrors ?? 0}`,
       'stop s (drains the archive)': Number(stopSeconds.toFixed(1)),
       // What each topic's batches cost the archive during the load: the small topics pay the same steps per batch.
       ...Object.fromEntries(Object.entries(archive?.perTopic ?? {}).map(([topic, t]) => {
@@ -200,7 +296,15 @@ function slopeMiBPerMin(samples: readonly { at: number; bytes: number }[]): numb
 
 if (isMain(import.meta.url)) {
   const arg = (name: string, dflt: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
-  const o = { minutes: arg('minutes', 30), rate: arg('rate', 10_000), batch: arg('batch', 500) };
+  const str = (name: string, dflt: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
+  const reportTime = str('report-time', 'now');
+  if (reportTime !== 'now' && reportTime !== 'spread') throw new Error(`--report-time must be now or spread, got ${reportTime}`);
+  const compaction = str('compaction', 'on');
+  if (compaction !== 'on' && compaction !== 'off') throw new Error(`--compaction must be on or off, got ${compaction}`);
+  const o: SoakOptions = {
+    minutes: arg('minutes', 30), rate: arg('rate', 10_000), batch: arg('batch', 500), reportTime, compaction: compaction === 'on',
+    memoryDetail: process.argv.includes('--memory-detail'),
+  };
   const figures = await benchSoak(o);
-  printTable(`soak: ${o.minutes} min offered at ${o.rate} reports/s (archive, alerts, SSE, a query every 5 s)`, figures);
+  printTable(`soak: ${o.minutes} min offered at ${o.rate} reports/s, report time ${reportTime}, compaction ${compaction} (archive, alerts, SSE, a query every 5 s)`, figures);
 }

@@ -221,8 +221,8 @@ export const configSchema = z.strictObject({
      * commit protocol whatever its size. Default 6 x maxBatchAgeMs (60 s).
      */
     maxEventBatchAgeMs: z.number().int().positive().optional(),
-    /** An hour partition with more small files than this is compacted. */
-    compactMinFiles: z.number().int().min(2).default(8),
+    /** An hour partition with more small files than this is compacted; 0 turns the archive worker's compaction off. */
+    compactMinFiles: z.union([z.literal(0), z.number().int().min(2)]).default(8),
     /**
      * DuckDB memory_limit of a compaction's merge, e.g. `1GB`: a closed hour's merge sorts a whole tenant-hour, and
      * DuckDB's own default (80% of RAM) would compete with ingestion. Beyond it the merge spills to the scratch dir.

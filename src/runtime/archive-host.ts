@@ -6,7 +6,7 @@ import { dataPaths, lakeRetentionDays, type Config } from '../config/index.ts';
 import { DwError } from '../errors/index.ts';
 import { logFormat, type Logger } from '../util/log.ts';
 import type { Stream } from '../stream/types.ts';
-import type { ArchiveThreadMessage } from './archive-thread.ts';
+import type { ArchiveThreadMessage, ThreadMemory } from './archive-thread.ts';
 import { recordArchiveBatch } from '../metrics/record.ts';
 
 /** The archive consumer's options from the configuration: the same wherever it runs (thread, process, `archive`). */
@@ -35,6 +35,7 @@ export interface ArchiveRunner {
 export class ArchiveThread implements ArchiveRunner {
   private worker: Worker | undefined;
   private last: ArchiveStats | undefined;
+  private lastMemory: ThreadMemory | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly config: Config, private readonly logger: Logger) {}
@@ -53,6 +54,7 @@ export class ArchiveThread implements ArchiveRunner {
         if (m.type === 'ready') resolve();
         else if (m.type === 'stats' || m.type === 'stopped') this.last = m.stats;
         else if (m.type === 'batch') recordArchiveBatch(m.batch);
+        else if (m.type === 'memory') this.lastMemory = m.memory;
         else if (m.type === 'failed') reject(new DwError('DW_LAKE_WRITE_FAILED', `archive thread failed to start: ${m.message}`));
       });
       worker.on('error', (err) => {
@@ -78,6 +80,11 @@ export class ArchiveThread implements ArchiveRunner {
 
   stats(): ArchiveStats {
     return this.last ?? EMPTY_STATS;
+  }
+
+  /** The thread's V8 heap as it last reported it (every 5 s), undefined before its first report. */
+  memory(): ThreadMemory | undefined {
+    return this.lastMemory;
   }
 }
 

@@ -2,6 +2,7 @@
  * Body of the archive worker thread (see archive-host.ts): its own stream connection, its own ArchiveWorker.
  * Messages in: `stop`. Messages out: `ready`, `stats` (every 250 ms), `batch` (each batch's metrics), `stopped`, `failed`.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ArchiveWorker, type ArchiveStats } from '../archive/index.ts';
 import { validateConfig } from '../config/index.ts';
@@ -15,7 +16,23 @@ export type ArchiveThreadMessage =
   | { type: 'stats'; stats: ArchiveStats }
   | { type: 'batch'; batch: ArchiveBatchMetrics }
   | { type: 'stopped'; stats: ArchiveStats }
+  /** Every 5 s: the thread's own V8 heap (its isolate; the process's RSS counts it with the main thread's). */
+  | { type: 'memory'; memory: ThreadMemory }
   | { type: 'failed'; message: string };
+
+/** A thread's V8 heap, bytes (v8.getHeapStatistics of its isolate). */
+export interface ThreadMemory {
+  /** Committed and resident: what the heap counts in RSS. */
+  heapPhysical: number;
+  heapUsed: number;
+  /** Memory outside the heap held by its objects (ArrayBuffers, Buffers). */
+  external: number;
+}
+
+export function threadMemory(): ThreadMemory {
+  const h = getHeapStatistics();
+  return { heapPhysical: h.total_physical_size, heapUsed: h.used_heap_size, external: h.external_memory };
+}
 
 const port = parentPort!;
 const post = (m: ArchiveThreadMessage): void => port.postMessage(m);
@@ -30,9 +47,12 @@ try {
   const worker = new ArchiveWorker(archiveWorkerOptions(config, stream, logger));
   await worker.start();
   const timer = setInterval(() => post({ type: 'stats', stats: worker.stats() }), 250);
+  const memoryTimer = setInterval(() => post({ type: 'memory', memory: threadMemory() }), 5000);
+  memoryTimer.unref();
   port.on('message', (m: unknown) => {
     if (m !== 'stop') return;
     clearInterval(timer);
+    clearInterval(memoryTimer);
     void (async () => {
       await worker.stop();
       await backend.close();
