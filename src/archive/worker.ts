@@ -1,4 +1,6 @@
 import { applyRetention, compactLake, DEFAULT_COMPACTION_LEVEL, DEFAULT_COMPACTION_MEMORY_LIMIT, DEFAULT_HOUR_COMPACTION_LEVEL, LakeWriter, lakeStore, type LakeTable, type LakeWriterOptions, type ProtocolStep } from '../lake/index.ts';
+import { planCompaction } from '../lake/compact-plan.ts';
+import { compactLakeInChild } from '../lake/compact-process.ts';
 import type { ObjectStore } from '../objectstore/index.ts';
 import { DEFAULT_TOPIC_CONFIG, TOPICS } from '../stream/topics.ts';
 import type { Stream } from '../stream/types.ts';
@@ -42,6 +44,14 @@ export interface ArchiveWorkerOptions {
   compactionHourLevel?: number;
   /** DuckDB memory_limit of a merge (it spills to scratchDir beyond it). Default DEFAULT_COMPACTION_MEMORY_LIMIT (1GB). */
   compactMemoryLimit?: string;
+  /**
+   * Where a compaction pass with a closed hour to merge runs: `child` (default), a short-lived child process
+   * (src/lake/compact-process.ts), so that the memory a closed hour's merge takes (DuckDB's sort, up to
+   * compactMemoryLimit) is returned to the system when it exits instead of staying in this process's RSS; `here`, in
+   * this thread. Passes with open hours' partition merges only run here either way. A worker given an opened `store`
+   * compacts here (a child opens its own store from lakeRoot).
+   */
+  compactIn?: 'child' | 'here';
   /**
    * The worker compacts the hours of the last this many hours only (a listing per day on S3, every interval); older
    * hours (late reports) are compacted by `dronewatch compact`. Default 48.
@@ -305,11 +315,17 @@ export class ArchiveWorker {
         const table = a.consumer.topic as LakeTable;
         try {
           if ((o.compactMinFiles ?? 8) > 0) {
-            const r = await compactLake(this.store!, {
+            const opts = {
               table, minFiles: o.compactMinFiles ?? 8, olderThanMs, hours: { from: new Date(Date.now() - windowMs) },
-              compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, hourCompressionLevel: o.compactionHourLevel ?? DEFAULT_HOUR_COMPACTION_LEVEL, memoryLimit: o.compactMemoryLimit ?? DEFAULT_COMPACTION_MEMORY_LIMIT, logger: this.logger, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
-              signal,
-            });
+              compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, hourCompressionLevel: o.compactionHourLevel ?? DEFAULT_HOUR_COMPACTION_LEVEL, memoryLimit: o.compactMemoryLimit ?? DEFAULT_COMPACTION_MEMORY_LIMIT, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
+            };
+            // Closed hours (each a merge of a whole tenant-hour, up to compactMemoryLimit of DuckDB) in a child
+            // process; a pass of open hours' partition merges only (small, every minute) here, not paying a process
+            // start each time.
+            const plan = (o.compactIn ?? 'child') === 'child' && !o.store ? await planCompaction(this.store!, opts) : undefined;
+            const r = plan?.groups.some((g) => g.kind === 'hour')
+              ? await compactLakeInChild(o.lakeRoot, opts, { logger: this.logger, signal })
+              : await compactLake(this.store!, { ...opts, ...(plan ? { plan } : {}), logger: this.logger, signal });
             if (r.merged > 0) this.counters.compactions += r.merged;
           }
           const days = o.retentionDays?.[table];

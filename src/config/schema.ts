@@ -229,6 +229,11 @@ export const configSchema = z.strictObject({
      */
     compactMemoryLimit: z.string().regex(SIZE).default('1GB'),
     /**
+     * Where the archive worker's compaction runs: `child` (a short-lived process per pass: the memory of a closed
+     * hour's merge goes back to the system when it exits) or `here` (the archive worker's own thread or process).
+     */
+    compactIn: z.enum(['child', 'here']).default('child'),
+    /**
      * zstd level of a closed hour's merge across partitions (docs/lake-format.md, "Size and speed": 15 meets the
      * 30-byte goal; 19 saves ~0.9 byte per report at ~2.4x the CPU).
      */

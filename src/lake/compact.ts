@@ -4,7 +4,7 @@ import type { ObjectStore } from '../objectstore/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { openDuck, parquetCopyOptions, queryRows, sqlString, sqlStringList, type Duck } from './duck.ts';
 import { dropLegacyStaging } from './commit.ts';
-import { planCompaction, type CompactionGroup, type PlanOptions } from './compact-plan.ts';
+import { planCompaction, type CompactionGroup, type CompactionPlan, type PlanOptions } from './compact-plan.ts';
 import { hourStartMs, rangeTag, STAGING_DIR, type LakeTable } from './layout.ts';
 import { readRetentionCutoff } from './retention.ts';
 import { openScratch, type Scratch } from './scratch.ts';
@@ -86,6 +86,11 @@ export interface CompactOptions extends PlanOptions {
   signal?: AbortSignal;
   /** Called after each step of each merge (crash tests kill the process here). */
   onStep?: (step: CompactionStep, group: CompactionGroup) => void;
+  /**
+   * A plan made by planCompaction with these options just before (the archive worker plans to decide where the pass
+   * runs: closed hours in a child process); planned here otherwise.
+   */
+  plan?: CompactionPlan;
 }
 
 /** `staged`: merged locally; `switched`: uploaded, the inputs hidden; `dropped`: the inputs deleted (no grace time). */
@@ -219,7 +224,7 @@ async function compactStore(store: ObjectStore, opts: CompactOptions): Promise<C
   const logger = opts.logger ?? silentLogger;
   const result: CompactionResult = { table: opts.table, merged: 0, inputs: 0, rows: 0, bytesBefore: 0, bytesAfter: 0, swept: 0, withdrawn: 0, hours: 0, nameTooLong: 0, crossings: 0, duplicates: 0 };
   await dropLegacyStaging(store, `${STAGING_DIR}/${opts.table}/compaction-`, undefined);
-  const plan = await planCompaction(store, opts);
+  const plan = opts.plan ?? await planCompaction(store, opts);
   await store.deleteMany(plan.sweep.map((f) => f.key));
   result.swept = plan.sweep.length;
   result.nameTooLong = plan.nameTooLong;

@@ -27,12 +27,17 @@ export interface Scratch {
   remove(): Promise<void>;
 }
 
-export async function openScratch(parent = os.tmpdir()): Promise<Scratch> {
-  await fsp.mkdir(parent, { recursive: true });
+/** Removes the scratch directories under `parent` of processes that are gone. */
+export async function sweepDeadScratch(parent = os.tmpdir()): Promise<void> {
   for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
     const pid = Number(/^dw-lake-(\d+)-/.exec(name)?.[1]);
     if (pid && pid !== process.pid && !alive(pid)) await fsp.rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+export async function openScratch(parent = os.tmpdir()): Promise<Scratch> {
+  await fsp.mkdir(parent, { recursive: true });
+  await sweepDeadScratch(parent);
   const dir = await fsp.mkdtemp(path.join(parent, `${PREFIX}${process.pid}-`));
   let seq = 0;
   return {

@@ -15,7 +15,7 @@ export function archiveWorkerOptions(config: Config, stream: Stream, logger: Log
   return {
     stream, lakeRoot: paths.lake, scratchDir: paths.lakeScratch, maxBatchRecords: config.archive.maxBatchRecords, maxBatchAgeMs: config.archive.maxBatchAgeMs,
     ...(config.archive.maxEventBatchAgeMs === undefined ? {} : { maxEventBatchAgeMs: config.archive.maxEventBatchAgeMs }),
-    compactMinFiles: config.archive.compactMinFiles, compactMemoryLimit: config.archive.compactMemoryLimit, compactionHourLevel: config.archive.compactionHourLevel, retentionDays: lakeRetentionDays(config), logger,
+    compactMinFiles: config.archive.compactMinFiles, compactMemoryLimit: config.archive.compactMemoryLimit, compactIn: config.archive.compactIn, compactionHourLevel: config.archive.compactionHourLevel, retentionDays: lakeRetentionDays(config), logger,
   };
 }
 
