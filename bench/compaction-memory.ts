@@ -7,7 +7,14 @@
  *   /usr/bin/time -v node --import tsx bench/compaction-memory.ts merge <dir> [memoryLimit] [threads]
  *
  * `merge` prints rows, seconds and the process's peak RSS (getrusage maxrss, the same as time -v's figure).
+ *
+ *   node --import tsx bench/compaction-memory.ts retained <dir> [memoryLimit]
+ *
+ * `retained` runs the same merge in a worker thread, as the archive worker's thread did before issue 14's child
+ * process, and prints the process's RSS before it, at its peak, and 10 s after its DuckDB is closed and the thread
+ * has exited: what a merge leaves in the platform's RSS when it runs in the platform's process.
  */
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { openCompactionDuck, stageCompaction } from '../src/lake/compact.ts';
@@ -62,9 +69,33 @@ async function merge(root: string, memoryLimit: string | undefined, threads: num
     duck.close();
     await scratch.remove();
   }
+  if (!isMainThread) {
+    // In a thread that lives on (the archive worker's): the process's RSS once the merge's DuckDB is closed.
+    await new Promise((r) => setTimeout(r, 5000));
+    process.stdout.write(`${JSON.stringify({ rssAfterCloseInThreadMiB: Math.round(process.memoryUsage().rss / 2 ** 20) })}\n`);
+  }
 }
 
-const [mode, root, a, b] = process.argv.slice(2);
-if (mode === 'gen' && root && a) await gen(root, Number(a));
-else if (mode === 'merge' && root) await merge(root, a, b ? Number(b) : undefined);
+async function retained(root: string, memoryLimit: string | undefined): Promise<void> {
+  const mib = (b: number): number => Math.round(b / 2 ** 20);
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 200);
+  const worker = new Worker(new URL('../src/runtime/thread-entry.js', import.meta.url), {
+    workerData: { module: import.meta.url, args: ['merge', root, memoryLimit ?? ''] },
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('exit', () => resolve());
+  });
+  const atExit = process.memoryUsage().rss;
+  await new Promise((r) => setTimeout(r, 10_000));
+  clearInterval(timer);
+  process.stdout.write(`${JSON.stringify({ rssBeforeMiB: mib(before), rssPeakMiB: mib(peak), rssAtThreadExitMiB: mib(atExit), rss10sAfterMiB: mib(process.memoryUsage().rss) })}\n`);
+}
+
+const [mode, root, a, b] = isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args;
+if (mode === 'retained' && root) await retained(root, a);
+else if (mode === 'gen' && root && a) await gen(root, Number(a));
+else if (mode === 'merge' && root) await merge(root, a || undefined, b ? Number(b) : undefined);
 else throw new Error('usage: compaction-memory.ts gen <dir> <rows> | merge <dir> [memoryLimit] [threads]');
