@@ -9,7 +9,7 @@
  * Loopback only; it stops by itself after --minutes.
  *
  *   node --import tsx bench/soak.ts [--minutes=30] [--rate=10000] [--batch=500] [--report-time=now|spread]
- *     [--compaction=on|off] [--memory-detail]
+ *     [--compaction=on|off] [--compact-in=child|here] [--memory-detail]
  *
  * --report-time=now (default): the drones' reports are stamped near the wall clock, as in production (a fleet of
  *   rate x 60 drones, each reporting once a minute): the newest hour is open, and a closed hour's merge across
@@ -17,6 +17,8 @@
  *   reports span ~36 h of past report time (the behaviour before issue 14's soak work), so the archive's compaction
  *   merges 30+ closed hours during the load: a "compaction under load" run.
  * --compaction=off: the archive worker does not compact (archive.compactMinFiles 0), for an A/B.
+ * --compact-in=here: closed hours are merged in the archive thread (archive.compactIn here, before issue 14) instead
+ *   of a child process (the default).
  * --memory-detail: each 5-s sample also splits RSS by mapping (/proc/self/smaps: glibc's main arena [heap],
  *   anonymous mappings, file-backed) and records the V8 heap of the main and of the archive thread; printed per minute.
  */
@@ -48,6 +50,8 @@ export interface SoakOptions {
   reportTime?: 'now' | 'spread';
   /** false: the archive worker does not compact. Default true. */
   compaction?: boolean;
+  /** archive.compactIn (default: the configuration's, `child`). */
+  compactIn?: 'child' | 'here';
   /** Split RSS by mapping and V8 heaps per thread, every sample. */
   memoryDetail?: boolean;
 }
@@ -118,7 +122,7 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
   });
   const logger = pino({ level: 'warn' }, sink);
   const config = validateConfig({ dataDir: tmp.dir, security: { enabled: false }, http: { port: 0, host: '127.0.0.1' }, ingest: { perDroneRequestsPerSecond: 0 },
-    ...(o.compaction === false ? { archive: { compactMinFiles: 0 } } : {}) });
+    archive: { ...(o.compaction === false ? { compactMinFiles: 0 } : {}), ...(o.compactIn ? { compactIn: o.compactIn } : {}) } });
   const platform = await Platform.open(config, { logger });
   let stopped = false;
   try {
@@ -301,10 +305,13 @@ if (isMain(import.meta.url)) {
   if (reportTime !== 'now' && reportTime !== 'spread') throw new Error(`--report-time must be now or spread, got ${reportTime}`);
   const compaction = str('compaction', 'on');
   if (compaction !== 'on' && compaction !== 'off') throw new Error(`--compaction must be on or off, got ${compaction}`);
+  const compactIn = str('compact-in', 'child');
+  if (compactIn !== 'child' && compactIn !== 'here') throw new Error(`--compact-in must be child or here, got ${compactIn}`);
   const o: SoakOptions = {
+    compactIn,
     minutes: arg('minutes', 30), rate: arg('rate', 10_000), batch: arg('batch', 500), reportTime, compaction: compaction === 'on',
     memoryDetail: process.argv.includes('--memory-detail'),
   };
   const figures = await benchSoak(o);
-  printTable(`soak: ${o.minutes} min offered at ${o.rate} reports/s, report time ${reportTime}, compaction ${compaction} (archive, alerts, SSE, a query every 5 s)`, figures);
+  printTable(`soak: ${o.minutes} min offered at ${o.rate} reports/s, report time ${reportTime}, compaction ${compaction} in ${compactIn} (archive, alerts, SSE, a query every 5 s)`, figures);
 }
