@@ -30,18 +30,52 @@ export interface FleetTrackerOptions {
   logger?: Logger;
 }
 
-/** One drone: its last `trackLength` positions in a ring (typed arrays: ~0.5 KB a drone at 20 positions). */
+/**
+ * One drone: its last `trackLength` positions in a ring of (lat, lon, ts) triples at `base` in a chunk shared by
+ * DRONES_PER_CHUNK drones (TrackSlab). Three typed arrays of its own per drone (before issue 14's soak) cost ~1.5 KB
+ * a drone beyond their 480 bytes of positions (each ArrayBuffer is a V8 object, a malloc'd backing store and its
+ * bookkeeping): ~150 MiB of RSS for the 100,000 drones a full fleet fills the tracker with, ~50 in the slab.
+ */
 interface DroneTrack {
   readonly tenant: string;
   readonly droneId: string;
-  readonly lat: Float64Array;
-  readonly lon: Float64Array;
-  readonly ts: Float64Array;
+  readonly buf: Float64Array;
+  readonly base: number;
   /** Index of the newest position. */
   head: number;
   count: number;
   appendedAt: number;
 }
+
+/** Drones per chunk of the slab: 1,024 x 20 positions x 3 doubles = 480 KiB. */
+const DRONES_PER_CHUNK = 1024;
+
+/** Where the drones' rings live: chunks allocated as drones arrive, slots of forgotten drones reused. */
+class TrackSlab {
+  private readonly chunks: Float64Array[] = [];
+  private readonly free: { buf: Float64Array; base: number }[] = [];
+  private next = 0;
+
+  constructor(private readonly trackLength: number) {}
+
+  take(): { buf: Float64Array; base: number } {
+    const reused = this.free.pop();
+    if (reused) return reused;
+    const slot = this.next++;
+    const c = Math.floor(slot / DRONES_PER_CHUNK);
+    const size = 3 * this.trackLength;
+    this.chunks[c] ??= new Float64Array(DRONES_PER_CHUNK * size);
+    return { buf: this.chunks[c], base: (slot % DRONES_PER_CHUNK) * size };
+  }
+
+  give(d: DroneTrack): void {
+    this.free.push({ buf: d.buf, base: d.base });
+  }
+}
+
+const lat = (d: DroneTrack, i: number): number => d.buf[d.base + 3 * i]!;
+const lon = (d: DroneTrack, i: number): number => d.buf[d.base + 3 * i + 1]!;
+const tsOf = (d: DroneTrack, i: number): number => d.buf[d.base + 3 * i + 2]!;
 
 const decoder = new TextDecoder();
 
@@ -72,6 +106,7 @@ export class FleetTracker {
   private readonly now: () => number;
   /** Insertion order = order of last update: the first entry is the drone that reported least recently. */
   private readonly drones = new Map<string, DroneTrack>();
+  private readonly slab: TrackSlab;
   private readonly dirty = new Set<string>();
   private readonly rate = new RateCounter(5);
   /** Reports rate per tenant: a force sees its own fleet's rate, not the platform's. */
@@ -109,6 +144,7 @@ export class FleetTracker {
       statsIntervalMs: opts.statsIntervalMs ?? 1000,
       maxSilentListed: opts.maxSilentListed ?? 100,
     };
+    this.slab = new TrackSlab(this.opts.trackLength);
   }
 
   /** Joins the group and starts reading; resolves once the consumer is in place. */
@@ -190,23 +226,25 @@ export class FleetTracker {
     const key = trackKey(tenant, droneId);
     let d = this.drones.get(key);
     if (d) {
-      if (ts <= d.ts[d.head]!) return;
+      if (ts <= tsOf(d, d.head)) return;
       this.drones.delete(key);
     } else {
-      const n = this.opts.trackLength;
-      d = { tenant, droneId, lat: new Float64Array(n), lon: new Float64Array(n), ts: new Float64Array(n), head: -1, count: 0, appendedAt: 0 };
       if (this.drones.size >= this.opts.maxDrones) {
-        const oldest = this.drones.keys().next().value!;
+        const [oldest, gone] = this.drones.entries().next().value!;
         this.drones.delete(oldest);
         this.dirty.delete(oldest);
+        this.slab.give(gone);
       }
+      d = { tenant, droneId, ...this.slab.take(), head: -1, count: 0, appendedAt: 0 };
     }
     this.drones.set(key, d);
-    d.head = (d.head + 1) % d.ts.length;
-    d.lat[d.head] = lat;
-    d.lon[d.head] = lon;
-    d.ts[d.head] = ts;
-    d.count = Math.min(d.count + 1, d.ts.length);
+    const n = this.opts.trackLength;
+    d.head = (d.head + 1) % n;
+    const at = d.base + 3 * d.head;
+    d.buf[at] = lat;
+    d.buf[at + 1] = lon;
+    d.buf[at + 2] = ts;
+    d.count = Math.min(d.count + 1, n);
     d.appendedAt = r.timestamp;
     this.dirty.add(key);
   }
@@ -223,10 +261,10 @@ export class FleetTracker {
     const d = this.drones.get(trackKey(tenant ?? this.tenant ?? 'default', droneId));
     if (!d) return [];
     const out: TrackPoint[] = [];
-    const n = d.ts.length;
+    const n = this.opts.trackLength;
     for (let k = d.count - 1; k >= 0; k--) {
       const i = (d.head - k + n) % n;
-      out.push({ lat: d.lat[i]!, lon: d.lon[i]!, ts: d.ts[i]! });
+      out.push({ lat: lat(d, i), lon: lon(d, i), ts: tsOf(d, i) });
     }
     return out;
   }
@@ -239,10 +277,10 @@ export class FleetTracker {
     for (const d of this.drones.values()) {
       if (tenant !== undefined && d.tenant !== tenant) continue;
       drones++;
-      const lastTs = d.ts[d.head]!;
+      const lastTs = tsOf(d, d.head);
       const silentForMs = Math.max(this.newestTs - lastTs, now - d.appendedAt);
       if (silentForMs > this.opts.silentAfterMs) {
-        silent.push({ droneId: d.droneId, lastTs, lastAppendedAt: d.appendedAt, silentForMs, lat: d.lat[d.head]!, lon: d.lon[d.head]! });
+        silent.push({ droneId: d.droneId, lastTs, lastAppendedAt: d.appendedAt, silentForMs, lat: lat(d, d.head), lon: lon(d, d.head) });
       }
     }
     silent.sort((a, b) => b.silentForMs - a.silentForMs || (a.droneId < b.droneId ? -1 : 1));
@@ -346,5 +384,5 @@ function trackKey(tenant: string, droneId: string): string {
 }
 
 function latest(d: DroneTrack): DronePosition {
-  return { tenant: d.tenant, droneId: d.droneId, lat: d.lat[d.head]!, lon: d.lon[d.head]!, ts: d.ts[d.head]!, appendedAt: d.appendedAt };
+  return { tenant: d.tenant, droneId: d.droneId, lat: lat(d, d.head), lon: lon(d, d.head), ts: tsOf(d, d.head), appendedAt: d.appendedAt };
 }
