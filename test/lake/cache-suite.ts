@@ -6,6 +6,7 @@
 import { before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AnalysisService } from '../../src/analysis/index.ts';
+import { compactLakeInChild } from '../../src/lake/compact-process.ts';
 import { compactLake, LakeWriter, listLiveFiles, liveDataFiles, openLakeQuery, type LakeFileSet, type LakeFilesOptions } from '../../src/lake/index.ts';
 import { analysisConfig } from '../analysis/helpers.ts';
 import { SampleFleet, sampleAlertEvents } from './fixtures/sample.ts';
@@ -178,6 +179,34 @@ export function cacheSuite(o: CacheSuiteOptions): void {
       assert.equal(fetched.length, r.merged, fetched.join(' '));
       assert.ok(fetched.every((k) => /\/m-0\.[0-9a-z]+\.[0-9a-z]+_1\.[0-9a-z]+\.[0-9a-z]+\.parquet$/.test(k)), fetched.join(' '));
       await snapshot.close();
+    } finally {
+      await files.close();
+    }
+  });
+
+  it('the archive worker\'s compaction child merges the closed hours of this lake (its own store, from the location and the environment)', async () => {
+    const own = o.lake();
+    const six = threeDays.filter((r) => r.ts >= START + 2 * DAY_MS && r.ts < START + 2 * DAY_MS + 6 * 3_600_000);
+    const w = await LakeWriter.open(own, { scratchDir: o.dir() });
+    const next = [0, 0];
+    for (let i = 0; i < six.length; i += 8) {
+      const p = (i / 8) % 2;
+      await w.write('reports', p, recordsOf(six.slice(i, i + 8), next[p]));
+      next[p]! += 8;
+    }
+    await w.close();
+    const r = await compactLakeInChild(own, { table: 'reports', minFiles: 2, olderThanMs: 0, hours: day(2), scratchDir: o.dir() });
+    assert.ok(r.merged > 0 && r.hours === r.merged && r.inputs > r.merged, JSON.stringify(r));
+    const files = o.files(own, { cacheDir: o.dir() });
+    try {
+      const live = await listLiveFiles(files.store, 'reports', { tenant: 'default', range: day(2) });
+      assert.equal(live.length, r.merged, live.join(' '));
+      const q = await openLakeQuery(files, { tenant: 'default', range: day(2) });
+      try {
+        assert.deepEqual((await q.run('SELECT count(*), count(DISTINCT report_id) FROM reports')).rows[0]!.map(Number), [six.length, six.length]);
+      } finally {
+        await q.close();
+      }
     } finally {
       await files.close();
     }
