@@ -184,7 +184,7 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
         const split = mappingSplit();
         if (split) sample.split = split;
         const h = getHeapStatistics();
-        sample.mainHeap = { heapPhysical: h.total_physical_size, heapUsed: h.used_heap_size, external: h.external_memory };
+        sample.mainHeap = { heapPhysical: h.total_physical_size, heapUsed: h.used_heap_size, external: h.external_memory, youngGenerationMb: 0 };
         sample.archiveHeap = archiveThread?.memory();
         sample.compactions = platform.archiveWorker?.stats().compactions ?? 0;
       }

@@ -234,6 +234,12 @@ export const configSchema = z.strictObject({
      */
     compactIn: z.enum(['child', 'here']).default('child'),
     /**
+     * V8 young generation of the archive worker's thread (`up`), MiB (resourceLimits.maxYoungGenerationSizeMb); 0 =
+     * V8's own sizing (~32 MiB of semi-spaces grown by allocation rate). Its objects are short-lived batches of
+     * records: a small young generation collects them as often at a fraction of the heap (docs/benchmarks.md, soak).
+     */
+    threadYoungGenerationMb: z.number().int().min(0).max(1024).default(8),
+    /**
      * zstd level of a closed hour's merge across partitions (docs/lake-format.md, "Size and speed": 15 meets the
      * 30-byte goal; 19 saves ~0.9 byte per report at ~2.4x the CPU).
      */

@@ -47,6 +47,7 @@ export class ArchiveThread implements ArchiveRunner {
       workerData: { module: new URL(`./archive-thread${ext}`, import.meta.url).href, config: this.config },
       // A thread's stderr is never a terminal: it logs in the format the process chose, not always JSON.
       env: { ...process.env, DRONEWATCH_LOG_FORMAT: logFormat() },
+      ...(this.config.archive.threadYoungGenerationMb > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: this.config.archive.threadYoungGenerationMb } } : {}),
     });
     this.worker = worker;
     return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
  * Messages in: `stop`. Messages out: `ready`, `stats` (every 250 ms), `batch` (each batch's metrics), `stopped`, `failed`.
  */
 import { getHeapStatistics } from 'node:v8';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import { ArchiveWorker, type ArchiveStats } from '../archive/index.ts';
 import { validateConfig } from '../config/index.ts';
 import { createLogger } from '../util/log.ts';
@@ -27,11 +27,13 @@ export interface ThreadMemory {
   heapUsed: number;
   /** Memory outside the heap held by its objects (ArrayBuffers, Buffers). */
   external: number;
+  /** The thread's young generation limit, MiB (archive.threadYoungGenerationMb, or V8's sizing). */
+  youngGenerationMb: number;
 }
 
 export function threadMemory(): ThreadMemory {
   const h = getHeapStatistics();
-  return { heapPhysical: h.total_physical_size, heapUsed: h.used_heap_size, external: h.external_memory };
+  return { heapPhysical: h.total_physical_size, heapUsed: h.used_heap_size, external: h.external_memory, youngGenerationMb: resourceLimits.maxYoungGenerationSizeMb ?? 0 };
 }
 
 const port = parentPort!;
@@ -61,6 +63,7 @@ try {
     })();
   });
   post({ type: 'ready' });
+  post({ type: 'memory', memory: threadMemory() });
 } catch (err) {
   post({ type: 'failed', message: (err as Error).message });
 }
