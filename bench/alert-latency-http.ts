@@ -14,6 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { validateConfig } from '../src/config/index.ts';
 import { Platform } from '../src/runtime/platform.ts';
@@ -90,6 +91,15 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
   const fleet = new Fleet({ drones: 10_000, seed: 11, start: Date.parse('2026-11-20T00:00:00Z') });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  // Where the time goes: the ingestion call's return and the alert's event on the in-process bus (what the SSE
+  // route writes from), against the same start.
+  const accepted: number[] = [];
+  const onBus: number[] = [];
+  const wallNow = (): number => performance.timeOrigin + performance.now();
+  const unsubscribe = platform.bus.subscribe((e) => {
+    const t = sentAt.get(e.alert.lastReportId);
+    if (t !== undefined && (e.type === 'raised' || e.type === 'updated')) onBus.push(wallNow() - t);
+  });
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/sse-subscriber.ts', import.meta.url).pathname, `${platform.address}/v1/alerts/stream`], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DW_BENCH_TOKEN: token },
   });
@@ -109,12 +119,12 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
   // A subscriber that dies during the run leaves a handful of samples that look like a result: that fails the suite.
   let exited: string | undefined;
   child.once('close', (code) => { exited = `the SSE subscriber exited (status ${code}) during the run: ${stderr.trim() || '(no message)'}`; });
-  const wallNow = (): number => performance.timeOrigin + performance.now();
   // A call of `reportsPerCall` reports every tickMs: the size of an ingestion call is what the alert path waits behind.
   const perTick = opts.reportsPerCall ?? DEFAULT_REPORTS_PER_CALL;
   const tickMs = (perTick * 1000) / opts.reportsPerSecond;
   const ticks = Math.round((opts.seconds * 1000) / tickMs);
   const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
   let sent = 0;
   for (let t = 0; t < ticks; t++) {
     const batch: Report[] = fleet.take(perTick);
@@ -132,16 +142,22 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
     } else {
       await platform.ingestor.ingestReports(batch, 'bench');
     }
+    if (alerting.length > 0) accepted.push(wallNow() - at);
     sent += batch.length;
     const next = t0 + (t + 1) * tickMs;
     const wait = next - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   const elapsed = (performance.now() - t0) / 1000;
+  const busy = performance.eventLoopUtilization(elu0).utilization;
   await new Promise((r) => setTimeout(r, 500));
+  unsubscribe();
   if (exited) throw new Error(exited);
   requireSamples(`alerts received by the SSE subscriber (${sentAt.size} alerting reports sent)${stderr ? `; subscriber: ${stderr.trim()}` : ''}`, latencies);
   latencies.sort((a, b) => a - b);
+  accepted.sort((a, b) => a - b);
+  onBus.sort((a, b) => a - b);
+  requireSamples('alerts on the in-process bus', onBus);
   const base = await socketBaseline(500);
   requireSamples('bare SSE socket baseline', base);
   return {
@@ -149,10 +165,15 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
     'reports per ingestion call': perTick,
     'alerting reports in calls of their own': opts.alertingAlone ? 1 : 0,
     'achieved reports/s': Math.round(sent / elapsed),
+    'main thread busy % (event loop utilisation)': Math.round(busy * 1000) / 10,
     'alert samples': latencies.length,
     'alert latency p50 ms': percentile(latencies, 0.5),
     'alert latency p99 ms': percentile(latencies, 0.99),
     'alert latency max ms': latencies[latencies.length - 1]!,
+    'split: ingestion call returned p50 ms': percentile(accepted, 0.5),
+    'split: ingestion call returned p99 ms': percentile(accepted, 0.99),
+    'split: alert on the in-process bus p50 ms': percentile(onBus, 0.5),
+    'split: alert on the in-process bus p99 ms': percentile(onBus, 0.99),
     'baseline: SSE socket write->read p50 ms': percentile(base, 0.5),
     'baseline: SSE socket write->read p99 ms': percentile(base, 0.99),
   };

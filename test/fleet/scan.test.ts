@@ -4,6 +4,7 @@ import { validateReport } from '../../src/contract/index.ts';
 import { scanReportFields } from '../../src/fleet/scan.ts';
 import { IngestBatch } from '../../src/ingest/batch.ts';
 import { Fleet } from '../../src/simulator/index.ts';
+import { mulberry32 } from '../lake/fixtures/sample.ts';
 
 /** Records exactly as ingestion writes them (validated, spliced with reportId, ts, receivedAt and tenant). */
 function ingestedValues(n: number): Buffer[] {
@@ -54,4 +55,35 @@ test('a number the scan would misread is left to JSON.parse', () => {
   const text = v!.toString('utf8');
   assert.equal(scanReportFields(Buffer.from(text.replace(/"lat":[-0-9.e]+/, '"lat":"48.8"'))), undefined);
   assert.equal(scanReportFields(Buffer.from(text.replace(/"lat":[-0-9.e]+/, '"lat":1-2'))), undefined);
+});
+
+test('whatever the scan reads of a changed record is what JSON.parse reads (or it declines)', () => {
+  // Records with pieces spliced in at random places: keys again, in other objects, escapes, braces, whitespace.
+  const pieces = ['"lat":1,', '"lon":2,', '"ts":3,', '"tenant":"t",', '"droneId":"d",', '"position":{"lat":4,"lon":5},', '{', '}',
+    '"x":{"lat":6},', '"\\u0074s":7,', ' ', '"a\\"b",', '"s":"}",', '"p":{"q":{}},'];
+  const rnd = mulberry32(99);
+  const values = ingestedValues(400);
+  let read = 0;
+  let compared = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const text = values[k % values.length]!.toString('utf8');
+    let changed = text;
+    for (let m = 1 + Math.floor(rnd() * 2); m > 0; m--) {
+      const at = Math.floor(rnd() * changed.length);
+      changed = changed.slice(0, at) + pieces[Math.floor(rnd() * pieces.length)] + changed.slice(at);
+    }
+    let parsed: unknown;
+    try {
+      parsed = parsedFields(Buffer.from(changed));
+    } catch {
+      continue; // not JSON, or not a report's shape: the map skips it either way
+    }
+    compared++;
+    const scanned = scanReportFields(Buffer.from(changed));
+    if (scanned === undefined) continue;
+    read++;
+    assert.deepEqual(scanned, parsed, changed);
+  }
+  // The comparison must have happened on both sides: records still read by the scan, and some it declined.
+  assert.ok(compared > 1000 && read > 100 && read < compared, `${read} read of ${compared} compared`);
 });

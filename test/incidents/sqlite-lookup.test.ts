@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { SqliteIncidentStore } from '../../src/backend/incidents.ts';
+import { nearSql } from '../../src/backend/sqlite/incidents/store.ts';
 import type { IncidentLookup } from '../../src/incidents/grouping.ts';
 import { alertEvent, GROUPING } from './helpers.ts';
 
@@ -29,6 +31,41 @@ describe('SQLite incident store: the lookup of incidents near a sighting', () =>
       assert.deepEqual(store.get(events[0]!.incident.incidentId)!.members.map((m) => m.citizen).sort(), ['new', 'recent']);
     } finally {
       store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers the lookup from the live cells\' index, not by reading every recent incident of the tenant', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-inc-plan-'));
+    const store = new SqliteIncidentStore({ dir, grouping: GROUPING });
+    try {
+      // Many recent incidents far apart: with (tenant, cell) alone the planner took the (tenant, last_at) index.
+      const T0 = 1_750_000_000_000;
+      store.applyAlertEvents(Array.from({ length: 300 }, (_, i) =>
+        alertEvent('default', { citizen: `c${i}`, ts: T0 + i, at: { lat: 48 + (i % 30) * 0.05, lon: 2 + Math.floor(i / 30) * 0.05 } })));
+      const db = (store as unknown as { db: Database.Database }).db;
+      const params = ['default', ...Array.from({ length: 9 }, (_, i) => `cell${i}`), T0 - 60_000, T0 + 60_000];
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${nearSql(9, true)}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
+      assert.match(plan, /USING (COVERING )?INDEX incidents_live_cells \(tenant=\? AND cell=\? AND last_at>\?\)/, plan);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('replaces the index of an incidents.db written before the activity columns were in it', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-inc-old-index-'));
+    try {
+      new SqliteIncidentStore({ dir, grouping: GROUPING }).close();
+      const old = new Database(path.join(dir, 'incidents.db'));
+      old.exec(`DROP INDEX incidents_live_cells; CREATE INDEX incidents_live ON incidents (tenant, cell) WHERE status IN ('open', 'acknowledged')`);
+      old.close();
+      const store = new SqliteIncidentStore({ dir, grouping: GROUPING });
+      const db = (store as unknown as { db: Database.Database }).db;
+      const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'incidents_live%'`).all() as { name: string }[]).map((r) => r.name);
+      store.close();
+      assert.deepEqual(names, ['incidents_live_cells']);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

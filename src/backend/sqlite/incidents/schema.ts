@@ -2,7 +2,10 @@
  * Tables of `<dataDir>/incidents.db` (beside alerts.db):
  * - `incidents`: one row per incident; `body` is the whole IncidentRecord (JSON), the other columns index it: `cell`
  *   is the grid cell of its centroid (src/incidents/geo.ts) for the grouping's lookup of incidents near an alert,
- *   `seq` increases with every write, so other processes' changes are found by polling `seq > last seen`.
+ *   `seq` increases with every write, so other processes' changes are found by polling `seq > last seen`. The live
+ *   cells' index holds the activity columns too: the grouping's lookup (cells around a point, activity window) is
+ *   answered from the index, and with (tenant, cell) alone SQLite's planner took `incidents_last` instead, reading
+ *   every recent incident of the tenant per alert (274 us a lookup at 10,000 reports/s; `incidents_live` is dropped).
  * - `incident_alerts`: which incident holds each alert (not merged-away ones), so a replayed or updated alert finds it.
  */
 export const SCHEMA_SQL = `
@@ -21,7 +24,8 @@ CREATE TABLE IF NOT EXISTS incidents (
   last_event TEXT NOT NULL,
   body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS incidents_live ON incidents (tenant, cell) WHERE status IN ('open', 'acknowledged');
+DROP INDEX IF EXISTS incidents_live;
+CREATE INDEX IF NOT EXISTS incidents_live_cells ON incidents (tenant, cell, last_at, first_at) WHERE status IN ('open', 'acknowledged');
 CREATE INDEX IF NOT EXISTS incidents_last ON incidents (tenant, last_at DESC);
 CREATE INDEX IF NOT EXISTS incidents_opened ON incidents (opened_at);
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_seq ON incidents (seq);

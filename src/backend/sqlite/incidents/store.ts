@@ -111,8 +111,7 @@ export class SqliteIncidentStore implements IncidentState {
     // stage spent a third of its time in JSON.parse of incidents it then dropped).
     near: (tenant, lat, lon, active) => {
       const cells = cellsAround(lat, lon, this.grouping.radiusM);
-      const sql = `SELECT body, version FROM incidents WHERE tenant = ? AND status IN ('open', 'acknowledged')
-        AND cell IN (${cells.map(() => '?').join(', ')})${active ? ' AND last_at >= ? AND first_at <= ?' : ''}`;
+      const sql = nearSql(cells.length, active !== undefined);
       const params = active ? [tenant, ...cells, active.lastAtFrom, active.firstAtTo] : [tenant, ...cells];
       return (this.cached(sql).all(...params) as Row[]).map((r) => parse(r)!);
     },
@@ -211,6 +210,12 @@ export class SqliteIncidentStore implements IncidentState {
     this.poller = undefined;
     if (this.db.open) this.db.close();
   }
+}
+
+/** The grouping's lookup: live incidents of a tenant in `cells` grid cells, within the activity window when `active`. */
+export function nearSql(cells: number, active: boolean): string {
+  return `SELECT body, version FROM incidents WHERE tenant = ? AND status IN ('open', 'acknowledged')
+    AND cell IN (${new Array<string>(cells).fill('?').join(', ')})${active ? ' AND last_at >= ? AND first_at <= ?' : ''}`;
 }
 
 function eventIdFor(rec: IncidentRecord, type: IncidentEvent['type']): string {

@@ -29,6 +29,8 @@ export interface PartitionStmts {
   batchAt: Stmt;
   /** The last batches this connection appended to the partition, for its own consumers (rows.ts). */
   tail: TailBatch[];
+  /** Records the tail holds (kept with it: summing the tail on every append was a loop over ~160 batches a partition). */
+  tailHeld: number;
 }
 
 /** [offset, ts] of the first retained record at or after an offset, or undefined. */
@@ -122,6 +124,7 @@ export class TopicCatalog {
         spansFrom: this.db.prepare(`SELECT base, last, ts FROM ${table} WHERE ${from} ORDER BY base LIMIT 2`).raw(true),
         batchAt: this.db.prepare(`SELECT base, last, ts, data FROM ${table} WHERE base <= ? ORDER BY base DESC LIMIT 1`).raw(true),
         tail: [],
+        tailHeld: 0,
       };
       meta.stmts[partition] = s;
     }

@@ -30,19 +30,21 @@ export const TAIL_MAX_AGE_MS = 30_000;
 /** Keeps a committed batch at the end of its partition's tail, dropping the oldest beyond TAIL_RECORDS. */
 export function keepTail(stmts: PartitionStmts, batch: StoredBatch): void {
   const tail = stmts.tail;
-  tail.push({ ...batch, records: undefined });
-  let held = 0;
-  for (const b of tail) held += b.last - b.base + 1;
-  while (tail.length > 1 && held > TAIL_RECORDS) {
+  tail.push({ base: batch.base, last: batch.last, ts: batch.ts, data: batch.data, records: undefined });
+  stmts.tailHeld += batch.last - batch.base + 1;
+  while (tail.length > 1 && stmts.tailHeld > TAIL_RECORDS) {
     const dropped = tail.shift()!;
-    held -= dropped.last - dropped.base + 1;
+    stmts.tailHeld -= dropped.last - dropped.base + 1;
   }
 }
 
 /** Forgets the tail's batches that start before `end` (retention deleted, or is deleting, them). */
 export function trimTail(stmts: PartitionStmts, end: number): void {
   const tail = stmts.tail;
-  while (tail.length > 0 && tail[0]!.base < end) tail.shift();
+  while (tail.length > 0 && tail[0]!.base < end) {
+    const dropped = tail.shift()!;
+    stmts.tailHeld -= dropped.last - dropped.base + 1;
+  }
 }
 
 function tailBatchAt(stmts: PartitionStmts, pos: number): TailBatch | undefined {
