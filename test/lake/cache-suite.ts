@@ -39,6 +39,23 @@ export async function writeThreeDays(lake: string, scratchDir: string): Promise<
   await w.close();
 }
 
+/**
+ * Six hours of day 2 in half-hour batches on two stream partitions in turn: two small files per hour to merge into one
+ * named by both partitions' ranges (a closed hour, issue 14). Returns the reports written.
+ */
+async function writeSixHours(lake: string, scratchDir: string): Promise<typeof threeDays> {
+  const six = threeDays.filter((r) => r.ts >= START + 2 * DAY_MS && r.ts < START + 2 * DAY_MS + 6 * 3_600_000);
+  const w = await LakeWriter.open(lake, { scratchDir });
+  const next = [0, 0];
+  for (let i = 0; i < six.length; i += 8) {
+    const p = (i / 8) % 2;
+    await w.write('reports', p, recordsOf(six.slice(i, i + 8), next[p]));
+    next[p]! += 8;
+  }
+  await w.close();
+  return six;
+}
+
 export function cacheSuite(o: CacheSuiteOptions): void {
   let lake: string;
   before(async () => {
@@ -153,18 +170,8 @@ export function cacheSuite(o: CacheSuiteOptions): void {
   });
 
   it('a snapshot keeps answering after compaction replaced its objects; a new one fetches only the merged files', async () => {
-    // Six hours of day 2 in half-hour batches on two stream partitions in turn: two small files per hour to merge
-    // into one named by both partitions' ranges (a closed hour, issue 14).
     const own = o.lake();
-    const six = threeDays.filter((r) => r.ts >= START + 2 * DAY_MS && r.ts < START + 2 * DAY_MS + 6 * 3_600_000);
-    const w = await LakeWriter.open(own, { scratchDir: o.dir() });
-    const next = [0, 0];
-    for (let i = 0; i < six.length; i += 8) {
-      const p = (i / 8) % 2;
-      await w.write('reports', p, recordsOf(six.slice(i, i + 8), next[p]));
-      next[p]! += 8;
-    }
-    await w.close();
+    const six = await writeSixHours(own, o.dir());
     const files = o.files(own, { cacheDir: o.dir() });
     try {
       const snapshot = await openLakeQuery(files, { tenant: 'default', range: day(2) });
@@ -186,15 +193,7 @@ export function cacheSuite(o: CacheSuiteOptions): void {
 
   it('the archive worker\'s compaction child merges the closed hours of this lake (its own store, from the location and the environment)', async () => {
     const own = o.lake();
-    const six = threeDays.filter((r) => r.ts >= START + 2 * DAY_MS && r.ts < START + 2 * DAY_MS + 6 * 3_600_000);
-    const w = await LakeWriter.open(own, { scratchDir: o.dir() });
-    const next = [0, 0];
-    for (let i = 0; i < six.length; i += 8) {
-      const p = (i / 8) % 2;
-      await w.write('reports', p, recordsOf(six.slice(i, i + 8), next[p]));
-      next[p]! += 8;
-    }
-    await w.close();
+    const six = await writeSixHours(own, o.dir());
     const r = await compactLakeInChild(own, { table: 'reports', minFiles: 2, olderThanMs: 0, hours: day(2), scratchDir: o.dir() });
     assert.ok(r.merged > 0 && r.hours === r.merged && r.inputs > r.merged, JSON.stringify(r));
     const files = o.files(own, { cacheDir: o.dir() });

@@ -2,11 +2,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
+import { listLiveFiles } from '../../src/lake/index.ts';
 import { spawnTsx, tempDir } from '../../src/testkit/index.ts';
-import { parquetOnDisk } from './fixtures/crossing.ts';
-import { SampleFleet } from './fixtures/sample.ts';
-import { byId, lakeRows, recordsOf, reportsInLake } from './helpers.ts';
+import { parquetOnDisk, twoRecentHoursLake } from './fixtures/crossing.ts';
+import { byId, lakeRows, reportsInLake } from './helpers.ts';
 
 /**
  * A compactor killed with SIGKILL right after each step of a closed hour's merge across partitions (and between two
@@ -15,23 +14,6 @@ import { byId, lakeRows, recordsOf, reportsInLake } from './helpers.ts';
  */
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const HOUR_MS = 3_600_000;
-// Two hours that ended long enough ago to be closed (the compactor runs on the real clock).
-const SECOND_HOUR = Math.floor((Date.now() - 4 * HOUR_MS) / HOUR_MS) * HOUR_MS;
-
-/** 9 batches of 20 reports on partitions 0, 1, 2 in turn, across the end of one hour and the start of the next. */
-async function twoHourLake(root: string): Promise<ReturnType<SampleFleet['reports']>> {
-  const reports = new SampleFleet({ drones: 30, seed: 21, start: SECOND_HOUR - 6_000 }).reports(180);
-  const w = await LakeWriter.open(root);
-  const next = [0, 0, 0];
-  for (let b = 0; b < 9; b++) {
-    const p = b % 3;
-    await w.write('reports', p, recordsOf(reports.slice(b * 20, (b + 1) * 20), next[p]));
-    next[p]! += 20;
-  }
-  await w.close();
-  return reports;
-}
 
 async function compactor(root: string, scratch: string, crash: string[] = []): Promise<{ lines: string[]; signal: NodeJS.Signals | null }> {
   const child = spawnTsx(path.join(here, 'fixtures', 'compactor-process.ts'), [root, scratch, ...crash], { cwd: path.resolve(here, '../..') });
@@ -51,7 +33,7 @@ describe('compaction killed at any step', { timeout: 300_000 }, () => {
   for (const [step, merge] of [['staged', '1'], ['switched', '1'], ['dropped', '1'], ['switched', '2']] as const) {
     it(`killed after '${step}' of merge ${merge}: every report once, then one file per hour`, async () => {
       const root = path.join(tmp.dir, `${step}-${merge}`);
-      const reports = await twoHourLake(root);
+      const reports = await twoRecentHoursLake(root);
       const killed = await compactor(root, path.join(tmp.dir, 'scratch'), [step, merge]);
       assert.equal(killed.signal, 'SIGKILL', killed.lines.join('\n'));
       assert.ok(killed.lines.filter((l) => l.startsWith(`step ${step} `)).length === Number(merge), killed.lines.join('\n'));

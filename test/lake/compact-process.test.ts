@@ -6,39 +6,17 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { ArchiveWorker } from '../../src/archive/index.ts';
 import { SqliteStream } from '../../src/backend/index.ts';
-import { LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
+import { listLiveFiles } from '../../src/lake/index.ts';
 import { compactLakeInChild } from '../../src/lake/compact-process.ts';
 import { tempDir, waitUntil } from '../../src/testkit/index.ts';
-import { SampleFleet } from './fixtures/sample.ts';
-import { byId, recordsOf, reportsInLake } from './helpers.ts';
+import { parquetOnDisk, twoRecentHoursLake } from './fixtures/crossing.ts';
+import { byId, reportsInLake } from './helpers.ts';
 
 /**
  * Compaction in a child process (src/lake/compact-process.ts; the archive worker's default since issue 14's soak: a
  * closed hour's merge left its DuckDB and allocator memory in the platform's RSS). The same merges as in-process,
  * every report once; a stop kills the child in the middle of a merge and nothing of it is switched.
  */
-
-const HOUR_MS = 3_600_000;
-// Two hours that ended long enough ago to be closed (the compactor runs on the real clock).
-const SECOND_HOUR = Math.floor((Date.now() - 4 * HOUR_MS) / HOUR_MS) * HOUR_MS;
-
-/** 9 batches of 20 reports on partitions 0, 1, 2 in turn, across the end of one hour and the start of the next. */
-async function twoHourLake(root: string): Promise<ReturnType<SampleFleet['reports']>> {
-  const reports = new SampleFleet({ drones: 30, seed: 21, start: SECOND_HOUR - 6_000 }).reports(180);
-  const w = await LakeWriter.open(root);
-  const next = [0, 0, 0];
-  for (let b = 0; b < 9; b++) {
-    const p = b % 3;
-    await w.write('reports', p, recordsOf(reports.slice(b * 20, (b + 1) * 20), next[p]));
-    next[p]! += 20;
-  }
-  await w.close();
-  return reports;
-}
-
-function dataFiles(root: string): string[] {
-  return readdirSync(path.join(root, 'reports'), { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
-}
 
 /** A logger whose JSON lines are kept. */
 function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
@@ -58,7 +36,7 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
 
   it('merges each closed hour in another process, its log lines relayed: one file per hour, every report once', async () => {
     const root = path.join(tmp.dir, 'merge');
-    const reports = await twoHourLake(root);
+    const reports = await twoRecentHoursLake(root);
     const { logger, lines } = capture();
     let childPid: number | undefined;
     const r = await compactLakeInChild(root, { table: 'reports', minFiles: 2, olderThanMs: 0, scratchDir: path.join(tmp.dir, 'scratch') }, {
@@ -74,7 +52,7 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
     const live = await listLiveFiles(root, 'reports', { tenant: 'default' });
     assert.equal(live.length, 2, live.join(' '));
     assert.ok(live.every((f) => path.basename(f).startsWith('m-')), live.join(' '));
-    assert.equal(dataFiles(root).length, 2, dataFiles(root).join(' '));
+    assert.equal(parquetOnDisk(root).length, 2, parquetOnDisk(root).join(' '));
     assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
   });
 
@@ -88,8 +66,8 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
   it('a stop kills the child in the middle of a merge: nothing switched, its scratch removed, the next pass merges', async () => {
     const root = path.join(tmp.dir, 'stopped');
     const scratch = path.join(tmp.dir, 'scratch-stopped');
-    const reports = await twoHourLake(root);
-    const before = dataFiles(root).sort();
+    const reports = await twoRecentHoursLake(root);
+    const before = parquetOnDisk(root).sort();
     const abort = new AbortController();
     let child: import('node:child_process').ChildProcess | undefined;
     const steps: string[] = [];
@@ -109,7 +87,7 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
     assert.ok(Date.now() - t0 < 60_000, 'the stop did not wait for the paused child');
     assert.deepEqual(steps, ['staged']);
     assert.equal(child!.signalCode, 'SIGKILL');
-    assert.deepEqual(dataFiles(root).sort(), before, 'nothing switched');
+    assert.deepEqual(parquetOnDisk(root).sort(), before, 'nothing switched');
     assert.deepEqual(existsSync(scratch) ? readdirSync(scratch) : [], [], 'the killed child\'s scratch directory is removed');
     assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
     const next = await compactLakeInChild(root, { table: 'reports', minFiles: 2, olderThanMs: 0, scratchDir: scratch });
@@ -120,7 +98,7 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
   it('the archive worker compacts in a child by default, and its stop() kills a merge in progress', async () => {
     const dir = path.join(tmp.dir, 'worker');
     const root = path.join(dir, 'lake');
-    const reports = await twoHourLake(root);
+    const reports = await twoRecentHoursLake(root);
     const stream = await SqliteStream.open(path.join(dir, 'stream.db'));
     const { logger, lines } = capture();
     const previous = process.env.DW_TEST_COMPACT_CHILD_PAUSE_AFTER;
