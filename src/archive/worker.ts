@@ -45,11 +45,10 @@ export interface ArchiveWorkerOptions {
   /** DuckDB memory_limit of a merge (it spills to scratchDir beyond it). Default DEFAULT_COMPACTION_MEMORY_LIMIT (1GB). */
   compactMemoryLimit?: string;
   /**
-   * Where a compaction pass with a closed hour to merge runs: `child` (default), a short-lived child process
-   * (src/lake/compact-process.ts), so that the memory a closed hour's merge takes (DuckDB's sort, up to
-   * compactMemoryLimit) is returned to the system when it exits instead of staying in this process's RSS; `here`, in
-   * this thread. Passes with open hours' partition merges only run here either way. A worker given an opened `store`
-   * compacts here (a child opens its own store from lakeRoot).
+   * Where a compaction pass with something to merge runs: `child` (default), a short-lived child process
+   * (src/lake/compact-process.ts), so that the memory a merge takes (DuckDB's sort, up to compactMemoryLimit for a
+   * closed hour) is returned to the system when it exits instead of staying in this process's RSS; `here`, in this
+   * thread. A worker given an opened `store` compacts here (a child opens its own store from lakeRoot).
    */
   compactIn?: 'child' | 'here';
   /**
@@ -319,11 +318,13 @@ export class ArchiveWorker {
               table, minFiles: o.compactMinFiles ?? 8, olderThanMs, hours: { from: new Date(Date.now() - windowMs) },
               compressionLevel: o.compactionLevel ?? DEFAULT_COMPACTION_LEVEL, hourCompressionLevel: o.compactionHourLevel ?? DEFAULT_HOUR_COMPACTION_LEVEL, memoryLimit: o.compactMemoryLimit ?? DEFAULT_COMPACTION_MEMORY_LIMIT, ...(o.scratchDir ? { scratchDir: o.scratchDir } : {}),
             };
-            // Closed hours (each a merge of a whole tenant-hour, up to compactMemoryLimit of DuckDB) in a child
-            // process; a pass of open hours' partition merges only (small, every minute) here, not paying a process
-            // start each time.
+            // Every pass with a merge to do in a child process: a closed hour's merge takes a whole tenant-hour (up
+            // to compactMemoryLimit of DuckDB), and the open hours' partition merges, which grow through the hour,
+            // left the thread's allocator arenas 40-100 MiB larger and a 400 MiB spike of RSS near the 9th minute of
+            // a 10-minute soak (none with compaction off; docs/benchmarks.md). A pass with nothing to merge starts no
+            // process: the plan is made here first.
             const plan = (o.compactIn ?? 'child') === 'child' && !o.store ? await planCompaction(this.store!, opts) : undefined;
-            const r = plan?.groups.some((g) => g.kind === 'hour')
+            const r = plan !== undefined && plan.groups.length > 0
               ? await compactLakeInChild(o.lakeRoot, opts, { logger: this.logger, signal })
               : await compactLake(this.store!, { ...opts, ...(plan ? { plan } : {}), logger: this.logger, signal });
             if (r.merged > 0) this.counters.compactions += r.merged;

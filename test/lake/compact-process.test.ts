@@ -6,11 +6,12 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { ArchiveWorker } from '../../src/archive/index.ts';
 import { SqliteStream } from '../../src/backend/index.ts';
-import { listLiveFiles } from '../../src/lake/index.ts';
+import { LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
 import { compactLakeInChild } from '../../src/lake/compact-process.ts';
 import { tempDir, waitUntil } from '../../src/testkit/index.ts';
 import { parquetOnDisk, twoRecentHoursLake } from './fixtures/crossing.ts';
-import { byId, reportsInLake } from './helpers.ts';
+import { SampleFleet } from './fixtures/sample.ts';
+import { byId, recordsOf, reportsInLake } from './helpers.ts';
 
 /**
  * Compaction in a child process (src/lake/compact-process.ts; the archive worker's default since issue 14's soak: a
@@ -135,6 +136,30 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
     }
     const compacted = lines.filter((l) => l.msg === 'lake: compacted');
     assert.equal(compacted.length, 2, JSON.stringify(compacted));
+    assert.ok(compacted.every((l) => typeof l.compactorPid === 'number' && l.compactorPid !== process.pid), JSON.stringify(compacted));
+    assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
+  });
+
+  it('the archive worker merges an open hour\'s files of a partition in a child too', async () => {
+    const dir = path.join(tmp.dir, 'open-hour');
+    const root = path.join(dir, 'lake');
+    // Three files on partition 0 of reports made in the last minute: an open hour (it closes 10 minutes after its end).
+    const reports = new SampleFleet({ drones: 20, seed: 23, start: Date.now() - 60_000, intervalMs: 1_000 }).reports(60);
+    const w = await LakeWriter.open(root);
+    for (let b = 0; b < 3; b++) await w.write('reports', 0, recordsOf(reports.slice(b * 20, (b + 1) * 20), b * 20));
+    await w.close();
+    const stream = await SqliteStream.open(path.join(dir, 'stream.db'));
+    const { logger, lines } = capture();
+    const worker = new ArchiveWorker({ stream, lakeRoot: root, scratchDir: path.join(dir, 'scratch'), topics: ['reports'], compactMinFiles: 2, compactIntervalMs: 50, compactOlderThanMs: 0, logger });
+    await worker.start();
+    try {
+      await waitUntil('a merge', () => worker.stats().compactions >= 1, 60_000);
+    } finally {
+      await worker.stop();
+      await stream.close();
+    }
+    const compacted = lines.filter((l) => l.msg === 'lake: compacted');
+    assert.ok(compacted.length >= 1 && compacted.every((l) => l.kind === 'partition'), JSON.stringify(compacted));
     assert.ok(compacted.every((l) => typeof l.compactorPid === 'number' && l.compactorPid !== process.pid), JSON.stringify(compacted));
     assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
   });
