@@ -160,13 +160,17 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       }
     })();
     const queries = { ok: 0, failed: new Map<string, number>(), ms: [] as number[] };
-    const queryFailed = (why: string): void => { queries.failed.set(why, (queries.failed.get(why) ?? 0) + 1); };
+    // The first answer of each kind of failure is kept whole in the first log lines (a 400 says why in its message).
+    const queryFailed = (why: string, text?: string): void => {
+      if (!queries.failed.has(why) && text !== undefined && !why.startsWith('429')) log.first.push(`query ${why}: ${text.slice(0, 400)}`);
+      queries.failed.set(why, (queries.failed.get(why) ?? 0) + 1);
+    };
     const queryTimer = setInterval(() => {
       const t0 = performance.now();
       fetch(`${base}/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT count(*) AS n, count(DISTINCT drone_id) AS d FROM reports' }) })
         .then(async (res) => {
           const text = await res.text();
-          if (res.ok) { queries.ok++; queries.ms.push(performance.now() - t0); } else queryFailed(`${res.status} ${/"code":"(\w+)"/.exec(text)?.[1] ?? ''}`.trim());
+          if (res.ok) { queries.ok++; queries.ms.push(performance.now() - t0); } else queryFailed(`${res.status} ${/"code":"(\w+)"/.exec(text)?.[1] ?? ''}`.trim(), text);
         }, (e: Error) => { queryFailed(e.message); });
     }, 5000);
 
