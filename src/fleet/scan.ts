@@ -34,13 +34,13 @@ const CLOSE = 0x7d;
 const LETTER_U = 0x75;
 
 /** Whether the bytes v[start, start + name.length) spell `name` (ASCII). */
-function spells(v: Uint8Array, start: number, name: string): boolean {
+function spells(v: Buffer, start: number, name: string): boolean {
   for (let k = 0; k < name.length; k++) if (v[start + k] !== name.charCodeAt(k)) return false;
   return true;
 }
 
 export function scanReportFields(value: Uint8Array): ReportFields | undefined {
-  const v = value;
+  const v = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   const n = v.length;
   // Where each key's value starts (just past its colon); -1 not seen.
   let droneIdAt = -1, tenantAt = -1, tsAt = -1, positionAt = -1, latAt = -1, lonAt = -1;
@@ -114,7 +114,7 @@ export function scanReportFields(value: Uint8Array): ReportFields | undefined {
 }
 
 /** The string value starting at `at` (its opening quote), or undefined when it is not a string or holds an escape. */
-function stringAt(v: Uint8Array, at: number): string | undefined {
+function stringAt(v: Buffer, at: number): string | undefined {
   if (v[at] !== QUOTE) return undefined;
   let end = at + 1;
   for (; end < v.length; end++) {
@@ -123,18 +123,14 @@ function stringAt(v: Uint8Array, at: number): string | undefined {
     if (b === BACKSLASH) return undefined;
   }
   if (end >= v.length) return undefined;
-  return bufferOf(v).toString('utf8', at + 1, end);
+  return v.toString('utf8', at + 1, end);
 }
 
-function numberAt(v: Uint8Array, at: number): number | undefined {
+function numberAt(v: Buffer, at: number): number | undefined {
   const j = numberTextEnd(v, at);
   if (j === at) return undefined;
   // A number ends at a comma or a closing brace in JSON.stringify's output; anything else is not for this scan.
   if (v[j] !== 0x2c && v[j] !== CLOSE) return undefined;
-  const n = Number(bufferOf(v).toString('latin1', at, j));
+  const n = Number(v.toString('latin1', at, j));
   return Number.isFinite(n) ? n : undefined;
-}
-
-function bufferOf(v: Uint8Array): Buffer {
-  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }

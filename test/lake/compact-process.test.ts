@@ -31,6 +31,11 @@ function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   return { logger: pino({ level: 'info' }, sink), lines };
 }
 
+/** An archive worker compacting `root` every 50 ms, files of 2 or more, at any age (its scratch in `dir`). */
+function compactingWorker(stream: SqliteStream, dir: string, root: string, logger: pino.Logger): ArchiveWorker {
+  return new ArchiveWorker({ stream, lakeRoot: root, scratchDir: path.join(dir, 'scratch'), topics: ['reports'], compactMinFiles: 2, compactIntervalMs: 50, compactOlderThanMs: 0, logger });
+}
+
 describe('compaction in a child process', { timeout: 120_000 }, () => {
   const tmp = tempDir('dw-lake-compact-process-');
   after(() => tmp.cleanup());
@@ -106,7 +111,7 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
     // The worker's children inherit this process's environment: its first merge holds after being built.
     process.env.DW_TEST_COMPACT_CHILD_PAUSE_AFTER = 'staged';
     try {
-      const worker = new ArchiveWorker({ stream, lakeRoot: root, scratchDir: path.join(dir, 'scratch'), topics: ['reports'], compactMinFiles: 2, compactIntervalMs: 50, compactOlderThanMs: 0, logger });
+      const worker = compactingWorker(stream, dir, root, logger);
       await worker.start();
       let t0: number;
       try {
@@ -126,7 +131,7 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
       else process.env.DW_TEST_COMPACT_CHILD_PAUSE_AFTER = previous;
     }
     // Without the pause: the worker's merges run in another process.
-    const worker = new ArchiveWorker({ stream, lakeRoot: root, scratchDir: path.join(dir, 'scratch'), topics: ['reports'], compactMinFiles: 2, compactIntervalMs: 50, compactOlderThanMs: 0, logger });
+    const worker = compactingWorker(stream, dir, root, logger);
     await worker.start();
     try {
       await waitUntil('two merges', () => worker.stats().compactions >= 2, 60_000);
@@ -150,7 +155,7 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
     await w.close();
     const stream = await SqliteStream.open(path.join(dir, 'stream.db'));
     const { logger, lines } = capture();
-    const worker = new ArchiveWorker({ stream, lakeRoot: root, scratchDir: path.join(dir, 'scratch'), topics: ['reports'], compactMinFiles: 2, compactIntervalMs: 50, compactOlderThanMs: 0, logger });
+    const worker = compactingWorker(stream, dir, root, logger);
     await worker.start();
     try {
       await waitUntil('a merge', () => worker.stats().compactions >= 1, 60_000);

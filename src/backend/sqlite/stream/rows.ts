@@ -32,19 +32,19 @@ export function keepTail(stmts: PartitionStmts, batch: StoredBatch): void {
   const tail = stmts.tail;
   tail.push({ base: batch.base, last: batch.last, ts: batch.ts, data: batch.data, records: undefined });
   stmts.tailHeld += batch.last - batch.base + 1;
-  while (tail.length > 1 && stmts.tailHeld > TAIL_RECORDS) {
-    const dropped = tail.shift()!;
-    stmts.tailHeld -= dropped.last - dropped.base + 1;
-  }
+  while (tail.length > 1 && stmts.tailHeld > TAIL_RECORDS) dropOldest(stmts);
 }
 
 /** Forgets the tail's batches that start before `end` (retention deleted, or is deleting, them). */
 export function trimTail(stmts: PartitionStmts, end: number): void {
   const tail = stmts.tail;
-  while (tail.length > 0 && tail[0]!.base < end) {
-    const dropped = tail.shift()!;
-    stmts.tailHeld -= dropped.last - dropped.base + 1;
-  }
+  while (tail.length > 0 && tail[0]!.base < end) dropOldest(stmts);
+}
+
+/** Removes the tail's oldest batch, keeping `tailHeld` its record count. */
+function dropOldest(stmts: PartitionStmts): void {
+  const dropped = stmts.tail.shift()!;
+  stmts.tailHeld -= dropped.last - dropped.base + 1;
 }
 
 function tailBatchAt(stmts: PartitionStmts, pos: number): TailBatch | undefined {
