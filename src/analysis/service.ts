@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/index.ts';
-import { allLakeFiles, QueryError, type CursorOptions, type LakeFileSource, type QueryCursor, type TimeRange } from '../lake/index.ts';
+import { listedFileGone, QueryError, type CursorOptions, type LakeFileSource, type QueryCursor, type TimeRange } from '../lake/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { QueryAdmission } from './admission.ts';
 import { EnginePool } from './engine-pool.ts';
@@ -308,7 +308,7 @@ export class AnalysisService {
 
 /** The query failed because files of its snapshot were deleted (compaction, retention) since it was listed. */
 function filesGone(e: unknown, sandbox: QueryEngine): boolean {
-  return e instanceof QueryError && allLakeFiles(sandbox.files).some((f) => !existsSync(f));
+  return e instanceof QueryError && listedFileGone(sandbox.files);
 }
 
 /** The query's own end (its time, memory, cancel): re-running it elsewhere would end the same way. */

@@ -1,4 +1,4 @@
-import { checkTenant, QueryError, snapshotFiles, type LakeFileSource, type LakeFiles, type SandboxOptions, type TimeRange } from '../lake/index.ts';
+import { checkTenant, openSnapshot, QueryError, snapshotFiles, type LakeFileSource, type LakeFiles, type SandboxOptions, type TenantScope, type TimeRange } from '../lake/index.ts';
 import type { EngineOpener, QueryEngine } from './engine-types.ts';
 
 /**
@@ -53,7 +53,7 @@ export class Snapshots {
 
   /** One tenant's files, pruned to `range` (the tenant is checked first: it becomes a key prefix). */
   files(tenant: string, range: TimeRange | undefined): Promise<LakeFiles> {
-    return snapshotFiles(this.opts.source, { tenant: checkTenant(tenant), ...(range ? { range } : {}) });
+    return snapshotFiles(this.opts.source, scopeOf(tenant, range));
   }
 
   /** The snapshot of `tenant` (and `range`), rebuilt when older than refreshMs or when `force`d; one build at a time. */
@@ -74,13 +74,14 @@ export class Snapshots {
     snap.building ??= (async () => {
       try {
         const builtAt = performance.now();
-        const files = await this.files(tenant, range);
+        const current = snap.current;
         // Listing is cheap (ms); opening a sandbox binds the views over every file (tens of ms): reuse an unchanged one.
-        if (snap.current && !force && sameFiles(snap.current.sandbox.files, files)) {
-          snap.current.builtAt = builtAt;
-          return snap.current.sandbox;
+        const sandbox = await openSnapshot(this.opts.source, scopeOf(tenant, range), (files) =>
+          current && !force && sameFiles(current.sandbox.files, files) ? Promise.resolve(current.sandbox) : this.opts.open(files, { ...this.opts.sandbox, tenant }));
+        if (sandbox === current?.sandbox) {
+          current.builtAt = builtAt;
+          return sandbox;
         }
-        const sandbox = await this.opts.open(files, { ...this.opts.sandbox, tenant });
         this.opts.opened(sandbox);
         if (this.closed || this.snapshots.get(key) !== snap) {
           // Closed, or dropped while building: nobody would retire it later; the caller's query still runs on it.
@@ -131,6 +132,10 @@ export class Snapshots {
     s.current?.sandbox.retire();
     s.current = undefined;
   }
+}
+
+function scopeOf(tenant: string, range: TimeRange | undefined): TenantScope {
+  return { tenant: checkTenant(tenant), ...(range ? { range } : {}) };
 }
 
 function sameFiles(a: LakeFiles, b: LakeFiles): boolean {

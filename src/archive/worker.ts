@@ -322,10 +322,10 @@ export class ArchiveWorker {
             // to compactMemoryLimit of DuckDB), and the open hours' partition merges, which grow through the hour,
             // left the thread's allocator arenas 40-100 MiB larger and a 400 MiB spike of RSS near the 9th minute of
             // a 10-minute soak (none with compaction off; docs/benchmarks.md). A pass with nothing to merge starts no
-            // process: the plan is made here first.
+            // process: the plan is made here first, and the child merges that plan.
             const plan = (o.compactIn ?? 'child') === 'child' && !o.store ? await planCompaction(this.store!, opts) : undefined;
             const r = plan !== undefined && plan.groups.length > 0
-              ? await compactLakeInChild(o.lakeRoot, opts, { logger: this.logger, signal })
+              ? await compactLakeInChild(o.lakeRoot, { ...opts, plan }, { logger: this.logger, signal })
               : await compactLake(this.store!, { ...opts, ...(plan ? { plan } : {}), logger: this.logger, signal });
             if (r.merged > 0) this.counters.compactions += r.merged;
           }

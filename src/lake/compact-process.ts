@@ -23,8 +23,12 @@ import { silentLogger, type Logger } from '../util/log.ts';
 import { compactLake, type CompactOptions, type CompactionResult, type CompactionStep } from './compact.ts';
 import { sweepDeadScratch } from './scratch.ts';
 
-/** What can cross to the child: the options without the logger, signal and hooks. */
-export type CompactProcessOptions = Omit<CompactOptions, 'logger' | 'signal' | 'onStep' | 'plan'>;
+/**
+ * What can cross to the child: the options without the logger, signal and hooks. A `plan` (plain data) is merged as
+ * given: the archive worker plans first to decide whether to start a child at all, and the child listing the lake
+ * again would double each pass's listing (on S3 or HDFS, a LIST of every hour in the window).
+ */
+export type CompactProcessOptions = Omit<CompactOptions, 'logger' | 'signal' | 'onStep'>;
 
 export type CompactChildMessage =
   | { type: 'log'; line: string }

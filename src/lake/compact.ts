@@ -87,8 +87,8 @@ export interface CompactOptions extends PlanOptions {
   /** Called after each step of each merge (crash tests kill the process here). */
   onStep?: (step: CompactionStep, group: CompactionGroup) => void;
   /**
-   * A plan made by planCompaction with these options just before (the archive worker plans to decide where the pass
-   * runs: closed hours in a child process); planned here otherwise.
+   * A plan made by planCompaction with these options just before (the archive worker plans to decide whether the
+   * pass starts a child process, and the child merges that plan); planned here otherwise.
    */
   plan?: CompactionPlan;
 }

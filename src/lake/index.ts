@@ -7,7 +7,7 @@ export { LAKE_TABLES, isLakeTable, isValidTenant, checkTenant, tenantPrefix, TEN
 export { LakeWriter, type ArchiveRecord, type LakeWriterOptions, type StagedBatch, type StagedFile, type SplitStrategy } from './writer.ts';
 export { LakeWriteError, type Decision, type PendingBatch, type ProtocolStep, type RecoveryReport } from './commit.ts';
 export { listLiveFiles, liveDataFiles, listTenants, type DataFile, type TenantScope, type TimeRange } from './live-files.ts';
-export { openLakeQuery, snapshotFiles, tableRange, type LakeFileSource, type LakeQuery, type LakeQueryOptions, type QueryResult } from './query.ts';
+export { listedFileGone, openLakeQuery, openSnapshot, snapshotFiles, tableRange, type LakeFileSource, type LakeQuery, type LakeQueryOptions, type QueryResult } from './query.ts';
 export { lakeFilesFor, localLakeFiles, DEFAULT_LAKE_CACHE_BYTES, type LakeFileSet, type LakeFilesOptions } from './sources.ts';
 export { LakeCache, LakeCacheError, type LakeCacheStats } from './cache.ts';
 export { allLakeFiles, LakeSandbox, QueryError, QueryTimeoutError, QueryCancelledError, jsonFriendly, type LakeFiles, type QueryCursor, type CursorOptions, type SandboxOptions } from './sandbox.ts';

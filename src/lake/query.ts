@@ -65,6 +65,30 @@ export async function snapshotFiles(source: LakeFileSource, scope: TenantScope):
   return files;
 }
 
+/** Whether a file of `files` is gone: compaction or retention deleted it after it was listed. */
+export function listedFileGone(files: LakeFiles): boolean {
+  return allLakeFiles(files).some((f) => !existsSync(f));
+}
+
+/** Listings tried by openSnapshot before its error is the caller's. */
+const SNAPSHOT_TRIES = 3;
+
+/**
+ * Lists one tenant's files and opens an engine on them. Compaction and retention delete the files they replaced, and
+ * one deleted between the listing and the engine's binding fails the open ("No files found"; a soak's queries met it
+ * every few minutes): the lake is listed again, up to SNAPSHOT_TRIES times. Any other failure is thrown at once.
+ */
+export async function openSnapshot<E>(source: LakeFileSource, scope: TenantScope, open: (files: LakeFiles) => Promise<E>): Promise<E> {
+  for (let attempt = 1; ; attempt++) {
+    const files = await snapshotFiles(source, scope);
+    try {
+      return await open(files);
+    } catch (e) {
+      if (attempt >= SNAPSHOT_TRIES || !(e instanceof QueryError) || !listedFileGone(files)) throw e;
+    }
+  }
+}
+
 /**
  * Opens one tenant's lake for queries: a snapshot of its live files (see LakeSandbox for the sandbox). `source` is a lake
  * location (a directory or `s3://bucket/prefix`, fetched into the default cache) or any LakeFileSource.
@@ -76,14 +100,14 @@ export async function openLakeQuery(source: string | LakeFileSource, opts: LakeQ
   const scope = { tenant: opts.tenant, ...(range ? { range } : {}) };
   let sandbox: LakeSandbox;
   try {
-    sandbox = await LakeSandbox.open(await snapshotFiles(files, scope), sandboxOpts);
+    sandbox = await openSnapshot(files, scope, (listed) => LakeSandbox.open(listed, sandboxOpts));
   } catch (e) {
     await owned?.close();
     throw e;
   }
 
   async function refresh(): Promise<void> {
-    const next = await LakeSandbox.open(await snapshotFiles(files, scope), sandboxOpts);
+    const next = await openSnapshot(files, scope, (listed) => LakeSandbox.open(listed, sandboxOpts));
     sandbox.retire();
     sandbox = next;
   }
@@ -93,8 +117,7 @@ export async function openLakeQuery(source: string | LakeFileSource, opts: LakeQ
     try {
       return await fn();
     } catch (e) {
-      const all = allLakeFiles(sandbox.files);
-      if (e instanceof QueryError && all.some((f) => !existsSync(f))) {
+      if (e instanceof QueryError && listedFileGone(sandbox.files)) {
         await refresh();
         return fn();
       }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { openWalDatabase } from '../backend/sqlite/open-db.ts';
 
 /**
  * The audit log the Law Enforcement Directive (2016/680, art. 25) asks for: every consultation and disclosure of
@@ -109,12 +109,9 @@ export class AuditLog {
   }
 
   static open(dataDir: string): AuditLog {
-    mkdirSync(dataDir, { recursive: true });
-    const db = new Database(path.join(dataDir, 'audit.db'));
-    db.pragma('journal_mode = WAL');
+    const db = openWalDatabase(path.join(dataDir, 'audit.db'));
     // FULL: an acknowledged audit entry survives a power loss; appends are a few per request, not per report.
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
     db.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, tenant TEXT NOT NULL, action TEXT NOT NULL,
       target TEXT, details TEXT NOT NULL, ip TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,10 +14,29 @@ export interface CliResult {
   stderr: string;
 }
 
+let scratchData: string | undefined;
+
+/**
+ * The child's environment. A run that names no data directory (no `--data`, no `--config`, no DRONEWATCH_DATA) gets
+ * one temporary directory shared by the test file's runs instead of the default `./data`: tests must not write the
+ * checkout's data directory (a developer's platform data), nor share it with test files running at the same time.
+ */
+function childEnv(args: string[], env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const merged = { ...process.env, ...env };
+  const named = args.some((a) => /^(-d|--data|-c|--config)(=|$)/.test(a)) || merged.DRONEWATCH_DATA !== undefined;
+  if (named) return merged;
+  if (scratchData === undefined) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-cli-data-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scratchData = dir;
+  }
+  return { ...merged, DRONEWATCH_DATA: scratchData };
+}
+
 /** Runs the real CLI in a child process, as a user would. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env } });
+    const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(args, opts.env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -36,7 +57,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): {
   waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
   stop: () => Promise<number | null>;
 } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(args, env) });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

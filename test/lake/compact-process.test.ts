@@ -8,6 +8,8 @@ import { ArchiveWorker } from '../../src/archive/index.ts';
 import { SqliteStream } from '../../src/backend/index.ts';
 import { LakeWriter, listLiveFiles } from '../../src/lake/index.ts';
 import { compactLakeInChild } from '../../src/lake/compact-process.ts';
+import { planCompaction } from '../../src/lake/compact-plan.ts';
+import { LocalObjectStore } from '../../src/objectstore/index.ts';
 import { tempDir, waitUntil } from '../../src/testkit/index.ts';
 import { parquetOnDisk, twoRecentHoursLake } from './fixtures/crossing.ts';
 import { SampleFleet } from './fixtures/sample.ts';
@@ -59,6 +61,21 @@ describe('compaction in a child process', { timeout: 120_000 }, () => {
     assert.equal(live.length, 2, live.join(' '));
     assert.ok(live.every((f) => path.basename(f).startsWith('m-')), live.join(' '));
     assert.equal(parquetOnDisk(root).length, 2, parquetOnDisk(root).join(' '));
+    assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
+  });
+
+  it('merges the plan it is given, without planning again', async () => {
+    const root = path.join(tmp.dir, 'given-plan');
+    const reports = await twoRecentHoursLake(root);
+    const opts = { table: 'reports' as const, minFiles: 2, olderThanMs: 0, scratchDir: path.join(tmp.dir, 'scratch-plan') };
+    const plan = await planCompaction(new LocalObjectStore(root), opts);
+    assert.equal(plan.groups.length, 2, 'two closed hours to merge');
+    // Only the first hour's merge is given: a child that planned again would merge both.
+    const r = await compactLakeInChild(root, { ...opts, plan: { ...plan, groups: plan.groups.slice(0, 1) } });
+    assert.equal(r.merged, 1, JSON.stringify(r));
+    const live = await listLiveFiles(root, 'reports', { tenant: 'default' });
+    const merged = live.filter((f) => path.basename(f).startsWith('m-'));
+    assert.ok(merged.length === 1 && merged[0]!.includes(plan.groups[0]!.dir), `one merged file, in the given hour: ${live.join(' ')}`);
     assert.deepStrictEqual(byId(await reportsInLake(root), (x) => x.reportId), byId(reports, (x) => x.reportId));
   });
 

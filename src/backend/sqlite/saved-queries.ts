@@ -1,9 +1,8 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { checkSavedQueryInput, SavedQueryNotFoundError, type SavedQuery, type SavedQueryInput, type SavedQueryStore } from '../../analysis/saved-queries.ts';
 import { DwError } from '../../errors/index.ts';
 import { checkTenant } from '../../lake/layout.ts';
+import { openWalDatabase } from './open-db.ts';
 
 interface Row {
   tenant: string;
@@ -28,10 +27,7 @@ export interface LocalSavedQueryStore extends SavedQueryStore {
 }
 
 export function openSavedQueryStore(dataDir: string, opts: { legacyTenant?: string } = {}): LocalSavedQueryStore {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path.join(dataDir, 'analysis.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
+  const db = openWalDatabase(path.join(dataDir, 'analysis.db'));
   // IMMEDIATE: it reads the table's columns, then may create or migrate it. A deferred transaction that reads first
   // cannot wait for the write lock (SQLite refuses to upgrade a read while another connection writes: "database is
   // locked" at once), and two CLI runs opening a fresh data directory together met exactly that (stats-cli test).

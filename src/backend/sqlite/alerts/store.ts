@@ -1,6 +1,5 @@
 import { WalCheckpointer } from '../../../util/wal-checkpointer.ts';
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AcceptedReport } from '../../../contract/types.ts';
 import { AlertNotFoundError, AlertTransitionError } from '../../../alerts/errors.ts';
@@ -15,6 +14,7 @@ import {
 } from './schema.ts';
 import type { Alert, AlertEvent, AlertEventType, AlertStatus } from '../../../alerts/types.ts';
 import { summariseDurations, type ReactionTimes } from '../../../alerts/reaction.ts';
+import { openWalDatabase } from '../open-db.ts';
 
 export interface AlertStoreOptions {
   /** Database file; default `<dataDir>/alerts.db`. One of `file` or `dataDir` is required. */
@@ -56,10 +56,7 @@ export class AlertStore implements AlertState {
     this.dedupWindowMs = opts.dedupWindowMs ?? 10 * 60_000;
     this.appliedRetentionMs = opts.appliedRetentionMs ?? 24 * 3600_000;
     this.now = opts.now ?? Date.now;
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    this.db = new Database(this.file);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('journal_mode = WAL');
+    this.db = openWalDatabase(this.file);
     this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(SCHEMA_SQL);
     migrateAlertColumns(this.db);

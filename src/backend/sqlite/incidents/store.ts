@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AlertEvent } from '../../../alerts/types.ts';
 import type { GroupingConfig } from '../../../incidents/config.ts';
@@ -14,6 +13,7 @@ import { groupable, type IncidentListener, type IncidentListQuery, type Incident
 import type { Incident, IncidentEvent, IncidentRecord } from '../../../incidents/types.ts';
 import { silentLogger, type Logger } from '../../../util/log.ts';
 import { SCHEMA_SQL } from './schema.ts';
+import { openWalDatabase } from '../open-db.ts';
 
 export interface SqliteIncidentStoreOptions {
   /** `<dir>/incidents.db`: the directory of alerts.db. */
@@ -54,10 +54,7 @@ export class SqliteIncidentStore implements IncidentState {
     this.now = opts.now ?? Date.now;
     this.feed = new IncidentFeed(opts.logger ?? silentLogger);
     this.pollMs = opts.pollMs ?? 250;
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    this.db = new Database(this.file);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('journal_mode = WAL');
+    this.db = openWalDatabase(this.file);
     this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(SCHEMA_SQL);
     this.st = prepare(this.db);

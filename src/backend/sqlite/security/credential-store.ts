@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SCRYPT, dummyHash, hashPassword, verifyPassword, type ScryptParams } from '../../../security/passwords.ts';
 import { LoginRateLimiter, type LoginLimiter } from '../../../security/rate-limit.ts';
@@ -11,6 +10,7 @@ import {
 } from '../../../security/credentials.ts';
 import { SECURITY_SCHEMA } from './schema.ts';
 import { newToken, tokenHash, tokenKind } from '../../../security/tokens.ts';
+import { openWalDatabase } from '../open-db.ts';
 
 interface UserRow { id: string; tenant: string; username: string; roles: string; password_hash: string; disabled: number; created_at: string }
 
@@ -28,10 +28,7 @@ export class SecurityStore implements CredentialStore {
   private constructor(private readonly db: Database.Database, private readonly scrypt: ScryptParams) {}
 
   static open(dataDir: string, opts: { scrypt?: ScryptParams } = {}): SecurityStore {
-    mkdirSync(dataDir, { recursive: true });
-    const db = new Database(path.join(dataDir, 'security.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 5000');
+    const db = openWalDatabase(path.join(dataDir, 'security.db'));
     db.pragma('foreign_keys = ON');
     db.exec(SECURITY_SCHEMA);
     return new SecurityStore(db, opts.scrypt ?? DEFAULT_SCRYPT);

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../../errors/index.ts';
 import { encodeBatch, type BatchEntry } from '../../../stream/batch-codec.ts';
+import { openWalDatabase } from '../open-db.ts';
 
 export type Db = Database.Database;
 export type SyncLevel = 'normal' | 'full';
@@ -102,12 +102,8 @@ export interface OpenDbOptions {
  * here is short.
  */
 export function openDb(file: string, opts: OpenDbOptions): Db {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file);
+  const db = openWalDatabase(file, { busyTimeoutMs: opts.busyTimeoutMs });
   try {
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs))}`);
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (String(mode).toLowerCase() !== 'wal') throw new ConfigError(`stream database ${file}: cannot switch to WAL mode (got ${String(mode)})`);
     // NORMAL in WAL mode: a commit is in the WAL (OS page cache) when it returns, so it survives a crash of the
     // process; FULL also fsyncs the WAL on each commit, so it survives power loss.
     db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
