@@ -8,9 +8,9 @@
  * the figure can be read as "our pipeline" + "the socket".
  * Security is on, as in production: the subscriber is an officer with an API token, created the way the tests create
  * theirs (test/security/tenant-isolation.test.ts). A refused subscription or a run without samples fails the benchmark.
- * Run: node --import tsx bench/alert-latency-http.ts [reportsPerSecond] [seconds] [reportsPerCall] [alone]
+ * Run: node --import tsx bench/alert-latency-http.ts [reportsPerSecond] [seconds] [reportsPerCall] [alone | json]
  * (`alone`: each call's alerting reports are sent in calls of their own while the rest is ingested, as drones' own
- * requests arriving during a gateway's bulk request)
+ * requests arriving during a gateway's bulk request; `json`: each call is a JSON body, as HTTP and MQTT hand it over)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -36,6 +36,11 @@ interface LatencyOptions {
   reportsPerCall?: number;
   /** The alerting reports of each call are sent on their own, while the rest is ingested as one call. Default false. */
   alertingAlone?: boolean;
+  /**
+   * Each call hands ingestion a JSON body (as the HTTP route and the MQTT bridge do: `ingestRaw`), serialised before
+   * the run, instead of report objects (`ingestReports`). Default false.
+   */
+  jsonBodies?: boolean;
 }
 
 async function socketBaseline(samples: number): Promise<number[]> {
@@ -66,6 +71,13 @@ async function socketBaseline(samples: number): Promise<number[]> {
   close();
   server.close();
   return lat.sort((a, b) => a - b);
+}
+
+const isAlerting = (r: Report): boolean => r.citizens.some((c) => c.score < 20);
+
+/** One call's reports as a JSON array body, and the report ids of those that raise an alert. */
+function jsonCall(reports: Report[]): { body: Buffer; alertingIds: string[]; reports: number } | undefined {
+  return { body: Buffer.from(JSON.stringify(reports)), alertingIds: reports.filter(isAlerting).map((r) => `${r.droneId}:${Date.parse(r.timestamp)}`), reports: reports.length };
 }
 
 export async function benchAlertLatencyHttp(opts: LatencyOptions): Promise<Record<string, number>> {
@@ -123,13 +135,27 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
   const perTick = opts.reportsPerCall ?? DEFAULT_REPORTS_PER_CALL;
   const tickMs = (perTick * 1000) / opts.reportsPerSecond;
   const ticks = Math.round((opts.seconds * 1000) / tickMs);
+  // JSON bodies are made before the run (the drones' work, not the platform's): Buffers outside the heap.
+  const bodies = opts.jsonBodies ? Array.from({ length: ticks }, () => jsonCall(fleet.take(perTick))) : [];
   const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
   let sent = 0;
   for (let t = 0; t < ticks; t++) {
+    if (opts.jsonBodies) {
+      const { body, alertingIds, reports } = bodies[t]!;
+      const at = wallNow();
+      for (const id of alertingIds) sentAt.set(id, at);
+      await platform.ingestor.ingestRaw(body, 'json', 'bench');
+      if (alertingIds.length > 0) accepted.push(wallNow() - at);
+      sent += reports;
+      bodies[t] = undefined;
+      const wait = t0 + (t + 1) * tickMs - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      continue;
+    }
     const batch: Report[] = fleet.take(perTick);
     const at = wallNow();
-    const alerting = batch.filter((r) => r.citizens.some((c) => c.score < 20));
+    const alerting = batch.filter(isAlerting);
     for (const r of alerting) sentAt.set(`${r.droneId}:${Date.parse(r.timestamp)}`, at);
     if (opts.alertingAlone) {
       // The alerting reports arrive on their own (a drone's own request) while the bulk call is being ingested: they
@@ -164,6 +190,7 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
     'offered reports/s': opts.reportsPerSecond,
     'reports per ingestion call': perTick,
     'alerting reports in calls of their own': opts.alertingAlone ? 1 : 0,
+    'JSON bodies (ingestRaw)': opts.jsonBodies ? 1 : 0,
     'achieved reports/s': Math.round(sent / elapsed),
     'main thread busy % (event loop utilisation)': Math.round(busy * 1000) / 10,
     'alert samples': latencies.length,
@@ -183,7 +210,11 @@ if (isMain(import.meta.url)) {
   const rate = Number(process.argv[2] ?? 10_000);
   const seconds = Number(process.argv[3] ?? 10);
   const reportsPerCall = Number(process.argv[4] ?? DEFAULT_REPORTS_PER_CALL);
-  const alertingAlone = process.argv[5] === 'alone';
-  printTable(`alert latency, report -> SSE subscriber, ${rate} reports/s for ${seconds} s, ${reportsPerCall} reports per call${alertingAlone ? ', alerting reports alone' : ''}`, await benchAlertLatencyHttp({ reportsPerSecond: rate, seconds, reportsPerCall, alertingAlone }));
+  const flags = process.argv.slice(5);
+  const alertingAlone = flags.includes('alone');
+  const jsonBodies = flags.includes('json');
+  if (alertingAlone && jsonBodies) throw new Error('`alone` and `json` do not go together');
+  printTable(`alert latency, report -> SSE subscriber, ${rate} reports/s for ${seconds} s, ${reportsPerCall} reports per call${alertingAlone ? ', alerting reports alone' : ''}${jsonBodies ? ', JSON bodies' : ''}`,
+    await benchAlertLatencyHttp({ reportsPerSecond: rate, seconds, reportsPerCall, alertingAlone, jsonBodies }));
   process.exit(0);
 }
