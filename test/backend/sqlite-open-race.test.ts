@@ -12,6 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
+import { openWalDatabase } from '../../src/backend/sqlite/open-db.ts';
+import { ConfigError } from '../../src/errors/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sqlite-open-race-child.ts');
@@ -28,4 +30,10 @@ test('processes opening the same new audit log at once all succeed', async () =>
   } finally {
     tmp.cleanup();
   }
+});
+
+test('a database that cannot use WAL is refused with a configuration error, not a crash', () => {
+  // An in-memory database keeps its journal in memory: the switch answers "memory", as a filesystem without shared
+  // memory support would answer "delete".
+  assert.throws(() => openWalDatabase(':memory:'), (e: unknown) => e instanceof ConfigError && /cannot switch to WAL mode \(got memory/.test(e.message));
 });

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../../errors/index.ts';
 import { isBusy } from './stream/busy.ts';
 
 /** How long opening a database waits for other connections by default: the busy_timeout, and the WAL switch's budget. */
@@ -28,7 +29,7 @@ export function openWalDatabase(file: string, opts: { busyTimeoutMs?: number } =
     for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
       try {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
-        if (String(mode).toLowerCase() !== 'wal') throw new Error(`${file}: cannot switch to WAL mode (got ${String(mode)})`);
+        if (String(mode).toLowerCase() !== 'wal') throw new ConfigError(`${file}: cannot switch to WAL mode (got ${String(mode)}; a network or read-only filesystem?)`);
         return db;
       } catch (e) {
         if (!isBusy(e) || Date.now() + wait > deadline) throw e;
