@@ -74,10 +74,19 @@ async function socketBaseline(samples: number): Promise<number[]> {
 }
 
 const isAlerting = (r: Report): boolean => r.citizens.some((c) => c.score < 20);
+/** The id ingestion gives a report (its alert's lastReportId). */
+const idOf = (r: Report): string => `${r.droneId}:${Date.parse(r.timestamp)}`;
 
-/** One call's reports as a JSON array body, and the report ids of those that raise an alert. */
-function jsonCall(reports: Report[]): { body: Buffer; alertingIds: string[]; reports: number } | undefined {
-  return { body: Buffer.from(JSON.stringify(reports)), alertingIds: reports.filter(isAlerting).map((r) => `${r.droneId}:${Date.parse(r.timestamp)}`), reports: reports.length };
+interface JsonCall {
+  body: Buffer;
+  /** Ids of the reports that raise an alert. */
+  alertingIds: string[];
+  reports: number;
+}
+
+/** One call's reports as a JSON array body. */
+function jsonCall(reports: Report[]): JsonCall {
+  return { body: Buffer.from(JSON.stringify(reports)), alertingIds: reports.filter(isAlerting).map(idOf), reports: reports.length };
 }
 
 export async function benchAlertLatencyHttp(opts: LatencyOptions): Promise<Record<string, number>> {
@@ -136,27 +145,24 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
   const tickMs = (perTick * 1000) / opts.reportsPerSecond;
   const ticks = Math.round((opts.seconds * 1000) / tickMs);
   // JSON bodies are made before the run (the drones' work, not the platform's): Buffers outside the heap.
-  const bodies = opts.jsonBodies ? Array.from({ length: ticks }, () => jsonCall(fleet.take(perTick))) : [];
+  const bodies: (JsonCall | undefined)[] = opts.jsonBodies ? Array.from({ length: ticks }, () => jsonCall(fleet.take(perTick))) : [];
   const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
   let sent = 0;
-  for (let t = 0; t < ticks; t++) {
+  /** Hands ingestion the call of tick `t`: when it started, its reports, and how many of them alert. */
+  const send = async (t: number): Promise<{ at: number; reports: number; alerting: number }> => {
     if (opts.jsonBodies) {
-      const { body, alertingIds, reports } = bodies[t]!;
-      const at = wallNow();
-      for (const id of alertingIds) sentAt.set(id, at);
-      await platform.ingestor.ingestRaw(body, 'json', 'bench');
-      if (alertingIds.length > 0) accepted.push(wallNow() - at);
-      sent += reports;
+      const call = bodies[t]!;
       bodies[t] = undefined;
-      const wait = t0 + (t + 1) * tickMs - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      continue;
+      const at = wallNow();
+      for (const id of call.alertingIds) sentAt.set(id, at);
+      await platform.ingestor.ingestRaw(call.body, 'json', 'bench');
+      return { at, reports: call.reports, alerting: call.alertingIds.length };
     }
     const batch: Report[] = fleet.take(perTick);
     const at = wallNow();
     const alerting = batch.filter(isAlerting);
-    for (const r of alerting) sentAt.set(`${r.droneId}:${Date.parse(r.timestamp)}`, at);
+    for (const r of alerting) sentAt.set(idOf(r), at);
     if (opts.alertingAlone) {
       // The alerting reports arrive on their own (a drone's own request) while the bulk call is being ingested: they
       // are handed over as soon as the event loop lets them, and timed from their arrival.
@@ -168,10 +174,13 @@ async function measure(platform: Platform, tenant: string, opts: LatencyOptions,
     } else {
       await platform.ingestor.ingestReports(batch, 'bench');
     }
-    if (alerting.length > 0) accepted.push(wallNow() - at);
-    sent += batch.length;
-    const next = t0 + (t + 1) * tickMs;
-    const wait = next - performance.now();
+    return { at, reports: batch.length, alerting: alerting.length };
+  };
+  for (let t = 0; t < ticks; t++) {
+    const { at, reports, alerting } = await send(t);
+    if (alerting > 0) accepted.push(wallNow() - at);
+    sent += reports;
+    const wait = t0 + (t + 1) * tickMs - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   const elapsed = (performance.now() - t0) / 1000;

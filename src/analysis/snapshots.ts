@@ -1,4 +1,4 @@
-import { checkTenant, openSnapshot, QueryError, snapshotFiles, type LakeFileSource, type LakeFiles, type SandboxOptions, type TenantScope, type TimeRange } from '../lake/index.ts';
+import { checkTenant, openSnapshot, QueryError, type LakeFileSource, type LakeFiles, type SandboxOptions, type TenantScope, type TimeRange } from '../lake/index.ts';
 import type { EngineOpener, QueryEngine } from './engine-types.ts';
 
 /**
@@ -49,11 +49,6 @@ export class Snapshots {
   /** Tenants with a snapshot open. */
   tenants(): string[] {
     return [...new Set([...this.snapshots.values()].map((s) => s.tenant))].sort();
-  }
-
-  /** One tenant's files, pruned to `range` (the tenant is checked first: it becomes a key prefix). */
-  files(tenant: string, range: TimeRange | undefined): Promise<LakeFiles> {
-    return snapshotFiles(this.opts.source, scopeOf(tenant, range));
   }
 
   /** The snapshot of `tenant` (and `range`), rebuilt when older than refreshMs or when `force`d; one build at a time. */
@@ -134,6 +129,7 @@ export class Snapshots {
   }
 }
 
+/** One tenant's scope, pruned to `range` (the tenant is checked first: it becomes a key prefix). */
 function scopeOf(tenant: string, range: TimeRange | undefined): TenantScope {
   return { tenant: checkTenant(tenant), ...(range ? { range } : {}) };
 }

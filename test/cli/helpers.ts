@@ -1,8 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../../src/testkit/index.ts';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/dronewatch.js');
 
@@ -26,9 +25,9 @@ function childEnv(args: string[], env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEn
   const named = args.some((a) => /^(-d|--data|-c|--config)(=|$)/.test(a)) || merged.DRONEWATCH_DATA !== undefined;
   if (named) return merged;
   if (scratchData === undefined) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-cli-data-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    scratchData = dir;
+    const tmp = tempDir('dw-cli-data-');
+    process.once('exit', tmp.cleanup);
+    scratchData = tmp.dir;
   }
   return { ...merged, DRONEWATCH_DATA: scratchData };
 }

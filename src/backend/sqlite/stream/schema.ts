@@ -1,4 +1,3 @@
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../../errors/index.ts';
 import { encodeBatch, type BatchEntry } from '../../../stream/batch-codec.ts';
