@@ -21,10 +21,12 @@
  *   of a child process (the default).
  * --memory-detail: each 5-s sample also splits RSS by mapping (/proc/self/smaps: glibc's main arena [heap],
  *   anonymous mappings, file-backed) and records the V8 heap of the main and of the archive thread; printed per minute.
+ * --heap-snapshot-at=8[,9]: a heap snapshot of the main thread at these minutes of the load (soak-<minute>.heapsnapshot
+ *   in the working directory; it pauses the platform for a few seconds): what holds the Buffers and the heap.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -54,6 +56,8 @@ export interface SoakOptions {
   compactIn?: 'child' | 'here';
   /** Split RSS by mapping and V8 heaps per thread, every sample. */
   memoryDetail?: boolean;
+  /** Minutes into the load at which to write a heap snapshot of the main thread (into the working directory). */
+  heapSnapshotsAt?: number[];
 }
 
 /** RSS split by kind of mapping (/proc/self/smaps), bytes. */
@@ -194,6 +198,10 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
       }
       rss.push(sample);
     }, 5000);
+    const snapshotTimers = (o.heapSnapshotsAt ?? []).map((minute) => setTimeout(() => {
+      const file = writeHeapSnapshot(`soak-${minute}.heapsnapshot`);
+      process.stderr.write(`soak: heap snapshot ${file}\n`);
+    }, minute * 60_000));
     // The drones: a process of their own (bench/soak-clients.ts), as real ones would be.
     const end = started + o.minutes * 60_000;
     const settings: SoakClientSettings = {
@@ -212,6 +220,7 @@ export async function benchSoak(o: SoakOptions): Promise<Record<string, number |
     const refused = platform['admission']?.stats().refused;
     clearInterval(queryTimer);
     clearInterval(rssTimer);
+    for (const t of snapshotTimers) clearTimeout(t);
     sseAbort.abort();
     await sseDone;
     const stopT0 = performance.now();
@@ -315,7 +324,9 @@ if (isMain(import.meta.url)) {
     compactIn,
     minutes: arg('minutes', 30), rate: arg('rate', 10_000), batch: arg('batch', 500), reportTime, compaction: compaction === 'on',
     memoryDetail: process.argv.includes('--memory-detail'),
+    heapSnapshotsAt: str('heap-snapshot-at', '').split(',').filter((m) => m !== '').map(Number),
   };
+  if (o.heapSnapshotsAt!.some((m) => !(m > 0))) throw new Error('--heap-snapshot-at takes minutes > 0, comma-separated');
   const figures = await benchSoak(o);
   printTable(`soak: ${o.minutes} min offered at ${o.rate} reports/s, report time ${reportTime}, compaction ${compaction} in ${compactIn} (archive, alerts, SSE, a query every 5 s)`, figures);
 }
