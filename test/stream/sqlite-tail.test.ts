@@ -7,7 +7,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { SqliteStream } from '../../src/backend/index.ts';
-import { TAIL_RECORDS } from '../../src/backend/sqlite/stream/rows.ts';
+import type { PartitionStmts } from '../../src/backend/sqlite/stream/catalog.ts';
+import { keepTail, TAIL_MAX_AGE_MS, TAIL_RECORDS } from '../../src/backend/sqlite/stream/rows.ts';
+import { encodeBatch } from '../../src/stream/batch-codec.ts';
 import type { StreamConsumer, StreamRecord } from '../../src/stream/index.ts';
 import { tempDir } from '../../src/testkit/index.ts';
 
@@ -105,5 +107,21 @@ describe('sqlite stream: the tail of the publishing connection', () => {
     await a.publish('t', [rec(2, 'a')]);
     const got = await drain(c, 2);
     assert.deepEqual(got.map((r) => [r.offset, Buffer.from(r.value).toString()]), [[0, '{"n":0,"by":"a"}'], [1, '{"n":2,"by":"a"}']]);
+  });
+
+  it('holds no batch older than TAIL_MAX_AGE_MS once another is kept: a quiet partition does not keep minutes of records', () => {
+    const stmts = { tail: [], tailHeld: 0 } as unknown as PartitionStmts;
+    const t0 = 1_000_000;
+    const step = TAIL_MAX_AGE_MS / 3;
+    // Ten small batches, far under TAIL_RECORDS: only their age can drop them.
+    for (let i = 0; i < 10; i++) keepTail(stmts, { base: i * 3, last: i * 3 + 2, ts: t0 + i * step, data: Buffer.alloc(1) }, t0 + i * step);
+    assert.deepEqual(stmts.tail.map((b) => (b.ts - t0) / step), [6, 7, 8, 9]);
+    assert.equal(stmts.tailHeld, 12);
+  });
+
+  it('stores a small batch in a buffer of its own, not a slice of a shared pool slab the tail would keep alive', () => {
+    const data = encodeBatch([{ key: 'd1', id: 'r1', headers: null, value: enc.encode('{"a":1}') }]);
+    assert.ok(data.byteLength < 100);
+    assert.equal(data.buffer.byteLength, data.byteLength);
   });
 });
