@@ -36,6 +36,7 @@ export function bufferHolders(snap: Snapshot, depth: number): { total: number; c
   const count = nodes.length / N;
   const parent = new Int32Array(count).fill(-1);
   const via = new Array<string>(count);
+  const named = new Set(['property', 'internal', 'shortcut', 'context']);
   for (let i = 0, e = 0; i < count; i++) {
     for (let k = nodes[i * N + iEdges]!; k > 0; k--, e += E) {
       const type = edgeTypes[edges[e + eType]!]!;
@@ -43,7 +44,7 @@ export function bufferHolders(snap: Snapshot, depth: number): { total: number; c
       if (type === 'weak' || parent[to] !== -1 || to === i) continue;
       parent[to] = i;
       const name = edges[e + eName]!;
-      via[to] = ['property', 'internal', 'shortcut', 'context'].includes(type) ? strings[name]! : '[]';
+      via[to] = named.has(type) ? strings[name]! : '[]';
     }
   }
   const name = (i: number): string => strings[nodes[i * N + iName]!]!.slice(0, 40);

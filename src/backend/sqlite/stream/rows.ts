@@ -27,6 +27,9 @@ export const TAIL_RECORDS = 2048;
  */
 export const TAIL_MAX_AGE_MS = 30_000;
 
+/** Whether a tail batch is young enough to be read from memory at `now` (older ones are read from the table). */
+const servable = (b: TailBatch, now: number): boolean => b.ts >= now - TAIL_MAX_AGE_MS;
+
 /**
  * Keeps a committed batch at the end of its partition's tail, dropping the oldest beyond TAIL_RECORDS and those older
  * than TAIL_MAX_AGE_MS (never served from here: without the age bound a quiet topic's partition, alerts or incidents at
@@ -38,7 +41,7 @@ export function keepTail(stmts: PartitionStmts, batch: StoredBatch, now = Date.n
   tail.push({ base: batch.base, last: batch.last, ts: batch.ts, data: batch.data, records: undefined });
   stmts.tailHeld += batch.last - batch.base + 1;
   while (tail.length > 1 && stmts.tailHeld > TAIL_RECORDS) dropOldest(stmts);
-  while (tail.length > 0 && tail[0]!.ts < now - TAIL_MAX_AGE_MS) dropOldest(stmts);
+  while (tail.length > 0 && !servable(tail[0]!, now)) dropOldest(stmts);
 }
 
 /** Forgets the tail's batches that start before `end` (retention deleted, or is deleting, them). */
@@ -57,7 +60,7 @@ function tailBatchAt(stmts: PartitionStmts, pos: number): TailBatch | undefined 
   const tail = stmts.tail;
   for (let i = tail.length - 1; i >= 0; i--) {
     const b = tail[i]!;
-    if (pos >= b.base && pos <= b.last) return b.ts >= Date.now() - TAIL_MAX_AGE_MS ? b : undefined;
+    if (pos >= b.base && pos <= b.last) return servable(b, Date.now()) ? b : undefined;
     if (b.last < pos) return undefined;
   }
   return undefined;
