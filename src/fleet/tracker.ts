@@ -4,6 +4,7 @@ import type { StartPosition, Stream, StreamConsumer, StreamRecord } from '../str
 import { silentLogger, type Logger } from '../util/log.ts';
 import { RateCounter } from './rate.ts';
 import { scanReportFields, type ReportFields } from './scan.ts';
+import { TrackSlab, type TrackRing } from './track-slab.ts';
 import type { DronePosition, FleetStats, PositionsListener, SilentDrone, StatsListener, TrackPoint } from './types.ts';
 
 export interface FleetTrackerOptions {
@@ -30,52 +31,12 @@ export interface FleetTrackerOptions {
   logger?: Logger;
 }
 
-/**
- * One drone: its last `trackLength` positions in a ring of (lat, lon, ts) triples at `base` in a chunk shared by
- * DRONES_PER_CHUNK drones (TrackSlab). Three typed arrays of its own per drone (before issue 14's soak) cost ~1.5 KB
- * a drone beyond their 480 bytes of positions (each ArrayBuffer is a V8 object, a malloc'd backing store and its
- * bookkeeping): ~150 MiB of RSS for the 100,000 drones a full fleet fills the tracker with, ~50 in the slab.
- */
-interface DroneTrack {
+/** One drone: who it is, and its last `trackLength` positions in a ring in the slab (track-slab.ts). */
+interface DroneTrack extends TrackRing {
   readonly tenant: string;
   readonly droneId: string;
-  readonly buf: Float64Array;
-  readonly base: number;
-  /** Index of the newest position. */
-  head: number;
-  count: number;
   appendedAt: number;
 }
-
-/** Drones per chunk of the slab: 1,024 x 20 positions x 3 doubles = 480 KiB. */
-const DRONES_PER_CHUNK = 1024;
-
-/** Where the drones' rings live: chunks allocated as drones arrive, slots of forgotten drones reused. */
-class TrackSlab {
-  private readonly chunks: Float64Array[] = [];
-  private readonly free: { buf: Float64Array; base: number }[] = [];
-  private next = 0;
-
-  constructor(private readonly trackLength: number) {}
-
-  take(): { buf: Float64Array; base: number } {
-    const reused = this.free.pop();
-    if (reused) return reused;
-    const slot = this.next++;
-    const c = Math.floor(slot / DRONES_PER_CHUNK);
-    const size = 3 * this.trackLength;
-    this.chunks[c] ??= new Float64Array(DRONES_PER_CHUNK * size);
-    return { buf: this.chunks[c], base: (slot % DRONES_PER_CHUNK) * size };
-  }
-
-  give(d: DroneTrack): void {
-    this.free.push({ buf: d.buf, base: d.base });
-  }
-}
-
-const lat = (d: DroneTrack, i: number): number => d.buf[d.base + 3 * i]!;
-const lon = (d: DroneTrack, i: number): number => d.buf[d.base + 3 * i + 1]!;
-const tsOf = (d: DroneTrack, i: number): number => d.buf[d.base + 3 * i + 2]!;
 
 const decoder = new TextDecoder();
 
@@ -214,7 +175,7 @@ export class FleetTracker {
     const lat = position?.lat;
     const lon = position?.lon;
     if (typeof droneId !== 'string' || typeof ts !== 'number' || typeof lat !== 'number' || typeof lon !== 'number'
-      || typeof tenant !== 'string' || (this.tenant !== undefined && tenant !== this.tenant)) {
+      || !(Math.abs(lat) <= 90 && Math.abs(lon) <= 180) || typeof tenant !== 'string' || (this.tenant !== undefined && tenant !== this.tenant)) {
       this.skipped++;
       return;
     }
@@ -226,7 +187,7 @@ export class FleetTracker {
     const key = trackKey(tenant, droneId);
     let d = this.drones.get(key);
     if (d) {
-      if (ts <= tsOf(d, d.head)) return;
+      if (ts <= this.slab.ts(d, d.head)) return;
       this.drones.delete(key);
     } else {
       if (this.drones.size >= this.opts.maxDrones) {
@@ -235,16 +196,11 @@ export class FleetTracker {
         this.dirty.delete(oldest);
         this.slab.give(gone);
       }
-      d = { tenant, droneId, ...this.slab.take(), head: -1, count: 0, appendedAt: 0 };
+      const { ints, origins, slot } = this.slab.take();
+      d = { tenant, droneId, ints, origins, slot, head: -1, count: 0, appendedAt: 0 };
     }
     this.drones.set(key, d);
-    const n = this.opts.trackLength;
-    d.head = (d.head + 1) % n;
-    const at = d.base + 3 * d.head;
-    d.buf[at] = lat;
-    d.buf[at + 1] = lon;
-    d.buf[at + 2] = ts;
-    d.count = Math.min(d.count + 1, n);
+    this.slab.push(d, lat, lon, ts);
     d.appendedAt = r.timestamp;
     this.dirty.add(key);
   }
@@ -252,7 +208,7 @@ export class FleetTracker {
   /** Every tracked drone's latest position (of one tenant when given). */
   positions(tenant?: string): DronePosition[] {
     const out: DronePosition[] = [];
-    for (const d of this.drones.values()) if (tenant === undefined || d.tenant === tenant) out.push(latest(d));
+    for (const d of this.drones.values()) if (tenant === undefined || d.tenant === tenant) out.push(this.latest(d));
     return out;
   }
 
@@ -264,7 +220,7 @@ export class FleetTracker {
     const n = this.opts.trackLength;
     for (let k = d.count - 1; k >= 0; k--) {
       const i = (d.head - k + n) % n;
-      out.push({ lat: lat(d, i), lon: lon(d, i), ts: tsOf(d, i) });
+      out.push({ lat: this.slab.lat(d, i), lon: this.slab.lon(d, i), ts: this.slab.ts(d, i) });
     }
     return out;
   }
@@ -277,10 +233,10 @@ export class FleetTracker {
     for (const d of this.drones.values()) {
       if (tenant !== undefined && d.tenant !== tenant) continue;
       drones++;
-      const lastTs = tsOf(d, d.head);
+      const lastTs = this.slab.ts(d, d.head);
       const silentForMs = Math.max(this.newestTs - lastTs, now - d.appendedAt);
       if (silentForMs > this.opts.silentAfterMs) {
-        silent.push({ droneId: d.droneId, lastTs, lastAppendedAt: d.appendedAt, silentForMs, lat: lat(d, d.head), lon: lon(d, d.head) });
+        silent.push({ droneId: d.droneId, lastTs, lastAppendedAt: d.appendedAt, silentForMs, lat: this.slab.lat(d, d.head), lon: this.slab.lon(d, d.head) });
       }
     }
     silent.sort((a, b) => b.silentForMs - a.silentForMs || (a.droneId < b.droneId ? -1 : 1));
@@ -331,7 +287,7 @@ export class FleetTracker {
     const changed: DronePosition[] = [];
     for (const id of this.dirty) {
       const d = this.drones.get(id);
-      if (d) changed.push(latest(d));
+      if (d) changed.push(this.latest(d));
     }
     this.dirty.clear();
     for (const l of this.positionListeners) {
@@ -354,6 +310,11 @@ export class FleetTracker {
         this.logger.warn({ err }, 'fleet stats listener threw');
       }
     }
+  }
+
+  private latest(d: DroneTrack): DronePosition {
+    const s = this.slab;
+    return { tenant: d.tenant, droneId: d.droneId, lat: s.lat(d, d.head), lon: s.lon(d, d.head), ts: s.ts(d, d.head), appendedAt: d.appendedAt };
   }
 
   /**
@@ -381,8 +342,4 @@ export class FleetTracker {
 
 function trackKey(tenant: string, droneId: string): string {
   return `${tenant}/${droneId}`;
-}
-
-function latest(d: DroneTrack): DronePosition {
-  return { tenant: d.tenant, droneId: d.droneId, lat: lat(d, d.head), lon: lon(d, d.head), ts: tsOf(d, d.head), appendedAt: d.appendedAt };
 }

@@ -43,17 +43,19 @@ describe('FleetTracker (reports topic consumer)', () => {
   });
 
   it('keeps each drone\'s last position and a bounded recent track, oldest first', async () => {
+    // Six decimals, as drones send them (the map keeps 1e-7 degree: 48.85 + 0.011 would come back as 48.861).
+    const latAt = (m: number): number => Math.round((48.85 + m / 1000) * 1e6) / 1e6;
     const t = track(new FleetTracker({ stream, trackLength: 5, lookbackMs: 0, flushIntervalMs: 20, statsIntervalMs: 50 }));
     await t.start();
     const records = [];
-    for (let m = 0; m < 12; m++) records.push(reportRecord('drone-a', m, 48.85 + m / 1000, 2.35));
+    for (let m = 0; m < 12; m++) records.push(reportRecord('drone-a', m, latAt(m), 2.35));
     records.push(reportRecord('drone-b', 3, 48.80, 2.30));
     await stream.publish(TOPICS.reports, records);
     await waitFor(() => t.stats().reportsRead === 13);
     const a = t.track('drone-a');
     assert.equal(a.length, 5, 'the track holds trackLength positions');
     assert.deepEqual(a.map((p) => p.ts), [7, 8, 9, 10, 11].map((m) => T0 + m * 60_000), 'the newest five, oldest first');
-    assert.equal(a[4]!.lat, 48.85 + 11 / 1000, 'the last position is the newest report\'s');
+    assert.equal(a[4]!.lat, latAt(11), 'the last position is the newest report\'s');
     const positions = new Map(t.positions().map((p) => [p.droneId, p]));
     assert.equal(positions.size, 2, 'two drones tracked');
     assert.equal(positions.get('drone-b')!.lat, 48.80, 'drone-b at its only position');
@@ -62,7 +64,7 @@ describe('FleetTracker (reports topic consumer)', () => {
     // A late report (older than the newest) does not move the drone back.
     await stream.publish(TOPICS.reports, [{ ...reportRecord('drone-a', 2, 10, 10), id: 'late-one' }]);
     await waitFor(() => t.stats().reportsRead === 14);
-    assert.equal(t.track('drone-a').at(-1)!.lat, 48.85 + 11 / 1000, 'late report ignored for the live position');
+    assert.equal(t.track('drone-a').at(-1)!.lat, latAt(11), 'late report ignored for the live position');
     await waitFor(() => t.stats().lag === 0, 3000);
   });
 

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { FleetTracker } from '../../src/fleet/index.ts';
+import { TrackSlab } from '../../src/fleet/track-slab.ts';
 import type { Stream } from '../../src/stream/index.ts';
 
 /**
@@ -46,5 +47,52 @@ describe('fleet tracker memory', () => {
     for (let m = 10; m < 15; m++) t.apply(record('c', m, 40 + m, 3));
     assert.deepEqual(t.track('c').map((p) => p.lat), [52, 53, 54], 'a ring of trackLength, oldest first');
     assert.deepEqual(t.positions().map((p) => [p.droneId, p.lat]).sort(), [['b', 47], ['c', 54]]);
+  });
+
+  it('a position takes 12 bytes in the slab, and a drone 248 (20 positions and its time origin)', () => {
+    const slab = new TrackSlab(20);
+    for (let i = 0; i < 1024; i++) slab.take();
+    assert.equal(slab.bytes, 1024 * 248);
+    slab.take(); // the 1,025th drone opens a second chunk
+    assert.equal(slab.bytes, 2 * 1024 * 248);
+  });
+
+  it('gives back the reported coordinates and times exactly (7 decimals or fewer)', () => {
+    const t = new FleetTracker({ stream: {} as Stream, trackLength: 4 });
+    const points = [[48.8566, 2.3522], [-33.8688197, 151.2092955], [89.9999999, -179.9999999], [-90, 180], [0, -0.0000001]] as const;
+    points.forEach(([lat, lon], m) => t.apply(record('d', m, lat, lon)));
+    const track = t.track('d');
+    assert.deepEqual(track.map((p) => [p.lat, p.lon]), points.slice(1).map(([lat, lon]) => [lat, lon]));
+    assert.deepEqual(track.map((p) => p.ts), [1, 2, 3, 4].map((m) => Date.UTC(2026, 11, 7, 3, 0) + m * 60_000));
+    const [pos] = t.positions();
+    assert.deepEqual([pos!.lat, pos!.lon, pos!.ts], [0, -0.0000001, Date.UTC(2026, 11, 7, 3, 4)]);
+  });
+
+  it('a coordinate with more decimals is kept to 1e-7 degree (about a centimetre)', () => {
+    const t = new FleetTracker({ stream: {} as Stream });
+    t.apply(record('d', 0, 48.856612345678, 2.352212345678));
+    const [p] = t.track('d');
+    assert.ok(Math.abs(p!.lat - 48.856612345678) <= 0.5e-7 && Math.abs(p!.lon - 2.352212345678) <= 0.5e-7, `${p!.lat}, ${p!.lon}`);
+  });
+
+  it('a report more than 2^32 ms (49.7 days) after the drone\'s first one starts its track again', () => {
+    const t = new FleetTracker({ stream: {} as Stream, trackLength: 5 });
+    t.apply(record('d', 0, 1, 1));
+    t.apply(record('d', 1, 2, 1));
+    const limit = 2 ** 32 - 1;
+    t.apply(record('d', limit / 60_000, 3, 1)); // exactly 2^32 - 1 ms after the first: still one track
+    assert.deepEqual(t.track('d').map((p) => p.lat), [1, 2, 3]);
+    assert.equal(t.track('d')[2]!.ts, Date.UTC(2026, 11, 7, 3, 0) + limit);
+    t.apply(record('d', limit / 60_000 + 1, 4, 1));
+    assert.deepEqual(t.track('d').map((p) => [p.lat, p.ts]), [[4, Date.UTC(2026, 11, 7, 3, 0) + limit + 60_000]]);
+  });
+
+  it('skips a position outside the WGS 84 ranges instead of storing a wrapped one', () => {
+    const t = new FleetTracker({ stream: {} as Stream });
+    t.apply(record('d', 0, 91, 2));
+    t.apply(record('e', 0, 48, 181));
+    t.apply(record('f', 0, 48, Number.NaN));
+    assert.equal(t.stats().drones, 0);
+    assert.equal(t.stats().reportsSkipped, 3);
   });
 });
