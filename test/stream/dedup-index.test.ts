@@ -64,13 +64,45 @@ describe('sqlite stream dedup index', () => {
     assert.throws(() => index.add(1, 3, 0), RangeError);
   });
 
-  it('holds a million ids in under 28 bytes each (a full window at 10,000 reports/s is 6-7.5 million)', () => {
+  it('holds a million ids in under 17 bytes each, grown from empty (a full window at 10,000 reports/s is 6-7.5 million)', () => {
     const index = new DedupIndex(600_000, 8, 0);
     const n = 1_000_000;
     for (let i = 0; i < n; i++) index.add(idHash(`drone-${i % 1000}:${1_700_000_000_000 + i * 60_000}`), i % 8, 1_000_000 + (i >> 3));
     const { entries, bytes } = index.size();
     assert.equal(entries, n);
-    assert.ok(bytes / n < 28, `${(bytes / n).toFixed(1)} bytes per id`);
+    assert.ok(bytes / n < 17, `${(bytes / n).toFixed(1)} bytes per id`);
+  });
+
+  it('makes a generation as large as the last one\'s rate asks: ~12 bytes an id, no growth while the rate holds', () => {
+    const quarter = 1000;
+    const index = new DedupIndex(4 * quarter, 8, 0);
+    const n = 100_000;
+    const add = (from: number): void => { for (let i = from; i < from + n; i++) index.add(idHash(`drone-${i % 977}:${i}`), i % 8, i >> 3); };
+    index.rotate(quarter); // after the first generation (no sample: it holds what a rebuild indexed), one grown from empty
+    add(0);
+    const grown = index.size().bytes;
+    index.rotate(2 * quarter);
+    const planned = index.size().bytes - grown;
+    assert.ok(planned / n < 13 && planned / n > 8, `${(planned / n).toFixed(1)} bytes per id planned`);
+    add(n);
+    assert.equal(index.size().bytes, grown + planned, 'the same rate fits without growing');
+    for (let i = 0; i < 2 * n; i += 997) assert.ok(candidates(index, idHash(`drone-${i % 977}:${i}`)).some(([p, o]) => p === i % 8 && o === i >> 3), `id ${i}`);
+    index.rotate(6 * quarter); // quiet for three quarters: the next generation plans for a quarter of the rate
+    index.rotate(10 * quarter); // and the ones holding ids are past the window
+    assert.equal(index.size().entries, 0);
+    assert.ok(index.size().bytes < planned / 3, `${index.size().bytes} bytes left`);
+  });
+
+  it('packs the partition beside the offset for the largest partition count (1,024), exact on both sides of the limit', () => {
+    const index = new DedupIndex(60_000, 1024, 0);
+    const limit = 2 ** 21; // 31 bits less the 10 a partition takes
+    const entries: [number, number, number][] = [];
+    for (const p of [0, 1, 511, 1023]) {
+      const base = 1e12 + p;
+      for (const d of [0, 1, -1, limit - 1, -limit, limit, -limit - 1, 7 * limit]) entries.push([entries.length + 1, p, base + d]);
+    }
+    for (const [h, p, o] of entries) index.add(h, p, o);
+    for (const [h, p, o] of entries) assert.deepEqual(candidates(index, h), [[p, o]], `hash ${h}`);
   });
 
   it('never returns hash 0, which marks empty slots', () => {

@@ -26,31 +26,43 @@ export function idHash(id: string): number {
   return (h >>> 0) || 1;
 }
 
+/** Most a table is filled before it grows (linear probing: ~8 probes for an absent id at 3/4). */
+const MAX_LOAD = 0.75;
+/** A table sized from its predecessor's rate is filled to this if the rate holds: room for 15% more before it grows. */
+const PLANNED_LOAD = 0.65;
+const GROWTH = 1.5;
+const MIN_CAPACITY = 1024;
+
 /**
- * Open-addressing hash table in typed arrays: 10 bytes per slot (hash, partition, offset as a 32-bit difference from
- * the first offset this table saw in that partition), filled up to three quarters. At 10,000 reports/s a window of
- * 10 minutes holds 6 to 7.5 million ids: 14-byte slots at most half full took ~42 bytes per id (~300 MB); these take
- * ~18. Linear probing at this load costs a few more probes per lookup (each a read of one Uint32 array).
+ * Open-addressing hash table in two typed arrays: 8 bytes a slot, the hash and one Int32 packing the partition (its
+ * low bits, as many as the topic's partition count needs: 3 for 8) with the offset as a signed difference from the
+ * first offset this table saw in that partition (the high bits: +-2^28 for 8 partitions, where a generation at
+ * 100,000 reports/s in one partition holds 15 million). Any capacity (the slot is a multiply-shift of the hash, not
+ * a mask), so a table is made as large as its predecessor's rate asks (`DedupIndex.rotate`) and grows by half, not
+ * to the next power of two: measured at ~6,700 reports/s, a window's tables took ~66 MiB at 10 bytes a slot filled
+ * 37-75% (doubling); these take ~8 / 0.65-0.75 = 11-12 bytes an id.
  */
 class IdTable {
   private hashes: Uint32Array;
-  private partitions: Uint16Array;
-  private deltas: Int32Array;
+  private packed: Int32Array;
+  private capacity: number;
   /** Per partition: the offset the deltas count from (the first one added), NaN until then. */
   private readonly bases: Float64Array;
-  /** Entries whose offset is more than 2^31 from their partition's base: never in practice, kept exact anyway. */
+  private readonly partitionBits: number;
+  private readonly maxDelta: number;
+  /** Entries whose offset is too far from their partition's base to pack: never in practice, kept exact anyway. */
   private far: { hash: number; partition: number; offset: number }[] | undefined;
-  private mask: number;
   private size = 0;
   readonly createdAt: number;
 
-  constructor(createdAt: number, partitions: number, capacity = 1024) {
+  constructor(createdAt: number, partitions: number, capacity = MIN_CAPACITY) {
     this.createdAt = createdAt;
-    this.hashes = new Uint32Array(capacity);
-    this.partitions = new Uint16Array(capacity);
-    this.deltas = new Int32Array(capacity);
+    this.capacity = Math.max(MIN_CAPACITY, Math.ceil(capacity));
+    this.hashes = new Uint32Array(this.capacity);
+    this.packed = new Int32Array(this.capacity);
     this.bases = new Float64Array(partitions).fill(NaN);
-    this.mask = capacity - 1;
+    this.partitionBits = Math.ceil(Math.log2(Math.max(1, partitions)));
+    this.maxDelta = 2 ** (31 - this.partitionBits) - 1;
   }
 
   /** Entries held. */
@@ -60,7 +72,7 @@ class IdTable {
 
   /** Bytes of its arrays. */
   get bytes(): number {
-    return this.hashes.byteLength + this.partitions.byteLength + this.deltas.byteLength + this.bases.byteLength;
+    return this.hashes.byteLength + this.packed.byteLength + this.bases.byteLength;
   }
 
   add(hash: number, partition: number, offset: number): void {
@@ -69,62 +81,81 @@ class IdTable {
     let base = this.bases[partition]!;
     if (Number.isNaN(base)) base = this.bases[partition] = offset;
     const delta = offset - base;
-    if (delta > 0x7fffffff || delta < -0x80000000) {
+    if (delta > this.maxDelta || delta < -this.maxDelta - 1) {
       (this.far ??= []).push({ hash, partition, offset });
       return;
     }
-    this.put(hash, partition, delta);
+    this.put(hash, delta * 2 ** this.partitionBits + partition);
   }
 
-  private put(hash: number, partition: number, delta: number): void {
-    if ((this.size + 1) * 4 > this.hashes.length * 3) this.grow();
-    let i = hash & this.mask;
-    while (this.hashes[i] !== 0) i = (i + 1) & this.mask;
+  private put(hash: number, packed: number): void {
+    if (this.size + 1 > this.capacity * MAX_LOAD) this.grow();
+    let i = this.slotOf(hash);
+    while (this.hashes[i] !== 0) i = i + 1 === this.capacity ? 0 : i + 1;
     this.hashes[i] = hash;
-    this.partitions[i] = partition;
-    this.deltas[i] = delta;
+    this.packed[i] = packed;
     this.size++;
+  }
+
+  /** floor(hash x capacity / 2^32), in two 16-bit halves so that every product is exact in a double. */
+  private slotOf(hash: number): number {
+    const c = this.capacity;
+    return Math.floor(((hash >>> 16) * c + Math.floor(((hash & 0xffff) * c) / 65_536)) / 65_536);
   }
 
   /** Calls visit(partition, offset) for every entry with this hash until it returns true; returns whether one did. */
   find(hash: number, visit: (partition: number, offset: number) => boolean): boolean {
-    let i = hash & this.mask;
-    for (let h = this.hashes[i]!; h !== 0; i = (i + 1) & this.mask, h = this.hashes[i]!) {
+    const mask = (1 << this.partitionBits) - 1;
+    let i = this.slotOf(hash);
+    for (let h = this.hashes[i]!; h !== 0; h = this.hashes[i]!) {
       if (h === hash) {
-        const p = this.partitions[i]!;
-        if (visit(p, this.bases[p]! + this.deltas[i]!)) return true;
+        const word = this.packed[i]!;
+        const p = word & mask;
+        if (visit(p, this.bases[p]! + (word >> this.partitionBits))) return true;
       }
+      i = i + 1 === this.capacity ? 0 : i + 1;
     }
     if (this.far) for (const e of this.far) if (e.hash === hash && visit(e.partition, e.offset)) return true;
     return false;
   }
 
   private grow(): void {
-    const { hashes, partitions, deltas } = this;
-    const capacity = hashes.length * 2;
-    this.hashes = new Uint32Array(capacity);
-    this.partitions = new Uint16Array(capacity);
-    this.deltas = new Int32Array(capacity);
-    this.mask = capacity - 1;
+    const { hashes, packed } = this;
+    this.capacity = Math.ceil(this.capacity * GROWTH);
+    this.hashes = new Uint32Array(this.capacity);
+    this.packed = new Int32Array(this.capacity);
     this.size = 0;
-    for (let i = 0; i < hashes.length; i++) if (hashes[i] !== 0) this.put(hashes[i]!, partitions[i]!, deltas[i]!);
+    for (let i = 0; i < hashes.length; i++) if (hashes[i] !== 0) this.put(hashes[i]!, packed[i]!);
   }
 }
 
 export class DedupIndex {
   /** Newest first. */
   private readonly generations: IdTable[];
+  private readonly first: IdTable;
   /** Per partition: every record with an id below this offset is indexed. */
   readonly indexedUpTo: number[];
 
   constructor(readonly windowMs: number, private readonly partitionCount: number, now: number) {
-    this.generations = [new IdTable(now, partitionCount)];
+    this.first = new IdTable(now, partitionCount);
+    this.generations = [this.first];
     this.indexedUpTo = new Array<number>(partitionCount).fill(0);
   }
 
+  /**
+   * Starts a new generation every quarter window, as large as the last one's rate asks (its entries over its
+   * lifetime, scaled to a quarter window, at PLANNED_LOAD), and drops the generations past the window. The first
+   * generation is no sample: it also holds the window the index was rebuilt from, so the one after it starts small.
+   */
   rotate(now: number): void {
     const gens = this.generations;
-    if (now - gens[0]!.createdAt >= this.windowMs / GENERATIONS_PER_WINDOW) gens.unshift(new IdTable(now, this.partitionCount));
+    const newest = gens[0]!;
+    const quarter = this.windowMs / GENERATIONS_PER_WINDOW;
+    const age = now - newest.createdAt;
+    if (age >= quarter) {
+      const expected = newest === this.first ? 0 : (newest.entries * quarter) / age;
+      gens.unshift(new IdTable(now, this.partitionCount, expected / PLANNED_LOAD));
+    }
     while (gens.length > 1 && gens[gens.length - 2]!.createdAt <= now - this.windowMs) gens.pop();
   }
 
