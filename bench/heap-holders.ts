@@ -4,7 +4,10 @@
  * keys folded). For the soak's `--heap-snapshot-at` snapshots: which parts of the platform keep the main thread's
  * external memory (docs/benchmarks.md, "Memory").
  *
- *   node --import tsx bench/heap-holders.ts soak-8.5.heapsnapshot [--depth=6] [--top=20]
+ *   node --import tsx bench/heap-holders.ts soak-8.5.heapsnapshot [--depth=6] [--top=20] [--kinds]
+ *
+ * --kinds: the heap's own objects instead (what `heapUsed` counts, DevTools' "Summary"): self sizes summed by node type
+ * and constructor or kind (strings by type only), most bytes first.
  *
  * A first-retainer chain is an attribution, not a dominator tree: a buffer reachable from two holders is counted once,
  * under whichever the snapshot lists first.
@@ -66,15 +69,44 @@ export function bufferHolders(snap: Snapshot, depth: number): { total: number; c
   return { total, count: buffers, holders: [...byChain.values()].sort((a, b) => b.bytes - a.bytes) };
 }
 
+/** Self sizes of the snapshot's nodes by type and name (objects by constructor; strings, code and arrays by type). */
+export function heapKinds(snap: Snapshot): { total: number; kinds: { kind: string; bytes: number; count: number }[] } {
+  const { node_fields: nf, node_types: [nodeTypes] } = snap.snapshot.meta;
+  const { nodes, strings } = snap;
+  const N = nf.length;
+  const [iType, iName, iSize] = ['type', 'name', 'self_size'].map((f) => nf.indexOf(f)) as [number, number, number];
+  const named = new Set(['object', 'closure', 'hidden', 'native', 'synthetic']);
+  const byKind = new Map<string, { kind: string; bytes: number; count: number }>();
+  let total = 0;
+  for (let i = 0; i < nodes.length; i += N) {
+    const type = nodeTypes[nodes[i + iType]!]!;
+    const bytes = nodes[i + iSize]!;
+    if (type === 'native' && strings[nodes[i + iName]!]!.includes('ArrayBufferData')) continue; // outside the heap
+    total += bytes;
+    const kind = named.has(type) ? `${type} ${strings[nodes[i + iName]!]!.slice(0, 60)}` : type;
+    const k = byKind.get(kind) ?? byKind.set(kind, { kind, bytes: 0, count: 0 }).get(kind)!;
+    k.bytes += bytes;
+    k.count++;
+  }
+  return { total, kinds: [...byKind.values()].sort((a, b) => b.bytes - a.bytes) };
+}
+
 if (isMain(import.meta.url)) {
   const file = process.argv[2];
   if (!file || file.startsWith('--')) {
-    process.stderr.write('usage: node --import tsx bench/heap-holders.ts <file.heapsnapshot> [--depth=6] [--top=20]\n');
+    process.stderr.write('usage: node --import tsx bench/heap-holders.ts <file.heapsnapshot> [--depth=6] [--top=20] [--kinds]\n');
     process.exit(2);
   }
   const opt = (name: string, dflt: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
-  const { total, count, holders } = bufferHolders(JSON.parse(readFileSync(file, 'utf8')) as Snapshot, opt('depth', 6));
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
   const mib = (b: number): string => (b / 2 ** 20).toFixed(1).padStart(7);
+  if (process.argv.includes('--kinds')) {
+    const { total, kinds } = heapKinds(snap);
+    process.stdout.write(`heap objects: ${mib(total).trim()} MiB\n`);
+    for (const k of kinds.slice(0, opt('top', 20))) process.stdout.write(`${mib(k.bytes)} MiB ${String(k.count).padStart(8)}  ${k.kind}\n`);
+    process.exit(0);
+  }
+  const { total, count, holders } = bufferHolders(snap, opt('depth', 6));
   process.stdout.write(`ArrayBuffer backing stores: ${mib(total).trim()} MiB in ${count} buffers\n`);
   for (const h of holders.slice(0, opt('top', 20))) process.stdout.write(`${mib(h.bytes)} MiB ${String(h.buffers).padStart(6)}  ${h.chain}\n`);
 }
