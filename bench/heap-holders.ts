@@ -28,6 +28,11 @@ export interface Holder {
   buffers: number;
 }
 
+/** Whether a snapshot node is an ArrayBuffer's backing store (memory outside the V8 heap). */
+function isBackingStore(type: string, name: string): boolean {
+  return type === 'native' && name.includes('ArrayBufferData');
+}
+
 /** The snapshot's ArrayBuffer backing stores by retainer chain, most bytes first. */
 export function bufferHolders(snap: Snapshot, depth: number): { total: number; count: number; holders: Holder[] } {
   const { node_fields: nf, edge_fields: ef, node_types: [nodeTypes], edge_types: [edgeTypes] } = snap.snapshot.meta;
@@ -55,7 +60,7 @@ export function bufferHolders(snap: Snapshot, depth: number): { total: number; c
   let total = 0;
   let buffers = 0;
   for (let i = 0; i < count; i++) {
-    if (nodeTypes[nodes[i * N + iType]!] !== 'native' || !name(i).includes('ArrayBufferData')) continue;
+    if (!isBackingStore(nodeTypes[nodes[i * N + iType]!]!, name(i))) continue;
     const bytes = nodes[i * N + iSize]!;
     total += bytes;
     buffers++;
@@ -81,7 +86,7 @@ export function heapKinds(snap: Snapshot): { total: number; kinds: { kind: strin
   for (let i = 0; i < nodes.length; i += N) {
     const type = nodeTypes[nodes[i + iType]!]!;
     const bytes = nodes[i + iSize]!;
-    if (type === 'native' && strings[nodes[i + iName]!]!.includes('ArrayBufferData')) continue; // outside the heap
+    if (isBackingStore(type, strings[nodes[i + iName]!]!)) continue; // outside the heap
     total += bytes;
     const kind = named.has(type) ? `${type} ${strings[nodes[i + iName]!]!.slice(0, 60)}` : type;
     const k = byKind.get(kind) ?? byKind.set(kind, { kind, bytes: 0, count: 0 }).get(kind)!;

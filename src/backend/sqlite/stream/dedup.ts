@@ -48,11 +48,10 @@ const MIN_CAPACITY = 1024;
  * 37-75% (doubling); these take 8 / 0.5 = 16 bytes an id when planned (see PLANNED_LOAD).
  */
 class IdTable {
-  private hashes: Uint32Array;
-  private packed: Int32Array;
-  private capacity: number;
-  /** capacity / 2^32: a slot is floor(hash x scale). */
-  private scale: number;
+  private hashes!: Uint32Array;
+  private packed!: Int32Array;
+  /** The capacity / 2^32: a slot is floor(hash x scale). */
+  private scale!: number;
   /** Per partition: the offset the deltas count from (the first one added), NaN until then. */
   private readonly bases: Float64Array;
   private readonly partitionBits: number;
@@ -64,10 +63,7 @@ class IdTable {
 
   constructor(createdAt: number, partitions: number, capacity = MIN_CAPACITY) {
     this.createdAt = createdAt;
-    this.capacity = Math.max(MIN_CAPACITY, Math.ceil(capacity));
-    this.hashes = new Uint32Array(this.capacity);
-    this.packed = new Int32Array(this.capacity);
-    this.scale = this.capacity / 4_294_967_296;
+    this.allocate(Math.max(MIN_CAPACITY, Math.ceil(capacity)));
     this.bases = new Float64Array(partitions).fill(NaN);
     this.partitionBits = Math.ceil(Math.log2(Math.max(1, partitions)));
     this.maxDelta = 2 ** (31 - this.partitionBits) - 1;
@@ -97,9 +93,9 @@ class IdTable {
   }
 
   private put(hash: number, packed: number): void {
-    if (this.size + 1 > this.capacity * MAX_LOAD) this.grow();
+    if (this.size + 1 > this.hashes.length * MAX_LOAD) this.grow();
     let i = this.slotOf(hash);
-    while (this.hashes[i] !== 0) i = i + 1 === this.capacity ? 0 : i + 1;
+    while (this.hashes[i] !== 0) i = i + 1 === this.hashes.length ? 0 : i + 1;
     this.hashes[i] = hash;
     this.packed[i] = packed;
     this.size++;
@@ -123,7 +119,7 @@ class IdTable {
         const p = word & mask;
         if (visit(p, this.bases[p]! + (word >> this.partitionBits))) return true;
       }
-      i = i + 1 === this.capacity ? 0 : i + 1;
+      i = i + 1 === this.hashes.length ? 0 : i + 1;
     }
     if (this.far) for (const e of this.far) if (e.hash === hash && visit(e.partition, e.offset)) return true;
     return false;
@@ -131,12 +127,15 @@ class IdTable {
 
   private grow(): void {
     const { hashes, packed } = this;
-    this.capacity = Math.ceil(this.capacity * GROWTH);
-    this.scale = this.capacity / 4_294_967_296;
-    this.hashes = new Uint32Array(this.capacity);
-    this.packed = new Int32Array(this.capacity);
+    this.allocate(Math.ceil(hashes.length * GROWTH));
     this.size = 0;
     for (let i = 0; i < hashes.length; i++) if (hashes[i] !== 0) this.put(hashes[i]!, packed[i]!);
+  }
+
+  private allocate(capacity: number): void {
+    this.hashes = new Uint32Array(capacity);
+    this.packed = new Int32Array(capacity);
+    this.scale = capacity / 4_294_967_296;
   }
 }
 
