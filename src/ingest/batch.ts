@@ -16,6 +16,16 @@ export interface IngestResult {
   rejected: RejectedItem[];
 }
 
+/**
+ * Accepted records' bytes are written into chunks, each record a view on its chunk: Node's 8 KiB pool behind
+ * Buffer.allocUnsafe made a new ArrayBuffer every ~16 reports, ~2 us a report on the ingesting thread (CPU profile of
+ * the ingest stage). A batch's chunks double from the first size to the largest, so a one-report request takes 4 KiB
+ * and a 5,000-report body ~40 chunks. They live as long as the batch's records: until the stream has copied them into
+ * its stored batch.
+ */
+export const FIRST_RECORD_CHUNK_BYTES = 4 * 1024;
+export const MAX_RECORD_CHUNK_BYTES = 64 * 1024;
+
 /** What one ingestion call collects before publishing: the valid reports as records, the rest as dead letters. */
 export class IngestBatch {
   readonly records: OutgoingRecord[] = [];
@@ -28,6 +38,9 @@ export class IngestBatch {
   private readonly suffix: string;
   /** `<tenant>/`: report ids are unique per tenant only (two forces may both have a `drone-001`). */
   private readonly idPrefix: string;
+  /** Where the next record's bytes go: `chunk` from `used` on. */
+  private chunk: Buffer = Buffer.alloc(0);
+  private used = 0;
 
   /** `onlyDrone`: the one drone the publisher's credential may publish as (undefined: any). */
   constructor(readonly receivedAt: number, readonly source: string, readonly tenant: string, tenantJson: string, readonly onlyDrone?: string) {
@@ -46,13 +59,25 @@ export class IngestBatch {
     // flattened by the encoder (~1 KB of garbage per report on the ingesting thread, whose collections the alert path
     // waits behind). The report's closing brace is overwritten by the rest.
     const rest = `,"reportId":"${reportId}","ts":${ts}${this.suffix}`;
-    const head = Buffer.byteLength(json, 'utf8') - 1;
-    const value = Buffer.allocUnsafe(head + Buffer.byteLength(rest, 'utf8'));
-    value.write(json, 0, 'utf8');
-    value.write(rest, head, 'utf8');
+    // At most 3 UTF-8 bytes a UTF-16 unit: room for that is made first, then the exact length is what write() returns.
+    const start = this.room(3 * (json.length + rest.length));
+    const head = start + this.chunk.write(json, start, 'utf8') - 1;
+    const end = head + this.chunk.write(rest, head, 'utf8');
+    const value = this.chunk.subarray(start, end);
+    this.used = end;
     this.records.push({ key: report.droneId, value, id: this.idPrefix + reportId });
     this.indexes.push(index);
     this.reportIds.push(reportId);
+  }
+
+  /** The offset in `chunk` where `bytes` fit, in a new chunk if the current one is too full. */
+  private room(bytes: number): number {
+    if (this.used + bytes > this.chunk.length) {
+      const size = this.chunk.length === 0 ? FIRST_RECORD_CHUNK_BYTES : Math.min(2 * this.chunk.length, MAX_RECORD_CHUNK_BYTES);
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(size, bytes));
+      this.used = 0;
+    }
+    return this.used;
   }
 
   /** `cut`: `raw` is only the beginning of the item (a body over the body limit), which was `rawBytes` long as received. */
