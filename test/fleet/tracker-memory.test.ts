@@ -16,9 +16,9 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const enc = new TextEncoder();
-function record(droneId: string, minute: number, lat: number, lon: number): { value: Uint8Array; timestamp: number } {
+function record(droneId: string, minute: number, lat: number, lon: number, tenant = 'default'): { value: Uint8Array; timestamp: number } {
   const ts = Date.UTC(2026, 11, 7, 3, 0) + minute * 60_000;
-  return { value: enc.encode(JSON.stringify({ tenant: 'default', droneId, ts, position: { lat, lon }, citizens: [], words: [] })), timestamp: ts };
+  return { value: enc.encode(JSON.stringify({ tenant, droneId, ts, position: { lat, lon }, citizens: [], words: [] })), timestamp: ts };
 }
 
 describe('fleet tracker memory', () => {
@@ -47,6 +47,19 @@ describe('fleet tracker memory', () => {
     for (let m = 10; m < 15; m++) t.apply(record('c', m, 40 + m, 3));
     assert.deepEqual(t.track('c').map((p) => p.lat), [52, 53, 54], 'a ring of trackLength, oldest first');
     assert.deepEqual(t.positions().map((p) => [p.droneId, p.lat]).sort(), [['b', 47], ['c', 54]]);
+  });
+
+  it('names each drone by its tenant and id, both kept once (the id is the end of the drone\'s key)', () => {
+    const t = new FleetTracker({ stream: {} as Stream, silentAfterMs: 60_000, now: () => Date.UTC(2026, 11, 7, 3, 5) });
+    // The same id in two tenants, an id holding the separator, a tenant that is a prefix of another.
+    t.apply(record('d/1', 0, 10, 1, 'lyon'));
+    t.apply(record('d/1', 0, 20, 2, 'lyon-est'));
+    t.apply(record('x', 5, 30, 3, 'lyon'));
+    const named = (tenant?: string): string[] => t.positions(tenant).map((p) => `${p.tenant}|${p.droneId}|${p.lat}`).sort();
+    assert.deepEqual(named(), ['lyon-est|d/1|20', 'lyon|d/1|10', 'lyon|x|30']);
+    assert.deepEqual(named('lyon'), ['lyon|d/1|10', 'lyon|x|30']);
+    assert.deepEqual(t.track('d/1', 'lyon-est').map((p) => p.lat), [20]);
+    assert.deepEqual(t.stats('lyon').silent.map((s) => s.droneId), ['d/1'], 'silent 5 minutes behind the newest report');
   });
 
   it('a position takes 12 bytes in the slab, and a drone 248 (20 positions and its time origin)', () => {
