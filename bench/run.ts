@@ -25,7 +25,7 @@ import { benchNats, NATS_DEFAULTS, NATS_QUICK } from './nats.ts';
 import { benchSimulator } from './simulator.ts';
 import { benchSpark, SPARK_DEFAULTS, SPARK_QUICK } from './spark.ts';
 import { benchStreamSqlite } from './stream-sqlite.ts';
-import { figureProblems, printTable, skippedParts, withTimeout } from './util.ts';
+import { figureProblems, machinePace, printTable, skippedParts, withTimeout } from './util.ts';
 
 const quick = process.argv.includes('--quick');
 const check = process.argv.includes('--check');
@@ -63,7 +63,9 @@ const oneLine = (text: string, max: number): string => {
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max)}...` : flat;
 };
-const load = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+// The load average and the machine's pace (util.ts machinePace: us for one JSON.parse of a report, lower is faster) at
+// the start, after every suite and at the end: figures of two runs compare only in proportion to their pace.
+const load = (): string => `${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, pace ${machinePace().toFixed(2)} us`;
 const started = performance.now();
 process.stdout.write(`# dronewatch benchmarks ${new Date().toISOString()}${quick ? ' (--quick)' : ''}${check ? ' (--check)' : ''}\n`);
 process.stdout.write(`node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${load()}\n`);
