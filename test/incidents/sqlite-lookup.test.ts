@@ -53,6 +53,35 @@ describe('SQLite incident store: the lookup of incidents near a sighting', () =>
     }
   });
 
+  it('decodes an incident again when another process sharing the file changed it (its version moved)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-inc-known-'));
+    const T0 = 1_750_000_000_000;
+    const a = new SqliteIncidentStore({ dir, grouping: GROUPING, now: () => T0 });
+    const b = new SqliteIncidentStore({ dir, grouping: GROUPING, now: () => T0 });
+    try {
+      const place = { lat: 48.8566, lon: 2.3522 };
+      const [opened] = a.applyAlertEvents([alertEvent('default', { citizen: 'one', ts: T0, at: place })]);
+      const id = opened!.incident.incidentId;
+      // `a` keeps version 1 decoded; `b` moves the incident to versions 2 and 3.
+      b.applyAlertEvents([alertEvent('default', { citizen: 'two', ts: T0 + 1000, at: place })]);
+      b.change(id, { action: 'acknowledge' }, 'lucie', 'default');
+      const [joined] = a.applyAlertEvents([alertEvent('default', { citizen: 'three', ts: T0 + 2000, at: place })]);
+      assert.equal(joined!.incident.incidentId, id);
+      const rec = a.get(id)!;
+      assert.equal(rec.version, 4);
+      assert.equal(rec.incident.status, 'acknowledged', 'the officer\'s acknowledgement, made by the other process, kept');
+      assert.deepEqual(rec.members.map((m) => m.citizen).sort(), ['one', 'three', 'two']);
+      // And `b`, which knows version 3, reads `a`'s version 4.
+      const [fourth] = b.applyAlertEvents([alertEvent('default', { citizen: 'four', ts: T0 + 3000, at: place })]);
+      assert.equal(fourth!.incident.incidentId, id);
+      assert.deepEqual(b.get(id)!.members.map((m) => m.citizen).sort(), ['four', 'one', 'three', 'two']);
+    } finally {
+      a.close();
+      b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('replaces the index of an incidents.db written before the activity columns were in it', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-inc-old-index-'));
     try {
