@@ -1,12 +1,16 @@
 /**
  * Tables of `<dataDir>/incidents.db` (beside alerts.db):
- * - `incidents`: one row per incident; `body` is the whole IncidentRecord (JSON), the other columns index it: `cell`
- *   is the grid cell of its centroid (src/incidents/geo.ts) for the grouping's lookup of incidents near an alert,
- *   `seq` increases with every write, so other processes' changes are found by polling `seq > last seen`. The live
- *   cells' index holds the activity columns too: the grouping's lookup (cells around a point, activity window) is
- *   answered from the index, and with (tenant, cell) alone SQLite's planner took `incidents_last` instead, reading
- *   every recent incident of the tenant per alert (274 us a lookup at 10,000 reports/s; `incidents_live` is dropped).
+ * - `incidents`: one row per incident; `body` is the IncidentRecord without its members (JSON), the other columns
+ *   index it: `cell` is the grid cell of its centroid (src/incidents/geo.ts) for the grouping's lookup of incidents
+ *   near an alert, `seq` increases with every write, so other processes' changes are found by polling `seq > last
+ *   seen`. The live cells' index holds the activity columns too: the grouping's lookup (cells around a point, activity
+ *   window) is answered from the index, and with (tenant, cell) alone SQLite's planner took `incidents_last` instead,
+ *   reading every recent incident of the tenant per alert (274 us a lookup at 10,000 reports/s; `incidents_live` is
+ *   dropped).
  * - `incident_alerts`: which incident holds each alert (not merged-away ones), so a replayed or updated alert finds it.
+ * - `incident_members`: an incident's members (IncidentMember JSON), one row each, written when one changes: the body
+ *   holds the incident, its timeline and version only, so an alert joining a crowd writes one member, not the crowd
+ *   (a body written before this table existed still holds its members, and is read as it is until its next write).
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS incidents (
@@ -34,6 +38,12 @@ CREATE TABLE IF NOT EXISTS incident_alerts (
   alert_id TEXT NOT NULL,
   incident_id TEXT NOT NULL,
   PRIMARY KEY (tenant, alert_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incident_members (
+  incident_id TEXT NOT NULL,
+  alert_id TEXT NOT NULL,
+  member TEXT NOT NULL,
+  PRIMARY KEY (incident_id, alert_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS incident_settings (
   name TEXT PRIMARY KEY,

@@ -10,7 +10,7 @@ import { incidentEventIdOf } from '../../../incidents/ids.ts';
 import { applyAction, type IncidentAction } from '../../../incidents/lifecycle.ts';
 import { incidentReactionTimes } from '../../../incidents/reaction.ts';
 import { groupable, type IncidentListener, type IncidentListQuery, type IncidentReactionTimes, type IncidentState } from '../../../incidents/state.ts';
-import type { Incident, IncidentEvent, IncidentRecord } from '../../../incidents/types.ts';
+import type { Incident, IncidentEvent, IncidentMember, IncidentRecord } from '../../../incidents/types.ts';
 import { silentLogger, type Logger } from '../../../util/log.ts';
 import { SCHEMA_SQL } from './schema.ts';
 import { openWalDatabase } from '../open-db.ts';
@@ -56,11 +56,17 @@ export class SqliteIncidentStore implements IncidentState {
    * version from the index and decodes its body only when this has not got that version. A riot's incident grows to
    * thousands of members, and its whole body was decoded for every alert that joined it (3,000 alerts at one place:
    * a fifth of the grouping's time). A version is a row's content (every write moves it, here or in another process
-   * sharing the file), and a record enters only once its transaction committed (`seen` until then), so a rolled-back
-   * version is never taken for another writer's. The records are shared: grouping.ts never modifies one.
+   * sharing the file), and a record enters only once its transaction committed (`pending` until then), so a
+   * rolled-back version is never taken for another writer's. The records are shared: grouping.ts never modifies one.
    */
   private readonly known = new Map<string, IncidentRecord>();
-  private seen: IncidentRecord[] = [];
+  /**
+   * The running transaction's records by incident id, the latest it read or wrote of each: what a write's members are
+   * compared with (only the members that changed are written), and what enters `known` once it commits.
+   */
+  private pending = new Map<string, IncidentRecord>();
+  /** Records read from a body that still holds its members (written before they had rows): written whole next time. */
+  private readonly membersInBody = new WeakSet<IncidentRecord>();
 
   constructor(opts: SqliteIncidentStoreOptions) {
     this.file = path.resolve(opts.dir, 'incidents.db');
@@ -93,7 +99,7 @@ export class SqliteIncidentStore implements IncidentState {
   applyAlertEvents(events: readonly AlertEvent[]): IncidentEvent[] {
     const sightings = groupable(events);
     if (sightings.length === 0) return [];
-    this.seen = [];
+    this.pending = new Map();
     const out = this.db.transaction(() => {
       const produced: IncidentEvent[] = [];
       const now = this.now();
@@ -112,13 +118,13 @@ export class SqliteIncidentStore implements IncidentState {
       }
       return produced;
     }).immediate();
-    this.remember(this.seen);
+    this.remember(this.pending.values());
     for (const e of out) this.feed.publish(e);
     return out;
   }
 
   /** Records of a committed transaction into `known`, the oldest entries out past KNOWN_INCIDENTS. */
-  private remember(records: readonly IncidentRecord[]): void {
+  private remember(records: Iterable<IncidentRecord>): void {
     for (const r of records) {
       const id = r.incident.incidentId;
       const cur = this.known.get(id);
@@ -126,7 +132,7 @@ export class SqliteIncidentStore implements IncidentState {
       this.known.delete(id);
       this.known.set(id, r);
     }
-    this.seen = [];
+    this.pending = new Map();
     for (const id of this.known.keys()) {
       if (this.known.size <= KNOWN_INCIDENTS) break;
       this.known.delete(id);
@@ -135,10 +141,11 @@ export class SqliteIncidentStore implements IncidentState {
 
   /** The incident `id` at `version` (its row's, in this transaction): from `known`, else its body decoded. */
   private recordAt(id: string, version: number): IncidentRecord | undefined {
+    const p = this.pending.get(id);
+    if (p !== undefined && p.version === version) return p;
     const k = this.known.get(id);
-    if (k !== undefined && k.version === version) return k;
-    const rec = parse(this.st.get.get(id));
-    if (rec) this.seen.push(rec);
+    const rec = k !== undefined && k.version === version ? k : this.read(id);
+    if (rec) this.pending.set(id, rec);
     return rec;
   }
 
@@ -169,9 +176,11 @@ export class SqliteIncidentStore implements IncidentState {
     const params = {
       id: i.incidentId, tenant: i.tenant, status: i.status, cell: cellOf(i.centroid.lat, i.centroid.lon, this.grouping.radiusM),
       lat: i.centroid.lat, lon: i.centroid.lon, first: i.firstAt, last: i.lastAt, opened: i.openedAt, version: rec.version,
-      seq: seq + 1, event: JSON.stringify({ type: event.type, by: event.by, at: event.at }), body: JSON.stringify(rec),
+      seq: seq + 1, event: JSON.stringify({ type: event.type, by: event.by, at: event.at }),
+      body: JSON.stringify({ incident: rec.incident, timeline: rec.timeline, version: rec.version }),
     };
-    this.seen.push(rec);
+    this.writeMembers(rec);
+    this.pending.set(i.incidentId, rec);
     if (rec.version === 1) {
       this.st.insert.run(params);
       return;
@@ -180,8 +189,35 @@ export class SqliteIncidentStore implements IncidentState {
     if (this.st.update.run({ ...params, prev: rec.version - 1 }).changes !== 1) throw new Error(`incident ${i.incidentId}: version moved under the transaction`);
   }
 
+  /**
+   * The members that changed since the version this transaction read (by reference: grouping.ts keeps every member it
+   * does not change), or all of them for a new incident or one whose members were in its body: one row each, so an
+   * alert joining a crowd of thousands writes one member, not the crowd.
+   */
+  private writeMembers(rec: IncidentRecord): void {
+    const id = rec.incident.incidentId;
+    const prev = this.pending.get(id);
+    const stored = prev !== undefined && prev.version === rec.version - 1 && !this.membersInBody.has(prev) ? new Set(prev.members) : undefined;
+    for (const m of rec.members) if (!stored?.has(m)) this.st.member.run(id, m.alertId, JSON.stringify(m));
+  }
+
+  /** The incident's record as stored: its body, and its members from their rows (or from the body, if written before). */
+  private read(id: string): IncidentRecord | undefined {
+    const row = this.st.get.get(id);
+    if (!row) return undefined;
+    const rec = JSON.parse(row.body) as IncidentRecord;
+    if (Array.isArray(rec.members)) {
+      this.membersInBody.add(rec);
+      return rec;
+    }
+    rec.members = this.st.members.all(id).map((r) => JSON.parse(r.member) as IncidentMember);
+    // In grouping.ts's order (UTF-16 code units), which SQLite's (UTF-8 bytes) can differ from.
+    rec.members.sort((a, b) => (a.alertId < b.alertId ? -1 : a.alertId > b.alertId ? 1 : 0));
+    return rec;
+  }
+
   get(incidentId: string, tenant?: string): IncidentRecord | undefined {
-    const rec = parse(this.st.get.get(incidentId));
+    const rec = this.read(incidentId);
     return rec && (tenant === undefined || rec.incident.tenant === tenant) ? rec : undefined;
   }
 
@@ -195,26 +231,27 @@ export class SqliteIncidentStore implements IncidentState {
     params.push(Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100))));
     const sql = `SELECT body, version FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY last_at DESC, incident_id LIMIT ?`;
-    return (this.cached(sql).all(...params) as Row[]).map((r) => parse(r)!.incident);
+    return (this.cached(sql).all(...params) as Row[]).map((r) => incidentOf(r.body));
   }
 
   change(incidentId: string, action: IncidentAction, by: string, tenant?: string): IncidentEvent {
-    this.seen = [];
+    this.pending = new Map();
     const event = this.db.transaction(() => {
       const rec = this.get(incidentId, tenant);
       if (!rec) throw new IncidentNotFoundError(incidentId);
+      this.pending.set(incidentId, rec);
       const { record, event } = applyAction(rec, action, by, this.now());
       this.write(record, event);
       return event;
     }).immediate();
-    this.remember(this.seen);
+    this.remember(this.pending.values());
     this.feed.publish(event);
     return event;
   }
 
   reactionTimes(from: number, to: number, opts: { tenant?: string } = {}): IncidentReactionTimes {
     const rows = this.st.opened.all(from, to);
-    return incidentReactionTimes(rows.map((r) => parse(r)!.incident), from, to, opts.tenant);
+    return incidentReactionTimes(rows.map((r) => incidentOf(r.body)), from, to, opts.tenant);
   }
 
   subscribe(listener: IncidentListener): () => void {
@@ -238,7 +275,7 @@ export class SqliteIncidentStore implements IncidentState {
     if (!this.db.open) return;
     for (const r of this.st.since.all(this.lastSeq)) {
       this.lastSeq = r.seq;
-      const rec = JSON.parse(r.body) as IncidentRecord;
+      const rec = JSON.parse(r.body) as Pick<IncidentRecord, 'incident' | 'version'>;
       const ev = JSON.parse(r.last_event) as { type: IncidentEvent['type']; by: string | null; at: number };
       this.feed.publish({ eventId: eventIdFor(rec, ev.type), type: ev.type, at: ev.at, by: ev.by, incident: rec.incident });
     }
@@ -267,13 +304,14 @@ export function nearSql(cells: number, active: boolean): string {
     AND cell IN (${new Array<string>(cells).fill('?').join(', ')})${active ? ' AND last_at >= ? AND first_at <= ?' : ''}`;
 }
 
-function eventIdFor(rec: IncidentRecord, type: IncidentEvent['type']): string {
+function eventIdFor(rec: Pick<IncidentRecord, 'incident' | 'version'>, type: IncidentEvent['type']): string {
   // The same id the writer gave the event (grouping.ts eventOf), so the feed drops it if it already announced it.
   return incidentEventIdOf(rec.incident.incidentId, type, rec.version);
 }
 
-function parse(r: Row | undefined): IncidentRecord | undefined {
-  return r ? JSON.parse(r.body) as IncidentRecord : undefined;
+/** The incident of a stored body (its members, in the body or not, unread). */
+function incidentOf(body: string): Incident {
+  return (JSON.parse(body) as Pick<IncidentRecord, 'incident'>).incident;
 }
 
 function prepare(db: Database.Database) {
@@ -284,6 +322,8 @@ function prepare(db: Database.Database) {
       `SELECT i.incident_id AS id, i.version FROM incident_alerts a JOIN incidents i ON i.incident_id = a.incident_id
        WHERE a.tenant = ? AND a.alert_id = ?`),
     hold: db.prepare('INSERT OR REPLACE INTO incident_alerts (tenant, alert_id, incident_id) VALUES (?, ?, ?)'),
+    member: db.prepare('INSERT OR REPLACE INTO incident_members (incident_id, alert_id, member) VALUES (?, ?, ?)'),
+    members: db.prepare<[string], { member: string }>('SELECT member FROM incident_members WHERE incident_id = ?'),
     insert: db.prepare(`INSERT INTO incidents (incident_id, tenant, status, cell, lat, lon, first_at, last_at, opened_at, version, seq, last_event, body)
       VALUES (@id, @tenant, @status, @cell, @lat, @lon, @first, @last, @opened, @version, @seq, @event, @body)`),
     update: db.prepare(`UPDATE incidents SET status = @status, cell = @cell, lat = @lat, lon = @lon, first_at = @first, last_at = @last,
