@@ -133,7 +133,12 @@ function memberOf(a: Alert): IncidentMember {
   };
 }
 
-/** Adds or updates a member, keeping the members sorted by alert id; an older state of the alert never replaces a newer. */
+/** The order of a record's members (IncidentRecord.members): by alert id, in UTF-16 code units (JavaScript's `<`). */
+export function byAlertId(a: IncidentMember, b: IncidentMember): number {
+  return a.alertId < b.alertId ? -1 : a.alertId > b.alertId ? 1 : 0;
+}
+
+/** Adds or updates a member, keeping the members sorted by alert id (byAlertId); an older state of the alert never replaces a newer. */
 function upsertMember(members: readonly IncidentMember[], m: IncidentMember): IncidentMember[] {
   const i = members.findIndex((x) => x.alertId === m.alertId);
   if (i >= 0) {
@@ -149,7 +154,7 @@ function upsertMember(members: readonly IncidentMember[], m: IncidentMember): In
   let hi = members.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (members[mid]!.alertId < m.alertId) lo = mid + 1;
+    if (byAlertId(members[mid]!, m) < 0) lo = mid + 1;
     else hi = mid;
   }
   const next = members.slice(0, lo);

@@ -5,7 +5,7 @@ import type { GroupingConfig } from '../../../incidents/config.ts';
 import { IncidentNotFoundError } from '../../../incidents/errors.ts';
 import { IncidentFeed } from '../../../incidents/feed.ts';
 import { cellOf, cellsAround } from '../../../incidents/geo.ts';
-import { planAlert, type IncidentLookup } from '../../../incidents/grouping.ts';
+import { byAlertId, planAlert, type IncidentLookup } from '../../../incidents/grouping.ts';
 import { incidentEventIdOf } from '../../../incidents/ids.ts';
 import { applyAction, type IncidentAction } from '../../../incidents/lifecycle.ts';
 import { incidentReactionTimes } from '../../../incidents/reaction.ts';
@@ -28,10 +28,10 @@ export interface SqliteIncidentStoreOptions {
 
 interface Row { body: string; version: number }
 interface VersionRow { id: string; version: number }
+interface SeqRow { seq: number; body: string; last_event: string }
 
 /** Incidents the grouping keeps decoded (see `known`): the busiest places' live incidents, not the whole history. */
 const KNOWN_INCIDENTS = 1024;
-interface SeqRow { seq: number; body: string; last_event: string }
 
 /**
  * Incidents in SQLite (WAL, shared by the processes of one data directory like alerts.db). Grouping a batch is one
@@ -212,7 +212,7 @@ export class SqliteIncidentStore implements IncidentState {
     }
     rec.members = this.st.members.all(id).map((r) => JSON.parse(r.member) as IncidentMember);
     // In grouping.ts's order (UTF-16 code units), which SQLite's (UTF-8 bytes) can differ from.
-    rec.members.sort((a, b) => (a.alertId < b.alertId ? -1 : a.alertId > b.alertId ? 1 : 0));
+    rec.members.sort(byAlertId);
     return rec;
   }
 
