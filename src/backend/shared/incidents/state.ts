@@ -6,10 +6,11 @@ import { eventOf, planAlert } from '../../../incidents/grouping.ts';
 import { applyAction, type IncidentAction } from '../../../incidents/lifecycle.ts';
 import { incidentReactionTimes } from '../../../incidents/reaction.ts';
 import { groupable, type IncidentListener, type IncidentListQuery, type IncidentReactionTimes, type IncidentState } from '../../../incidents/state.ts';
-import type { Incident, IncidentEvent, IncidentRecord } from '../../../incidents/types.ts';
+import type { Incident, IncidentEvent, IncidentMember, IncidentRecord, TimelineEntry } from '../../../incidents/types.ts';
 import { StreamUnavailableError } from '../../../stream/errors.ts';
 import { silentLogger, type Logger } from '../../../util/log.ts';
 import { KvConflictError, type KvFollowing, type SharedKv, type SharedKvStore } from '../kv.ts';
+import { DEFAULT_PAGE_LIMITS, MEMBER_PAGE_PREFIX, membersOf, paginate, type PagedMembers, type PageLimits, type PageRef } from './pages.ts';
 import { IncidentView } from './view.ts';
 
 export interface KvIncidentStateOptions {
@@ -22,10 +23,20 @@ export interface KvIncidentStateOptions {
   requestTimeoutMs?: number;
   now?: () => number;
   logger?: Logger;
+  /** When an incident's members move to pages of their own, and how big a page grows (pages.ts). */
+  pageLimits?: PageLimits;
 }
 
-/** What `i.<incidentId>` holds: the record and the change that wrote it (for other processes' live feeds). */
-interface StoredIncident extends IncidentRecord {
+/**
+ * What `i.<incidentId>` holds: the record and the change that wrote it (for other processes' live feeds). The members
+ * are inline (`members`) or, for a large incident, in pages of their own keys (`pages`, pages.ts).
+ */
+interface StoredIncident {
+  incident: Incident;
+  members?: IncidentMember[];
+  pages?: PageRef[];
+  timeline: TimelineEntry[];
+  version: number;
   last: { type: IncidentEvent['type']; by: string | null; at: number };
 }
 
@@ -54,6 +65,11 @@ export class KvIncidentState implements IncidentState {
   private readonly now: () => number;
   private readonly logger: Logger;
   private readonly retentionMs: number;
+  private readonly pageLimits: PageLimits;
+  /** Member pages seen in the bucket (followed) or written here, by key; pages no record lists are swept each minute. */
+  private readonly pageCache = new Map<string, IncidentMember[]>();
+  /** The pages each paged record of the view was read from: what the next write of that incident compares with. */
+  private readonly pagedOf = new WeakMap<IncidentRecord, PagedMembers>();
   private following: KvFollowing | undefined;
   private evictTimer: NodeJS.Timeout | undefined;
   private ready = false;
@@ -66,6 +82,7 @@ export class KvIncidentState implements IncidentState {
     this.logger = opts.logger ?? silentLogger;
     this.feed = new IncidentFeed(this.logger);
     this.retentionMs = opts.retentionMs ?? 8 * 24 * 3600_000;
+    this.pageLimits = opts.pageLimits ?? DEFAULT_PAGE_LIMITS;
   }
 
   /** Opens the tenant's bucket and waits until the view holds every incident in it. */
@@ -73,18 +90,93 @@ export class KvIncidentState implements IncidentState {
     const kv = await opts.store.bucket(incidentBucketName(opts.tenant), { ttlMs: opts.retentionMs ?? 8 * 24 * 3600_000 });
     const s = new KvIncidentState(kv, opts);
     s.following = await kv.follow((key, value, rev) => {
+      // A page never changes, and this process's own writes come back here: neither is decoded twice.
+      if (key.startsWith(MEMBER_PAGE_PREFIX)) {
+        if (value === null) s.pageCache.delete(key);
+        else if (!s.pageCache.has(key)) s.pageCache.set(key, JSON.parse(dec.decode(value)) as IncidentMember[]);
+        return;
+      }
       if (!key.startsWith(PREFIX)) return;
       const id = key.slice(PREFIX.length);
-      const stored = value === null ? null : JSON.parse(dec.decode(value)) as StoredIncident;
-      const before = s.view.entry(id)?.rev ?? 0;
-      s.view.apply(id, stored, rev);
-      // Changes by other processes reach this one's live feed (its own were announced when written: the feed drops repeats).
-      if (s.ready && stored && rev > before) s.feed.publish(eventOf(stored.incident, stored.last.type, stored.version, stored.last.at, stored.last.by));
+      if (value === null) {
+        s.view.apply(id, null, rev);
+        return;
+      }
+      if ((s.view.entry(id)?.rev ?? 0) >= rev) return;
+      const stored = JSON.parse(dec.decode(value)) as StoredIncident;
+      // A record's pages were written before it, so they came first; one missing (swept here meanwhile) is read.
+      const rec = s.assemble(stored);
+      if (rec) s.applyFollowed(id, stored, rec, rev);
+      // Not found: superseded and deleted meanwhile, so a newer record follows.
+      else void s.assembleReading(stored).then((r) => { if (r) s.applyFollowed(id, stored, r, rev); }, (err: unknown) => s.logger.warn({ err, incidentId: id }, 'incident state: a member page could not be read'));
     }, { timeoutMs: opts.requestTimeoutMs ?? 10_000, logger: s.logger, what: 'incident state' });
     s.ready = true;
-    s.evictTimer = setInterval(() => s.view.evictBefore(s.now() - s.retentionMs), 60_000);
+    s.evictTimer = setInterval(() => {
+      s.view.evictBefore(s.now() - s.retentionMs);
+      s.sweepPages();
+    }, 60_000);
     s.evictTimer.unref();
     return s;
+  }
+
+  private applyFollowed(id: string, stored: StoredIncident, rec: IncidentRecord, rev: number): void {
+    const before = this.view.entry(id)?.rev ?? 0;
+    this.view.apply(id, rec, rev);
+    // Changes by other processes reach this one's live feed (its own were announced when written: the feed drops repeats).
+    if (this.ready && rev > before) this.feed.publish(eventOf(stored.incident, stored.last.type, stored.version, stored.last.at, stored.last.by));
+  }
+
+  /** The record a stored value holds, its members read from the pages seen; undefined when one is not here. */
+  private assemble(stored: StoredIncident): IncidentRecord | undefined {
+    const { incident, timeline, version } = stored;
+    if (!stored.pages) return { incident, members: stored.members ?? [], timeline, version };
+    const pages: IncidentMember[][] = [];
+    for (const ref of stored.pages) {
+      const page = this.pageCache.get(ref.key);
+      if (!page) return undefined;
+      pages.push(page);
+    }
+    const paged = { refs: stored.pages, pages };
+    const rec = { incident, members: membersOf(paged), timeline, version };
+    this.pagedOf.set(rec, paged);
+    return rec;
+  }
+
+  /**
+   * As assemble, reading from the bucket the pages not seen here (a value read directly may be ahead of the copy).
+   * Undefined when a page is gone: a later write superseded and deleted it, so the value read is no longer current.
+   */
+  private async assembleReading(stored: StoredIncident): Promise<IncidentRecord | undefined> {
+    for (const ref of stored.pages ?? []) {
+      if (this.pageCache.has(ref.key)) continue;
+      const e = await this.kv.get(ref.key);
+      if (!e) return undefined;
+      this.pageCache.set(ref.key, JSON.parse(dec.decode(e.value)) as IncidentMember[]);
+    }
+    return this.assemble(stored);
+  }
+
+  /** An incident as the bucket holds it now, with its revision (the view's copy when it is that revision). */
+  private async read(incidentId: string): Promise<{ rec: IncidentRecord; rev: number } | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const cur = await this.kv.get(PREFIX + incidentId);
+      if (!cur) return undefined;
+      const entry = this.view.entry(incidentId);
+      if (entry?.rev === cur.revision) return entry;
+      const rec = await this.assembleReading(JSON.parse(dec.decode(cur.value)) as StoredIncident);
+      if (rec) {
+        this.view.apply(incidentId, rec, cur.revision);
+        return { rec, rev: cur.revision };
+      }
+    }
+    throw new StreamUnavailableError(`incident ${incidentId}: its member pages changed under ${MAX_ATTEMPTS} reads in a row`, 'concurrent writers');
+  }
+
+  /** Forgets pages no record of the view lists (superseded ones whose deletion was lost, a crashed writer's). */
+  private sweepPages(): void {
+    const listed = new Set<string>();
+    for (const { rec } of this.view.records()) for (const ref of this.pagedOf.get(rec)?.refs ?? []) listed.add(ref.key);
+    for (const key of this.pageCache.keys()) if (!listed.has(key)) this.pageCache.delete(key);
   }
 
   async applyAlertEvents(events: readonly AlertEvent[]): Promise<IncidentEvent[]> {
@@ -112,32 +204,56 @@ export class KvIncidentState implements IncidentState {
     throw new StreamUnavailableError(`incident state: ${MAX_ATTEMPTS} compare-and-set conflicts in a row on alert ${e.alert.alertId}`, 'concurrent writers');
   }
 
-  /** Writes a record if its key is where the view had it; on a lost race, refreshes the view from the bucket. */
-  private async cas(rec: IncidentRecord, event: IncidentEvent): Promise<boolean> {
+  /**
+   * Writes a record if its key is where the view had it; on a lost race, refreshes the view from the bucket. A large
+   * incident's changed member pages are written first, under new keys; the record's compare-and-set commits them, and
+   * the pages it no longer lists are deleted after (a lost race deletes the pages it wrote instead). `base` is the
+   * record this one was made from and the revision it was read at (default: the view's).
+   */
+  private async cas(rec: IncidentRecord, event: IncidentEvent, base?: { rec: IncidentRecord; rev: number }): Promise<boolean> {
     const id = rec.incident.incidentId;
     const key = PREFIX + id;
-    const stored: StoredIncident = { ...rec, last: { type: event.type, by: event.by, at: event.at } };
+    const entry = base ?? this.view.entry(id);
+    const from = entry?.rec.version === rec.version - 1 ? entry.rec : undefined;
+    const now = this.now();
+    const pag = paginate(id, from && this.pagedOf.get(from), rec.members, this.pageLimits, now, now - this.retentionMs / 2);
+    await Promise.all(pag.writes.map(async (w) => {
+      await this.kv.create(w.key, enc.encode(JSON.stringify(w.members)));
+      this.pageCache.set(w.key, w.members);
+    }));
+    const { incident, timeline, version } = rec;
+    const last = { type: event.type, by: event.by, at: event.at };
+    const stored: StoredIncident = pag.paged
+      ? { incident, pages: pag.paged.refs, timeline, version, last }
+      : { incident, members: rec.members, timeline, version, last };
     const value = enc.encode(JSON.stringify(stored));
-    const rev = rec.version === 1 ? 0 : this.view.entry(id)?.rev ?? 0;
+    const rev = rec.version === 1 ? 0 : entry?.rev ?? 0;
+    let written: number;
     try {
-      const written = await (rev === 0 ? this.kv.create(key, value) : this.kv.update(key, value, rev));
-      this.view.apply(id, stored, written);
-      return true;
+      written = await (rev === 0 ? this.kv.create(key, value) : this.kv.update(key, value, rev));
     } catch (err) {
+      await this.deletePages(pag.writes.map((w) => w.key));
       if (!(err instanceof KvConflictError)) throw err;
-      const cur = await this.kv.get(key);
-      if (cur) this.view.apply(id, JSON.parse(dec.decode(cur.value)) as StoredIncident, cur.revision);
+      await this.read(id);
       return false;
     }
+    const committed: IncidentRecord = { incident, members: rec.members, timeline, version };
+    if (pag.paged) this.pagedOf.set(committed, pag.paged);
+    this.view.apply(id, committed, written);
+    await this.deletePages(pag.superseded);
+    return true;
+  }
+
+  /** Best effort: a page left behind is unlisted, forgotten by the sweep and by the bucket's TTL. */
+  private async deletePages(keys: readonly string[]): Promise<void> {
+    for (const k of keys) this.pageCache.delete(k);
+    await Promise.all(keys.map((k) => this.kv.delete(k).catch((err: unknown) => this.logger.warn({ err, key: k }, 'incident state: a member page could not be deleted'))));
   }
 
   /** Read from the bucket, not the view: the caller may have just changed it through another process. */
   async get(incidentId: string, tenant?: string): Promise<IncidentRecord | undefined> {
     if (tenant !== undefined && tenant !== this.tenant) return undefined;
-    const cur = await this.kv.get(PREFIX + incidentId);
-    if (!cur) return undefined;
-    const { last: _last, ...rec } = JSON.parse(dec.decode(cur.value)) as StoredIncident;
-    return rec;
+    return (await this.read(incidentId))?.rec;
   }
 
   list(q: IncidentListQuery = {}): Incident[] {
@@ -158,12 +274,10 @@ export class KvIncidentState implements IncidentState {
   async change(incidentId: string, action: IncidentAction, by: string, tenant?: string): Promise<IncidentEvent> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (tenant !== undefined && tenant !== this.tenant) throw new IncidentNotFoundError(incidentId);
-      const cur = await this.kv.get(PREFIX + incidentId);
+      const cur = await this.read(incidentId);
       if (!cur) throw new IncidentNotFoundError(incidentId);
-      const rec = JSON.parse(dec.decode(cur.value)) as StoredIncident;
-      this.view.apply(incidentId, rec, cur.revision);
-      const { record, event } = applyAction(rec, action, by, this.now());
-      if (await this.cas(record, event)) {
+      const { record, event } = applyAction(cur.rec, action, by, this.now());
+      if (await this.cas(record, event, cur)) {
         this.feed.publish(event);
         return event;
       }
