@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectKvAlertState, KafkaStream, LogKvStore, type KvAlertState } from '../../src/backend/index.ts';
 import { incidentBucketName, KvIncidentState } from '../../src/backend/incidents.ts';
-import type { SharedKv, SharedKvStore } from '../../src/backend/shared/kv.ts';
+import { KvConflictError, type SharedKv, type SharedKvStore } from '../../src/backend/shared/kv.ts';
 import { paginate, type PageLimits } from '../../src/backend/shared/incidents/pages.ts';
 import type { AlertEvent } from '../../src/alerts/types.ts';
 import type { IncidentMember, IncidentRecord } from '../../src/incidents/types.ts';
@@ -110,10 +110,13 @@ function runPagesSuite(open: () => Promise<{ store: SharedKvStore; close: () => 
       assert.equal(mine.members.length, 60);
       assert.deepEqual(mine.members.map((m) => m.alertId), mine.members.map((m) => m.alertId).sort());
       // Another process: its view from the bucket, and a read from the bucket itself.
+      // Its view is complete once open (a Kafka bucket's first load delivers the incident before its pages): the
+      // same list, and the same events again plan nothing there.
       const s2 = await KvIncidentState.open({ store: b.store, tenant, grouping: GROUPING, pageLimits: LIMITS });
       states.push(s2);
-      assert.deepEqual(normal(await s2.get(incident.incidentId)), normal(mine));
       assert.deepEqual(s2.list(), s1.list());
+      assert.deepEqual(await s2.applyAlertEvents(events), []);
+      assert.deepEqual(normal(await s2.get(incident.incidentId)), normal(mine));
 
       // An officer's change there writes no page; the crowd then grows here, seen there.
       await s2.change(incident.incidentId, { action: 'acknowledge' }, 'officer-1');
@@ -131,6 +134,61 @@ function runPagesSuite(open: () => Promise<{ store: SharedKvStore; close: () => 
       for (const s of states) s.close();
       await a.close();
       await b.close();
+    }
+  });
+
+  it('a write whose acknowledgement was lost (its retry fails as a conflict) keeps the pages it committed; a page gone makes the incident expired', async () => {
+    const a = await open();
+    const t = `${tenant}ack`;
+    try {
+      // The bucket as a retried update sees it: the first attempt landed, the retry reports a conflict.
+      let loseNext = false;
+      const store: SharedKvStore = {
+        bucket: async (name, o) => {
+          const kv = await a.store.bucket(name, o);
+          return {
+            name: kv.name, get: (k) => kv.get(k), create: (k, v) => kv.create(k, v), put: (k, v) => kv.put(k, v), delete: (k) => kv.delete(k), follow: (f, fo) => kv.follow(f, fo),
+            update: async (k, v, r) => {
+              const rev = await kv.update(k, v, r);
+              if (loseNext && k.startsWith('i.')) {
+                loseNext = false;
+                throw new KvConflictError(name, k);
+              }
+              return rev;
+            },
+          };
+        },
+        close: () => a.store.close(),
+      };
+      const s = await KvIncidentState.open({ store, tenant: t, grouping: GROUPING, pageLimits: LIMITS });
+      const kv = await a.store.bucket(incidentBucketName(t));
+      try {
+        const events = crowd(t, 30);
+        for (const e of events.slice(0, 29)) await s.applyAlertEvents([e]);
+        loseNext = true;
+        await s.applyAlertEvents([events[29]!]);
+        assert.equal(loseNext, false, 'the lost acknowledgement happened');
+        const id = s.list()[0]!.incidentId;
+        const held = await contents(kv);
+        const stored = JSON.parse(new TextDecoder().decode(held.get(`i.${id}`)!)) as { pages: { key: string }[]; incident: { citizenCount: number } };
+        assert.equal(stored.incident.citizenCount, 30);
+        for (const p of stored.pages) assert.ok(held.has(p.key), `listed page ${p.key} is in the bucket`);
+        assert.equal((await s.get(id))!.members.length, 30);
+
+        // One of its pages deleted (as the TTL would): not found, no error; a new process leaves it out.
+        await kv.delete(stored.pages[0]!.key);
+        const other = await KvIncidentState.open({ store: a.store, tenant: t, grouping: GROUPING, pageLimits: LIMITS });
+        try {
+          assert.equal(await other.get(id), undefined);
+          assert.deepEqual(other.list(), []);
+        } finally {
+          other.close();
+        }
+      } finally {
+        s.close();
+      }
+    } finally {
+      await a.close();
     }
   });
 

@@ -29,7 +29,7 @@ export interface PageRef {
   /** alertId of its first member: the page holds the members from here up to the next page's first. */
   first: string;
   count: number;
-  /** Wall clock of its write: a page older than half the bucket's TTL is written again with the incident. */
+  /** Wall clock of its write: a page older than an eighth of the bucket's TTL is written again with the incident. */
   at: number;
 }
 

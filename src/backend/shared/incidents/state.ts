@@ -70,6 +70,7 @@ export class KvIncidentState implements IncidentState {
   private readonly pageCache = new Map<string, IncidentMember[]>();
   /** The pages each paged record of the view was read from: what the next write of that incident compares with. */
   private readonly pagedOf = new WeakMap<IncidentRecord, PagedMembers>();
+  private unlistedAtSweep = new Set<string>();
   private following: KvFollowing | undefined;
   private evictTimer: NodeJS.Timeout | undefined;
   private ready = false;
@@ -89,6 +90,7 @@ export class KvIncidentState implements IncidentState {
   static async open(opts: KvIncidentStateOptions): Promise<KvIncidentState> {
     const kv = await opts.store.bucket(incidentBucketName(opts.tenant), { ttlMs: opts.retentionMs ?? 8 * 24 * 3600_000 });
     const s = new KvIncidentState(kv, opts);
+    const deferred = new Map<string, { stored: StoredIncident; rev: number }>();
     s.following = await kv.follow((key, value, rev) => {
       // A page never changes, and this process's own writes come back here: neither is decoded twice.
       if (key.startsWith(MEMBER_PAGE_PREFIX)) {
@@ -104,12 +106,20 @@ export class KvIncidentState implements IncidentState {
       }
       if ((s.view.entry(id)?.rev ?? 0) >= rev) return;
       const stored = JSON.parse(dec.decode(value)) as StoredIncident;
-      // A record's pages were written before it, so they came first; one missing (swept here meanwhile) is read.
       const rec = s.assemble(stored);
       if (rec) s.applyFollowed(id, stored, rec, rev);
-      // Not found: superseded and deleted meanwhile, so a newer record follows.
+      // The initial load may deliver a value before its pages (a log bucket replays its keys in first-write order):
+      // assembled once the load is complete.
+      else if (!s.ready) deferred.set(id, { stored, rev });
+      // Later, a record's pages were written before it and came first; one missing was swept here meanwhile (read
+      // from the bucket), or superseded and deleted already (a newer record follows).
       else void s.assembleReading(stored).then((r) => { if (r) s.applyFollowed(id, stored, r, rev); }, (err: unknown) => s.logger.warn({ err, incidentId: id }, 'incident state: a member page could not be read'));
     }, { timeoutMs: opts.requestTimeoutMs ?? 10_000, logger: s.logger, what: 'incident state' });
+    for (const [id, { stored, rev }] of deferred) {
+      const rec = s.assemble(stored) ?? await s.assembleReading(stored);
+      if (rec) s.applyFollowed(id, stored, rec, rev);
+      else s.logger.warn({ incidentId: id }, 'incident state: an incident lists a member page the bucket no longer holds (expired): left out');
+    }
     s.ready = true;
     s.evictTimer = setInterval(() => {
       s.view.evictBefore(s.now() - s.retentionMs);
@@ -168,15 +178,27 @@ export class KvIncidentState implements IncidentState {
         this.view.apply(incidentId, rec, cur.revision);
         return { rec, rev: cur.revision };
       }
+      // A page gone: superseded by a write since (the key moved on), or expired with the bucket's TTL (it did not).
+      if ((await this.kv.get(PREFIX + incidentId))?.revision === cur.revision) return undefined;
+      await backoff(attempt);
     }
     throw new StreamUnavailableError(`incident ${incidentId}: its member pages changed under ${MAX_ATTEMPTS} reads in a row`, 'concurrent writers');
   }
 
-  /** Forgets pages no record of the view lists (superseded ones whose deletion was lost, a crashed writer's). */
+  /**
+   * Forgets pages no record of the view lists at two sweeps in a row (superseded ones whose deletion was lost, a
+   * crashed writer's): a page of a write in flight is listed by the next sweep.
+   */
   private sweepPages(): void {
     const listed = new Set<string>();
     for (const { rec } of this.view.records()) for (const ref of this.pagedOf.get(rec)?.refs ?? []) listed.add(ref.key);
-    for (const key of this.pageCache.keys()) if (!listed.has(key)) this.pageCache.delete(key);
+    const unlisted = new Set<string>();
+    for (const key of this.pageCache.keys()) {
+      if (listed.has(key)) continue;
+      if (this.unlistedAtSweep.has(key)) this.pageCache.delete(key);
+      else unlisted.add(key);
+    }
+    this.unlistedAtSweep = unlisted;
   }
 
   async applyAlertEvents(events: readonly AlertEvent[]): Promise<IncidentEvent[]> {
@@ -191,9 +213,11 @@ export class KvIncidentState implements IncidentState {
   private async applyOne(e: AlertEvent): Promise<IncidentEvent[]> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const plan = planAlert(this.view, e.alert, this.grouping, this.now());
+      // What each write was planned from: a later write of a merge must not land on a version that came meanwhile.
+      const bases = plan.writes.map((w) => this.view.entry(w.incident.incidentId));
       let lost = false;
       for (let i = 0; i < plan.writes.length && !lost; i++) {
-        lost = !(await this.cas(plan.writes[i]!, plan.events[i]!));
+        lost = !(await this.cas(plan.writes[i]!, plan.events[i]!, bases[i]));
       }
       if (!lost) {
         for (const ev of plan.events) this.feed.publish(ev);
@@ -205,35 +229,45 @@ export class KvIncidentState implements IncidentState {
   }
 
   /**
-   * Writes a record if its key is where the view had it; on a lost race, refreshes the view from the bucket. A large
-   * incident's changed member pages are written first, under new keys; the record's compare-and-set commits them, and
-   * the pages it no longer lists are deleted after (a lost race deletes the pages it wrote instead). `base` is the
-   * record this one was made from and the revision it was read at (default: the view's).
+   * Writes a record over `base`, the record it was made from and the revision that was read at (none: a new
+   * incident), by compare-and-set; on a lost race, refreshes the view from the bucket. A large incident's changed
+   * member pages are written first, under new keys; the record's compare-and-set commits them, and the pages it no
+   * longer lists are deleted after. A failed write deletes the pages it wrote unless the bucket's value lists them:
+   * a write retried after a lost acknowledgement fails as a conflict with its own first attempt, and a writer that
+   * came after it keeps its pages by reference. A write that failed otherwise (a timeout) may still land: its pages stay.
    */
-  private async cas(rec: IncidentRecord, event: IncidentEvent, base?: { rec: IncidentRecord; rev: number }): Promise<boolean> {
+  private async cas(rec: IncidentRecord, event: IncidentEvent, base: { rec: IncidentRecord; rev: number } | undefined): Promise<boolean> {
     const id = rec.incident.incidentId;
     const key = PREFIX + id;
-    const entry = base ?? this.view.entry(id);
-    const from = entry?.rec.version === rec.version - 1 ? entry.rec : undefined;
+    if (rec.version !== 1 && base?.rec.version !== rec.version - 1) {
+      await this.read(id);
+      return false;
+    }
     const now = this.now();
-    const pag = paginate(id, from && this.pagedOf.get(from), rec.members, this.pageLimits, now, now - this.retentionMs / 2);
-    await Promise.all(pag.writes.map(async (w) => {
+    const pag = paginate(id, base && this.pagedOf.get(base.rec), rec.members, this.pageLimits, now, now - this.retentionMs / 8);
+    const created = await Promise.allSettled(pag.writes.map(async (w) => {
       await this.kv.create(w.key, enc.encode(JSON.stringify(w.members)));
       this.pageCache.set(w.key, w.members);
     }));
+    const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed) {
+      await this.deletePages(pag.writes.filter((_, i) => created[i]!.status === 'fulfilled').map((w) => w.key));
+      throw failed.reason;
+    }
     const { incident, timeline, version } = rec;
     const last = { type: event.type, by: event.by, at: event.at };
     const stored: StoredIncident = pag.paged
       ? { incident, pages: pag.paged.refs, timeline, version, last }
       : { incident, members: rec.members, timeline, version, last };
     const value = enc.encode(JSON.stringify(stored));
-    const rev = rec.version === 1 ? 0 : entry?.rev ?? 0;
     let written: number;
     try {
-      written = await (rev === 0 ? this.kv.create(key, value) : this.kv.update(key, value, rev));
+      written = await (rec.version === 1 ? this.kv.create(key, value) : this.kv.update(key, value, base!.rev));
     } catch (err) {
-      await this.deletePages(pag.writes.map((w) => w.key));
       if (!(err instanceof KvConflictError)) throw err;
+      const cur = await this.kv.get(key);
+      const listed = new Set((cur ? (JSON.parse(dec.decode(cur.value)) as StoredIncident).pages ?? [] : []).map((r) => r.key));
+      await this.deletePages(pag.writes.map((w) => w.key).filter((k) => !listed.has(k)));
       await this.read(id);
       return false;
     }
