@@ -166,8 +166,9 @@ function runPagesSuite(open: () => Promise<{ store: SharedKvStore; close: () => 
         const events = crowd(t, 30);
         for (const e of events.slice(0, 29)) await s.applyAlertEvents([e]);
         loseNext = true;
-        await s.applyAlertEvents([events[29]!]);
+        const announced = await s.applyAlertEvents([events[29]!]);
         assert.equal(loseNext, false, 'the lost acknowledgement happened');
+        assert.deepEqual(announced.map((e) => [e.type, e.incident.citizenCount]), [['updated', 30]], 'the write is known as done: its change announced');
         const id = s.list()[0]!.incidentId;
         const held = await contents(kv);
         const stored = JSON.parse(new TextDecoder().decode(held.get(`i.${id}`)!)) as { pages: { key: string }[]; incident: { citizenCount: number } };

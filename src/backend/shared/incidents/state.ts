@@ -232,9 +232,10 @@ export class KvIncidentState implements IncidentState {
    * Writes a record over `base`, the record it was made from and the revision that was read at (none: a new
    * incident), by compare-and-set; on a lost race, refreshes the view from the bucket. A large incident's changed
    * member pages are written first, under new keys; the record's compare-and-set commits them, and the pages it no
-   * longer lists are deleted after. A failed write deletes the pages it wrote unless the bucket's value lists them:
-   * a write retried after a lost acknowledgement fails as a conflict with its own first attempt, and a writer that
-   * came after it keeps its pages by reference. A write that failed otherwise (a timeout) may still land: its pages stay.
+   * longer lists are deleted after. A write retried after a lost acknowledgement fails as a conflict with its own
+   * first attempt: a value of this version listing every page written is this write, which succeeded. Otherwise a
+   * failed write deletes the pages it wrote that the bucket's value does not list (a writer that came after it keeps
+   * them by reference). A write that failed otherwise (a timeout) may still land: its pages stay.
    */
   private async cas(rec: IncidentRecord, event: IncidentEvent, base: { rec: IncidentRecord; rev: number } | undefined): Promise<boolean> {
     const id = rec.incident.incidentId;
@@ -266,10 +267,17 @@ export class KvIncidentState implements IncidentState {
     } catch (err) {
       if (!(err instanceof KvConflictError)) throw err;
       const cur = await this.kv.get(key);
-      const listed = new Set((cur ? (JSON.parse(dec.decode(cur.value)) as StoredIncident).pages ?? [] : []).map((r) => r.key));
-      await this.deletePages(pag.writes.map((w) => w.key).filter((k) => !listed.has(k)));
-      await this.read(id);
-      return false;
+      const there = cur ? JSON.parse(dec.decode(cur.value)) as StoredIncident : undefined;
+      const listed = new Set((there?.pages ?? []).map((r) => r.key));
+      // The value is this write (its version, listing every page it wrote: their tokens are its own): it landed and
+      // only its acknowledgement was lost. (Inline, nothing tells it from another writer's: planned again.)
+      if (cur && there?.version === version && pag.writes.length > 0 && pag.writes.every((w) => listed.has(w.key))) {
+        written = cur.revision;
+      } else {
+        await this.deletePages(pag.writes.map((w) => w.key).filter((k) => !listed.has(k)));
+        await this.read(id);
+        return false;
+      }
     }
     const committed: IncidentRecord = { incident, members: rec.members, timeline, version };
     if (pag.paged) this.pagedOf.set(committed, pag.paged);
